@@ -1,0 +1,307 @@
+//! The bench: the validated config plus live hardware, addressed by DUT.
+//!
+//! Commands say "power phone-a off"; the bench knows that means channel 1 of
+//! relay board "relays". Devices are opened on first use, so a missing serial
+//! relay does not stop `status` from showing the hub.
+
+mod doctor;
+pub mod lock;
+pub mod safety;
+mod status;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use doctor::Probe;
+pub use status::{BenchStatus, DutStatus, LinkStatus, OutputStatus, Shown};
+
+use crate::config::{BenchConfig, DutConfig, NetState, SafeState};
+use crate::hw::{
+    self, DeviceCommand, DeviceControl, DeviceState, HwError, NetLink, Reading, RelayBoard, UsbHub,
+};
+use crate::sim::SimLab;
+
+/// Errors of bench operations: either the request makes no sense for this
+/// bench (a usage error) or the hardware failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("no DUT named \"{name}\" on bench \"{bench}\"{}", suggestion.as_ref().map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default())]
+    UnknownDut {
+        name: String,
+        bench: String,
+        suggestion: Option<String>,
+    },
+    #[error("DUT \"{dut}\" has no {what} in the bench file")]
+    NotWired { dut: String, what: &'static str },
+    #[error(transparent)]
+    Hw(#[from] HwError),
+}
+
+/// The outputs of one DUT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Power,
+    Usb,
+    Net,
+}
+
+/// What the bench last set on outputs, for hardware that cannot be read back.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct Memory {
+    relays: BTreeMap<String, BTreeMap<u8, bool>>,
+    hubs: BTreeMap<String, BTreeMap<u8, bool>>,
+    links: BTreeMap<String, NetState>,
+}
+
+pub struct Bench {
+    config: BenchConfig,
+    state_dir: PathBuf,
+    lab: Arc<SimLab>,
+    relays: HashMap<String, Box<dyn RelayBoard>>,
+    hubs: HashMap<String, Box<dyn UsbHub>>,
+    links: HashMap<String, Box<dyn NetLink>>,
+    devices: HashMap<String, Option<Box<dyn DeviceControl>>>,
+    memory: Memory,
+}
+
+impl std::fmt::Debug for Bench {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bench")
+            .field("name", &self.config.name)
+            .field("state_dir", &self.state_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Bench {
+    /// Prepare a bench; nothing is opened or switched yet.
+    pub fn new(config: BenchConfig, state_dir: &Path) -> Result<Self, HwError> {
+        std::fs::create_dir_all(state_dir).map_err(|e| {
+            HwError::io("bench state directory", &state_dir.display().to_string(), e)
+                .with_fix("set BENCHCTL_STATE_DIR or `[bench] state_dir` to a writable folder")
+        })?;
+        let lab = Arc::new(SimLab::open(state_dir)?);
+        let memory = std::fs::read(state_dir.join("outputs.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        Ok(Bench {
+            config,
+            state_dir: state_dir.to_path_buf(),
+            lab,
+            relays: HashMap::new(),
+            hubs: HashMap::new(),
+            links: HashMap::new(),
+            devices: HashMap::new(),
+            memory,
+        })
+    }
+
+    pub fn config(&self) -> &BenchConfig {
+        &self.config
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// The DUTs a command names: one by name, or every DUT for "all".
+    pub fn select(&self, which: &str) -> Result<Vec<String>, BenchError> {
+        if which == "all" {
+            return Ok(self.config.duts.iter().map(|d| d.name.clone()).collect());
+        }
+        match self.config.dut(which) {
+            Some(d) => Ok(vec![d.name.clone()]),
+            None => Err(BenchError::UnknownDut {
+                name: which.to_string(),
+                bench: self.config.name.clone(),
+                suggestion: crate::config::did_you_mean(
+                    which,
+                    self.config.duts.iter().map(|d| d.name.as_str()),
+                )
+                .map(str::to_string),
+            }),
+        }
+    }
+
+    pub fn dut(&self, name: &str) -> Result<&DutConfig, BenchError> {
+        self.config.dut(name).ok_or_else(|| BenchError::UnknownDut {
+            name: name.to_string(),
+            bench: self.config.name.clone(),
+            suggestion: None,
+        })
+    }
+
+    /// Whether a DUT has this output wired.
+    pub fn has(&self, dut: &str, output: Output) -> bool {
+        self.config.dut(dut).is_some_and(|d| match output {
+            Output::Power => d.power.is_some(),
+            Output::Usb => d.usb.is_some(),
+            Output::Net => d.link.is_some(),
+        })
+    }
+
+    pub fn set_power(&mut self, dut: &str, on: bool) -> Result<(), BenchError> {
+        let r = self.dut(dut)?.power.clone().ok_or(BenchError::NotWired {
+            dut: dut.to_string(),
+            what: "power relay",
+        })?;
+        self.relay_board(&r.board)?.set(r.channel, on)?;
+        tracing::debug!(dut, board = %r.board, channel = r.channel, on, "power");
+        self.memory
+            .relays
+            .entry(r.board)
+            .or_default()
+            .insert(r.channel, on);
+        self.save_memory();
+        Ok(())
+    }
+
+    pub fn set_usb(&mut self, dut: &str, on: bool) -> Result<(), BenchError> {
+        let p = self.dut(dut)?.usb.clone().ok_or(BenchError::NotWired {
+            dut: dut.to_string(),
+            what: "USB hub port",
+        })?;
+        self.hub(&p.hub)?.set_port(p.port, on)?;
+        tracing::debug!(dut, hub = %p.hub, port = p.port, on, "usb");
+        self.memory.hubs.entry(p.hub).or_default().insert(p.port, on);
+        self.save_memory();
+        Ok(())
+    }
+
+    pub fn set_net(&mut self, dut: &str, state: NetState) -> Result<(), BenchError> {
+        let l = self.dut(dut)?.link.clone().ok_or(BenchError::NotWired {
+            dut: dut.to_string(),
+            what: "network link",
+        })?;
+        self.link(&l)?.set(state)?;
+        tracing::debug!(dut, link = %l, %state, "net");
+        self.memory.links.insert(l, state);
+        self.save_memory();
+        Ok(())
+    }
+
+    pub fn device_command(&mut self, dut: &str, cmd: DeviceCommand) -> Result<(), BenchError> {
+        self.device(dut)?
+            .ok_or(BenchError::NotWired {
+                dut: dut.to_string(),
+                what: "device control",
+            })?
+            .command(cmd)?;
+        tracing::debug!(dut, %cmd, "device");
+        Ok(())
+    }
+
+    pub fn device_state(&mut self, dut: &str) -> Result<Option<DeviceState>, BenchError> {
+        match self.device(dut)? {
+            Some(d) => Ok(Some(d.state()?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Drive one DUT's outputs to its safe state. Every output is tried even
+    /// if one fails: a relay that will not open is no reason to leave the
+    /// network open. Returns the failures.
+    pub fn apply_safe_state(&mut self, dut: &str) -> Vec<BenchError> {
+        let Some(safe): Option<SafeState> = self.config.dut(dut).map(|d| d.safe) else {
+            return Vec::new();
+        };
+        let mut failures = Vec::new();
+        // Network first: cut the DUT off before anything else can go wrong.
+        if self.has(dut, Output::Net) {
+            failures.extend(self.set_net(dut, safe.net).err());
+        }
+        if self.has(dut, Output::Usb) {
+            failures.extend(self.set_usb(dut, safe.usb).err());
+        }
+        if self.has(dut, Output::Power) {
+            failures.extend(self.set_power(dut, safe.power).err());
+        }
+        failures
+    }
+
+    fn save_memory(&self) {
+        let json = serde_json::to_vec_pretty(&self.memory).expect("memory serializes");
+        if let Err(e) = crate::state::write_atomic(&self.state_dir.join("outputs.json"), &json) {
+            // Only `status` of write-only hardware depends on it; never fail a switch for it.
+            tracing::warn!("cannot remember output states in {}: {e}", self.state_dir.display());
+        }
+    }
+
+    fn relay_board(&mut self, name: &str) -> Result<&mut Box<dyn RelayBoard>, HwError> {
+        if !self.relays.contains_key(name) {
+            let cfg = self
+                .config
+                .relay_board(name)
+                .expect("validated config references existing boards");
+            let board = hw::open_relay_board(cfg, &self.lab)?;
+            self.relays.insert(name.to_string(), board);
+        }
+        Ok(self.relays.get_mut(name).expect("inserted above"))
+    }
+
+    fn hub(&mut self, name: &str) -> Result<&mut Box<dyn UsbHub>, HwError> {
+        if !self.hubs.contains_key(name) {
+            let cfg = self
+                .config
+                .hub(name)
+                .expect("validated config references existing hubs");
+            let hub = hw::open_hub(cfg, &self.lab)?;
+            self.hubs.insert(name.to_string(), hub);
+        }
+        Ok(self.hubs.get_mut(name).expect("inserted above"))
+    }
+
+    fn link(&mut self, name: &str) -> Result<&mut Box<dyn NetLink>, HwError> {
+        if !self.links.contains_key(name) {
+            let cfg = self
+                .config
+                .link(name)
+                .expect("validated config references existing links");
+            let link = hw::open_link(cfg, &self.lab)?;
+            self.links.insert(name.to_string(), link);
+        }
+        Ok(self.links.get_mut(name).expect("inserted above"))
+    }
+
+    fn device(&mut self, dut: &str) -> Result<Option<&mut Box<dyn DeviceControl>>, BenchError> {
+        if !self.devices.contains_key(dut) {
+            let cfg = self.dut(dut)?.clone();
+            let device = hw::open_device(&cfg, &self.lab)?;
+            self.devices.insert(dut.to_string(), device);
+        }
+        Ok(self
+            .devices
+            .get_mut(dut)
+            .and_then(|d| d.as_mut()))
+    }
+
+    /// What the bench last set on a relay channel, if anything.
+    fn remembered_relay(&self, board: &str, channel: u8) -> Option<bool> {
+        self.memory.relays.get(board)?.get(&channel).copied()
+    }
+
+    fn remembered_port(&self, hub: &str, port: u8) -> Option<bool> {
+        self.memory.hubs.get(hub)?.get(&port).copied()
+    }
+
+    fn remembered_link(&self, link: &str) -> Option<NetState> {
+        self.memory.links.get(link).copied()
+    }
+}
+
+/// Combine a hardware reading with what the bench remembers setting.
+fn shown<T: Copy>(reading: Result<Reading<T>, HwError>, remembered: Option<T>) -> Shown<T> {
+    match reading {
+        Ok(Reading::Read(v)) => Shown::Read(v),
+        Ok(Reading::Unknown) => match remembered {
+            Some(v) => Shown::LastSet(v),
+            None => Shown::Unknown,
+        },
+        Err(e) => Shown::Error(e.to_string()),
+    }
+}

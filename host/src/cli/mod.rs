@@ -1,0 +1,223 @@
+//! The `benchctl` command line: one file per subcommand, each a clap struct
+//! with a `run` method. Results go to stdout (a table, or JSON with
+//! `--json`); progress and logs go to stderr.
+
+mod check;
+mod doctor;
+mod isolate;
+mod power;
+mod status;
+mod switch;
+mod table;
+mod usb;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::bench::lock::{BenchLock, LockError};
+use crate::bench::{Bench, BenchError};
+use crate::config::{BenchConfig, ConfigErrors};
+use crate::hw::HwError;
+use crate::shutdown::Shutdown;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success
+  1  the bench's verdict was fail (from `run`)
+  2  usage or bench file error; nothing was switched
+  3  hardware or infrastructure fault (a device failed, the bench is in use)
+  130, 143, 129  stopped by SIGINT, SIGTERM, SIGHUP; touched DUTs went to their safe state
+
+Examples:
+  benchctl check                       validate bench.toml and show the bench
+  benchctl power phone-a on            switch phone-a's supply on (it stays on)
+  benchctl power all cycle --off-time 10s
+  benchctl --wait 5m usb phone-b off   queue behind another job for up to 5 minutes
+  benchctl status --json | jq .duts";
+
+/// Drive a hardware-in-the-loop phone test bench: relays, USB hubs, network
+/// links and the phones on them.
+#[derive(Debug, Parser)]
+#[command(name = "benchctl", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The bench file [default: ./bench.toml]
+    #[arg(long, global = true, env = "BENCHCTL_BENCH", value_name = "PATH")]
+    pub bench: Option<PathBuf>,
+
+    /// Machine-readable output on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// If another process holds the bench, wait this long for it (e.g. 30s, 5m)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
+    pub wait: Duration,
+
+    /// More log output (-v debug, -vv trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Check(check::Check),
+    Status(status::Status),
+    Power(power::Power),
+    Usb(usb::Usb),
+    Isolate(isolate::Isolate),
+    Doctor(doctor::Doctor),
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    crate::config::duration::parse(s)
+}
+
+/// Why a command failed, which decides the exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Hw(#[from] HwError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error("stopped by signal {0}; touched DUTs were sent to their safe state")]
+    Interrupted(i32),
+    /// A command that reports its own problems (doctor) and only needs the code.
+    #[error("{0}")]
+    Reported(String),
+}
+
+impl From<BenchError> for CliError {
+    fn from(e: BenchError) -> Self {
+        match e {
+            BenchError::Hw(hw) => CliError::Hw(hw),
+            other => CliError::Usage(other.to_string()),
+        }
+    }
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self {
+            CliError::Config(_) | CliError::Usage(_) => 2,
+            CliError::Hw(_) | CliError::Lock(_) | CliError::Reported(_) => 3,
+            CliError::Interrupted(signo) => 128 + *signo as u8,
+        })
+    }
+}
+
+/// What every command gets: global options and the stop signal.
+#[derive(Debug)]
+pub struct Context {
+    pub global: GlobalArgs,
+    pub shutdown: Shutdown,
+}
+
+impl Context {
+    pub fn bench_path(&self) -> PathBuf {
+        self.global
+            .bench
+            .clone()
+            .unwrap_or_else(crate::config::default_bench_path)
+    }
+
+    pub fn load_config(&self) -> Result<BenchConfig, CliError> {
+        Ok(crate::config::load(&self.bench_path())?)
+    }
+
+    /// Load the bench without taking it (for read-only commands).
+    pub fn open_bench(&self) -> Result<Bench, CliError> {
+        let config = self.load_config()?;
+        let dir = crate::state::state_dir(&config);
+        Ok(Bench::new(config, &dir)?)
+    }
+
+    /// Load the bench and take its lock, waiting up to `--wait`.
+    pub async fn take_bench(&self) -> Result<(Bench, BenchLock), CliError> {
+        let bench = self.open_bench()?;
+        let shutdown = self.shutdown.clone();
+        let lock = BenchLock::acquire(
+            bench.state_dir(),
+            &bench.config().name,
+            self.global.wait,
+            |holder| tracing::warn!("bench in use by {holder}; waiting up to {}", crate::config::duration::format(self.global.wait)),
+            || shutdown.signal().is_some(),
+        )
+        .await
+        .map_err(|e| match e {
+            LockError::Interrupted => {
+                CliError::Interrupted(self.shutdown.signal().unwrap_or(2))
+            }
+            other => CliError::Lock(other),
+        })?;
+        if let Some(dead) = &lock.took_over_from {
+            tracing::warn!("took over the bench from {dead}, which ended without releasing it");
+        }
+        Ok((bench, lock))
+    }
+
+    /// Fail with `Interrupted` if a stop was requested.
+    pub fn check_stop(&self) -> Result<(), CliError> {
+        match self.shutdown.signal() {
+            Some(s) => Err(CliError::Interrupted(s)),
+            None => Ok(()),
+        }
+    }
+
+    /// Print a result: JSON with `--json`, else the human text.
+    pub fn print<T: serde::Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
+        if self.global.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(value).expect("results serialize")
+            );
+        } else {
+            print!("{}", human());
+        }
+    }
+}
+
+impl Cli {
+    pub async fn run(self, shutdown: Shutdown) -> Result<(), CliError> {
+        let ctx = Context {
+            global: self.global,
+            shutdown,
+        };
+        match self.command {
+            Command::Check(c) => c.run(&ctx),
+            Command::Status(c) => c.run(&ctx),
+            Command::Power(c) => c.run(&ctx).await,
+            Command::Usb(c) => c.run(&ctx).await,
+            Command::Isolate(c) => c.run(&ctx).await,
+            Command::Doctor(c) => c.run(&ctx).await,
+        }
+    }
+}
+
+/// `on`/`off`/`open`/… as lab people write them.
+pub fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}

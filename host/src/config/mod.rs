@@ -1,0 +1,46 @@
+//! `bench.toml`: raw serde structs (`raw.rs`) checked into the model the rest
+//! of benchctl trusts (`model.rs`). Errors carry `file:line:col`.
+
+pub mod duration;
+mod error;
+mod model;
+mod raw;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use error::{ConfigError, ConfigErrors, did_you_mean, line_col};
+pub use model::*;
+
+/// `power cycle` keeps the supply off this long unless the DUT or the command says otherwise.
+pub const DEFAULT_POWER_CYCLE_OFF: Duration = Duration::from_secs(3);
+
+/// Read and validate a bench file.
+pub fn load(path: &Path) -> Result<BenchConfig, ConfigErrors> {
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::NotFound {
+            Some("pass --bench PATH, set BENCHCTL_BENCH, or run from a folder with a bench.toml".to_string())
+        } else {
+            None
+        };
+        ConfigErrors(vec![ConfigError {
+            path: path.to_path_buf(),
+            line: 0,
+            col: 0,
+            message: format!("cannot read bench file: {e}"),
+            help: hint,
+        }])
+    })?;
+    parse(path, &source)
+}
+
+/// Validate bench file text; `path` is used in messages and to resolve relative paths.
+pub fn parse(path: &Path, source: &str) -> Result<BenchConfig, ConfigErrors> {
+    validate::parse(path, source)
+}
+
+/// The bench file to use: `--bench`, else `$BENCHCTL_BENCH` (clap fills both), else `./bench.toml`.
+pub fn default_bench_path() -> PathBuf {
+    PathBuf::from("bench.toml")
+}

@@ -1,0 +1,244 @@
+//! The validated bench: what the rest of benchctl trusts. Every reference in
+//! here resolves (a DUT's relay board exists and has that channel, no two DUTs
+//! share an output), so code downstream never re-checks.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// A validated `bench.toml`.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchConfig {
+    /// The file this was read from.
+    pub path: PathBuf,
+    pub name: String,
+    pub description: Option<String>,
+    /// Where the lock, the sim lab and remembered output states live; `None`
+    /// means the default runtime directory (see `bench::state_dir`).
+    pub state_dir: Option<PathBuf>,
+    pub relays: Vec<RelayBoardConfig>,
+    pub hubs: Vec<HubConfig>,
+    pub links: Vec<LinkConfig>,
+    pub duts: Vec<DutConfig>,
+}
+
+impl BenchConfig {
+    pub fn dut(&self, name: &str) -> Option<&DutConfig> {
+        self.duts.iter().find(|d| d.name == name)
+    }
+    pub fn relay_board(&self, name: &str) -> Option<&RelayBoardConfig> {
+        self.relays.iter().find(|r| r.name == name)
+    }
+    pub fn hub(&self, name: &str) -> Option<&HubConfig> {
+        self.hubs.iter().find(|h| h.name == name)
+    }
+    pub fn link(&self, name: &str) -> Option<&LinkConfig> {
+        self.links.iter().find(|l| l.name == name)
+    }
+    /// The DUT fed by a relay channel, if any.
+    pub fn dut_on_relay(&self, board: &str, channel: u8) -> Option<&DutConfig> {
+        self.duts.iter().find(|d| {
+            d.power
+                .as_ref()
+                .is_some_and(|p| p.board == board && p.channel == channel)
+        })
+    }
+    /// The DUT on a hub port, if any.
+    pub fn dut_on_port(&self, hub: &str, port: u8) -> Option<&DutConfig> {
+        self.duts.iter().find(|d| {
+            d.usb
+                .as_ref()
+                .is_some_and(|u| u.hub == hub && u.port == port)
+        })
+    }
+    /// The DUT on a network link, if any.
+    pub fn dut_on_link(&self, link: &str) -> Option<&DutConfig> {
+        self.duts.iter().find(|d| d.link.as_deref() == Some(link))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RelayBoardConfig {
+    pub name: String,
+    /// Channels are numbered 1..=channels, as printed on the board.
+    pub channels: u8,
+    pub backend: RelayBackend,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum RelayBackend {
+    Sim {
+        /// Fault injection: switching requests after this many fail.
+        fail_after: Option<u32>,
+    },
+    /// Relay HAT on Raspberry Pi GPIO, through rppal.
+    RppalGpio {
+        /// BCM GPIO number per channel; `pins[0]` drives channel 1.
+        pins: Vec<u8>,
+        active_low: bool,
+    },
+    /// CH340 "LCUS" USB serial relay module.
+    SerialRelay { port: SerialPortSpec, baud: u32 },
+}
+
+impl RelayBackend {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RelayBackend::Sim { .. } => "sim",
+            RelayBackend::RppalGpio { .. } => "rppal-gpio",
+            RelayBackend::SerialRelay { .. } => "serial-relay",
+        }
+    }
+}
+
+/// How to find a serial device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SerialPortSpec {
+    Path(String),
+    Usb {
+        vid: u16,
+        pid: u16,
+        serial: Option<String>,
+    },
+}
+
+impl std::fmt::Display for SerialPortSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SerialPortSpec::Path(p) => f.write_str(p),
+            SerialPortSpec::Usb { vid, pid, serial } => {
+                write!(f, "usb {vid:04x}:{pid:04x}")?;
+                if let Some(s) = serial {
+                    write!(f, " serial {s}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HubConfig {
+    pub name: String,
+    /// Ports are numbered 1..=ports, as uhubctl and the hub's housing number them.
+    pub ports: u8,
+    pub backend: HubBackend,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum HubBackend {
+    Sim,
+    Uhubctl {
+        location: String,
+        program: PathBuf,
+        vbus_verified: bool,
+    },
+}
+
+impl HubBackend {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HubBackend::Sim => "sim",
+            HubBackend::Uhubctl { .. } => "uhubctl",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkConfig {
+    pub name: String,
+    pub subnet: Option<String>,
+    pub backend: LinkBackend,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum LinkBackend {
+    Sim,
+}
+
+impl LinkBackend {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LinkBackend::Sim => "sim",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DutConfig {
+    pub name: String,
+    pub model: String,
+    pub power: Option<RelayRef>,
+    pub usb: Option<PortRef>,
+    pub link: Option<String>,
+    pub device: DeviceBackend,
+    pub safe: SafeState,
+    /// How long `power cycle` keeps the supply off unless told otherwise: long
+    /// enough for the battery eliminator's capacitors to drain.
+    #[serde(with = "crate::config::duration::serde_secs")]
+    pub power_cycle_off: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RelayRef {
+    pub board: String,
+    pub channel: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortRef {
+    pub hub: String,
+    pub port: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceBackend {
+    /// A simulated phone (the default bench's DUTs).
+    Sim,
+    /// No device control wired up (no adb yet): only power, USB and network.
+    None,
+}
+
+/// The network state of a DUT's link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetState {
+    /// Nothing leaves the link.
+    Isolated,
+    /// The DUT reaches the outside network.
+    Open,
+}
+
+impl std::fmt::Display for NetState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NetState::Isolated => "isolated",
+            NetState::Open => "open",
+        })
+    }
+}
+
+/// Where a DUT's outputs go whenever a command that touched them ends badly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SafeState {
+    pub power: bool,
+    pub usb: bool,
+    pub net: NetState,
+}
+
+impl Default for SafeState {
+    /// Off, unplugged, isolated: a DUT that can do nothing.
+    fn default() -> Self {
+        SafeState {
+            power: false,
+            usb: false,
+            net: NetState::Isolated,
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! `bench.toml` as written: serde structs that keep every value's place in the
+//! file, so that the checks in `validate.rs` can point at the line and column
+//! of whatever is wrong. Nothing outside `config/` sees these types.
+//!
+//! Backend settings are flat optional fields next to `kind` rather than a
+//! serde-tagged enum: an internally tagged enum buffers its content and loses
+//! the spans, and the error would point at the table instead of the key.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBench {
+    pub bench: Spanned<RawBenchHeader>,
+    #[serde(default)]
+    pub relays: BTreeMap<Spanned<String>, Spanned<RawRelayBoard>>,
+    #[serde(default)]
+    pub hubs: BTreeMap<Spanned<String>, Spanned<RawHub>>,
+    #[serde(default)]
+    pub links: BTreeMap<Spanned<String>, Spanned<RawLink>>,
+    #[serde(default)]
+    pub duts: BTreeMap<Spanned<String>, Spanned<RawDut>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBenchHeader {
+    pub name: Spanned<String>,
+    pub description: Option<String>,
+    pub state_dir: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RelayKind {
+    Sim,
+    RppalGpio,
+    SerialRelay,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelayBoard {
+    pub kind: Spanned<RelayKind>,
+    pub channels: Spanned<i64>,
+    /// rppal-gpio: BCM GPIO number per channel, channel 1 first.
+    pub pins: Option<Spanned<Vec<Spanned<i64>>>>,
+    /// rppal-gpio: the relay closes when the pin is low (most HATs with optocouplers).
+    pub active_low: Option<Spanned<bool>>,
+    /// serial-relay: device path, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...
+    pub port: Option<Spanned<String>>,
+    /// serial-relay: find the port by USB identity instead of by path.
+    pub usb: Option<Spanned<RawUsbMatch>>,
+    /// serial-relay: line speed; the LCUS modules run at 9600.
+    pub baud: Option<Spanned<i64>>,
+    /// sim: fail every switching request after this many have succeeded
+    /// (fault injection, to exercise error paths without hardware).
+    pub fail_after: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUsbMatch {
+    pub vid: Spanned<String>,
+    pub pid: Spanned<String>,
+    pub serial: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum HubKind {
+    Sim,
+    Uhubctl,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHub {
+    pub kind: Spanned<HubKind>,
+    pub ports: Spanned<i64>,
+    /// uhubctl: the hub's location as uhubctl prints it (`1-1`, `2-1.4`).
+    pub location: Option<Spanned<String>>,
+    /// uhubctl: the program to run, if not `uhubctl` on PATH.
+    pub program: Option<Spanned<String>>,
+    /// uhubctl: someone measured that switching a port off really cuts VBUS.
+    pub vbus_verified: Option<Spanned<bool>>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkKind {
+    Sim,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLink {
+    pub kind: Spanned<LinkKind>,
+    /// The DUT side of the link, e.g. "10.77.1.0/24" (informational for now).
+    pub subnet: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDut {
+    pub model: Spanned<String>,
+    pub power: Option<Spanned<RawRelayRef>>,
+    pub usb: Option<Spanned<RawPortRef>>,
+    pub link: Option<Spanned<String>>,
+    pub device: Option<Spanned<RawDevice>>,
+    pub safe: Option<Spanned<RawSafeState>>,
+    pub power_cycle_off: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelayRef {
+    pub relay: Spanned<String>,
+    pub channel: Spanned<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPortRef {
+    pub hub: Spanned<String>,
+    pub port: Spanned<i64>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceKind {
+    Sim,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDevice {
+    pub kind: Spanned<DeviceKind>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawNetState {
+    Isolated,
+    Open,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSafeState {
+    pub power: Option<OnOff>,
+    pub usb: Option<OnOff>,
+    pub net: Option<RawNetState>,
+}

@@ -1,0 +1,588 @@
+//! Raw `bench.toml` -> `BenchConfig`: every check a lab engineer would
+//! otherwise discover by switching the wrong phone off.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+
+use super::error::{ConfigErrors, Diagnostics, did_you_mean, explain_serde_message};
+use super::model::*;
+use super::raw::*;
+use super::{DEFAULT_POWER_CYCLE_OFF, duration};
+
+/// Parse and validate `source`, read from `path`.
+pub fn parse(path: &Path, source: &str) -> Result<BenchConfig, ConfigErrors> {
+    let mut diag = Diagnostics::new(path, source);
+    let raw: RawBench = match toml::from_str(source) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let (message, help) = explain_serde_message(e.message());
+            let span = e.span().unwrap_or(0..0);
+            match help {
+                Some(help) => diag.error_with_help(span, message, help),
+                None => diag.error(span, message),
+            }
+            return Err(diag.finish().expect_err("one error was pushed"));
+        }
+    };
+    let config = Validator { diag: &mut diag }.bench(path, raw);
+    diag.finish()?;
+    Ok(config)
+}
+
+struct Validator<'d, 'a> {
+    diag: &'d mut Diagnostics<'a>,
+}
+
+/// Names of things in the file: DUTs, boards, hubs and links are used as
+/// command arguments and directory names, so keep them shell- and path-safe.
+fn name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && !name.starts_with(['-', '.'])
+}
+
+impl Validator<'_, '_> {
+    fn bench(&mut self, path: &Path, raw: RawBench) -> BenchConfig {
+        let header = raw.bench.into_inner();
+        let name = self.checked_name("bench", &header.name);
+        let state_dir = header.state_dir.map(|d| {
+            let p = PathBuf::from(d.get_ref());
+            if p.is_relative() {
+                // Relative to the bench file, like every other path in it.
+                path.parent().unwrap_or(Path::new(".")).join(p)
+            } else {
+                p
+            }
+        });
+
+        let relays: Vec<RelayBoardConfig> = raw
+            .relays
+            .into_iter()
+            .filter_map(|(name, board)| self.relay_board(name, board))
+            .collect();
+        let hubs: Vec<HubConfig> = raw
+            .hubs
+            .into_iter()
+            .filter_map(|(name, hub)| self.hub(name, hub))
+            .collect();
+        let links: Vec<LinkConfig> = raw
+            .links
+            .into_iter()
+            .map(|(name, link)| self.link(name, link))
+            .collect();
+
+        let mut duts = Vec::new();
+        let mut relay_users: HashMap<(String, u8), String> = HashMap::new();
+        let mut port_users: HashMap<(String, u8), String> = HashMap::new();
+        let mut link_users: HashMap<String, String> = HashMap::new();
+        for (dut_name, dut) in raw.duts {
+            let dut = self.dut(dut_name, dut, &relays, &hubs, &links);
+            let Some((dut, spans)) = dut else { continue };
+            if let (Some(p), Some(span)) = (&dut.power, spans.power) {
+                if let Some(other) =
+                    relay_users.insert((p.board.clone(), p.channel), dut.name.clone())
+                {
+                    self.diag.error_with_help(
+                        span,
+                        format!(
+                            "relay channel {} on board \"{}\" already feeds DUT \"{other}\"",
+                            p.channel, p.board
+                        ),
+                        "each DUT needs its own relay channel, or power-cycling one would cut the other",
+                    );
+                }
+            }
+            if let (Some(u), Some(span)) = (&dut.usb, spans.usb) {
+                if let Some(other) = port_users.insert((u.hub.clone(), u.port), dut.name.clone()) {
+                    self.diag.error_with_help(
+                        span,
+                        format!(
+                            "USB port {} on hub \"{}\" already carries DUT \"{other}\"",
+                            u.port, u.hub
+                        ),
+                        "give each DUT its own hub port",
+                    );
+                }
+            }
+            if let (Some(l), Some(span)) = (&dut.link, spans.link) {
+                if let Some(other) = link_users.insert(l.clone(), dut.name.clone()) {
+                    self.diag.error_with_help(
+                        span,
+                        format!("link \"{l}\" already carries DUT \"{other}\""),
+                        "give each DUT its own link, so isolating one does not cut the other off",
+                    );
+                }
+            }
+            duts.push(dut);
+        }
+
+        BenchConfig {
+            path: path.to_path_buf(),
+            name,
+            description: header.description,
+            state_dir,
+            relays,
+            hubs,
+            links,
+            duts,
+        }
+    }
+
+    fn checked_name(&mut self, what: &str, name: &Spanned<String>) -> String {
+        if !name_ok(name.get_ref()) {
+            self.diag.error_with_help(
+                name.span(),
+                format!("{what} name \"{}\" is not usable", name.get_ref()),
+                "use letters, digits, `-`, `_` and `.` (at most 64, not starting with `-` or `.`)",
+            );
+        }
+        name.get_ref().clone()
+    }
+
+    /// A count such as channels or ports: 1..=max.
+    fn count(&mut self, value: &Spanned<i64>, what: &str, max: u8) -> Option<u8> {
+        match u8::try_from(*value.get_ref()) {
+            Ok(n) if (1..=max).contains(&n) => Some(n),
+            _ => {
+                self.diag.error(
+                    value.span(),
+                    format!("{what} must be between 1 and {max}, not {}", value.get_ref()),
+                );
+                None
+            }
+        }
+    }
+
+    /// A key given for a backend kind that does not use it.
+    fn unused<T>(&mut self, field: &Option<Spanned<T>>, key: &str, kind: &str, used_by: &str) {
+        if let Some(f) = field {
+            self.diag.error_with_help(
+                f.span(),
+                format!("`{key}` does not apply to kind \"{kind}\""),
+                format!("`{key}` is read by kind {used_by}; remove it or change `kind`"),
+            );
+        }
+    }
+
+    fn missing(&mut self, span: Range<usize>, key: &str, kind: &str, example: &str) {
+        self.diag.error_with_help(
+            span,
+            format!("kind \"{kind}\" needs `{key}`"),
+            format!("add e.g. `{key} = {example}`"),
+        );
+    }
+
+    fn relay_board(
+        &mut self,
+        name: Spanned<String>,
+        board: Spanned<RawRelayBoard>,
+    ) -> Option<RelayBoardConfig> {
+        let table_span = name.span();
+        let name = self.checked_name("relay board", &name);
+        let board = board.into_inner();
+        // LCUS modules come with 1, 2, 4 or 8 relays; GPIO HATs with up to 16.
+        let channels = self.count(&board.channels, "`channels`", 16);
+        let kind = *board.kind.get_ref();
+        let backend = match kind {
+            RelayKind::Sim => {
+                self.unused(&board.pins, "pins", "sim", "\"rppal-gpio\"");
+                self.unused(&board.active_low, "active_low", "sim", "\"rppal-gpio\"");
+                self.unused(&board.port, "port", "sim", "\"serial-relay\"");
+                self.unused(&board.usb, "usb", "sim", "\"serial-relay\"");
+                self.unused(&board.baud, "baud", "sim", "\"serial-relay\"");
+                let fail_after = board.fail_after.as_ref().and_then(|f| {
+                    u32::try_from(*f.get_ref()).ok().or_else(|| {
+                        self.diag
+                            .error(f.span(), "`fail_after` must be 0 or a positive count");
+                        None
+                    })
+                });
+                RelayBackend::Sim { fail_after }
+            }
+            RelayKind::RppalGpio => {
+                self.unused(&board.port, "port", "rppal-gpio", "\"serial-relay\"");
+                self.unused(&board.usb, "usb", "rppal-gpio", "\"serial-relay\"");
+                self.unused(&board.baud, "baud", "rppal-gpio", "\"serial-relay\"");
+                self.unused(&board.fail_after, "fail_after", "rppal-gpio", "\"sim\"");
+                let Some(pins_field) = &board.pins else {
+                    self.missing(table_span, "pins", "rppal-gpio", "[5, 6, 13, 19]");
+                    return None;
+                };
+                let mut pins = Vec::new();
+                let mut seen = BTreeMap::new();
+                for pin in pins_field.get_ref() {
+                    match u8::try_from(*pin.get_ref()) {
+                        // The 40-pin header exposes BCM GPIO 0-27.
+                        Ok(p) if p <= 27 => {
+                            if seen.insert(p, ()).is_some() {
+                                self.diag.error(
+                                    pin.span(),
+                                    format!("GPIO {p} is listed twice; one pin drives one relay"),
+                                );
+                            }
+                            pins.push(p);
+                        }
+                        _ => self.diag.error_with_help(
+                            pin.span(),
+                            format!("GPIO {} does not exist on the 40-pin header", pin.get_ref()),
+                            "use BCM numbers 0-27 (GPIO17 is 17, not physical pin 11)",
+                        ),
+                    }
+                }
+                if let Some(n) = channels {
+                    if pins_field.get_ref().len() != usize::from(n) {
+                        self.diag.error(
+                            pins_field.span(),
+                            format!(
+                                "{} pins listed for {n} channels; list one BCM GPIO per channel, channel 1 first",
+                                pins_field.get_ref().len()
+                            ),
+                        );
+                    }
+                }
+                RelayBackend::RppalGpio {
+                    pins,
+                    active_low: board.active_low.map(|a| a.into_inner()).unwrap_or(true),
+                }
+            }
+            RelayKind::SerialRelay => {
+                self.unused(&board.pins, "pins", "serial-relay", "\"rppal-gpio\"");
+                self.unused(&board.active_low, "active_low", "serial-relay", "\"rppal-gpio\"");
+                self.unused(&board.fail_after, "fail_after", "serial-relay", "\"sim\"");
+                if let Some(n) = channels {
+                    if n > 8 {
+                        self.diag.error(
+                            board.channels.span(),
+                            format!("LCUS serial relay modules have at most 8 channels, not {n}"),
+                        );
+                    }
+                }
+                let port = self.serial_port_spec(table_span, &board.port, &board.usb)?;
+                let baud = match &board.baud {
+                    None => 9600,
+                    Some(b) => match u32::try_from(*b.get_ref()) {
+                        Ok(b) if (300..=4_000_000).contains(&b) => b,
+                        _ => {
+                            self.diag.error(
+                                b.span(),
+                                format!("baud {} is not a serial line speed", b.get_ref()),
+                            );
+                            9600
+                        }
+                    },
+                };
+                RelayBackend::SerialRelay { port, baud }
+            }
+        };
+        Some(RelayBoardConfig {
+            name,
+            channels: channels?,
+            backend,
+        })
+    }
+
+    fn serial_port_spec(
+        &mut self,
+        table_span: Range<usize>,
+        port: &Option<Spanned<String>>,
+        usb: &Option<Spanned<RawUsbMatch>>,
+    ) -> Option<SerialPortSpec> {
+        match (port, usb) {
+            (Some(p), None) => Some(SerialPortSpec::Path(p.get_ref().clone())),
+            (None, Some(u)) => {
+                let u = u.get_ref();
+                let vid = self.usb_id(&u.vid, "vid");
+                let pid = self.usb_id(&u.pid, "pid");
+                Some(SerialPortSpec::Usb {
+                    vid: vid?,
+                    pid: pid?,
+                    serial: u.serial.clone(),
+                })
+            }
+            (Some(p), Some(_)) => {
+                self.diag.error(
+                    p.span(),
+                    "give either `port` or `usb`, not both: which one should win?",
+                );
+                None
+            }
+            (None, None) => {
+                self.diag.error_with_help(
+                    table_span,
+                    "kind \"serial-relay\" needs `port` or `usb`",
+                    "add `port = \"/dev/ttyUSB0\"` or `usb = { vid = \"1a86\", pid = \"7523\" }` (the CH340 of LCUS modules)",
+                );
+                None
+            }
+        }
+    }
+
+    fn usb_id(&mut self, id: &Spanned<String>, what: &str) -> Option<u16> {
+        let text = id.get_ref();
+        let hex = text.trim_start_matches("0x");
+        match u16::from_str_radix(hex, 16) {
+            Ok(v) if hex.len() == 4 => Some(v),
+            _ => {
+                self.diag.error_with_help(
+                    id.span(),
+                    format!("USB {what} \"{text}\" is not four hex digits"),
+                    "copy it from `lsusb`: in `ID 1a86:7523` the vid is \"1a86\" and the pid \"7523\"",
+                );
+                None
+            }
+        }
+    }
+
+    fn hub(&mut self, name: Spanned<String>, hub: Spanned<RawHub>) -> Option<HubConfig> {
+        let table_span = name.span();
+        let name = self.checked_name("hub", &name);
+        let hub = hub.into_inner();
+        // USB hubs top out at 15 downstream ports per the USB 2.0 hub descriptor.
+        let ports = self.count(&hub.ports, "`ports`", 15);
+        let backend = match hub.kind.get_ref() {
+            HubKind::Sim => {
+                self.unused(&hub.location, "location", "sim", "\"uhubctl\"");
+                self.unused(&hub.program, "program", "sim", "\"uhubctl\"");
+                self.unused(&hub.vbus_verified, "vbus_verified", "sim", "\"uhubctl\"");
+                HubBackend::Sim
+            }
+            HubKind::Uhubctl => {
+                let Some(location) = &hub.location else {
+                    self.missing(table_span, "location", "uhubctl", "\"1-1\"");
+                    return None;
+                };
+                let loc = location.get_ref();
+                let loc_ok = loc
+                    .split(['-', '.'])
+                    .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()))
+                    && loc.contains('-');
+                if !loc_ok {
+                    self.diag.error_with_help(
+                        location.span(),
+                        format!("\"{loc}\" is not a USB hub location"),
+                        "run `uhubctl` and copy the location it prints, e.g. \"1-1\" or \"2-1.4\"",
+                    );
+                }
+                HubBackend::Uhubctl {
+                    location: loc.clone(),
+                    program: hub
+                        .program
+                        .map(|p| PathBuf::from(p.into_inner()))
+                        .unwrap_or_else(|| PathBuf::from("uhubctl")),
+                    vbus_verified: hub.vbus_verified.is_some_and(|v| v.into_inner()),
+                }
+            }
+        };
+        Some(HubConfig {
+            name,
+            ports: ports?,
+            backend,
+        })
+    }
+
+    fn link(&mut self, name: Spanned<String>, link: Spanned<RawLink>) -> LinkConfig {
+        let name = self.checked_name("link", &name);
+        let link = link.into_inner();
+        if let Some(subnet) = &link.subnet {
+            if !subnet_ok(subnet.get_ref()) {
+                self.diag.error(
+                    subnet.span(),
+                    format!(
+                        "subnet \"{}\" is not an address block; write e.g. \"10.77.1.0/24\"",
+                        subnet.get_ref()
+                    ),
+                );
+            }
+        }
+        let backend = match link.kind.get_ref() {
+            LinkKind::Sim => LinkBackend::Sim,
+        };
+        LinkConfig {
+            name,
+            subnet: link.subnet.map(|s| s.into_inner()),
+            backend,
+        }
+    }
+
+    fn dut(
+        &mut self,
+        name: Spanned<String>,
+        dut: Spanned<RawDut>,
+        relays: &[RelayBoardConfig],
+        hubs: &[HubConfig],
+        links: &[LinkConfig],
+    ) -> Option<(DutConfig, DutSpans)> {
+        if name.get_ref() == "all" {
+            // `benchctl power all off` must never be ambiguous.
+            self.diag.error(
+                name.span(),
+                "a DUT cannot be called \"all\": the CLI uses that word for every DUT",
+            );
+        }
+        let name = self.checked_name("DUT", &name);
+        let dut = dut.into_inner();
+        let mut spans = DutSpans::default();
+        let mut ok = true;
+
+        let power = dut.power.as_ref().and_then(|p| {
+            spans.power = Some(p.span());
+            let p = p.get_ref();
+            let board_name = p.relay.get_ref();
+            let Some(board) = relays.iter().find(|r| &r.name == board_name) else {
+                self.unknown_ref(&p.relay, "relay board", "relays", relays.iter().map(|r| r.name.as_str()));
+                ok = false;
+                return None;
+            };
+            let channel = u8::try_from(*p.channel.get_ref())
+                .ok()
+                .filter(|c| (1..=board.channels).contains(c));
+            if channel.is_none() {
+                self.diag.error(
+                    p.channel.span(),
+                    format!(
+                        "relay channel {} does not exist on board \"{}\" (channels 1-{})",
+                        p.channel.get_ref(),
+                        board.name,
+                        board.channels
+                    ),
+                );
+                ok = false;
+            }
+            Some(RelayRef {
+                board: board.name.clone(),
+                channel: channel?,
+            })
+        });
+
+        let usb = dut.usb.as_ref().and_then(|u| {
+            spans.usb = Some(u.span());
+            let u = u.get_ref();
+            let Some(hub) = hubs.iter().find(|h| &h.name == u.hub.get_ref()) else {
+                self.unknown_ref(&u.hub, "hub", "hubs", hubs.iter().map(|h| h.name.as_str()));
+                ok = false;
+                return None;
+            };
+            let port = u8::try_from(*u.port.get_ref())
+                .ok()
+                .filter(|p| (1..=hub.ports).contains(p));
+            if port.is_none() {
+                self.diag.error(
+                    u.port.span(),
+                    format!(
+                        "USB port {} does not exist on hub \"{}\" (ports 1-{})",
+                        u.port.get_ref(),
+                        hub.name,
+                        hub.ports
+                    ),
+                );
+                ok = false;
+            }
+            Some(PortRef {
+                hub: hub.name.clone(),
+                port: port?,
+            })
+        });
+
+        let link = dut.link.as_ref().and_then(|l| {
+            spans.link = Some(l.span());
+            if links.iter().any(|k| &k.name == l.get_ref()) {
+                Some(l.get_ref().clone())
+            } else {
+                self.unknown_ref(l, "link", "links", links.iter().map(|k| k.name.as_str()));
+                ok = false;
+                None
+            }
+        });
+
+        let power_cycle_off = match &dut.power_cycle_off {
+            None => DEFAULT_POWER_CYCLE_OFF,
+            Some(text) => match duration::parse(text.get_ref()) {
+                Ok(d) => d,
+                Err(why) => {
+                    self.diag.error(text.span(), format!("power_cycle_off: {why}"));
+                    ok = false;
+                    DEFAULT_POWER_CYCLE_OFF
+                }
+            },
+        };
+
+        let safe = dut
+            .safe
+            .map(|s| {
+                let s = s.into_inner();
+                let d = SafeState::default();
+                SafeState {
+                    power: s.power.map_or(d.power, |v| v == OnOff::On),
+                    usb: s.usb.map_or(d.usb, |v| v == OnOff::On),
+                    net: s.net.map_or(d.net, |v| match v {
+                        RawNetState::Isolated => NetState::Isolated,
+                        RawNetState::Open => NetState::Open,
+                    }),
+                }
+            })
+            .unwrap_or_default();
+
+        let device = match dut.device.map(|d| *d.get_ref().kind.get_ref()) {
+            Some(DeviceKind::Sim) => DeviceBackend::Sim,
+            None => DeviceBackend::None,
+        };
+
+        ok.then_some((
+            DutConfig {
+                name,
+                model: dut.model.into_inner(),
+                power,
+                usb,
+                link,
+                device,
+                safe,
+                power_cycle_off,
+            },
+            spans,
+        ))
+    }
+
+    fn unknown_ref<'k>(
+        &mut self,
+        wrong: &Spanned<String>,
+        what: &str,
+        table: &str,
+        known: impl Iterator<Item = &'k str> + Clone,
+    ) {
+        let list: Vec<&str> = known.clone().collect();
+        let help = match did_you_mean(wrong.get_ref(), known) {
+            Some(close) => format!("did you mean \"{close}\"?"),
+            None if list.is_empty() => format!("the bench declares no {what}; add a [{table}.<name>] table"),
+            None => format!("declared: {}", list.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")),
+        };
+        self.diag.error_with_help(
+            wrong.span(),
+            format!("no {what} named \"{}\" in this bench", wrong.get_ref()),
+            help,
+        );
+    }
+}
+
+#[derive(Default)]
+struct DutSpans {
+    power: Option<Range<usize>>,
+    usb: Option<Range<usize>>,
+    link: Option<Range<usize>>,
+}
+
+fn subnet_ok(text: &str) -> bool {
+    let Some((addr, prefix)) = text.split_once('/') else {
+        return false;
+    };
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => prefix.parse::<u8>().is_ok_and(|p| p <= 32),
+        Ok(std::net::IpAddr::V6(_)) => prefix.parse::<u8>().is_ok_and(|p| p <= 128),
+        Err(_) => false,
+    }
+}

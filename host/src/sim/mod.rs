@@ -1,0 +1,134 @@
+//! The simulated lab: the state of simulated relays, hub ports, links and
+//! phones. It lives in a file in the bench's state directory so that it holds
+//! between commands, exactly as a physical relay holds after `benchctl` exits.
+//!
+//! Writes go to a temporary file renamed over the old one, so a reader (such
+//! as `status`, which takes no lock) never sees half a state.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::NetState;
+use crate::hw::HwError;
+
+/// Everything simulated on one bench.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LabState {
+    /// Relay board name -> closed channels (1-based).
+    pub relays: BTreeMap<String, Vec<u8>>,
+    /// Hub name -> powered ports (1-based).
+    pub hubs: BTreeMap<String, Vec<u8>>,
+    /// Link name -> state; a link not listed is isolated.
+    pub links: BTreeMap<String, NetState>,
+    /// DUT name -> what the simulated phone was told.
+    pub phones: BTreeMap<String, PhoneSettings>,
+    /// "board/channel" -> how many times that relay has closed. A phone's
+    /// settings belong to one power-on: after the supply was cut they are gone.
+    pub power_ons: BTreeMap<String, u64>,
+}
+
+impl LabState {
+    pub fn relay_closed(&self, board: &str, channel: u8) -> bool {
+        self.relays.get(board).is_some_and(|c| c.contains(&channel))
+    }
+
+    pub fn power_on_count(&self, board: &str, channel: u8) -> u64 {
+        self.power_ons
+            .get(&format!("{board}/{channel}"))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// The settings a simulated phone keeps while powered.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PhoneSettings {
+    pub airplane: bool,
+    pub screen: bool,
+    /// Switched off in software: the phone says it is off, the supply is still on.
+    pub soft_off: bool,
+    /// The supply's power-on count these settings were made in.
+    pub power_on: u64,
+}
+
+/// The simulated lab of one bench, shared by its simulated devices.
+#[derive(Debug)]
+pub struct SimLab {
+    path: PathBuf,
+    state: Mutex<LabState>,
+}
+
+impl SimLab {
+    /// Open the lab whose state lives in `state_dir`; a missing file is a lab
+    /// with everything off.
+    pub fn open(state_dir: &Path) -> Result<Self, HwError> {
+        let path = state_dir.join("sim-lab.json");
+        let state = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                HwError::new("simulated lab", format!("{}: unreadable: {e}", path.display()))
+                    .with_fix("delete the file to reset the simulated lab to everything off")
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => LabState::default(),
+            Err(e) => return Err(HwError::io("simulated lab", &path.display().to_string(), e)),
+        };
+        Ok(SimLab {
+            path,
+            state: Mutex::new(state),
+        })
+    }
+
+    /// A copy of the current state.
+    pub fn snapshot(&self) -> LabState {
+        self.lock().clone()
+    }
+
+    /// Change the state and persist it before returning, like a relay that
+    /// has clicked.
+    pub fn update<R>(&self, change: impl FnOnce(&mut LabState) -> R) -> Result<R, HwError> {
+        let mut state = self.lock();
+        let result = change(&mut state);
+        self.persist(&state)?;
+        Ok(result)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LabState> {
+        // A panic while holding the lock cannot leave the state half-changed in
+        // a way that matters (every change is one assignment), so carry on.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn persist(&self, state: &LabState) -> Result<(), HwError> {
+        let json = serde_json::to_vec_pretty(state).expect("lab state serializes");
+        crate::state::write_atomic(&self.path, &json)
+            .map_err(|e| HwError::io("simulated lab", &self.path.display().to_string(), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_survives_reopening() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lab = SimLab::open(dir.path()).expect("open");
+        lab.update(|s| s.relays.insert("relays".into(), vec![1, 3]))
+            .expect("update");
+        let again = SimLab::open(dir.path()).expect("reopen");
+        assert_eq!(again.snapshot().relays["relays"], vec![1, 3]);
+    }
+
+    #[test]
+    fn corrupt_state_is_an_error_with_a_fix() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("sim-lab.json"), b"{not json").expect("write");
+        let err = SimLab::open(dir.path()).expect_err("corrupt");
+        assert!(err.to_string().contains("unreadable"), "{err}");
+        assert!(err.fix.expect("fix").contains("delete the file"));
+    }
+}
