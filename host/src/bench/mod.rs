@@ -65,7 +65,6 @@ pub struct Bench {
     hubs: HashMap<String, Box<dyn UsbHub>>,
     links: HashMap<String, Box<dyn NetLink>>,
     devices: HashMap<String, Option<Box<dyn DeviceControl>>>,
-    memory: Memory,
 }
 
 impl std::fmt::Debug for Bench {
@@ -85,10 +84,6 @@ impl Bench {
                 .with_fix("set BENCHCTL_STATE_DIR or `[bench] state_dir` to a writable folder")
         })?;
         let lab = Arc::new(SimLab::open(state_dir)?);
-        let memory = std::fs::read(state_dir.join("outputs.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
         Ok(Bench {
             config,
             state_dir: state_dir.to_path_buf(),
@@ -97,7 +92,6 @@ impl Bench {
             hubs: HashMap::new(),
             links: HashMap::new(),
             devices: HashMap::new(),
-            memory,
         })
     }
 
@@ -152,12 +146,9 @@ impl Bench {
         })?;
         self.relay_board(&r.board)?.set(r.channel, on)?;
         tracing::debug!(dut, board = %r.board, channel = r.channel, on, "power");
-        self.memory
-            .relays
-            .entry(r.board)
-            .or_default()
-            .insert(r.channel, on);
-        self.save_memory();
+        self.remember(|m| {
+            m.relays.entry(r.board).or_default().insert(r.channel, on);
+        });
         Ok(())
     }
 
@@ -168,8 +159,9 @@ impl Bench {
         })?;
         self.hub(&p.hub)?.set_port(p.port, on)?;
         tracing::debug!(dut, hub = %p.hub, port = p.port, on, "usb");
-        self.memory.hubs.entry(p.hub).or_default().insert(p.port, on);
-        self.save_memory();
+        self.remember(|m| {
+            m.hubs.entry(p.hub).or_default().insert(p.port, on);
+        });
         Ok(())
     }
 
@@ -180,8 +172,9 @@ impl Bench {
         })?;
         self.link(&l)?.set(state)?;
         tracing::debug!(dut, link = %l, %state, "net");
-        self.memory.links.insert(l, state);
-        self.save_memory();
+        self.remember(|m| {
+            m.links.insert(l, state);
+        });
         Ok(())
     }
 
@@ -224,8 +217,19 @@ impl Bench {
         failures
     }
 
-    fn save_memory(&self) {
-        let json = serde_json::to_vec_pretty(&self.memory).expect("memory serializes");
+    /// What the bench last set, read fresh: another process may have
+    /// switched since this one started.
+    fn recall(&self) -> Memory {
+        std::fs::read(self.state_dir.join("outputs.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn remember(&self, change: impl FnOnce(&mut Memory)) {
+        let mut memory = self.recall();
+        change(&mut memory);
+        let json = serde_json::to_vec_pretty(&memory).expect("memory serializes");
         if let Err(e) = crate::state::write_atomic(&self.state_dir.join("outputs.json"), &json) {
             // Only `status` of write-only hardware depends on it; never fail a switch for it.
             tracing::warn!("cannot remember output states in {}: {e}", self.state_dir.display());
@@ -282,15 +286,15 @@ impl Bench {
 
     /// What the bench last set on a relay channel, if anything.
     fn remembered_relay(&self, board: &str, channel: u8) -> Option<bool> {
-        self.memory.relays.get(board)?.get(&channel).copied()
+        self.recall().relays.get(board)?.get(&channel).copied()
     }
 
     fn remembered_port(&self, hub: &str, port: u8) -> Option<bool> {
-        self.memory.hubs.get(hub)?.get(&port).copied()
+        self.recall().hubs.get(hub)?.get(&port).copied()
     }
 
     fn remembered_link(&self, link: &str) -> Option<NetState> {
-        self.memory.links.get(link).copied()
+        self.recall().links.get(link).copied()
     }
 }
 

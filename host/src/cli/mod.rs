@@ -149,13 +149,14 @@ impl Context {
         Ok(Bench::new(config, &dir)?)
     }
 
-    /// Load the bench and take its lock, waiting up to `--wait`.
+    /// Take the bench's lock, waiting up to `--wait`, then open the bench.
     pub async fn take_bench(&self) -> Result<(Bench, BenchLock), CliError> {
-        let bench = self.open_bench()?;
+        let config = self.load_config()?;
+        let state_dir = crate::state::state_dir(&config);
         let shutdown = self.shutdown.clone();
         let lock = BenchLock::acquire(
-            bench.state_dir(),
-            &bench.config().name,
+            &state_dir,
+            &config.name,
             self.global.wait,
             |holder| tracing::warn!("bench in use by {holder}; waiting up to {}", crate::config::duration::format(self.global.wait)),
             || shutdown.signal().is_some(),
@@ -170,7 +171,7 @@ impl Context {
         if let Some(dead) = &lock.took_over_from {
             tracing::warn!("took over the bench from {dead}, which ended without releasing it");
         }
-        Ok((bench, lock))
+        Ok((Bench::new(config, &state_dir)?, lock))
     }
 
     /// Fail with `Interrupted` if a stop was requested.

@@ -10,6 +10,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     if s.is_empty() {
         return Err("empty duration; write e.g. `3s`, `500ms`, `15m`".into());
     }
+    if s.contains(char::is_whitespace) {
+        return Err(format!("`{text}` has a space in it; write durations without, e.g. `1h30m`"));
+    }
     let mut total = 0f64;
     let mut rest = s;
     while !rest.is_empty() {
@@ -112,7 +115,7 @@ mod tests {
     #[test]
     fn refuses_ambiguous_or_broken_durations() {
         assert!(parse("3").unwrap_err().contains("has no unit"));
-        assert!(parse("3 s").unwrap_err().contains("unknown unit"));
+        assert!(parse("3 s").unwrap_err().contains("has a space"));
         assert!(parse("3sec").unwrap_err().contains("unknown unit `sec`"));
         assert!(parse("").unwrap_err().contains("empty"));
         assert!(parse("s").unwrap_err().contains("not a duration"));

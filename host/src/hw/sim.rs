@@ -63,7 +63,7 @@ impl RelayBoard for SimRelayBoard {
 
     fn get(&mut self, channel: u8) -> Result<Reading<bool>, HwError> {
         Ok(Reading::Read(
-            self.lab.snapshot().relay_closed(&self.name, channel),
+            self.lab.snapshot()?.relay_closed(&self.name, channel),
         ))
     }
 
@@ -95,7 +95,7 @@ impl UsbHub for SimHub {
     }
 
     fn get_port(&mut self, port: u8) -> Result<Reading<bool>, HwError> {
-        let state = self.lab.snapshot();
+        let state = self.lab.snapshot()?;
         Ok(Reading::Read(
             state.hubs.get(&self.name).is_some_and(|p| p.contains(&port)),
         ))
@@ -130,7 +130,7 @@ impl NetLink for SimLink {
     }
 
     fn get(&mut self) -> Result<Reading<NetState>, HwError> {
-        let state = self.lab.snapshot();
+        let state = self.lab.snapshot()?;
         Ok(Reading::Read(
             state
                 .links
@@ -193,7 +193,7 @@ impl SimPhone {
 
 impl DeviceControl for SimPhone {
     fn command(&mut self, cmd: DeviceCommand) -> Result<(), HwError> {
-        let state = self.lab.snapshot();
+        let state = self.lab.snapshot()?;
         let mut settings = self.settings(&state);
         if !self.powered(&state) || (settings.soft_off && cmd != DeviceCommand::Reboot) {
             return Err(HwError::new(
@@ -215,7 +215,7 @@ impl DeviceControl for SimPhone {
     }
 
     fn state(&mut self) -> Result<DeviceState, HwError> {
-        let state = self.lab.snapshot();
+        let state = self.lab.snapshot()?;
         let settings = self.settings(&state);
         let on = self.powered(&state) && !settings.soft_off;
         Ok(DeviceState {

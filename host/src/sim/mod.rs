@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -57,55 +57,65 @@ pub struct PhoneSettings {
 }
 
 /// The simulated lab of one bench, shared by its simulated devices.
+///
+/// It keeps nothing in memory: every read and every change goes to the file,
+/// so a process that waited for the bench lock sees what the previous holder
+/// left, not what was there when it started.
 #[derive(Debug)]
 pub struct SimLab {
     path: PathBuf,
-    state: Mutex<LabState>,
+    /// Serialises read-modify-write within this process; the bench lock does
+    /// it between processes.
+    writing: Mutex<()>,
 }
 
 impl SimLab {
     /// Open the lab whose state lives in `state_dir`; a missing file is a lab
-    /// with everything off.
+    /// with everything off. The file is checked now so a corrupt one is
+    /// reported before anything is switched.
     pub fn open(state_dir: &Path) -> Result<Self, HwError> {
-        let path = state_dir.join("sim-lab.json");
-        let state = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                HwError::new("simulated lab", format!("{}: unreadable: {e}", path.display()))
-                    .with_fix("delete the file to reset the simulated lab to everything off")
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => LabState::default(),
-            Err(e) => return Err(HwError::io("simulated lab", &path.display().to_string(), e)),
+        let lab = SimLab {
+            path: state_dir.join("sim-lab.json"),
+            writing: Mutex::new(()),
         };
-        Ok(SimLab {
-            path,
-            state: Mutex::new(state),
-        })
+        lab.read()?;
+        Ok(lab)
     }
 
-    /// A copy of the current state.
-    pub fn snapshot(&self) -> LabState {
-        self.lock().clone()
+    /// The current state.
+    pub fn snapshot(&self) -> Result<LabState, HwError> {
+        self.read()
     }
 
     /// Change the state and persist it before returning, like a relay that
     /// has clicked.
     pub fn update<R>(&self, change: impl FnOnce(&mut LabState) -> R) -> Result<R, HwError> {
-        let mut state = self.lock();
+        // A panic while holding the mutex leaves nothing half-done in memory.
+        let _guard = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.read()?;
         let result = change(&mut state);
-        self.persist(&state)?;
+        let json = serde_json::to_vec_pretty(&state).expect("lab state serializes");
+        crate::state::write_atomic(&self.path, &json)
+            .map_err(|e| HwError::io("simulated lab", &self.path.display().to_string(), e))?;
         Ok(result)
     }
 
-    fn lock(&self) -> MutexGuard<'_, LabState> {
-        // A panic while holding the lock cannot leave the state half-changed in
-        // a way that matters (every change is one assignment), so carry on.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn persist(&self, state: &LabState) -> Result<(), HwError> {
-        let json = serde_json::to_vec_pretty(state).expect("lab state serializes");
-        crate::state::write_atomic(&self.path, &json)
-            .map_err(|e| HwError::io("simulated lab", &self.path.display().to_string(), e))
+    fn read(&self) -> Result<LabState, HwError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                HwError::new(
+                    "simulated lab",
+                    format!("{}: unreadable: {e}", self.path.display()),
+                )
+                .with_fix("delete the file to reset the simulated lab to everything off")
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(LabState::default()),
+            Err(e) => Err(HwError::io(
+                "simulated lab",
+                &self.path.display().to_string(),
+                e,
+            )),
+        }
     }
 }
 
@@ -120,7 +130,7 @@ mod tests {
         lab.update(|s| s.relays.insert("relays".into(), vec![1, 3]))
             .expect("update");
         let again = SimLab::open(dir.path()).expect("reopen");
-        assert_eq!(again.snapshot().relays["relays"], vec![1, 3]);
+        assert_eq!(again.snapshot().expect("read").relays["relays"], vec![1, 3]);
     }
 
     #[test]

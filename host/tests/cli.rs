@@ -1,0 +1,132 @@
+//! The `benchctl` binary on the simulated lab: what a new user types.
+
+mod common;
+
+use common::TestBench;
+
+#[test]
+fn check_prints_the_default_bench() {
+    let bench = TestBench::default_bench();
+    let out = bench.ok(&["check"]);
+    assert!(out.contains("bench \"sim-lab\""), "{out}");
+    for needle in ["relays  sim   4", "phone-a", "phone-b", "relays ch 1", "hub port 2", "link-b"] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn check_json_is_the_validated_model() {
+    let bench = TestBench::default_bench();
+    let v: serde_json::Value = serde_json::from_str(&bench.ok(&["check", "--json"])).expect("json");
+    assert_eq!(v["name"], "sim-lab");
+    assert_eq!(v["relays"][0]["channels"], 4);
+    assert_eq!(v["duts"][1]["name"], "phone-b");
+    assert_eq!(v["duts"][1]["power"]["channel"], 2);
+    assert_eq!(v["duts"][0]["safe"]["net"], "isolated");
+    assert_eq!(v["duts"][0]["power_cycle_off"], 3.0);
+}
+
+#[test]
+fn switching_persists_across_invocations() {
+    let bench = TestBench::default_bench();
+    assert_eq!(bench.outputs("phone-a"), ("off".into(), "off".into(), "isolated".into()));
+    bench.ok(&["power", "phone-a", "on"]);
+    bench.ok(&["usb", "all", "on"]);
+    bench.ok(&["isolate", "phone-a", "off"]);
+    assert_eq!(bench.outputs("phone-a"), ("on".into(), "on".into(), "open".into()));
+    assert_eq!(bench.outputs("phone-b"), ("off".into(), "on".into(), "isolated".into()));
+
+    // The relay and port rows say which DUT they feed, and the phone answers.
+    let s = bench.status();
+    let ch1 = &s["relays"][0];
+    assert_eq!((ch1["number"].as_u64(), ch1["dut"].as_str()), (Some(1), Some("phone-a")));
+    assert_eq!(s["relays"][2]["dut"], serde_json::Value::Null);
+    assert_eq!(s["duts"][0]["device"]["Ok"]["mode"], "running");
+
+    bench.ok(&["power", "all", "off"]);
+    bench.ok(&["isolate", "all", "on"]);
+    assert_eq!(bench.outputs("phone-a"), ("off".into(), "on".into(), "isolated".into()));
+}
+
+#[test]
+fn switch_output_json_parses() {
+    let bench = TestBench::default_bench();
+    let v: serde_json::Value =
+        serde_json::from_str(&bench.ok(&["power", "all", "on", "--json"])).expect("json");
+    assert_eq!(v.as_array().map(Vec::len), Some(2));
+    assert_eq!(v[0]["dut"], "phone-a");
+    assert_eq!(v[0]["state"], "on");
+}
+
+#[test]
+fn power_cycle_ends_on() {
+    let bench = TestBench::default_bench();
+    bench.ok(&["power", "phone-b", "cycle", "--off-time", "10ms"]);
+    assert_eq!(bench.outputs("phone-b").0, "on");
+}
+
+#[test]
+fn unknown_dut_is_a_usage_error_with_a_suggestion() {
+    let bench = TestBench::default_bench();
+    let out = bench.run(&["power", "phone-c", "on"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no DUT named \"phone-c\""), "{err}");
+    assert!(err.contains("did you mean \"phone-a\"?"), "{err}");
+}
+
+#[test]
+fn bad_duration_is_a_usage_error() {
+    let bench = TestBench::default_bench();
+    let out = bench.run(&["power", "phone-a", "cycle", "--off-time", "30"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("has no unit"), "{err}");
+}
+
+#[test]
+fn broken_bench_file_names_the_place_and_switches_nothing() {
+    let good = std::fs::read_to_string(common::repo_root().join("bench.toml")).expect("read");
+    let broken = good.replace("channel = 2 }", "channel = 7 }");
+    assert_ne!(good, broken);
+    let bench = TestBench::with_bench(&broken);
+    let out = bench.run(&["power", "all", "on"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = broken
+        .lines()
+        .position(|l| l.contains("channel = 7"))
+        .expect("line")
+        + 1;
+    let expected = format!(
+        "bench.toml:{line}:39: relay channel 7 does not exist on board \"relays\" (channels 1-4)"
+    );
+    assert!(err.contains(&expected), "expected {expected:?} in:\n{err}");
+    // Nothing was switched: the state directory holds no lab state at all.
+    assert!(!bench.state_dir().join("sim-lab.json").exists());
+}
+
+#[test]
+fn a_relay_that_fails_sends_the_dut_to_its_safe_state() {
+    let good = std::fs::read_to_string(common::repo_root().join("bench.toml")).expect("read");
+    let bench = TestBench::default_bench();
+    bench.ok(&["usb", "phone-a", "on"]);
+    bench.ok(&["isolate", "phone-a", "off"]);
+    // Now the relay board closes nothing after one successful switch.
+    let faulty = good.replace("channels = 4\n", "channels = 4\nfail_after = 1\n");
+    std::fs::write(bench.bench_file(), faulty).expect("write");
+    let out = bench.run(&["power", "phone-a", "cycle", "--off-time", "10ms"]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did not close"), "{err}");
+    assert!(err.contains("returned to its safe state"), "{err}");
+    assert_eq!(bench.outputs("phone-a"), ("off".into(), "off".into(), "isolated".into()));
+}
+
+#[test]
+fn help_teaches_exit_codes() {
+    let bench = TestBench::default_bench();
+    let out = bench.ok(&["--help"]);
+    assert!(out.contains("Exit codes:"), "{out}");
+    assert!(out.contains("2  usage or bench file error"), "{out}");
+}
