@@ -1,0 +1,211 @@
+//! Golden messages for broken bench files: each case is a bench file and the
+//! exact text a lab engineer sees (`file:line:col: what` and the help line).
+
+use std::path::Path;
+
+fn errors(text: &str) -> String {
+    match benchctl::config::parse(Path::new("bench.toml"), text) {
+        Ok(_) => panic!("expected errors for:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+const HEADER: &str = "[bench]\nname = \"lab\"\n\n[relays.relays]\nkind = \"sim\"\nchannels = 4\n\n[hubs.hub]\nkind = \"sim\"\nports = 4\n\n[links.link-a]\nkind = \"sim\"\n\n";
+
+fn with_header(rest: &str) -> String {
+    format!("{HEADER}{rest}")
+}
+
+#[test]
+fn the_default_bench_is_valid() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench.toml"))
+        .expect("bench.toml");
+    let c = benchctl::config::parse(Path::new("bench.toml"), &text).expect("valid");
+    assert_eq!(c.name, "sim-lab");
+    assert_eq!(c.duts.len(), 2);
+}
+
+#[test]
+fn relay_channel_out_of_range() {
+    // Line 17, the `7` at column 39.
+    let text = with_header(
+        "[duts.phone-a]\nmodel = \"x\"\npower = { relay = \"relays\", channel = 7 }\n",
+    );
+    assert_eq!(
+        errors(&text),
+        "bench.toml:17:39: relay channel 7 does not exist on board \"relays\" (channels 1-4)"
+    );
+}
+
+#[test]
+fn unknown_key_suggests_the_right_one() {
+    assert_eq!(
+        errors("[bench]\nname = \"lab\"\n\n[relays.r]\nkind = \"sim\"\nchanels = 4\n"),
+        "bench.toml:6:1: unknown key `chanels`\n  help: did you mean `channels`? (valid: `kind`, `channels`, `pins`, `active_low`, `port`, `usb`, `baud`, `fail_after`)"
+    );
+}
+
+#[test]
+fn unknown_kind_suggests_the_right_one() {
+    assert_eq!(
+        errors("[bench]\nname = \"lab\"\n\n[relays.r]\nkind = \"serial_relay\"\nchannels = 4\n"),
+        "bench.toml:5:8: unknown value `serial_relay`\n  help: did you mean `serial-relay`? (valid: `sim`, `rppal-gpio`, `serial-relay`)"
+    );
+}
+
+#[test]
+fn unknown_board_suggests_a_declared_one() {
+    let text = with_header(
+        "[duts.phone-a]\nmodel = \"x\"\npower = { relay = \"relay\", channel = 1 }\n",
+    );
+    assert_eq!(
+        errors(&text),
+        "bench.toml:17:19: no relay board named \"relay\" in this bench\n  help: did you mean \"relays\"?"
+    );
+}
+
+#[test]
+fn two_duts_on_one_channel() {
+    let text = with_header(
+        "[duts.phone-a]\nmodel = \"x\"\npower = { relay = \"relays\", channel = 2 }\n\n\
+         [duts.phone-b]\nmodel = \"x\"\npower = { relay = \"relays\", channel = 2 }\n",
+    );
+    assert_eq!(
+        errors(&text),
+        "bench.toml:21:9: relay channel 2 on board \"relays\" already feeds DUT \"phone-a\"\n  help: each DUT needs its own relay channel, or power-cycling one would cut the other"
+    );
+}
+
+#[test]
+fn two_duts_on_one_port_and_one_link() {
+    let text = with_header(
+        "[duts.a]\nmodel = \"x\"\nusb = { hub = \"hub\", port = 3 }\nlink = \"link-a\"\n\n\
+         [duts.b]\nmodel = \"x\"\nusb = { hub = \"hub\", port = 3 }\nlink = \"link-a\"\n",
+    );
+    let e = errors(&text);
+    assert!(
+        e.contains("bench.toml:22:7: USB port 3 on hub \"hub\" already carries DUT \"a\""),
+        "{e}"
+    );
+    assert!(
+        e.contains("bench.toml:23:8: link \"link-a\" already carries DUT \"a\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn hub_port_out_of_range() {
+    let text = with_header("[duts.a]\nmodel = \"x\"\nusb = { hub = \"hub\", port = 0 }\n");
+    assert_eq!(
+        errors(&text),
+        "bench.toml:17:29: USB port 0 does not exist on hub \"hub\" (ports 1-4)"
+    );
+}
+
+#[test]
+fn bad_duration() {
+    let text = with_header("[duts.a]\nmodel = \"x\"\npower_cycle_off = \"3\"\n");
+    assert_eq!(
+        errors(&text),
+        "bench.toml:17:19: power_cycle_off: `3` has no unit; write `3s` for seconds (units: ms, s, m, h)"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_in_file_order() {
+    let text = with_header(
+        "[duts.a]\nmodel = \"x\"\npower = { relay = \"relays\", channel = 9 }\nlink = \"nope\"\npower_cycle_off = \"5 minutes\"\n",
+    );
+    let e = errors(&text);
+    let lines: Vec<&str> = e.lines().filter(|l| l.starts_with("bench.toml:")).collect();
+    assert_eq!(lines.len(), 3, "{e}");
+    assert!(lines[0].starts_with("bench.toml:17:"), "{e}");
+    assert!(lines[1].starts_with("bench.toml:18:"), "{e}");
+    assert!(lines[2].starts_with("bench.toml:19:"), "{e}");
+}
+
+#[test]
+fn backend_keys_must_match_the_kind() {
+    assert_eq!(
+        errors("[bench]\nname = \"lab\"\n\n[relays.r]\nkind = \"sim\"\nchannels = 4\nport = \"/dev/ttyUSB0\"\n"),
+        "bench.toml:7:8: `port` does not apply to kind \"sim\"\n  help: `port` is read by kind \"serial-relay\"; remove it or change `kind`"
+    );
+}
+
+#[test]
+fn gpio_pins_must_exist_and_match_channels() {
+    let e = errors(
+        "[bench]\nname = \"lab\"\n\n[relays.hat]\nkind = \"rppal-gpio\"\nchannels = 4\npins = [5, 6, 40]\n",
+    );
+    assert!(
+        e.contains("bench.toml:7:15: GPIO 40 does not exist on the 40-pin header\n  help: use BCM numbers 0-27"),
+        "{e}"
+    );
+    assert!(
+        e.contains("bench.toml:7:8: 3 pins listed for 4 channels"),
+        "{e}"
+    );
+}
+
+#[test]
+fn serial_relay_needs_a_port_and_a_sane_usb_id() {
+    let e = errors("[bench]\nname = \"lab\"\n\n[relays.lcus]\nkind = \"serial-relay\"\nchannels = 4\n");
+    assert!(e.contains("bench.toml:4:9: kind \"serial-relay\" needs `port` or `usb`"), "{e}");
+    let e = errors(
+        "[bench]\nname = \"lab\"\n\n[relays.lcus]\nkind = \"serial-relay\"\nchannels = 4\nusb = { vid = \"1a86\", pid = \"75\" }\n",
+    );
+    assert!(e.contains("bench.toml:7:29: USB pid \"75\" is not four hex digits"), "{e}");
+    let e = errors(
+        "[bench]\nname = \"lab\"\n\n[relays.lcus]\nkind = \"serial-relay\"\nchannels = 16\nport = \"/dev/ttyUSB0\"\n",
+    );
+    assert!(e.contains("bench.toml:6:12: LCUS serial relay modules have at most 8 channels, not 16"), "{e}");
+}
+
+#[test]
+fn uhubctl_location_is_checked() {
+    let e = errors("[bench]\nname = \"lab\"\n\n[hubs.h]\nkind = \"uhubctl\"\nports = 4\nlocation = \"usb1\"\n");
+    assert!(
+        e.contains("bench.toml:7:12: \"usb1\" is not a USB hub location\n  help: run `uhubctl`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn syntax_errors_have_a_place_too() {
+    assert_eq!(
+        errors("[bench]\nname = \"lab\"\n[relays.r]\nkind = \"sim\"\nchannels = [4\n"),
+        "bench.toml:5:14: unclosed array, expected `]`"
+    );
+}
+
+#[test]
+fn a_dut_called_all_is_refused() {
+    let text = with_header("[duts.all]\nmodel = \"x\"\n");
+    assert_eq!(
+        errors(&text),
+        "bench.toml:15:7: a DUT cannot be called \"all\": the CLI uses that word for every DUT"
+    );
+}
+
+#[test]
+fn missing_file_says_how_to_point_at_one() {
+    let e = benchctl::config::load(Path::new("/nonexistent/bench.toml"))
+        .expect_err("missing")
+        .to_string();
+    assert!(e.starts_with("/nonexistent/bench.toml: cannot read bench file"), "{e}");
+    assert!(e.contains("--bench PATH, set BENCHCTL_BENCH"), "{e}");
+}
+
+#[test]
+fn the_example_benches_are_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/benches");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixtures/benches") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            benchctl::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "expected the example benches in {}", dir.display());
+}
