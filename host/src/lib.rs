@@ -3,10 +3,10 @@
 //! Data flows one way: `config` (bench.toml) -> `bench` (hardware behind the
 //! traits in `hw`) -> commands in `cli`.
 
+pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod hw;
-pub mod sim;
-pub mod bench;
 pub mod shutdown;
+pub mod sim;
 pub mod state;
-pub mod cli;

@@ -9,7 +9,14 @@ fn check_prints_the_default_bench() {
     let bench = TestBench::default_bench();
     let out = bench.ok(&["check"]);
     assert!(out.contains("bench \"sim-lab\""), "{out}");
-    for needle in ["relays  sim   4", "phone-a", "phone-b", "relays ch 1", "hub port 2", "link-b"] {
+    for needle in [
+        "relays  sim   4",
+        "phone-a",
+        "phone-b",
+        "relays ch 1",
+        "hub port 2",
+        "link-b",
+    ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }
 }
@@ -29,23 +36,38 @@ fn check_json_is_the_validated_model() {
 #[test]
 fn switching_persists_across_invocations() {
     let bench = TestBench::default_bench();
-    assert_eq!(bench.outputs("phone-a"), ("off".into(), "off".into(), "isolated".into()));
+    assert_eq!(
+        bench.outputs("phone-a"),
+        ("off".into(), "off".into(), "isolated".into())
+    );
     bench.ok(&["power", "phone-a", "on"]);
     bench.ok(&["usb", "all", "on"]);
     bench.ok(&["isolate", "phone-a", "off"]);
-    assert_eq!(bench.outputs("phone-a"), ("on".into(), "on".into(), "open".into()));
-    assert_eq!(bench.outputs("phone-b"), ("off".into(), "on".into(), "isolated".into()));
+    assert_eq!(
+        bench.outputs("phone-a"),
+        ("on".into(), "on".into(), "open".into())
+    );
+    assert_eq!(
+        bench.outputs("phone-b"),
+        ("off".into(), "on".into(), "isolated".into())
+    );
 
     // The relay and port rows say which DUT they feed, and the phone answers.
     let s = bench.status();
     let ch1 = &s["relays"][0];
-    assert_eq!((ch1["number"].as_u64(), ch1["dut"].as_str()), (Some(1), Some("phone-a")));
+    assert_eq!(
+        (ch1["number"].as_u64(), ch1["dut"].as_str()),
+        (Some(1), Some("phone-a"))
+    );
     assert_eq!(s["relays"][2]["dut"], serde_json::Value::Null);
-    assert_eq!(s["duts"][0]["device"]["Ok"]["mode"], "running");
+    assert_eq!(s["duts"][0]["device"]["mode"], "running");
 
     bench.ok(&["power", "all", "off"]);
     bench.ok(&["isolate", "all", "on"]);
-    assert_eq!(bench.outputs("phone-a"), ("off".into(), "on".into(), "isolated".into()));
+    assert_eq!(
+        bench.outputs("phone-a"),
+        ("off".into(), "on".into(), "isolated".into())
+    );
 }
 
 #[test]
@@ -116,11 +138,19 @@ fn a_relay_that_fails_sends_the_dut_to_its_safe_state() {
     let faulty = good.replace("channels = 4\n", "channels = 4\nfail_after = 1\n");
     std::fs::write(bench.bench_file(), faulty).expect("write");
     let out = bench.run(&["power", "phone-a", "cycle", "--off-time", "10ms"]);
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("did not close"), "{err}");
     assert!(err.contains("returned to its safe state"), "{err}");
-    assert_eq!(bench.outputs("phone-a"), ("off".into(), "off".into(), "isolated".into()));
+    assert_eq!(
+        bench.outputs("phone-a"),
+        ("off".into(), "off".into(), "isolated".into())
+    );
 }
 
 #[test]
@@ -129,4 +159,35 @@ fn help_teaches_exit_codes() {
     let out = bench.ok(&["--help"]);
     assert!(out.contains("Exit codes:"), "{out}");
     assert!(out.contains("2  usage or bench file error"), "{out}");
+}
+
+#[test]
+fn device_commands_reach_the_phone_only_while_powered() {
+    let bench = TestBench::default_bench();
+    let out = bench.run(&["device", "phone-a", "airplane", "on"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the phone is off and does not answer"),
+        "{err}"
+    );
+    assert!(err.contains("`benchctl power phone-a on` first"), "{err}");
+
+    bench.ok(&["power", "phone-a", "on"]);
+    let out = bench.ok(&["device", "phone-a", "airplane", "on"]);
+    assert!(out.contains("running, airplane on"), "{out}");
+    bench.ok(&["device", "phone-a", "power-off"]);
+    let s = bench.status();
+    assert_eq!(s["duts"][0]["device"]["mode"], "off");
+    // Software "off" is a claim: the supply relay is still closed.
+    assert_eq!(bench.outputs("phone-a").0, "on");
+
+    // Cutting the supply forgets everything the phone was told.
+    bench.ok(&["power", "phone-a", "cycle", "--off-time", "1ms"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&bench.ok(&["device", "phone-a", "screen", "on", "--json"]))
+            .expect("json");
+    assert_eq!(v[0]["state"]["mode"], "running");
+    assert_eq!(v[0]["state"]["airplane"], false);
+    assert_eq!(v[0]["state"]["screen"], true);
 }

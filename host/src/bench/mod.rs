@@ -46,6 +46,8 @@ pub enum Output {
     Power,
     Usb,
     Net,
+    /// Control of the phone itself (not an electrical output, never switched to a safe state).
+    Device,
 }
 
 /// What the bench last set on outputs, for hardware that cannot be read back.
@@ -136,6 +138,7 @@ impl Bench {
             Output::Power => d.power.is_some(),
             Output::Usb => d.usb.is_some(),
             Output::Net => d.link.is_some(),
+            Output::Device => d.device != crate::config::DeviceBackend::None,
         })
     }
 
@@ -232,7 +235,10 @@ impl Bench {
         let json = serde_json::to_vec_pretty(&memory).expect("memory serializes");
         if let Err(e) = crate::state::write_atomic(&self.state_dir.join("outputs.json"), &json) {
             // Only `status` of write-only hardware depends on it; never fail a switch for it.
-            tracing::warn!("cannot remember output states in {}: {e}", self.state_dir.display());
+            tracing::warn!(
+                "cannot remember output states in {}: {e}",
+                self.state_dir.display()
+            );
         }
     }
 
@@ -278,10 +284,7 @@ impl Bench {
             let device = hw::open_device(&cfg, &self.lab)?;
             self.devices.insert(dut.to_string(), device);
         }
-        Ok(self
-            .devices
-            .get_mut(dut)
-            .and_then(|d| d.as_mut()))
+        Ok(self.devices.get_mut(dut).and_then(|d| d.as_mut()))
     }
 
     /// What the bench last set on a relay channel, if anything.

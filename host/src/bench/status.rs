@@ -56,7 +56,10 @@ pub struct DutStatus {
     pub usb: Option<Shown<bool>>,
     pub net: Option<Shown<NetState>>,
     /// What the phone reports about itself, when the bench can ask it.
-    pub device: Option<Result<DeviceState, String>>,
+    pub device: Option<DeviceState>,
+    /// Why the phone could not be asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -120,31 +123,33 @@ impl Bench {
         let duts = config
             .duts
             .iter()
-            .map(|d| DutStatus {
-                name: d.name.clone(),
-                model: d.model.clone(),
-                power: d.power.as_ref().and_then(|p| {
-                    relays
-                        .iter()
-                        .find(|r| r.device == p.board && r.number == p.channel)
-                        .map(|r| r.on.clone())
-                }),
-                usb: d.usb.as_ref().and_then(|u| {
-                    hub_ports
-                        .iter()
-                        .find(|h| h.device == u.hub && h.number == u.port)
-                        .map(|h| h.on.clone())
-                }),
-                net: d.link.as_ref().and_then(|l| {
-                    links
-                        .iter()
-                        .find(|k| &k.link == l)
-                        .map(|k| k.state.clone())
-                }),
-                device: self
-                    .device_state(&d.name)
-                    .map_err(|e| e.to_string())
-                    .transpose(),
+            .map(|d| {
+                let (device, device_error) = match self.device_state(&d.name) {
+                    Ok(state) => (state, None),
+                    Err(e) => (None, Some(e.to_string())),
+                };
+                DutStatus {
+                    name: d.name.clone(),
+                    model: d.model.clone(),
+                    power: d.power.as_ref().and_then(|p| {
+                        relays
+                            .iter()
+                            .find(|r| r.device == p.board && r.number == p.channel)
+                            .map(|r| r.on.clone())
+                    }),
+                    usb: d.usb.as_ref().and_then(|u| {
+                        hub_ports
+                            .iter()
+                            .find(|h| h.device == u.hub && h.number == u.port)
+                            .map(|h| h.on.clone())
+                    }),
+                    net: d
+                        .link
+                        .as_ref()
+                        .and_then(|l| links.iter().find(|k| &k.link == l).map(|k| k.state.clone())),
+                    device,
+                    device_error,
+                }
             })
             .collect();
         BenchStatus {

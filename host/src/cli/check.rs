@@ -50,7 +50,11 @@ fn render(c: &BenchConfig) -> String {
             ]
         })
         .collect();
-    out.push_str(&table::render("  ", &["NAME", "KIND", "CHANNELS", "WHERE"], &rows));
+    out.push_str(&table::render(
+        "  ",
+        &["NAME", "KIND", "CHANNELS", "WHERE"],
+        &rows,
+    ));
 
     out.push_str("\nUSB hubs\n");
     let rows: Vec<Vec<String>> = c
@@ -73,10 +77,19 @@ fn render(c: &BenchConfig) -> String {
                     }
                 ),
             };
-            vec![h.name.clone(), h.backend.kind().into(), h.ports.to_string(), detail]
+            vec![
+                h.name.clone(),
+                h.backend.kind().into(),
+                h.ports.to_string(),
+                detail,
+            ]
         })
         .collect();
-    out.push_str(&table::render("  ", &["NAME", "KIND", "PORTS", "WHERE"], &rows));
+    out.push_str(&table::render(
+        "  ",
+        &["NAME", "KIND", "PORTS", "WHERE"],
+        &rows,
+    ));
 
     out.push_str("\nNetwork links\n");
     let rows: Vec<Vec<String>> = c
@@ -121,7 +134,16 @@ fn render(c: &BenchConfig) -> String {
         .collect();
     out.push_str(&table::render(
         "  ",
-        &["NAME", "MODEL", "POWER", "USB", "LINK", "DEVICE", "CYCLE OFF", "SAFE STATE"],
+        &[
+            "NAME",
+            "MODEL",
+            "POWER",
+            "USB",
+            "LINK",
+            "DEVICE",
+            "CYCLE OFF",
+            "SAFE STATE",
+        ],
         &rows,
     ));
     out

@@ -32,7 +32,10 @@ impl Doctor {
             checks: host_checks(bench.state_dir()),
         }];
         probes.extend(bench.probe_all());
-        let failed = probes.iter().filter(|p| p.worst() == CheckLevel::Fail).count();
+        let failed = probes
+            .iter()
+            .filter(|p| p.worst() == CheckLevel::Fail)
+            .count();
         let report = Report {
             bench: bench.config().name.clone(),
             ok: failed == 0,
@@ -63,7 +66,10 @@ fn host_checks(state_dir: &std::path::Path) -> Vec<Check> {
                         "usb {:04x}:{:04x}{}{}",
                         u.vid,
                         u.pid,
-                        u.product.as_ref().map(|s| format!(" {s}")).unwrap_or_default(),
+                        u.product
+                            .as_ref()
+                            .map(|s| format!(" {s}"))
+                            .unwrap_or_default(),
                         u.serial_number
                             .as_ref()
                             .map(|s| format!(" serial {s}"))

@@ -3,6 +3,7 @@
 //! `--json`); progress and logs go to stderr.
 
 mod check;
+mod device;
 mod doctor;
 mod isolate;
 mod power;
@@ -36,6 +37,7 @@ Examples:
   benchctl power phone-a on            switch phone-a's supply on (it stays on)
   benchctl power all cycle --off-time 10s
   benchctl --wait 5m usb phone-b off   queue behind another job for up to 5 minutes
+  benchctl device phone-a airplane on  tell the phone to go into airplane mode
   benchctl status --json | jq .duts";
 
 /// Drive a hardware-in-the-loop phone test bench: relays, USB hubs, network
@@ -79,6 +81,7 @@ pub enum Command {
     Power(power::Power),
     Usb(usb::Usb),
     Isolate(isolate::Isolate),
+    Device(device::Device),
     Doctor(doctor::Doctor),
 }
 
@@ -158,14 +161,17 @@ impl Context {
             &state_dir,
             &config.name,
             self.global.wait,
-            |holder| tracing::warn!("bench in use by {holder}; waiting up to {}", crate::config::duration::format(self.global.wait)),
+            |holder| {
+                tracing::warn!(
+                    "bench in use by {holder}; waiting up to {}",
+                    crate::config::duration::format(self.global.wait)
+                )
+            },
             || shutdown.signal().is_some(),
         )
         .await
         .map_err(|e| match e {
-            LockError::Interrupted => {
-                CliError::Interrupted(self.shutdown.signal().unwrap_or(2))
-            }
+            LockError::Interrupted => CliError::Interrupted(self.shutdown.signal().unwrap_or(2)),
             other => CliError::Lock(other),
         })?;
         if let Some(dead) = &lock.took_over_from {
@@ -207,6 +213,7 @@ impl Cli {
             Command::Power(c) => c.run(&ctx).await,
             Command::Usb(c) => c.run(&ctx).await,
             Command::Isolate(c) => c.run(&ctx).await,
+            Command::Device(c) => c.run(&ctx).await,
             Command::Doctor(c) => c.run(&ctx).await,
         }
     }

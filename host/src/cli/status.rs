@@ -5,7 +5,7 @@ use clap::Args;
 
 use super::{CliError, Context, on_off, table};
 use crate::bench::{BenchStatus, Shown};
-use crate::hw::DeviceMode;
+use crate::hw::{DeviceMode, DeviceState};
 
 /// Show every relay channel, hub port and link, and which DUT it feeds.
 ///
@@ -35,7 +35,10 @@ fn shown<T: Copy>(s: &Shown<T>, fmt: impl Fn(T) -> String) -> String {
 
 fn render(s: &BenchStatus) -> String {
     let dash = || "-".to_string();
-    let mut out = format!("bench \"{}\" ({}), state in {}\n", s.bench, s.bench_file, s.state_dir);
+    let mut out = format!(
+        "bench \"{}\" ({}), state in {}\n",
+        s.bench, s.bench_file, s.state_dir
+    );
     let outputs = |title: &str, unit: &str, rows: &[crate::bench::OutputStatus]| {
         let rows: Vec<Vec<String>> = rows
             .iter()
@@ -50,7 +53,11 @@ fn render(s: &BenchStatus) -> String {
             .collect();
         format!(
             "\n{title}\n{}",
-            table::render("  ", &["DEVICE", unit.to_uppercase().as_str(), "STATE", "DUT"], &rows)
+            table::render(
+                "  ",
+                &["DEVICE", unit.to_uppercase().as_str(), "STATE", "DUT"],
+                &rows
+            )
         )
     };
     out.push_str(&outputs("Relays", "ch", &s.relays));
@@ -85,18 +92,10 @@ fn render(s: &BenchStatus) -> String {
                 d.net
                     .as_ref()
                     .map_or_else(dash, |s| shown(s, |v| v.to_string())),
-                match &d.device {
-                    None => dash(),
-                    Some(Err(e)) => format!("error: {e}"),
-                    Some(Ok(st)) => match st.mode {
-                        DeviceMode::Off => "off".into(),
-                        DeviceMode::Booting => "booting".into(),
-                        DeviceMode::Running => format!(
-                            "running, airplane {}, screen {}",
-                            on_off(st.airplane),
-                            on_off(st.screen)
-                        ),
-                    },
+                match (&d.device, &d.device_error) {
+                    (_, Some(e)) => format!("error: {e}"),
+                    (Some(st), None) => describe_device(st),
+                    (None, None) => dash(),
                 },
             ]
         })
@@ -106,4 +105,17 @@ fn render(s: &BenchStatus) -> String {
         table::render("  ", &["DUT", "POWER", "USB", "NET", "PHONE SAYS"], &rows)
     ));
     out
+}
+
+/// What a phone says about itself, in one line.
+pub fn describe_device(st: &DeviceState) -> String {
+    match st.mode {
+        DeviceMode::Off => "off".into(),
+        DeviceMode::Booting => "booting".into(),
+        DeviceMode::Running => format!(
+            "running, airplane {}, screen {}",
+            on_off(st.airplane),
+            on_off(st.screen)
+        ),
+    }
 }

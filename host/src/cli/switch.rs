@@ -27,6 +27,31 @@ impl Setting {
         }
     }
 
+    /// The output as a bench file calls its wiring.
+    fn wiring(self) -> &'static str {
+        match self {
+            Setting::Power(_) => "power relay",
+            Setting::Usb(_) => "USB hub port",
+            Setting::Net(_) => "network link",
+        }
+    }
+
+    /// The output's key in JSON results.
+    fn key(self) -> &'static str {
+        match self {
+            Setting::Power(_) => "power",
+            Setting::Usb(_) => "usb",
+            Setting::Net(_) => "net",
+        }
+    }
+
+    fn state(self) -> String {
+        match self {
+            Setting::Power(on) | Setting::Usb(on) => on_off(on).to_string(),
+            Setting::Net(s) => s.to_string(),
+        }
+    }
+
     fn describe(self) -> String {
         match self {
             Setting::Power(on) => format!("power {}", on_off(on)),
@@ -63,18 +88,15 @@ struct Switched {
 /// Run `steps` on the output of `which` ("all" or a DUT name). Every way out
 /// but success sends the touched DUTs to their safe state.
 pub async fn run(ctx: &Context, which: &str, steps: &[Step]) -> Result<(), CliError> {
-    let output = steps
+    let last = steps
         .iter()
+        .rev()
         .find_map(|s| match s {
-            Step::Set(setting) => Some(setting.output()),
+            Step::Set(setting) => Some(*setting),
             Step::Wait(_) => None,
         })
         .expect("a switching command sets something");
-    let output_name = match output {
-        Output::Power => "power relay",
-        Output::Usb => "USB hub port",
-        Output::Net => "network link",
-    };
+    let (output, output_name) = (last.output(), last.wiring());
     let (mut bench, _lock) = ctx.take_bench().await?;
     let selected = bench.select(which)?;
     let duts: Vec<String> = selected
@@ -86,7 +108,10 @@ pub async fn run(ctx: &Context, which: &str, steps: &[Step]) -> Result<(), CliEr
         return Err(CliError::Usage(if which == "all" {
             format!("no DUT on this bench has a {output_name}")
         } else {
-            format!("DUT \"{which}\" has no {output_name} in {}", ctx.bench_path().display())
+            format!(
+                "DUT \"{which}\" has no {output_name} in {}",
+                ctx.bench_path().display()
+            )
         }));
     }
     for skipped in selected.iter().filter(|d| !duts.contains(d)) {
@@ -97,7 +122,6 @@ pub async fn run(ctx: &Context, which: &str, steps: &[Step]) -> Result<(), CliEr
     for dut in &duts {
         guard.touch(dut);
     }
-    let mut last = None;
     for step in steps {
         match *step {
             Step::Set(setting) => {
@@ -106,7 +130,6 @@ pub async fn run(ctx: &Context, which: &str, steps: &[Step]) -> Result<(), CliEr
                     setting.apply(&mut guard, dut)?;
                     tracing::info!("{dut}: {}", setting.describe());
                 }
-                last = Some(setting);
             }
             Step::Wait(d) => {
                 tracing::info!(
@@ -125,20 +148,12 @@ pub async fn run(ctx: &Context, which: &str, steps: &[Step]) -> Result<(), CliEr
     ctx.check_stop()?;
     guard.hold();
 
-    let setting = last.expect("at least one Set step");
     let report: Vec<Switched> = duts
         .iter()
         .map(|d| Switched {
             dut: d.clone(),
-            output: match output {
-                Output::Power => "power",
-                Output::Usb => "usb",
-                Output::Net => "net",
-            },
-            state: match setting {
-                Setting::Power(on) | Setting::Usb(on) => on_off(on).to_string(),
-                Setting::Net(s) => s.to_string(),
-            },
+            output: last.key(),
+            state: last.state(),
         })
         .collect();
     ctx.print(&report, || {

@@ -36,7 +36,10 @@ mod tests {
         let t = super::render(
             "  ",
             &["NAME", "KIND"],
-            &[vec!["relays".into(), "sim".into()], vec!["x".into(), "serial-relay".into()]],
+            &[
+                vec!["relays".into(), "sim".into()],
+                vec!["x".into(), "serial-relay".into()],
+            ],
         );
         assert_eq!(t, "  NAME    KIND\n  relays  sim\n  x       serial-relay\n");
     }

@@ -11,7 +11,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         return Err("empty duration; write e.g. `3s`, `500ms`, `15m`".into());
     }
     if s.contains(char::is_whitespace) {
-        return Err(format!("`{text}` has a space in it; write durations without, e.g. `1h30m`"));
+        return Err(format!(
+            "`{text}` has a space in it; write durations without, e.g. `1h30m`"
+        ));
     }
     let mut total = 0f64;
     let mut rest = s;
@@ -120,7 +122,11 @@ mod tests {
         assert!(parse("").unwrap_err().contains("empty"));
         assert!(parse("s").unwrap_err().contains("not a duration"));
         assert!(parse("1..2s").unwrap_err().contains("not a number"));
-        assert!(parse("9999999h").unwrap_err().contains("longer than a year"));
+        assert!(
+            parse("9999999h")
+                .unwrap_err()
+                .contains("longer than a year")
+        );
     }
 
     #[test]

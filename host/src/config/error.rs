@@ -170,8 +170,14 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("chanels", ["channels", "kind"]), Some("channels"));
-        assert_eq!(did_you_mean("phone-c", ["phone-a", "phone-b"]), Some("phone-a"));
+        assert_eq!(
+            did_you_mean("chanels", ["channels", "kind"]),
+            Some("channels")
+        );
+        assert_eq!(
+            did_you_mean("phone-c", ["phone-a", "phone-b"]),
+            Some("phone-a")
+        );
         assert_eq!(did_you_mean("zzz", ["channels", "kind"]), None);
     }
 

@@ -20,7 +20,10 @@ pub const DEFAULT_POWER_CYCLE_OFF: Duration = Duration::from_secs(3);
 pub fn load(path: &Path) -> Result<BenchConfig, ConfigErrors> {
     let source = std::fs::read_to_string(path).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::NotFound {
-            Some("pass --bench PATH, set BENCHCTL_BENCH, or run from a folder with a bench.toml".to_string())
+            Some(
+                "pass --bench PATH, set BENCHCTL_BENCH, or run from a folder with a bench.toml"
+                    .to_string(),
+            )
         } else {
             None
         };

@@ -152,7 +152,10 @@ impl Validator<'_, '_> {
             _ => {
                 self.diag.error(
                     value.span(),
-                    format!("{what} must be between 1 and {max}, not {}", value.get_ref()),
+                    format!(
+                        "{what} must be between 1 and {max}, not {}",
+                        value.get_ref()
+                    ),
                 );
                 None
             }
@@ -253,7 +256,12 @@ impl Validator<'_, '_> {
             }
             RelayKind::SerialRelay => {
                 self.unused(&board.pins, "pins", "serial-relay", "\"rppal-gpio\"");
-                self.unused(&board.active_low, "active_low", "serial-relay", "\"rppal-gpio\"");
+                self.unused(
+                    &board.active_low,
+                    "active_low",
+                    "serial-relay",
+                    "\"rppal-gpio\"",
+                );
                 self.unused(&board.fail_after, "fail_after", "serial-relay", "\"sim\"");
                 if let Some(n) = channels {
                     if n > 8 {
@@ -435,7 +443,12 @@ impl Validator<'_, '_> {
             let p = p.get_ref();
             let board_name = p.relay.get_ref();
             let Some(board) = relays.iter().find(|r| &r.name == board_name) else {
-                self.unknown_ref(&p.relay, "relay board", "relays", relays.iter().map(|r| r.name.as_str()));
+                self.unknown_ref(
+                    &p.relay,
+                    "relay board",
+                    "relays",
+                    relays.iter().map(|r| r.name.as_str()),
+                );
                 ok = false;
                 return None;
             };
@@ -505,7 +518,8 @@ impl Validator<'_, '_> {
             Some(text) => match duration::parse(text.get_ref()) {
                 Ok(d) => d,
                 Err(why) => {
-                    self.diag.error(text.span(), format!("power_cycle_off: {why}"));
+                    self.diag
+                        .error(text.span(), format!("power_cycle_off: {why}"));
                     ok = false;
                     DEFAULT_POWER_CYCLE_OFF
                 }
@@ -558,8 +572,16 @@ impl Validator<'_, '_> {
         let list: Vec<&str> = known.clone().collect();
         let help = match did_you_mean(wrong.get_ref(), known) {
             Some(close) => format!("did you mean \"{close}\"?"),
-            None if list.is_empty() => format!("the bench declares no {what}; add a [{table}.<name>] table"),
-            None => format!("declared: {}", list.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")),
+            None if list.is_empty() => {
+                format!("the bench declares no {what}; add a [{table}.<name>] table")
+            }
+            None => format!(
+                "declared: {}",
+                list.iter()
+                    .map(|n| format!("\"{n}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
         self.diag.error_with_help(
             wrong.span(),
