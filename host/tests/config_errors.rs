@@ -28,9 +28,8 @@ fn the_default_bench_is_valid() {
 #[test]
 fn relay_channel_out_of_range() {
     // Line 17, the `7` at column 39.
-    let text = with_header(
-        "[duts.phone-a]\nmodel = \"x\"\npower = { relay = \"relays\", channel = 7 }\n",
-    );
+    let text =
+        with_header("[duts.phone-a]\nmodel = \"x\"\npower = { relay = \"relays\", channel = 7 }\n");
     assert_eq!(
         errors(&text),
         "bench.toml:17:39: relay channel 7 does not exist on board \"relays\" (channels 1-4)"
@@ -55,9 +54,8 @@ fn unknown_kind_suggests_the_right_one() {
 
 #[test]
 fn unknown_board_suggests_a_declared_one() {
-    let text = with_header(
-        "[duts.phone-a]\nmodel = \"x\"\npower = { relay = \"relay\", channel = 1 }\n",
-    );
+    let text =
+        with_header("[duts.phone-a]\nmodel = \"x\"\npower = { relay = \"relay\", channel = 1 }\n");
     assert_eq!(
         errors(&text),
         "bench.toml:17:19: no relay board named \"relay\" in this bench\n  help: did you mean \"relays\"?"
@@ -127,7 +125,9 @@ fn every_problem_is_reported_in_file_order() {
 #[test]
 fn backend_keys_must_match_the_kind() {
     assert_eq!(
-        errors("[bench]\nname = \"lab\"\n\n[relays.r]\nkind = \"sim\"\nchannels = 4\nport = \"/dev/ttyUSB0\"\n"),
+        errors(
+            "[bench]\nname = \"lab\"\n\n[relays.r]\nkind = \"sim\"\nchannels = 4\nport = \"/dev/ttyUSB0\"\n"
+        ),
         "bench.toml:7:8: `port` does not apply to kind \"sim\"\n  help: `port` is read by kind \"serial-relay\"; remove it or change `kind`"
     );
 }
@@ -149,21 +149,33 @@ fn gpio_pins_must_exist_and_match_channels() {
 
 #[test]
 fn serial_relay_needs_a_port_and_a_sane_usb_id() {
-    let e = errors("[bench]\nname = \"lab\"\n\n[relays.lcus]\nkind = \"serial-relay\"\nchannels = 4\n");
-    assert!(e.contains("bench.toml:4:9: kind \"serial-relay\" needs `port` or `usb`"), "{e}");
+    let e =
+        errors("[bench]\nname = \"lab\"\n\n[relays.lcus]\nkind = \"serial-relay\"\nchannels = 4\n");
+    assert!(
+        e.contains("bench.toml:4:9: kind \"serial-relay\" needs `port` or `usb`"),
+        "{e}"
+    );
     let e = errors(
         "[bench]\nname = \"lab\"\n\n[relays.lcus]\nkind = \"serial-relay\"\nchannels = 4\nusb = { vid = \"1a86\", pid = \"75\" }\n",
     );
-    assert!(e.contains("bench.toml:7:29: USB pid \"75\" is not four hex digits"), "{e}");
+    assert!(
+        e.contains("bench.toml:7:29: USB pid \"75\" is not four hex digits"),
+        "{e}"
+    );
     let e = errors(
         "[bench]\nname = \"lab\"\n\n[relays.lcus]\nkind = \"serial-relay\"\nchannels = 16\nport = \"/dev/ttyUSB0\"\n",
     );
-    assert!(e.contains("bench.toml:6:12: LCUS serial relay modules have at most 8 channels, not 16"), "{e}");
+    assert!(
+        e.contains("bench.toml:6:12: LCUS serial relay modules have at most 8 channels, not 16"),
+        "{e}"
+    );
 }
 
 #[test]
 fn uhubctl_location_is_checked() {
-    let e = errors("[bench]\nname = \"lab\"\n\n[hubs.h]\nkind = \"uhubctl\"\nports = 4\nlocation = \"usb1\"\n");
+    let e = errors(
+        "[bench]\nname = \"lab\"\n\n[hubs.h]\nkind = \"uhubctl\"\nports = 4\nlocation = \"usb1\"\n",
+    );
     assert!(
         e.contains("bench.toml:7:12: \"usb1\" is not a USB hub location\n  help: run `uhubctl`"),
         "{e}"
@@ -192,7 +204,10 @@ fn missing_file_says_how_to_point_at_one() {
     let e = benchctl::config::load(Path::new("/nonexistent/bench.toml"))
         .expect_err("missing")
         .to_string();
-    assert!(e.starts_with("/nonexistent/bench.toml: cannot read bench file"), "{e}");
+    assert!(
+        e.starts_with("/nonexistent/bench.toml: cannot read bench file"),
+        "{e}"
+    );
     assert!(e.contains("--bench PATH, set BENCHCTL_BENCH"), "{e}");
 }
 
@@ -207,5 +222,9 @@ fn the_example_benches_are_valid() {
             seen += 1;
         }
     }
-    assert!(seen >= 2, "expected the example benches in {}", dir.display());
+    assert!(
+        seen >= 2,
+        "expected the example benches in {}",
+        dir.display()
+    );
 }

@@ -7,15 +7,17 @@ use common::{TestBench, send_signal, wait_for_line};
 #[test]
 fn second_command_is_refused_naming_the_holder() {
     let bench = TestBench::default_bench();
-    let (mut holder, mut stderr) =
-        bench.spawn(&["power", "phone-a", "cycle", "--off-time", "30s"]);
+    let (mut holder, mut stderr) = bench.spawn(&["power", "phone-a", "cycle", "--off-time", "30s"]);
     wait_for_line(&mut stderr, "waiting 30s");
 
     let out = bench.run(&["usb", "phone-b", "on"]);
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(&format!("bench \"sim-lab\" is in use by pid {}", holder.id())),
+        err.contains(&format!(
+            "bench \"sim-lab\" is in use by pid {}",
+            holder.id()
+        )),
         "{err}"
     );
     assert!(err.contains("power phone-a cycle --off-time 30s"), "{err}");
@@ -31,14 +33,17 @@ fn second_command_is_refused_naming_the_holder() {
 #[test]
 fn a_killed_holder_does_not_leave_a_stale_lock() {
     let bench = TestBench::default_bench();
-    let (mut holder, mut stderr) =
-        bench.spawn(&["power", "phone-a", "cycle", "--off-time", "30s"]);
+    let (mut holder, mut stderr) = bench.spawn(&["power", "phone-a", "cycle", "--off-time", "30s"]);
     wait_for_line(&mut stderr, "waiting 30s");
     send_signal(&holder, "KILL");
     holder.wait().expect("wait");
 
     let out = bench.run(&["power", "phone-a", "off"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(&format!("took over the bench from pid {}", holder.id())),
@@ -49,8 +54,7 @@ fn a_killed_holder_does_not_leave_a_stale_lock() {
 #[test]
 fn wait_queues_behind_the_holder() {
     let bench = TestBench::default_bench();
-    let (mut holder, mut stderr) =
-        bench.spawn(&["power", "phone-a", "cycle", "--off-time", "1s"]);
+    let (mut holder, mut stderr) = bench.spawn(&["power", "phone-a", "cycle", "--off-time", "1s"]);
     wait_for_line(&mut stderr, "waiting 1s");
     let (mut queued, mut queued_err) = bench.spawn(&["--wait", "1m", "usb", "phone-b", "on"]);
     wait_for_line(&mut queued_err, "waiting up to 1m");
@@ -63,8 +67,7 @@ fn wait_queues_behind_the_holder() {
 #[test]
 fn status_needs_no_lock() {
     let bench = TestBench::default_bench();
-    let (mut holder, mut stderr) =
-        bench.spawn(&["power", "phone-a", "cycle", "--off-time", "30s"]);
+    let (mut holder, mut stderr) = bench.spawn(&["power", "phone-a", "cycle", "--off-time", "30s"]);
     wait_for_line(&mut stderr, "waiting 30s");
     assert_eq!(bench.outputs("phone-a").0, "off");
     send_signal(&holder, "TERM");

@@ -12,8 +12,7 @@ fn interrupt_a_power_cycle(signal: &str, expected_code: i32) {
         bench.ok(&["usb", dut, "on"]);
         bench.ok(&["isolate", dut, "off"]);
     }
-    let (mut child, mut stderr) =
-        bench.spawn(&["power", "phone-a", "cycle", "--off-time", "30s"]);
+    let (mut child, mut stderr) = bench.spawn(&["power", "phone-a", "cycle", "--off-time", "30s"]);
     // The relay is open and the command is in its 30 s wait.
     wait_for_line(&mut stderr, "waiting 30s");
     send_signal(&child, signal);
@@ -29,7 +28,10 @@ fn interrupt_a_power_cycle(signal: &str, expected_code: i32) {
         "phone-a must be in its safe state"
     );
     // phone-b was not touched by the command and keeps running.
-    assert_eq!(bench.outputs("phone-b"), ("on".into(), "on".into(), "open".into()));
+    assert_eq!(
+        bench.outputs("phone-b"),
+        ("on".into(), "on".into(), "open".into())
+    );
 }
 
 #[test]

@@ -144,9 +144,9 @@ pub fn io_fix(node: &str, e: &std::io::Error) -> Option<String> {
         std::io::ErrorKind::PermissionDenied if node.starts_with("/dev/tty") => Some(
             "add the user to dialout: `sudo usermod -aG dialout $USER`, then log in again".into(),
         ),
-        std::io::ErrorKind::PermissionDenied if node.contains("gpio") => Some(
-            "add the user to gpio: `sudo usermod -aG gpio $USER`, then log in again".into(),
-        ),
+        std::io::ErrorKind::PermissionDenied if node.contains("gpio") => {
+            Some("add the user to gpio: `sudo usermod -aG gpio $USER`, then log in again".into())
+        }
         std::io::ErrorKind::PermissionDenied => {
             Some(format!("check the permissions of {node} (`ls -l {node}`)"))
         }

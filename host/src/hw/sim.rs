@@ -97,7 +97,10 @@ impl UsbHub for SimHub {
     fn get_port(&mut self, port: u8) -> Result<Reading<bool>, HwError> {
         let state = self.lab.snapshot()?;
         Ok(Reading::Read(
-            state.hubs.get(&self.name).is_some_and(|p| p.contains(&port)),
+            state
+                .hubs
+                .get(&self.name)
+                .is_some_and(|p| p.contains(&port)),
         ))
     }
 
@@ -219,7 +222,11 @@ impl DeviceControl for SimPhone {
         let settings = self.settings(&state);
         let on = self.powered(&state) && !settings.soft_off;
         Ok(DeviceState {
-            mode: if on { DeviceMode::Running } else { DeviceMode::Off },
+            mode: if on {
+                DeviceMode::Running
+            } else {
+                DeviceMode::Off
+            },
             airplane: settings.airplane,
             screen: on && settings.screen,
         })
