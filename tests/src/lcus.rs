@@ -85,9 +85,10 @@ impl LcusEmulator {
             ));
         }
         let (mut module_side, host_side) = TTYPort::pair().map_err(io::Error::from)?;
-        let path = host_side.name().map(PathBuf::from).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::NotFound, "the pty has no device path")
-        })?;
+        let path = host_side
+            .name()
+            .map(PathBuf::from)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the pty has no device path"))?;
         module_side
             .set_timeout(READ_POLL)
             .map_err(io::Error::from)?;
@@ -200,7 +201,9 @@ fn serve(mut pty: TTYPort, shared: &Shared) {
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    io::ErrorKind::TimedOut
+                        | io::ErrorKind::WouldBlock
+                        | io::ErrorKind::Interrupted
                 ) => {}
             Err(e) => {
                 give_up(shared, &format!("reading the pty failed: {e}"));
@@ -383,7 +386,9 @@ mod tests {
         assert_eq!(emu.relays(), [false, false, true, false]);
         assert_eq!(
             emu.received(),
-            [0xA0, 0x01, 0x01, 0xA2, 0xA0, 0x03, 0x01, 0xA4, 0xA0, 0x01, 0x00, 0xA1]
+            [
+                0xA0, 0x01, 0x01, 0xA2, 0xA0, 0x03, 0x01, 0xA4, 0xA0, 0x01, 0x00, 0xA1
+            ]
         );
         assert_eq!(emu.rejected(), 0);
     }

@@ -82,7 +82,7 @@ pub enum LockError {
 
 /// The holder as far as we could tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HolderText(pub Option<Holder>);
+pub struct HolderText(pub Option<Box<Holder>>);
 
 impl std::fmt::Display for HolderText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -123,7 +123,7 @@ impl BenchLock {
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(LockError::Busy {
                     bench: bench.to_string(),
-                    holder: HolderText(read_holder(&mut file)),
+                    holder: HolderText(read_holder(&mut file).map(Box::new)),
                     path,
                 });
             }

@@ -99,7 +99,7 @@ pub enum CliError {
     #[error(transparent)]
     Hw(#[from] HwError),
     #[error(transparent)]
-    Lock(#[from] LockError),
+    Lock(Box<LockError>),
     #[error("stopped by signal {0}; touched DUTs were sent to their safe state")]
     Interrupted(i32),
     /// A command that reports its own problems (doctor) and only needs the code.
@@ -172,7 +172,7 @@ impl Context {
         .await
         .map_err(|e| match e {
             LockError::Interrupted => CliError::Interrupted(self.shutdown.signal().unwrap_or(2)),
-            other => CliError::Lock(other),
+            other => CliError::Lock(Box::new(other)),
         })?;
         if let Some(dead) = &lock.took_over_from {
             tracing::warn!("took over the bench from {dead}, which ended without releasing it");

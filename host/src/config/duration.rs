@@ -65,16 +65,13 @@ pub fn format(d: Duration) -> String {
     if ms == 0 {
         return "0s".into();
     }
-    if ms < 1000 || ms % 1000 != 0 {
-        if ms < 60_000 {
-            return if ms % 1000 == 0 {
-                format!("{}s", ms / 1000)
-            } else if ms < 1000 {
-                format!("{ms}ms")
-            } else {
-                format!("{}s", ms as f64 / 1000.0)
-            };
-        }
+    // Under a minute with a fraction of a second: milliseconds or decimal seconds.
+    if ms < 60_000 && !ms.is_multiple_of(1000) {
+        return if ms < 1000 {
+            format!("{ms}ms")
+        } else {
+            format!("{}s", ms as f64 / 1000.0)
+        };
     }
     let secs = d.as_secs();
     let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);

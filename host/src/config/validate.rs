@@ -84,11 +84,11 @@ impl Validator<'_, '_> {
         for (dut_name, dut) in raw.duts {
             let dut = self.dut(dut_name, dut, &relays, &hubs, &links);
             let Some((dut, spans)) = dut else { continue };
-            if let (Some(p), Some(span)) = (&dut.power, spans.power) {
-                if let Some(other) =
+            if let (Some(p), Some(span)) = (&dut.power, spans.power)
+                && let Some(other) =
                     relay_users.insert((p.board.clone(), p.channel), dut.name.clone())
-                {
-                    self.diag.error_with_help(
+            {
+                self.diag.error_with_help(
                         span,
                         format!(
                             "relay channel {} on board \"{}\" already feeds DUT \"{other}\"",
@@ -96,28 +96,27 @@ impl Validator<'_, '_> {
                         ),
                         "each DUT needs its own relay channel, or power-cycling one would cut the other",
                     );
-                }
             }
-            if let (Some(u), Some(span)) = (&dut.usb, spans.usb) {
-                if let Some(other) = port_users.insert((u.hub.clone(), u.port), dut.name.clone()) {
-                    self.diag.error_with_help(
-                        span,
-                        format!(
-                            "USB port {} on hub \"{}\" already carries DUT \"{other}\"",
-                            u.port, u.hub
-                        ),
-                        "give each DUT its own hub port",
-                    );
-                }
+            if let (Some(u), Some(span)) = (&dut.usb, spans.usb)
+                && let Some(other) = port_users.insert((u.hub.clone(), u.port), dut.name.clone())
+            {
+                self.diag.error_with_help(
+                    span,
+                    format!(
+                        "USB port {} on hub \"{}\" already carries DUT \"{other}\"",
+                        u.port, u.hub
+                    ),
+                    "give each DUT its own hub port",
+                );
             }
-            if let (Some(l), Some(span)) = (&dut.link, spans.link) {
-                if let Some(other) = link_users.insert(l.clone(), dut.name.clone()) {
-                    self.diag.error_with_help(
-                        span,
-                        format!("link \"{l}\" already carries DUT \"{other}\""),
-                        "give each DUT its own link, so isolating one does not cut the other off",
-                    );
-                }
+            if let (Some(l), Some(span)) = (&dut.link, spans.link)
+                && let Some(other) = link_users.insert(l.clone(), dut.name.clone())
+            {
+                self.diag.error_with_help(
+                    span,
+                    format!("link \"{l}\" already carries DUT \"{other}\""),
+                    "give each DUT its own link, so isolating one does not cut the other off",
+                );
             }
             duts.push(dut);
         }
@@ -238,16 +237,16 @@ impl Validator<'_, '_> {
                         ),
                     }
                 }
-                if let Some(n) = channels {
-                    if pins_field.get_ref().len() != usize::from(n) {
-                        self.diag.error(
+                if let Some(n) = channels
+                    && pins_field.get_ref().len() != usize::from(n)
+                {
+                    self.diag.error(
                             pins_field.span(),
                             format!(
                                 "{} pins listed for {n} channels; list one BCM GPIO per channel, channel 1 first",
                                 pins_field.get_ref().len()
                             ),
                         );
-                    }
                 }
                 RelayBackend::RppalGpio {
                     pins,
@@ -263,13 +262,13 @@ impl Validator<'_, '_> {
                     "\"rppal-gpio\"",
                 );
                 self.unused(&board.fail_after, "fail_after", "serial-relay", "\"sim\"");
-                if let Some(n) = channels {
-                    if n > 8 {
-                        self.diag.error(
-                            board.channels.span(),
-                            format!("LCUS serial relay modules have at most 8 channels, not {n}"),
-                        );
-                    }
+                if let Some(n) = channels
+                    && n > 8
+                {
+                    self.diag.error(
+                        board.channels.span(),
+                        format!("LCUS serial relay modules have at most 8 channels, not {n}"),
+                    );
                 }
                 let port = self.serial_port_spec(table_span, &board.port, &board.usb)?;
                 let baud = match &board.baud {
@@ -397,16 +396,16 @@ impl Validator<'_, '_> {
     fn link(&mut self, name: Spanned<String>, link: Spanned<RawLink>) -> LinkConfig {
         let name = self.checked_name("link", &name);
         let link = link.into_inner();
-        if let Some(subnet) = &link.subnet {
-            if !subnet_ok(subnet.get_ref()) {
-                self.diag.error(
-                    subnet.span(),
-                    format!(
-                        "subnet \"{}\" is not an address block; write e.g. \"10.77.1.0/24\"",
-                        subnet.get_ref()
-                    ),
-                );
-            }
+        if let Some(subnet) = &link.subnet
+            && !subnet_ok(subnet.get_ref())
+        {
+            self.diag.error(
+                subnet.span(),
+                format!(
+                    "subnet \"{}\" is not an address block; write e.g. \"10.77.1.0/24\"",
+                    subnet.get_ref()
+                ),
+            );
         }
         let backend = match link.kind.get_ref() {
             LinkKind::Sim => LinkBackend::Sim,

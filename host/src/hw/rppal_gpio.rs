@@ -127,29 +127,43 @@ fn device_name(name: &str, pins: &[u8]) -> String {
     format!("relay board \"{name}\" (GPIO {})", pins.join(", "))
 }
 
+const NOT_A_PI_FIX: &str =
+    "this board kind needs a Raspberry Pi; on other boards use kind = \"serial-relay\"";
+
 /// rppal's errors in lab terms.
 fn gpio_error(device: &str, e: rppal::gpio::Error) -> HwError {
     use rppal::gpio::Error;
+    use std::io::{self, ErrorKind};
     match e {
-        Error::UnknownModel => HwError::new(device, format!("no Raspberry Pi GPIO here (rppal: {e})"))
-            .with_fix("this board kind needs a Raspberry Pi; on other boards use kind = \"serial-relay\""),
-        Error::PermissionDenied(path) => HwError::io(
-            device,
-            &path,
-            std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied"),
-        ),
-        Error::PinNotAvailable(pin) => HwError::new(device, format!("GPIO {pin} does not exist on this Pi"))
-            .with_fix("`pins` are BCM GPIO numbers (GPIO 17 is header pin 11), 0-27 on the 40-pin header"),
+        Error::UnknownModel => {
+            HwError::new(device, format!("no Raspberry Pi GPIO here (rppal: {e})"))
+                .with_fix(NOT_A_PI_FIX)
+        }
+        Error::PermissionDenied(path) => {
+            // rppal names /dev/mem when /dev/gpiomem was refused as well; the
+            // fix is the gpio group either way.
+            let e = io::Error::new(ErrorKind::PermissionDenied, "permission denied");
+            HwError {
+                device: device.to_string(),
+                what: format!("cannot open the GPIO: {path}: permission denied"),
+                fix: super::io_fix("/dev/gpiomem", &e),
+                source: Some(e),
+            }
+        }
+        Error::PinNotAvailable(pin) => {
+            HwError::new(device, format!("GPIO {pin} does not exist on this Pi")).with_fix(
+                "`pins` are BCM GPIO numbers (GPIO 17 is header pin 11), 0-27 on the 40-pin header",
+            )
+        }
         Error::PinUsed(pin) => HwError::new(
             device,
             format!("GPIO {pin} is already in use by this benchctl"),
         )
-        .with_fix("each GPIO may drive one relay channel only: check `pins` of the relay boards in bench.toml"),
+        .with_fix("a GPIO drives one relay channel only: check `pins` in bench.toml"),
         Error::Io(io) => {
             let fix = match io.kind() {
-                std::io::ErrorKind::NotFound => Some(
-                    "no GPIO device node: is this Raspberry Pi OS? on other boards use kind = \"serial-relay\"".to_string(),
-                ),
+                // rppal found a Pi but no GPIO device node.
+                ErrorKind::NotFound => Some(format!("is this Raspberry Pi OS? {NOT_A_PI_FIX}")),
                 _ => super::io_fix("/dev/gpiomem", &io),
             };
             HwError {
@@ -257,20 +271,23 @@ mod tests {
     fn channel_n_drives_line_n_minus_1() {
         // Active-low HAT, all relays open (pins high), as after power-up.
         let mut relays = Relays::new(vec![FakeLine(true), FakeLine(true), FakeLine(true)], true);
-        relays.set(2, true).unwrap();
+        relays.set(2, true).expect("switch the relay");
         assert!(relays.lines[0].0);
-        assert!(!relays.lines[1].0, "channel 2 is pins[1], pulled low to close");
+        assert!(
+            !relays.lines[1].0,
+            "channel 2 is pins[1], pulled low to close"
+        );
         assert!(relays.lines[2].0);
         assert_eq!(relays.closed(2), Ok(true));
         assert_eq!(relays.closed(1), Ok(false));
-        relays.set(2, false).unwrap();
+        relays.set(2, false).expect("switch the relay");
         assert_eq!(relays.closed(2), Ok(false));
     }
 
     #[test]
     fn reads_back_the_line_not_the_request() {
         let mut relays = Relays::new(vec![FakeLine(false)], false);
-        relays.set(1, true).unwrap();
+        relays.set(1, true).expect("switch the relay");
         // Something else pulls the line down: get must report it.
         relays.lines[0].0 = false;
         assert_eq!(relays.closed(1), Ok(false));
@@ -280,7 +297,7 @@ mod tests {
     fn channels_outside_the_board_are_errors() {
         let mut relays = Relays::new(vec![FakeLine(false), FakeLine(false)], true);
         assert!(relays.set(0, true).is_err());
-        let err = relays.set(3, true).unwrap_err();
+        let err = relays.set(3, true).expect_err("must fail");
         assert!(err.contains("channels 1-2"), "{err}");
         assert!(relays.closed(3).is_err());
     }
@@ -293,12 +310,14 @@ mod tests {
         {
             return; // on a real Pi this would take the pins
         }
-        let err = GpioRelayBoard::open("relays", &[5, 6, 13, 19], true).unwrap_err();
+        let err = GpioRelayBoard::open("relays", &[5, 6, 13, 19], true).expect_err("must fail");
         assert!(err.device.contains("relay board \"relays\""), "{err}");
         assert!(err.device.contains("GPIO 5, 6, 13, 19"), "{err}");
         assert!(err.what.contains("no Raspberry Pi GPIO here"), "{err}");
         assert!(
-            err.fix.as_deref().is_some_and(|f| f.contains("serial-relay")),
+            err.fix
+                .as_deref()
+                .is_some_and(|f| f.contains("serial-relay")),
             "{err}"
         );
     }
@@ -309,6 +328,11 @@ mod tests {
             "relay board \"relays\"",
             rppal::gpio::Error::PermissionDenied("/dev/gpiomem".into()),
         );
-        assert!(e.fix.as_deref().is_some_and(|f| f.contains("usermod -aG gpio")), "{e}");
+        assert!(
+            e.fix
+                .as_deref()
+                .is_some_and(|f| f.contains("usermod -aG gpio")),
+            "{e}"
+        );
     }
 }

@@ -21,7 +21,7 @@
 //!   0x0200 on a USB3 hub (USB 3.0 spec table 10-10), so a USB3 port that is
 //!   off still shows link-state bits (`00a0 off`). The description ends with
 //!   `USB x.yz, N ports, ppps|ganged|nops` (per-port, all ports at once, no
-//!   power switching); versions before 2.2 leave out the mode.
+//!   power switching); older versions (e.g. in issue #277, 2020) leave out the mode.
 //! - Exit status is 1 for "No compatible devices detected [at location X]!",
 //!   bad arguments, and more than one hub selected for an action; a failed
 //!   power request only prints `Failed to control port power!` on stderr and
@@ -51,19 +51,27 @@ use super::{Check, HwError, Reading, UsbHub};
 
 /// Power-off requests per `set_port(.., false)`: the README suggests 10 to 1000
 /// against drivers that power the port back on. uhubctl waits 20 ms between
-/// them, so this costs about 0.4 s. Kernels from 6.0 on are switched through
-/// sysfs `disable` instead (uhubctl 2.5+), where the repeat does nothing.
+/// them, so this costs about 0.4 s. Current uhubctl (2025 source) switches
+/// through the kernel's sysfs port `disable` file where it exists (Linux 6.0+),
+/// which keeps the kernel from powering the port back; the repeat is then unused.
 const OFF_REPEAT: &str = "20";
 
 /// uhubctl's own USB control timeout is 5 s per request; a call that takes
 /// much longer than a few of those is hung on a wedged hub.
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
 
-const INSTALL_FIX: &str = "install uhubctl (`sudo apt install uhubctl`) or set `program` in bench.toml";
+const INSTALL_FIX: &str =
+    "install uhubctl (`sudo apt install uhubctl`) or set `program` in bench.toml";
 
 const PERMISSION_FIX: &str = "give this user access to the hub: add a udev rule like \
 `SUBSYSTEM==\"usb\", ATTR{idVendor}==\"2109\", MODE=\"0666\"` (the hub's vendor id, see `sudo uhubctl`) \
 to /etc/udev/rules.d/52-usb.rules, then `sudo udevadm trigger --attr-match=subsystem=usb`; or run benchctl as root";
+
+const NOT_FOUND_FIX: &str = "run `sudo uhubctl` and copy the hub's location into bench.toml \
+(it changes when the hub moves to another USB port); `benchctl doctor` tells a missing hub \
+from one that cannot switch single ports";
+
+const OLD_PROGRAM_FIX: &str = "install a current uhubctl: benchctl passes -N, which uhubctl has had since 2020 (`uhubctl -v`)";
 
 #[derive(Debug)]
 pub struct UhubctlHub {
@@ -175,27 +183,30 @@ impl UhubctlHub {
         let (what, fix) = match classify_failure(&run.stderr) {
             Failure::Permission => (
                 "uhubctl has no access to the USB hubs".to_string(),
-                Some(PERMISSION_FIX.to_string()),
+                Some(PERMISSION_FIX),
             ),
             Failure::NotFound => (
-                format!("uhubctl finds no hub with per-port power switching at location {}", self.location),
-                Some(
-                    "run `sudo uhubctl` and copy the location of the hub into bench.toml \
-(it changes when the hub moves to another USB port); `benchctl doctor` tells a missing hub from one that cannot switch single ports"
-                        .to_string(),
+                format!(
+                    "uhubctl finds no hub with per-port power switching at location {}",
+                    self.location
                 ),
+                Some(NOT_FOUND_FIX),
             ),
             Failure::OldProgram => (
                 "this uhubctl does not know the options benchctl uses".to_string(),
-                Some("install uhubctl 2.2 or later (`uhubctl -v`)".to_string()),
+                Some(OLD_PROGRAM_FIX),
             ),
             Failure::Other => (format!("`{}` failed ({})", run.command, run.status), None),
         };
-        let what = if stderr.is_empty() { what } else { format!("{what}: {stderr}") };
+        let what = if stderr.is_empty() {
+            what
+        } else {
+            format!("{what}: {stderr}")
+        };
         HwError {
             device: self.device(),
             what,
-            fix,
+            fix: fix.map(str::to_string),
             source: None,
         }
     }
@@ -464,7 +475,7 @@ struct HubStatus {
     description: String,
     usb3: bool,
     nports: Option<u8>,
-    /// `None` from uhubctl before 2.2, which listed only per-port switching hubs.
+    /// `None` from older uhubctl, which listed only per-port switching hubs anyway.
     mode: Option<SwitchingMode>,
     ports: Vec<PortStatus>,
 }
@@ -525,7 +536,7 @@ fn parse_output(stdout: &str) -> Report {
 }
 
 /// `1-1 [2109:2817 VIA Labs, Inc. USB2.0 Hub, USB 2.10, 4 ports, ppps]`
-/// (uhubctl before 2.0 printed `1-1, vendor 2109:2817, 4 ports`).
+/// (old versions printed `1-1, vendor 2109:2817, 4 ports`, issue #207).
 fn parse_hub_header(rest: &str) -> HubStatus {
     let (location, description) = match rest.split_once(" [") {
         Some((loc, desc)) => (loc, desc.strip_suffix(']').unwrap_or(desc)),
@@ -596,10 +607,7 @@ fn port_powered(hubs: &[HubStatus], location: &str, port: u8) -> Result<bool, St
             hub.description
         ));
     }
-    Ok(hubs
-        .iter()
-        .filter_map(|h| h.port(port))
-        .any(|p| p.powered))
+    Ok(hubs.iter().filter_map(|h| h.port(port)).any(|p| p.powered))
 }
 
 /// Check the "New status" uhubctl printed after switching: the port must be in
@@ -632,7 +640,7 @@ fn verify_switched(new: &[HubStatus], location: &str, port: u8, on: bool) -> Res
 mod tests {
     use super::*;
 
-    // From uhubctl issue #277 (USB2534 hub, uhubctl 2.2): a USB2 port switched off.
+    // From uhubctl issue #277 (USB2534 hub, 2020): a USB2 port switched off.
     const USB2_OFF: &str = "\
 Current status for hub 1-1 [0424:2534, USB 2.01, 4 ports]
   Port 1: 0103 power enable connect [0457:1080 Silicon Integrated System Co. SiS HID Controller 123456789@A]
@@ -697,7 +705,11 @@ New status for hub 2 [1d6b:0003 Linux 5.10.0-26-amd64 xhci-hcd xHCI Host Control
         assert!(!hub.usb3);
         assert_eq!(
             hub.ports,
-            vec![PortStatus { port: 1, raw: 0x0103, powered: true }]
+            vec![PortStatus {
+                port: 1,
+                raw: 0x0103,
+                powered: true
+            }]
         );
         assert!(!r.new[0].ports[0].powered);
         assert_eq!(verify_switched(&r.new, "1-1", 1, false), Ok(()));
@@ -779,7 +791,7 @@ New status for hub 2-1 [2109:0817, USB 3.10, 4 ports, ppps]
         let r = parse_output(out);
         assert_eq!(r.current.len(), 2);
         assert_eq!(r.new.len(), 2);
-        let err = verify_switched(&r.new, "1-1", 3, false).unwrap_err();
+        let err = verify_switched(&r.new, "1-1", 3, false).expect_err("must fail");
         assert!(err.contains("hub 2-1 port 3: 02a0"), "{err}");
         // No New status at all: nothing was sent.
         assert!(verify_switched(&[], "1-1", 3, false).is_err());
@@ -795,16 +807,23 @@ No compatible devices detected at location 1-1!\nRun with -h to get usage info.\
             Failure::Permission
         );
         assert_eq!(
-            classify_failure("No compatible devices detected at location 9-9!\nRun with -h to get usage info.\n"),
+            classify_failure(
+                "No compatible devices detected at location 9-9!\nRun with -h to get usage info.\n"
+            ),
             Failure::NotFound
         );
         assert_eq!(
             classify_failure("uhubctl: invalid option -- 'N'\nRun with -h to get usage info.\n"),
             Failure::OldProgram
         );
-        assert_eq!(classify_failure("Cannot enumerate USB devices!\n"), Failure::Other);
         assert_eq!(
-            one_line("No compatible devices detected at location 9-9!\nRun with -h to get usage info.\n"),
+            classify_failure("Cannot enumerate USB devices!\n"),
+            Failure::Other
+        );
+        assert_eq!(
+            one_line(
+                "No compatible devices detected at location 9-9!\nRun with -h to get usage info.\n"
+            ),
             "No compatible devices detected at location 9-9!"
         );
     }
