@@ -171,16 +171,6 @@ fn a_missing_path_names_the_path_and_the_fix() {
 }
 
 #[test]
-fn doctor_turns_an_open_failure_into_a_failed_check() {
-    let path = "/dev/ttyUSB-benchctl-test-missing";
-    let checks = SerialRelayBoard::doctor("relays", &SerialPortSpec::Path(path.into()), 9600, 4);
-    assert_eq!(checks.len(), 1, "{checks:#?}");
-    assert_eq!(checks[0].level, CheckLevel::Fail);
-    assert!(checks[0].message.contains(path), "{checks:#?}");
-    assert!(checks[0].fix.is_some());
-}
-
-#[test]
 fn a_port_held_by_another_program_says_so() {
     let emu = LcusEmulator::start(1).expect("start the emulator");
     let _first = open(&emu);

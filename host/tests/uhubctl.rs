@@ -7,73 +7,38 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use bench_testkit::FakeUhubctl;
+use bench_testkit::uhubctl::fake_uhubctl_script;
 
 use benchctl::hw::uhubctl::UhubctlHub;
 use benchctl::hw::{CheckLevel, Reading, UsbHub};
 
-fn fake_uhubctl() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fakes/uhubctl")
-}
-
-/// A lab with a fake uhubctl: hubs as in `FAKE_UHUBCTL_HUBS`, plus extra env.
-struct Lab {
-    dir: tempfile::TempDir,
-}
+/// A fake uhubctl with a backend constructor.
+struct Lab(FakeUhubctl);
 
 impl Lab {
     fn new(hubs: &str, extra_env: &[(&str, &str)]) -> Lab {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut script = String::from("#!/bin/sh\n");
-        let state = dir.path().join("state");
-        let log = dir.path().join("log");
-        script += &format!("export FAKE_UHUBCTL_STATE='{}'\n", state.display());
-        script += &format!("export FAKE_UHUBCTL_LOG='{}'\n", log.display());
-        script += &format!("export FAKE_UHUBCTL_HUBS='{hubs}'\n");
-        for (k, v) in extra_env {
-            script += &format!("export {k}='{v}'\n");
-        }
-        script += &format!("exec '{}' \"$@\"\n", fake_uhubctl().display());
-        let wrapper = dir.path().join("uhubctl");
-        fs::write(&wrapper, script).expect("write wrapper");
-        fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).expect("chmod");
-        Lab { dir }
-    }
-
-    fn program(&self) -> PathBuf {
-        self.dir.path().join("uhubctl")
+        Lab(FakeUhubctl::new(hubs, extra_env).expect("fake uhubctl"))
     }
 
     fn hub(&self, location: &str, ports: u8, vbus_verified: bool) -> UhubctlHub {
-        UhubctlHub::new("hub", &self.program(), location, ports, vbus_verified)
+        UhubctlHub::new("hub", &self.0.program(), location, ports, vbus_verified)
     }
 
-    /// The port's power as the fake hub keeps it: "on" or "off".
     fn port_state(&self, location: &str, port: u8) -> String {
-        let state = fs::read_to_string(self.dir.path().join("state")).expect("fake state file");
-        state
-            .lines()
-            .find_map(|l| {
-                let mut f = l.split_whitespace();
-                (f.next() == Some(location) && f.next() == Some(&port.to_string()))
-                    .then(|| f.next().unwrap_or_default().to_string())
-            })
-            .unwrap_or_else(|| panic!("no state for {location} port {port} in:\n{state}"))
+        self.0.port_state(location, port)
     }
 
-    /// Every command line the fake was run with.
     fn calls(&self) -> Vec<String> {
-        fs::read_to_string(self.dir.path().join("log"))
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
+        self.0.calls()
     }
 }
 
 #[test]
 fn fake_is_executable() {
-    let mode = fs::metadata(fake_uhubctl())
+    let mode = fs::metadata(fake_uhubctl_script())
         .expect("tests/fakes/uhubctl")
         .permissions()
         .mode();

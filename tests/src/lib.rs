@@ -8,3 +8,6 @@
 pub mod lcus;
 
 pub use lcus::LcusEmulator;
+pub mod uhubctl;
+
+pub use uhubctl::FakeUhubctl;

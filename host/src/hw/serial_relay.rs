@@ -134,15 +134,6 @@ impl SerialRelayBoard {
         })
     }
 
-    /// The checks of `benchctl doctor` for a board that may not open: an open
-    /// failure becomes a failed check, with its fix.
-    pub fn doctor(name: &str, port: &SerialPortSpec, baud: u32, channels: u8) -> Vec<Check> {
-        match SerialRelayBoard::open(name, port, baud, channels) {
-            Ok(mut board) => board.probe(),
-            Err(e) => vec![Check::from_error(&e)],
-        }
-    }
-
     /// The tty in use, e.g. `/dev/ttyUSB0`.
     pub fn path(&self) -> &str {
         &self.path

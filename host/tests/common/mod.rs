@@ -68,7 +68,8 @@ impl TestBench {
         serde_json::from_str(&self.ok(&["status", "--json"])).expect("status JSON")
     }
 
-    /// (power, usb, net) of a DUT as `status --json` reports them.
+    /// (power, usb, net) of a DUT as `status --json` reports them: "on",
+    /// "off", "isolated", "open", or why there is no value ("unknown", "error").
     pub fn outputs(&self, dut: &str) -> (String, String, String) {
         let s = self.status();
         let d = s["duts"]
@@ -82,6 +83,7 @@ impl TestBench {
             serde_json::Value::Bool(true) => "on".to_string(),
             serde_json::Value::Bool(false) => "off".to_string(),
             serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => d[k]["source"].as_str().unwrap_or("not wired").to_string(),
             other => panic!("{k}: {other}"),
         };
         (v("power"), v("usb"), v("net"))
