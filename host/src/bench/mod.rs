@@ -243,48 +243,31 @@ impl Bench {
     }
 
     fn relay_board(&mut self, name: &str) -> Result<&mut Box<dyn RelayBoard>, HwError> {
-        if !self.relays.contains_key(name) {
-            let cfg = self
-                .config
-                .relay_board(name)
-                .expect("validated config references existing boards");
-            let board = hw::open_relay_board(cfg, &self.lab)?;
-            self.relays.insert(name.to_string(), board);
-        }
-        Ok(self.relays.get_mut(name).expect("inserted above"))
+        let (config, lab) = (&self.config, &self.lab);
+        opened(&mut self.relays, name, || {
+            let cfg = config.relay_board(name).expect("validated: board exists");
+            hw::open_relay_board(cfg, lab)
+        })
     }
 
     fn hub(&mut self, name: &str) -> Result<&mut Box<dyn UsbHub>, HwError> {
-        if !self.hubs.contains_key(name) {
-            let cfg = self
-                .config
-                .hub(name)
-                .expect("validated config references existing hubs");
-            let hub = hw::open_hub(cfg, &self.lab)?;
-            self.hubs.insert(name.to_string(), hub);
-        }
-        Ok(self.hubs.get_mut(name).expect("inserted above"))
+        let (config, lab) = (&self.config, &self.lab);
+        opened(&mut self.hubs, name, || {
+            hw::open_hub(config.hub(name).expect("validated: hub exists"), lab)
+        })
     }
 
     fn link(&mut self, name: &str) -> Result<&mut Box<dyn NetLink>, HwError> {
-        if !self.links.contains_key(name) {
-            let cfg = self
-                .config
-                .link(name)
-                .expect("validated config references existing links");
-            let link = hw::open_link(cfg, &self.lab)?;
-            self.links.insert(name.to_string(), link);
-        }
-        Ok(self.links.get_mut(name).expect("inserted above"))
+        let (config, lab) = (&self.config, &self.lab);
+        opened(&mut self.links, name, || {
+            hw::open_link(config.link(name).expect("validated: link exists"), lab)
+        })
     }
 
     fn device(&mut self, dut: &str) -> Result<Option<&mut Box<dyn DeviceControl>>, BenchError> {
-        if !self.devices.contains_key(dut) {
-            let cfg = self.dut(dut)?.clone();
-            let device = hw::open_device(&cfg, &self.lab)?;
-            self.devices.insert(dut.to_string(), device);
-        }
-        Ok(self.devices.get_mut(dut).and_then(|d| d.as_mut()))
+        let cfg = self.dut(dut)?.clone();
+        let lab = &self.lab;
+        Ok(opened(&mut self.devices, dut, || hw::open_device(&cfg, lab))?.as_mut())
     }
 
     /// What the bench last set on a relay channel, if anything.
@@ -299,6 +282,18 @@ impl Bench {
     fn remembered_link(&self, link: &str) -> Option<NetState> {
         self.recall().links.get(link).copied()
     }
+}
+
+/// The device called `name`, opened on first use and kept open after.
+fn opened<'m, T>(
+    devices: &'m mut HashMap<String, T>,
+    name: &str,
+    open: impl FnOnce() -> Result<T, HwError>,
+) -> Result<&'m mut T, HwError> {
+    if !devices.contains_key(name) {
+        devices.insert(name.to_string(), open()?);
+    }
+    Ok(devices.get_mut(name).expect("inserted above"))
 }
 
 /// Combine a hardware reading with what the bench remembers setting.

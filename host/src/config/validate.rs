@@ -440,65 +440,22 @@ impl Validator<'_, '_> {
         let power = dut.power.as_ref().and_then(|p| {
             spans.power = Some(p.span());
             let p = p.get_ref();
-            let board_name = p.relay.get_ref();
-            let Some(board) = relays.iter().find(|r| &r.name == board_name) else {
-                self.unknown_ref(
-                    &p.relay,
-                    "relay board",
-                    "relays",
-                    relays.iter().map(|r| r.name.as_str()),
-                );
-                ok = false;
-                return None;
-            };
-            let channel = u8::try_from(*p.channel.get_ref())
-                .ok()
-                .filter(|c| (1..=board.channels).contains(c));
-            if channel.is_none() {
-                self.diag.error(
-                    p.channel.span(),
-                    format!(
-                        "relay channel {} does not exist on board \"{}\" (channels 1-{})",
-                        p.channel.get_ref(),
-                        board.name,
-                        board.channels
-                    ),
-                );
-                ok = false;
-            }
-            Some(RelayRef {
-                board: board.name.clone(),
-                channel: channel?,
-            })
+            let boards: Vec<(&str, u8)> = relays
+                .iter()
+                .map(|r| (r.name.as_str(), r.channels))
+                .collect();
+            let found = self.numbered_output(&p.relay, &p.channel, &boards, &RELAY_CHANNEL);
+            ok &= found.is_some();
+            found.map(|(board, channel)| RelayRef { board, channel })
         });
 
         let usb = dut.usb.as_ref().and_then(|u| {
             spans.usb = Some(u.span());
             let u = u.get_ref();
-            let Some(hub) = hubs.iter().find(|h| &h.name == u.hub.get_ref()) else {
-                self.unknown_ref(&u.hub, "hub", "hubs", hubs.iter().map(|h| h.name.as_str()));
-                ok = false;
-                return None;
-            };
-            let port = u8::try_from(*u.port.get_ref())
-                .ok()
-                .filter(|p| (1..=hub.ports).contains(p));
-            if port.is_none() {
-                self.diag.error(
-                    u.port.span(),
-                    format!(
-                        "USB port {} does not exist on hub \"{}\" (ports 1-{})",
-                        u.port.get_ref(),
-                        hub.name,
-                        hub.ports
-                    ),
-                );
-                ok = false;
-            }
-            Some(PortRef {
-                hub: hub.name.clone(),
-                port: port?,
-            })
+            let known: Vec<(&str, u8)> = hubs.iter().map(|h| (h.name.as_str(), h.ports)).collect();
+            let found = self.numbered_output(&u.hub, &u.port, &known, &HUB_PORT);
+            ok &= found.is_some();
+            found.map(|(hub, port)| PortRef { hub, port })
         });
 
         let link = dut.link.as_ref().and_then(|l| {
@@ -561,6 +518,42 @@ impl Validator<'_, '_> {
         ))
     }
 
+    /// Resolve output `number` of the device named `device` (a relay channel,
+    /// a hub port) among `known` (name, count) devices.
+    fn numbered_output(
+        &mut self,
+        device: &Spanned<String>,
+        number: &Spanned<i64>,
+        known: &[(&str, u8)],
+        what: &Numbered,
+    ) -> Option<(String, u8)> {
+        let Some(&(name, count)) = known.iter().find(|(n, _)| n == device.get_ref()) else {
+            self.unknown_ref(
+                device,
+                what.device,
+                what.table,
+                known.iter().map(|(n, _)| *n),
+            );
+            return None;
+        };
+        let n = u8::try_from(*number.get_ref())
+            .ok()
+            .filter(|n| (1..=count).contains(n));
+        if n.is_none() {
+            self.diag.error(
+                number.span(),
+                format!(
+                    "{} {} does not exist on {} \"{name}\" ({} 1-{count})",
+                    what.output,
+                    number.get_ref(),
+                    what.short,
+                    what.plural
+                ),
+            );
+        }
+        Some((name.to_string(), n?))
+    }
+
     fn unknown_ref<'k>(
         &mut self,
         wrong: &Spanned<String>,
@@ -589,6 +582,35 @@ impl Validator<'_, '_> {
         );
     }
 }
+
+/// How messages name a device with numbered outputs and its outputs.
+struct Numbered {
+    /// "relay board", as in "no relay board named ..."
+    device: &'static str,
+    /// The bench file's table of such devices.
+    table: &'static str,
+    /// "relay channel", as in "relay channel 7 does not exist ..."
+    output: &'static str,
+    /// "board", as in "... on board \"relays\""
+    short: &'static str,
+    plural: &'static str,
+}
+
+const RELAY_CHANNEL: Numbered = Numbered {
+    device: "relay board",
+    table: "relays",
+    output: "relay channel",
+    short: "board",
+    plural: "channels",
+};
+
+const HUB_PORT: Numbered = Numbered {
+    device: "hub",
+    table: "hubs",
+    output: "USB port",
+    short: "hub",
+    plural: "ports",
+};
 
 #[derive(Default)]
 struct DutSpans {
