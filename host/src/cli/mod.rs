@@ -226,6 +226,8 @@ pub fn on_off(on: bool) -> &'static str {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum OnOff {
+    /// Switch on (for `isolate`: cut the DUT off)
     On,
+    /// Switch off (for `isolate`: let the DUT out)
     Off,
 }

@@ -25,8 +25,11 @@ pub struct Power {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum PowerAction {
+    /// Close the relay: the DUT's supply is on (and stays on)
     On,
+    /// Open the relay: the DUT's supply is off
     Off,
+    /// Off, wait --off-time, on again: a hard reboot
     Cycle,
 }
 

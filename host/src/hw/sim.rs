@@ -105,7 +105,7 @@ impl UsbHub for SimHub {
     }
 
     fn probe(&mut self) -> Vec<Check> {
-        vec![Check::ok("simulated hub; ports cut VBUS for real")]
+        vec![Check::ok("simulated hub (its ports really cut VBUS)")]
     }
 }
 
