@@ -329,3 +329,21 @@ impl core::fmt::Display for ShieldError {
         }
     }
 }
+
+/// The plant -> a synthetic front end (QEMU board's UART1, the simulated
+/// shield): what the emulated antenna hears. Not part of the host link; the
+/// same framing is used so one decoder serves both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stimulus {
+    /// From now on, detector `detector` tuned to `center_khz` reads `level`
+    /// (its unit) with `noise` (same unit, peak) of pseudo-random noise.
+    /// `center_khz` 0 matches any tuning (current sensors).
+    Set {
+        detector: u8,
+        center_khz: u32,
+        level: i32,
+        noise: u16,
+    },
+    /// Back to the noise floor everywhere.
+    Clear,
+}
