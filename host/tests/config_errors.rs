@@ -228,3 +228,60 @@ fn the_example_benches_are_valid() {
         dir.display()
     );
 }
+
+const SHIELD_BENCH: &str = "[bench]\nname = \"lab\"\n\n[duts.phone-a]\nmodel = \"x\"\n\n[shield]\nkind = \"sim\"\n\n[shield.channels]\n";
+
+#[test]
+fn shield_channel_problems_are_placed() {
+    let e = errors(&format!(
+        "{SHIELD_BENCH}a = {{ dut = \"phone-c\", detector = 0, frequency = \"868MHz\" }}\nb = {{ detector = 300, frequency = \"868MHz\" }}\nc = {{ detector = 0 }}\nd = {{ detector = 0, frequency = \"868\" }}\ne = {{ detector = 8, quantity = \"current\", frequency = \"1MHz\" }}\n"
+    ));
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(
+        lines[0],
+        "bench.toml:11:13: no DUT named \"phone-c\" in this bench"
+    );
+    assert_eq!(lines[1], "  help: did you mean \"phone-a\"?");
+    assert_eq!(
+        lines[2],
+        "bench.toml:12:18: detector 300 does not exist (0-255, as `benchctl shield info` lists them)"
+    );
+    assert_eq!(
+        lines[3],
+        "bench.toml:13:1: shield channel \"c\" needs a `frequency`"
+    );
+    assert_eq!(
+        lines[5],
+        "bench.toml:14:33: frequency: `868` has no unit; write e.g. `868MHz`, `2.437GHz`, `433920kHz`"
+    );
+    assert_eq!(
+        lines[6],
+        "bench.toml:15:55: a current channel has no frequency; remove `frequency`"
+    );
+}
+
+#[test]
+fn shield_calibration_must_fit() {
+    let e = errors(&format!(
+        "{SHIELD_BENCH}a = {{ detector = 0, frequency = \"868MHz\", calibration = {{ shunt_mohm = 100, max_current_a = 2 }} }}\n"
+    ));
+    assert!(
+        e.starts_with("bench.toml:11:57: this calibration does not fit the channel's quantity"),
+        "{e}"
+    );
+    let e = errors(&format!(
+        "{SHIELD_BENCH}a = {{ detector = 0, frequency = \"868MHz\", calibration = {{ rssi_offset_db = 74, shunt_mohm = 1 }} }}\n"
+    ));
+    assert!(e.contains("calibration must be one of three shapes"), "{e}");
+}
+
+#[test]
+fn a_serial_shield_needs_a_port() {
+    let e = errors(
+        "[bench]\nname = \"lab\"\n\n[shield]\nkind = \"serial\"\n\n[shield.channels]\na = { detector = 0, frequency = \"868MHz\" }\n",
+    );
+    assert!(
+        e.contains("bench.toml:4:1: kind \"serial\" needs `port` or `usb`\n  help: add `port = \"/dev/ttyACM0\"`"),
+        "{e}"
+    );
+}

@@ -4,7 +4,9 @@
 use clap::Args;
 
 use super::{CliError, Context, on_off, table};
-use crate::config::{BenchConfig, HubBackend, RelayBackend, duration};
+use crate::config::{
+    BenchConfig, HubBackend, RelayBackend, ShieldCalibration, duration, format_khz,
+};
 
 /// Validate the bench file and print the bench as tables. Touches no hardware.
 ///
@@ -146,5 +148,62 @@ fn render(c: &BenchConfig) -> String {
         ],
         &rows,
     ));
+    if let Some(shield) = &c.shield {
+        let place = match &shield.backend {
+            crate::config::ShieldBackend::Sim => "simulated, behind a pseudo-terminal".to_string(),
+            crate::config::ShieldBackend::Serial { port } => port.to_string(),
+        };
+        out.push_str(&format!(
+            "\nShield ({}: {place}), {} Hz per channel, watchdog {}\n",
+            shield.backend.kind(),
+            shield.sample_rate_hz,
+            duration::format(shield.watchdog)
+        ));
+        let rows: Vec<Vec<String>> = shield
+            .channels
+            .iter()
+            .map(|ch| {
+                vec![
+                    ch.name.clone(),
+                    ch.dut.clone().unwrap_or_else(|| "(ambient)".into()),
+                    ch.detector.to_string(),
+                    format!("{:?}", ch.quantity).to_lowercase(),
+                    if ch.center_khz == 0 {
+                        "-".into()
+                    } else {
+                        format_khz(ch.center_khz)
+                    },
+                    ch.band.clone().unwrap_or_default(),
+                    match ch.calibration {
+                        ShieldCalibration::Default => "default".into(),
+                        ShieldCalibration::RssiOffset { db } => format!("RSSI offset {db} dB"),
+                        ShieldCalibration::LogSlope {
+                            slope_mv_per_db,
+                            intercept_dbm,
+                        } => format!("{slope_mv_per_db} mV/dB, {intercept_dbm} dBm"),
+                        ShieldCalibration::Shunt {
+                            mohm,
+                            max_current_a,
+                        } => {
+                            format!("shunt {mohm} mΩ, {max_current_a} A")
+                        }
+                    },
+                ]
+            })
+            .collect();
+        out.push_str(&table::render(
+            "  ",
+            &[
+                "CHANNEL",
+                "DUT",
+                "DETECTOR",
+                "QUANTITY",
+                "FREQUENCY",
+                "BAND",
+                "CALIBRATION",
+            ],
+            &rows,
+        ));
+    }
     out
 }

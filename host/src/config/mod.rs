@@ -3,6 +3,7 @@
 
 pub mod duration;
 mod error;
+mod frequency;
 mod model;
 mod raw;
 mod validate;
@@ -11,7 +12,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::{ConfigError, ConfigErrors, did_you_mean, line_col};
+pub use frequency::{format_khz, parse_khz};
 pub use model::*;
+
+/// Shield samples per second per channel unless bench.toml says otherwise.
+pub const DEFAULT_SAMPLE_RATE_HZ: u32 = 1000;
+/// How long the shield streams without a heartbeat before it stops by itself.
+pub const DEFAULT_SHIELD_WATCHDOG: Duration = Duration::from_secs(3);
+/// Channels one shield configuration can hold (the wire protocol's limit).
+pub const MAX_SHIELD_CHANNELS: usize = 16;
 
 /// `power cycle` keeps the supply off this long unless the DUT or the command says otherwise.
 pub const DEFAULT_POWER_CYCLE_OFF: Duration = Duration::from_secs(3);

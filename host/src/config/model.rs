@@ -21,6 +21,7 @@ pub struct BenchConfig {
     pub hubs: Vec<HubConfig>,
     pub links: Vec<LinkConfig>,
     pub duts: Vec<DutConfig>,
+    pub shield: Option<ShieldConfig>,
 }
 
 impl BenchConfig {
@@ -241,4 +242,77 @@ impl Default for SafeState {
             net: NetState::Isolated,
         }
     }
+}
+
+/// The radio shield: the bench's ears.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShieldConfig {
+    pub backend: ShieldBackend,
+    pub sample_rate_hz: u32,
+    #[serde(with = "crate::config::duration::serde_secs")]
+    pub watchdog: Duration,
+    /// In the order the shield streams them (by name).
+    pub channels: Vec<ShieldChannel>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ShieldBackend {
+    /// shield-core on a thread behind a pseudo-terminal.
+    Sim,
+    /// A real board (or the QEMU one) on a serial port.
+    Serial { port: SerialPortSpec },
+}
+
+impl ShieldBackend {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ShieldBackend::Sim => "sim",
+            ShieldBackend::Serial { .. } => "serial",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShieldChannel {
+    pub name: String,
+    /// None: the ambient reference antenna, outside every enclosure.
+    pub dut: Option<String>,
+    pub detector: u8,
+    pub quantity: ShieldQuantity,
+    /// 0 for sensors without tuning (current).
+    pub center_khz: u32,
+    /// Free text, e.g. "LTE B3 uplink".
+    pub band: Option<String>,
+    pub calibration: ShieldCalibration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShieldQuantity {
+    /// RF power, dBm.
+    Rf,
+    /// Supply current, A.
+    Current,
+    /// Share of time a channel is busy (nRF24 RPD scan).
+    Occupancy,
+}
+
+/// Per-channel calibration in lab units (converted to the wire's integers
+/// by the shield link).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ShieldCalibration {
+    Default,
+    RssiOffset {
+        db: f64,
+    },
+    LogSlope {
+        slope_mv_per_db: f64,
+        intercept_dbm: f64,
+    },
+    Shunt {
+        mohm: f64,
+        max_current_a: f64,
+    },
 }

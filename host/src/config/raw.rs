@@ -23,6 +23,7 @@ pub struct RawBench {
     pub links: BTreeMap<Spanned<String>, Spanned<RawLink>>,
     #[serde(default)]
     pub duts: BTreeMap<Spanned<String>, Spanned<RawDut>>,
+    pub shield: Option<Spanned<RawShield>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,4 +162,61 @@ pub struct RawSafeState {
     pub power: Option<OnOff>,
     pub usb: Option<OnOff>,
     pub net: Option<RawNetState>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShieldKind {
+    Sim,
+    Serial,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShield {
+    pub kind: Spanned<ShieldKind>,
+    /// serial: device path, e.g. /dev/ttyACM0.
+    pub port: Option<Spanned<String>>,
+    /// serial: find the board by USB identity instead of by path.
+    pub usb: Option<Spanned<RawUsbMatch>>,
+    pub sample_rate_hz: Option<Spanned<i64>>,
+    /// How long the shield streams on without hearing from the host.
+    pub watchdog: Option<Spanned<String>>,
+    #[serde(default)]
+    pub channels: BTreeMap<Spanned<String>, Spanned<RawShieldChannel>>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Quantity {
+    Rf,
+    Current,
+    Occupancy,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShieldChannel {
+    /// The DUT whose enclosure this antenna or sensor is in; absent for the
+    /// ambient reference.
+    pub dut: Option<Spanned<String>>,
+    /// The board's detector (as `benchctl shield info` lists them).
+    pub detector: Spanned<i64>,
+    pub frequency: Option<Spanned<String>>,
+    pub quantity: Option<Spanned<Quantity>>,
+    pub band: Option<String>,
+    pub calibration: Option<Spanned<RawCalibration>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalibration {
+    /// CC1101 RSSI offset (datasheet table 31).
+    pub rssi_offset_db: Option<f64>,
+    /// Log-amp detector slope and intercept (AD8318: about -24.5 mV/dB, 20 dBm).
+    pub slope_mv_per_db: Option<f64>,
+    pub intercept_dbm: Option<f64>,
+    /// INA226 shunt and the current its range must reach.
+    pub shunt_mohm: Option<f64>,
+    pub max_current_a: Option<f64>,
 }

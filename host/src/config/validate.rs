@@ -4,13 +4,18 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use toml::Spanned;
 
 use super::error::{ConfigErrors, Diagnostics, did_you_mean, explain_serde_message};
+use super::frequency::parse_khz;
 use super::model::*;
 use super::raw::*;
-use super::{DEFAULT_POWER_CYCLE_OFF, duration};
+use super::{
+    DEFAULT_POWER_CYCLE_OFF, DEFAULT_SAMPLE_RATE_HZ, DEFAULT_SHIELD_WATCHDOG, MAX_SHIELD_CHANNELS,
+    duration,
+};
 
 /// Parse and validate `source`, read from `path`.
 pub fn parse(path: &Path, source: &str) -> Result<BenchConfig, ConfigErrors> {
@@ -121,6 +126,8 @@ impl Validator<'_, '_> {
             duts.push(dut);
         }
 
+        let shield = raw.shield.and_then(|sh| self.shield(sh, &duts));
+
         BenchConfig {
             path: path.to_path_buf(),
             name,
@@ -130,7 +137,212 @@ impl Validator<'_, '_> {
             hubs,
             links,
             duts,
+            shield,
         }
+    }
+
+    fn shield(&mut self, raw: Spanned<RawShield>, duts: &[DutConfig]) -> Option<ShieldConfig> {
+        let table_span = raw.span();
+        let raw = raw.into_inner();
+        let backend = match raw.kind.get_ref() {
+            ShieldKind::Sim => {
+                self.unused(&raw.port, "port", "sim", "\"serial\"");
+                self.unused(&raw.usb, "usb", "sim", "\"serial\"");
+                Some(ShieldBackend::Sim)
+            }
+            ShieldKind::Serial => self
+                .serial_port_spec(table_span.clone(), "serial", &raw.port, &raw.usb)
+                .map(|port| ShieldBackend::Serial { port }),
+        };
+        let sample_rate_hz = match &raw.sample_rate_hz {
+            None => DEFAULT_SAMPLE_RATE_HZ,
+            Some(r) => match u32::try_from(*r.get_ref()) {
+                Ok(hz) if (1..=100_000).contains(&hz) => hz,
+                _ => {
+                    self.diag.error(
+                        r.span(),
+                        format!("sample_rate_hz must be 1 to 100000, not {}", r.get_ref()),
+                    );
+                    DEFAULT_SAMPLE_RATE_HZ
+                }
+            },
+        };
+        let watchdog = match &raw.watchdog {
+            None => DEFAULT_SHIELD_WATCHDOG,
+            Some(text) => match duration::parse(text.get_ref()) {
+                Ok(d) if d >= Duration::from_millis(100) && d <= Duration::from_secs(60) => d,
+                Ok(_) => {
+                    self.diag
+                        .error(text.span(), "watchdog must be between 100ms and 60s");
+                    DEFAULT_SHIELD_WATCHDOG
+                }
+                Err(why) => {
+                    self.diag.error(text.span(), format!("watchdog: {why}"));
+                    DEFAULT_SHIELD_WATCHDOG
+                }
+            },
+        };
+        if raw.channels.len() > MAX_SHIELD_CHANNELS {
+            self.diag.error(
+                table_span.clone(),
+                format!(
+                    "{} shield channels; the shield streams at most {MAX_SHIELD_CHANNELS}",
+                    raw.channels.len()
+                ),
+            );
+        }
+        let declared = raw.channels.len();
+        let mut channels = Vec::new();
+        for (name, ch) in raw.channels {
+            if let Some(c) = self.shield_channel(name, ch, duts) {
+                channels.push(c);
+            }
+        }
+        if declared == 0 {
+            self.diag.error_with_help(
+                table_span,
+                "the shield has no channels",
+                "add `[shield.channels]` entries, e.g. `a-lte = { dut = \"phone-a\", detector = 0, frequency = \"1747.5MHz\" }`",
+            );
+        }
+        Some(ShieldConfig {
+            backend: backend?,
+            sample_rate_hz,
+            watchdog,
+            channels,
+        })
+    }
+
+    fn shield_channel(
+        &mut self,
+        name: Spanned<String>,
+        raw: Spanned<RawShieldChannel>,
+        duts: &[DutConfig],
+    ) -> Option<ShieldChannel> {
+        let name_span = name.span();
+        let name = self.checked_name("shield channel", &name);
+        let raw = raw.into_inner();
+        let dut = raw.dut.as_ref().and_then(|d| {
+            if duts.iter().any(|x| &x.name == d.get_ref()) {
+                Some(d.get_ref().clone())
+            } else {
+                self.unknown_ref(d, "DUT", "duts", duts.iter().map(|x| x.name.as_str()));
+                None
+            }
+        });
+        let dut_ok = raw.dut.is_none() || dut.is_some();
+        let detector = u8::try_from(*raw.detector.get_ref()).ok();
+        if detector.is_none() {
+            self.diag.error(
+                raw.detector.span(),
+                format!(
+                    "detector {} does not exist (0-255, as `benchctl shield info` lists them)",
+                    raw.detector.get_ref()
+                ),
+            );
+        }
+        let quantity = match raw.quantity.as_ref().map(|q| *q.get_ref()) {
+            None | Some(Quantity::Rf) => ShieldQuantity::Rf,
+            Some(Quantity::Current) => ShieldQuantity::Current,
+            Some(Quantity::Occupancy) => ShieldQuantity::Occupancy,
+        };
+        let center_khz = match (&raw.frequency, quantity) {
+            (Some(f), ShieldQuantity::Current) => {
+                self.diag.error(
+                    f.span(),
+                    "a current channel has no frequency; remove `frequency`",
+                );
+                None
+            }
+            (None, ShieldQuantity::Current) => Some(0),
+            (None, _) => {
+                self.diag.error_with_help(
+                    name_span,
+                    format!("shield channel \"{name}\" needs a `frequency`"),
+                    "add e.g. `frequency = \"1747.5MHz\"`, or `quantity = \"current\"` for a supply sensor",
+                );
+                None
+            }
+            (Some(f), _) => match parse_khz(f.get_ref()) {
+                Ok(khz) => Some(khz),
+                Err(why) => {
+                    self.diag.error(f.span(), format!("frequency: {why}"));
+                    None
+                }
+            },
+        };
+        let calibration = match raw.calibration {
+            None => Some(ShieldCalibration::Default),
+            Some(c) => self.calibration(c, quantity),
+        };
+        if !dut_ok {
+            return None;
+        }
+        Some(ShieldChannel {
+            name,
+            dut,
+            detector: detector?,
+            quantity,
+            center_khz: center_khz?,
+            band: raw.band,
+            calibration: calibration?,
+        })
+    }
+
+    fn calibration(
+        &mut self,
+        raw: Spanned<RawCalibration>,
+        quantity: ShieldQuantity,
+    ) -> Option<ShieldCalibration> {
+        let span = raw.span();
+        let c = raw.into_inner();
+        let cal = match (
+            c.rssi_offset_db,
+            c.slope_mv_per_db,
+            c.intercept_dbm,
+            c.shunt_mohm,
+            c.max_current_a,
+        ) {
+            (Some(db), None, None, None, None) => ShieldCalibration::RssiOffset { db },
+            (None, Some(slope_mv_per_db), Some(intercept_dbm), None, None)
+                if slope_mv_per_db != 0.0 =>
+            {
+                ShieldCalibration::LogSlope {
+                    slope_mv_per_db,
+                    intercept_dbm,
+                }
+            }
+            (None, None, None, Some(mohm), Some(max_current_a))
+                if mohm > 0.0 && max_current_a > 0.0 =>
+            {
+                ShieldCalibration::Shunt {
+                    mohm,
+                    max_current_a,
+                }
+            }
+            _ => {
+                self.diag.error_with_help(
+                    span,
+                    "calibration must be one of three shapes",
+                    "`{ rssi_offset_db = 74 }` (CC1101), `{ slope_mv_per_db = -24.5, intercept_dbm = 20 }` (log-amp), `{ shunt_mohm = 100, max_current_a = 2 }` (INA226)",
+                );
+                return None;
+            }
+        };
+        let fits = matches!(
+            (cal, quantity),
+            (ShieldCalibration::Shunt { .. }, ShieldQuantity::Current)
+                | (
+                    ShieldCalibration::RssiOffset { .. } | ShieldCalibration::LogSlope { .. },
+                    ShieldQuantity::Rf
+                )
+        );
+        if !fits {
+            self.diag
+                .error(span, "this calibration does not fit the channel's quantity");
+            return None;
+        }
+        Some(cal)
     }
 
     fn checked_name(&mut self, what: &str, name: &Spanned<String>) -> String {
@@ -270,7 +482,8 @@ impl Validator<'_, '_> {
                         format!("LCUS serial relay modules have at most 8 channels, not {n}"),
                     );
                 }
-                let port = self.serial_port_spec(table_span, &board.port, &board.usb)?;
+                let port =
+                    self.serial_port_spec(table_span, "serial-relay", &board.port, &board.usb)?;
                 let baud = match &board.baud {
                     None => 9600,
                     Some(b) => match u32::try_from(*b.get_ref()) {
@@ -297,6 +510,7 @@ impl Validator<'_, '_> {
     fn serial_port_spec(
         &mut self,
         table_span: Range<usize>,
+        kind: &str,
         port: &Option<Spanned<String>>,
         usb: &Option<Spanned<RawUsbMatch>>,
     ) -> Option<SerialPortSpec> {
@@ -320,10 +534,15 @@ impl Validator<'_, '_> {
                 None
             }
             (None, None) => {
+                let example = if kind == "serial-relay" {
+                    "add `port = \"/dev/ttyUSB0\"` or `usb = { vid = \"1a86\", pid = \"7523\" }` (the CH340 of LCUS modules)"
+                } else {
+                    "add `port = \"/dev/ttyACM0\"` or `usb = { vid = \"2e8a\", pid = \"000a\" }` (a Raspberry Pi Pico)"
+                };
                 self.diag.error_with_help(
                     table_span,
-                    "kind \"serial-relay\" needs `port` or `usb`",
-                    "add `port = \"/dev/ttyUSB0\"` or `usb = { vid = \"1a86\", pid = \"7523\" }` (the CH340 of LCUS modules)",
+                    format!("kind \"{kind}\" needs `port` or `usb`"),
+                    example,
                 );
                 None
             }
