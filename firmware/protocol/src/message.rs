@@ -5,6 +5,11 @@
 //! RF power in centi-dBm (0.01 dBm), current in microamps, channel occupancy
 //! in permille, frequencies in kHz, times in microseconds.
 
+// Messages are built and matched in place on a microcontroller with no heap,
+// so a large variant (a sample block, a configuration) cannot be boxed; the
+// size difference is the point of the enum, not an accident.
+#![allow(clippy::large_enum_variant)]
+
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
 
