@@ -10,5 +10,7 @@
 pub mod adc;
 pub mod drivers;
 pub mod engine;
+pub mod synthetic;
 
 pub use engine::{FrontEnd, Identity, Limits, Shield, TX_BLOCKS};
+pub use synthetic::SyntheticFrontEnd;
