@@ -11,3 +11,6 @@ pub use lcus::LcusEmulator;
 pub mod uhubctl;
 
 pub use uhubctl::FakeUhubctl;
+pub mod qemu;
+
+pub use qemu::QemuShield;

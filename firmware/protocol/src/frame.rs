@@ -136,26 +136,39 @@ pub enum FrameError {
     Oversize,
 }
 
-/// Accumulates bytes and yields verified messages of type `T`.
+/// A decoder that holds two whole frames, so that two full-size frames glued
+/// by one corrupted delimiter can still be split apart and both kept. The
+/// host uses it for the shield's sample stream; the firmware, which only
+/// receives short requests, saves the RAM and uses the default.
+pub const GLUED_CAPACITY: usize = 2 * MAX_FRAME;
+
+/// Accumulates bytes and yields verified messages of type `T`. `CAP` is the
+/// longest run between delimiters it keeps; longer runs are dropped as
+/// oversize.
 #[derive(Debug)]
-pub struct Decoder {
-    buf: [u8; MAX_FRAME],
+pub struct FrameDecoder<const CAP: usize> {
+    buf: [u8; CAP],
     len: usize,
     /// The current frame overflowed the buffer: drop it up to the next 0x00.
     overflowed: bool,
     stats: DecodeStats,
 }
 
-impl Default for Decoder {
+/// The decoder for one frame at a time (the firmware's).
+pub type Decoder = FrameDecoder<MAX_FRAME>;
+/// The decoder with room for two glued frames (the host's).
+pub type GluedDecoder = FrameDecoder<GLUED_CAPACITY>;
+
+impl<const CAP: usize> Default for FrameDecoder<CAP> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Decoder {
+impl<const CAP: usize> FrameDecoder<CAP> {
     pub const fn new() -> Self {
-        Decoder {
-            buf: [0; MAX_FRAME],
+        FrameDecoder {
+            buf: [0; CAP],
             len: 0,
             overflowed: false,
             stats: DecodeStats {
@@ -186,7 +199,7 @@ impl Decoder {
             if b != 0 {
                 if self.overflowed {
                     self.stats.bytes_discarded += 1;
-                } else if self.len < MAX_FRAME {
+                } else if self.len < CAP {
                     self.buf[self.len] = b;
                     self.len += 1;
                 } else {

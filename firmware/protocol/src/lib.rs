@@ -12,7 +12,10 @@
 pub mod frame;
 pub mod message;
 
-pub use frame::{DecodeStats, Decoder, FrameError, MAX_FRAME, MAX_MESSAGE, decode_frame, encode};
+pub use frame::{
+    DecodeStats, Decoder, FrameDecoder, FrameError, GLUED_CAPACITY, GluedDecoder, MAX_FRAME,
+    MAX_MESSAGE, decode_frame, encode,
+};
 pub use message::*;
 
 /// The protocol this crate speaks.

@@ -33,7 +33,7 @@ pub type RequestId = u16;
 /// The most channels one configuration may have.
 pub const MAX_CHANNELS: usize = 16;
 /// The most detectors a board may declare.
-pub const MAX_DETECTORS: usize = 8;
+pub const MAX_DETECTORS: usize = 16;
 /// The most values in one sample block. Sized so that the worst case (every
 /// value a 5-byte varint) still fits in one frame: 180 * 5 + header < MAX_MESSAGE.
 pub const MAX_BLOCK_VALUES: usize = 180;

@@ -42,7 +42,11 @@ fn the_largest_block_fits_one_frame() {
     });
     let f = frame_of(&worst);
     assert!(f.len() <= MAX_FRAME, "{} bytes", f.len());
-    assert_eq!(f.iter().filter(|&&b| b == 0).count(), 1, "one delimiter, at the end");
+    assert_eq!(
+        f.iter().filter(|&&b| b == 0).count(),
+        1,
+        "one delimiter, at the end"
+    );
     assert_eq!(*f.last().expect("nonempty"), 0);
 }
 
@@ -60,7 +64,11 @@ fn every_single_byte_corruption_costs_at_most_one_frame() {
             // Frames 0 and 2 always survive; frame 1 is lost or (delimiter hit) recovered.
             assert!(got.contains(&frames[0]), "byte {at} ^ {flip:#x}");
             assert!(got.contains(&frames[2]), "byte {at} ^ {flip:#x}");
-            assert!(got.len() >= 2 && got.len() <= 3, "byte {at}: {} frames", got.len());
+            assert!(
+                got.len() >= 2 && got.len() <= 3,
+                "byte {at}: {} frames",
+                got.len()
+            );
             if got.len() == 2 {
                 assert!(stats.bad_frames >= 1, "the loss is counted");
                 assert!(stats.bytes_discarded > 0);
@@ -83,6 +91,40 @@ fn a_corrupted_delimiter_loses_nothing() {
     assert_eq!(got, vec![block(1, 40), block(2, 40)]);
     assert_eq!(stats.recovered, 2);
     assert_eq!(stats.bad_frames, 0);
+}
+
+#[test]
+fn a_corrupted_delimiter_between_two_full_blocks_loses_nothing_with_room_for_two() {
+    // Supply currents in µA: 3-4 byte varints, so one block is ~700 bytes.
+    let full = |seq: u32| {
+        FromShield::Samples(SampleBlock {
+            seq,
+            t_us: u64::from(seq) * 180_000,
+            period_us: 1000,
+            channels: 2,
+            layout: Layout::Interleaved,
+            values: (0..MAX_BLOCK_VALUES as i32).map(|i| 1_000_000 + i * 997).collect(),
+        })
+    };
+    let a = frame_of(&full(1));
+    let b = frame_of(&full(2));
+    let mut glued = a.clone();
+    *glued.last_mut().expect("delimiter") = 0x5A;
+    glued.extend_from_slice(&b);
+    assert!(glued.len() > MAX_FRAME, "the pair is longer than one frame");
+
+    let mut d = GluedDecoder::new();
+    let mut got = Vec::new();
+    d.feed::<FromShield>(&glued, |m| got.push(m));
+    assert_eq!(got, vec![full(1), full(2)]);
+    assert_eq!(d.stats().recovered, 2);
+
+    // A one-frame decoder (the firmware's) drops the pair, and says so.
+    let mut small = Decoder::new();
+    let mut got = Vec::new();
+    small.feed::<FromShield>(&glued, |m| got.push(m));
+    assert!(got.is_empty());
+    assert_eq!(small.stats().oversize, 1);
 }
 
 #[test]
@@ -113,41 +155,87 @@ fn garbage_without_delimiters_is_dropped_as_oversize() {
 
 fn arb_message() -> impl Strategy<Value = FromShield> {
     prop_oneof![
-        (any::<u32>(), any::<u64>(), 1u32..1_000_000, 1u8..16, prop::collection::vec(any::<i32>(), 0..MAX_BLOCK_VALUES), any::<bool>())
-            .prop_map(|(seq, t_us, period_us, channels, values, cm)| FromShield::Samples(SampleBlock {
-                seq,
-                t_us,
-                period_us,
-                channels,
-                layout: if cm { Layout::ChannelMajor } else { Layout::Interleaved },
-                values: values.into_iter().collect(),
-            })),
-        (any::<u64>(), any::<bool>(), any::<u32>(), any::<u16>(), any::<u16>(), any::<bool>(), any::<u32>())
-            .prop_map(|(uptime_ms, streaming, frames_dropped, buffer_high_water, buffer_capacity, watchdog_stopped, next_seq)| {
-                FromShield::Status(Status { uptime_ms, streaming, frames_dropped, buffer_high_water, buffer_capacity, watchdog_stopped, next_seq })
-            }),
-        (any::<u16>(), "[ -~]{0,24}", "[ -~]{0,24}").prop_map(|(id, fw, board)| FromShield::Reply {
-            id,
-            reply: Reply::Hello(Hello {
-                protocol: VERSION,
-                firmware: heapless::String::try_from(fw.as_str()).expect("fits"),
-                board: heapless::String::try_from(board.as_str()).expect("fits"),
-                serial: heapless::String::new(),
-            }),
+        (
+            any::<u32>(),
+            any::<u64>(),
+            1u32..1_000_000,
+            1u8..16,
+            prop::collection::vec(any::<i32>(), 0..MAX_BLOCK_VALUES),
+            any::<bool>()
+        )
+            .prop_map(
+                |(seq, t_us, period_us, channels, values, cm)| FromShield::Samples(SampleBlock {
+                    seq,
+                    t_us,
+                    period_us,
+                    channels,
+                    layout: if cm {
+                        Layout::ChannelMajor
+                    } else {
+                        Layout::Interleaved
+                    },
+                    values: values.into_iter().collect(),
+                })
+            ),
+        (
+            any::<u64>(),
+            any::<bool>(),
+            any::<u32>(),
+            any::<u16>(),
+            any::<u16>(),
+            any::<bool>(),
+            any::<u32>()
+        )
+            .prop_map(
+                |(
+                    uptime_ms,
+                    streaming,
+                    frames_dropped,
+                    buffer_high_water,
+                    buffer_capacity,
+                    watchdog_stopped,
+                    next_seq,
+                )| {
+                    FromShield::Status(Status {
+                        uptime_ms,
+                        streaming,
+                        frames_dropped,
+                        buffer_high_water,
+                        buffer_capacity,
+                        watchdog_stopped,
+                        next_seq,
+                    })
+                }
+            ),
+        (any::<u16>(), "[ -~]{0,24}", "[ -~]{0,24}").prop_map(|(id, fw, board)| {
+            FromShield::Reply {
+                id,
+                reply: Reply::Hello(Hello {
+                    protocol: VERSION,
+                    firmware: heapless::String::try_from(fw.as_str()).expect("fits"),
+                    board: heapless::String::try_from(board.as_str()).expect("fits"),
+                    serial: heapless::String::new(),
+                }),
+            }
         }),
-        (any::<u16>(), any::<u8>(), any::<u8>()).prop_map(|(id, channel, detector)| FromShield::Reply {
-            id,
-            reply: Reply::Nack(ShieldError::UnknownDetector { channel, detector }),
+        (any::<u16>(), any::<u8>(), any::<u8>()).prop_map(|(id, channel, detector)| {
+            FromShield::Reply {
+                id,
+                reply: Reply::Nack(ShieldError::UnknownDetector { channel, detector }),
+            }
         }),
     ]
 }
 
 fn arb_request() -> impl Strategy<Value = Request> {
-    let channel = (any::<u8>(), any::<u32>(), any::<i32>()).prop_map(|(detector, center_khz, centi_db)| ChannelConfig {
-        detector,
-        center_khz,
-        calibration: Calibration::RssiOffset { centi_db },
-    });
+    let channel =
+        (any::<u8>(), any::<u32>(), any::<i32>()).prop_map(|(detector, center_khz, centi_db)| {
+            ChannelConfig {
+                detector,
+                center_khz,
+                calibration: Calibration::RssiOffset { centi_db },
+            }
+        });
     (
         any::<u16>(),
         prop_oneof![
@@ -157,14 +245,19 @@ fn arb_request() -> impl Strategy<Value = Request> {
             Just(Command::GetInfo),
             Just(Command::SelfTest),
             Just(Command::Hello { host: VERSION }),
-            (any::<u32>(), prop::collection::vec(channel, 0..MAX_CHANNELS), any::<u32>()).prop_map(|(rate, chans, wd)| {
-                Command::Configure(Config {
-                    sample_rate_hz: rate,
-                    channels: chans.into_iter().collect(),
-                    layout: Layout::Interleaved,
-                    watchdog_ms: wd,
-                })
-            }),
+            (
+                any::<u32>(),
+                prop::collection::vec(channel, 0..MAX_CHANNELS),
+                any::<u32>()
+            )
+                .prop_map(|(rate, chans, wd)| {
+                    Command::Configure(Config {
+                        sample_rate_hz: rate,
+                        channels: chans.into_iter().collect(),
+                        layout: Layout::Interleaved,
+                        watchdog_ms: wd,
+                    })
+                }),
         ],
     )
         .prop_map(|(id, command)| Request { id, command })

@@ -7,6 +7,7 @@
 mod doctor;
 pub mod lock;
 pub mod safety;
+pub mod shield;
 mod status;
 
 use std::collections::{BTreeMap, HashMap};

@@ -32,6 +32,7 @@ impl Doctor {
             checks: host_checks(bench.state_dir()),
         }];
         probes.extend(bench.probe_all());
+        probes.extend(super::shield::probe(&mut bench));
         let failed = probes
             .iter()
             .filter(|p| p.worst() == CheckLevel::Fail)

@@ -7,6 +7,7 @@ mod device;
 mod doctor;
 mod isolate;
 mod power;
+mod shield;
 mod status;
 mod switch;
 mod table;
@@ -82,6 +83,7 @@ pub enum Command {
     Usb(usb::Usb),
     Isolate(isolate::Isolate),
     Device(device::Device),
+    Shield(shield::Shield),
     Doctor(doctor::Doctor),
 }
 
@@ -214,6 +216,7 @@ impl Cli {
             Command::Usb(c) => c.run(&ctx).await,
             Command::Isolate(c) => c.run(&ctx).await,
             Command::Device(c) => c.run(&ctx).await,
+            Command::Shield(c) => c.run(&ctx).await,
             Command::Doctor(c) => c.run(&ctx).await,
         }
     }

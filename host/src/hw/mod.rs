@@ -8,6 +8,7 @@
 mod open;
 pub mod rppal_gpio;
 pub mod serial_relay;
+pub mod shield;
 pub mod sim;
 pub mod uhubctl;
 

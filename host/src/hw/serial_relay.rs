@@ -241,7 +241,7 @@ impl RelayBoard for SerialRelayBoard {
 }
 
 /// The tty to open for a port spec.
-fn resolve(name: &str, spec: &SerialPortSpec) -> Result<String, HwError> {
+pub(crate) fn resolve(name: &str, spec: &SerialPortSpec) -> Result<String, HwError> {
     let (vid, pid, serial) = match spec {
         SerialPortSpec::Path(path) => return Ok(path.clone()),
         SerialPortSpec::Usb { vid, pid, serial } => (*vid, *pid, serial.as_deref()),
@@ -373,7 +373,7 @@ fn by_path_name(tty: &Path) -> Option<PathBuf> {
 }
 
 /// An open failure, with the fix a lab engineer needs.
-fn open_error(device: &str, path: &str, e: serialport::Error) -> HwError {
+pub(crate) fn open_error(device: &str, path: &str, e: serialport::Error) -> HwError {
     if let serialport::ErrorKind::NoDevice = e.kind {
         // serialport reports EBUSY (TIOCEXCL) and a held flock this way:
         // another process has the port open.

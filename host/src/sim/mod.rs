@@ -5,6 +5,8 @@
 //! Writes go to a temporary file renamed over the old one, so a reader (such
 //! as `status`, which takes no lock) never sees half a state.
 
+pub mod shield;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -91,9 +91,18 @@ impl TestBench {
 
     /// Start a long command; return it with its stderr as lines.
     pub fn spawn(&self, args: &[&str]) -> (Child, BufReader<ChildStderr>) {
+        self.spawn_with(args, Stdio::null())
+    }
+
+    /// `spawn`, with stdout piped for the test to read (`child.stdout`).
+    pub fn spawn_piped(&self, args: &[&str]) -> (Child, BufReader<ChildStderr>) {
+        self.spawn_with(args, Stdio::piped())
+    }
+
+    fn spawn_with(&self, args: &[&str], stdout: Stdio) -> (Child, BufReader<ChildStderr>) {
         let mut child = self
             .cmd(args)
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn benchctl");

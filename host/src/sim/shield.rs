@@ -1,0 +1,221 @@
+//! The simulated radio shield: the real firmware logic (`shield-core`'s
+//! engine with a synthetic front end) on a thread, behind a pseudo-terminal.
+//! The host opens the pty's path with exactly the code it uses for a board on
+//! `/dev/ttyACM0`, so every byte of the link is exercised.
+//!
+//! Its inputs: detectors 0-7 are RF antennas (300 MHz to 6 GHz, centi-dBm),
+//! 8-11 current sensors (µA). What they hear is set with `Stimulus`, as the
+//! plant drives the sensors on a hardware-in-the-loop rig.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serialport::{SerialPort, TTYPort};
+use shield_core::synthetic::SyntheticFrontEnd;
+use shield_core::{Identity, Limits, Shield};
+use shield_protocol::{DetectorInfo, DetectorKind, MAX_FRAME, Stimulus, Unit};
+
+/// RF antenna inputs of the simulated shield: detectors 0..RF_INPUTS.
+pub const RF_INPUTS: u8 = 8;
+/// Current sensors: detectors RF_INPUTS..RF_INPUTS + CURRENT_INPUTS.
+pub const CURRENT_INPUTS: u8 = 4;
+
+/// What the simulated board can sustain: far more than a bench needs, so
+/// the host side is what a benchmark measures.
+const MAX_SAMPLES_PER_S: u32 = 200_000;
+
+/// The simulated board's detectors.
+pub fn detectors() -> Vec<DetectorInfo> {
+    let rf = (0..RF_INPUTS).map(|id| DetectorInfo {
+        id,
+        kind: DetectorKind::Synthetic,
+        min_khz: 300_000,
+        max_khz: 6_000_000,
+        unit: Unit::CentiDbm,
+    });
+    let current = (RF_INPUTS..RF_INPUTS + CURRENT_INPUTS).map(|id| DetectorInfo {
+        id,
+        kind: DetectorKind::Synthetic,
+        min_khz: 0,
+        max_khz: 0,
+        unit: Unit::MicroAmp,
+    });
+    rf.chain(current).collect()
+}
+
+/// A running simulated shield. Dropping it stops the thread and closes the pty.
+#[derive(Debug)]
+pub struct SimShield {
+    path: PathBuf,
+    stimuli: mpsc::Sender<Stimulus>,
+    running: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    status: Arc<SimShieldState>,
+}
+
+/// What the simulated shield is doing, for tests and the standalone server.
+#[derive(Debug, Default)]
+pub struct SimShieldState {
+    streaming: AtomicBool,
+}
+
+impl SimShield {
+    /// Start the shield on a new pty pair; `path()` is the tty to open.
+    pub fn start() -> std::io::Result<SimShield> {
+        let (mut board_side, host_side) = TTYPort::pair().map_err(std::io::Error::other)?;
+        let path = host_side
+            .name()
+            .map(PathBuf::from)
+            .ok_or_else(|| std::io::Error::other("the pty has no name"))?;
+        // The board side polls: a short read timeout is its idle tick.
+        board_side
+            .set_timeout(Duration::from_millis(1))
+            .map_err(std::io::Error::other)?;
+        let (stimuli, inbox) = mpsc::channel();
+        let running = Arc::new(AtomicBool::new(true));
+        let status = Arc::new(SimShieldState::default());
+        let thread = {
+            let running = running.clone();
+            let status = status.clone();
+            std::thread::Builder::new()
+                .name("sim-shield".into())
+                .spawn(move || {
+                    // Keep the host side open for the shield's life: a pty whose
+                    // slave was never opened, or was closed by every host, reads
+                    // as hung up on the master side.
+                    let _keep_open = host_side;
+                    run(board_side, inbox, running, status)
+                })?
+        };
+        Ok(SimShield {
+            path,
+            stimuli,
+            running,
+            thread: Some(thread),
+            status,
+        })
+    }
+
+    /// The tty the host opens, e.g. /dev/pts/7.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Set what the simulated antennas and sensors measure.
+    pub fn stimulus(&self, s: Stimulus) {
+        // The thread only ends when we drop; a send error cannot happen before.
+        let _ = self.stimuli.send(s);
+    }
+
+    /// Whether the shield is streaming samples right now.
+    pub fn is_streaming(&self) -> bool {
+        self.status.streaming.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for SimShield {
+    fn drop(&mut self) {
+        self.running.store(false, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(
+    mut port: TTYPort,
+    inbox: mpsc::Receiver<Stimulus>,
+    running: Arc<AtomicBool>,
+    status: Arc<SimShieldState>,
+) {
+    let detectors = detectors();
+    let mut front_end = SyntheticFrontEnd::new(&detectors);
+    for detector in 0..RF_INPUTS {
+        front_end.apply(&Stimulus::Set {
+            detector,
+            center_khz: 0,
+            level: RF_FLOOR,
+            noise: RF_FLOOR_NOISE,
+        });
+    }
+    let mut shield = Shield::new(
+        front_end,
+        Identity {
+            firmware: concat!("shield-core ", env!("CARGO_PKG_VERSION")),
+            board: "sim",
+            serial: heapless::String::try_from("SIM-0001").unwrap_or_default(),
+        },
+        Limits {
+            max_samples_per_s: MAX_SAMPLES_PER_S,
+        },
+    );
+    let boot = Instant::now();
+    let now_us = || boot.elapsed().as_micros() as u64;
+    let mut rx = [0u8; 4096];
+    let mut frame = [0u8; MAX_FRAME];
+    while running.load(Ordering::Relaxed) {
+        for s in inbox.try_iter() {
+            shield.front_end().apply(&s);
+        }
+        match port.read(&mut rx) {
+            Ok(0) => {}
+            Ok(n) => shield.on_rx(&rx[..n], now_us()),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            // EIO: no host has the pty open right now. Keep running: a host
+            // may open it later, as with a board on a USB cable.
+            Err(_) => std::thread::sleep(Duration::from_millis(1)),
+        }
+        shield.poll(now_us());
+        while let Some(n) = shield.next_frame(&mut frame) {
+            if port.write_all(&frame[..n]).is_err() {
+                // Nobody is listening: the frame is lost, as on a real UART.
+                break;
+            }
+        }
+        status
+            .streaming
+            .store(shield.is_streaming(), Ordering::Relaxed);
+    }
+}
+
+/// The RF noise floor every simulated antenna hears (centi-dBm), give or
+/// take `RF_FLOOR_NOISE`: a flat line would hide detector bugs.
+const RF_FLOOR: i32 = -9500;
+const RF_FLOOR_NOISE: u16 = 150;
+
+/// A powered simulated phone idles at this supply current (µA)...
+const PHONE_IDLE_UA: i32 = 150_000;
+/// ...give or take this much (µA, peak).
+const PHONE_IDLE_NOISE_UA: u16 = 15_000;
+
+/// What the simulated shield's sensors should read for the lab as it is,
+/// beyond the noise floor every antenna hears from the start: a phone whose
+/// supply relay is closed draws current on its sensor. (The phones' RF
+/// emissions come with the phone models.)
+pub fn stimuli_for(
+    shield: &crate::config::ShieldConfig,
+    lab: &super::LabState,
+    bench: &crate::config::BenchConfig,
+) -> Vec<Stimulus> {
+    shield
+        .channels
+        .iter()
+        .filter(|ch| ch.quantity == crate::config::ShieldQuantity::Current)
+        .filter_map(|ch| {
+            let dut = bench.dut(ch.dut.as_deref()?)?;
+            let relay = dut.power.as_ref()?;
+            lab.relay_closed(&relay.board, relay.channel)
+                .then_some(Stimulus::Set {
+                    detector: ch.detector,
+                    center_khz: 0,
+                    level: PHONE_IDLE_UA,
+                    noise: PHONE_IDLE_NOISE_UA,
+                })
+        })
+        .collect()
+}
