@@ -103,7 +103,9 @@ fn a_corrupted_delimiter_between_two_full_blocks_loses_nothing_with_room_for_two
             period_us: 1000,
             channels: 2,
             layout: Layout::Interleaved,
-            values: (0..MAX_BLOCK_VALUES as i32).map(|i| 1_000_000 + i * 997).collect(),
+            values: (0..MAX_BLOCK_VALUES as i32)
+                .map(|i| 1_000_000 + i * 997)
+                .collect(),
         })
     };
     let a = frame_of(&full(1));

@@ -38,6 +38,9 @@ pub const READ_POLL: Duration = Duration::from_millis(25);
 /// attempt counts as failed (and is retried like a lost request).
 pub const WRITE_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// Per try of the first Hello.
+pub const HELLO_TIMEOUT: Duration = Duration::from_millis(1500);
+
 /// Tuning of a [`ShieldLink`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkOptions {
@@ -757,9 +760,13 @@ impl ShieldLink {
     /// refuses an incompatible shield before anything else is sent.
     pub fn hello(&self) -> Result<Hello, ShieldLinkError> {
         let command = Command::Hello { host: VERSION };
-        let reply = self
-            .core
-            .request(command, self.core.options.request_timeout);
+        // The first exchange waits longer than the others: a board may still
+        // be enumerating, and QEMU reads a pty opened after boot only at its
+        // next once-a-second check (hw notes in firmware/boards/README.md).
+        let reply = self.core.request(
+            command,
+            self.core.options.request_timeout.max(HELLO_TIMEOUT),
+        );
         let hello = match reply {
             Ok(Reply::Hello(hello)) => hello,
             Ok(other) => return Err(self.core.unexpected("Hello", &other)),
