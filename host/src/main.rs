@@ -1,7 +1,7 @@
 //! The `benchctl` binary: parse the command line, set up logging and the stop
 //! signals, run the command, turn the outcome into an exit code.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            let _ = writeln!(std::io::stderr(), "error: cannot start the runtime: {e}");
             return ExitCode::from(3);
         }
     };
@@ -29,14 +29,17 @@ fn main() -> ExitCode {
         let shutdown = match Shutdown::install() {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("error: cannot install signal handlers: {e}");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "error: cannot install signal handlers: {e}"
+                );
                 return ExitCode::from(3);
             }
         };
         match cli.run(shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("error: {e}");
+                let _ = writeln!(std::io::stderr(), "error: {e}");
                 e.exit_code()
             }
         }
@@ -55,10 +58,28 @@ fn init_logging(verbose: u8, quiet: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| Stderr)
         // Colour only for people: CI logs and files get plain text.
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .without_time()
         .with_target(false)
         .init();
+}
+
+/// stderr for logs, where a failed write is dropped. A CI runner or a
+/// supervisor may close the pipe; `eprintln!` would then panic, and a panic
+/// while the safety guard is returning the bench to its safe state aborts
+/// the process half-way. Losing a log line is the lesser harm.
+struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
 }

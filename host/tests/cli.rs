@@ -191,3 +191,37 @@ fn device_commands_reach_the_phone_only_while_powered() {
     assert_eq!(v[0]["state"]["airplane"], false);
     assert_eq!(v[0]["state"]["screen"], true);
 }
+
+#[test]
+fn closed_output_pipes_neither_crash_nor_skip_the_safe_state() {
+    use std::process::Stdio;
+    let good = std::fs::read_to_string(common::repo_root().join("bench.toml")).expect("read");
+    let bench = TestBench::default_bench();
+    let closed = |args: &[&str]| {
+        let mut child = bench
+            .cmd(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // A CI runner that went away: nobody reads stdout or stderr.
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        child.wait().expect("wait").code()
+    };
+    assert_eq!(closed(&["power", "phone-a", "on"]), Some(0));
+    assert_eq!(closed(&["usb", "phone-a", "on"]), Some(0));
+    assert_eq!(bench.outputs("phone-a").0, "on");
+
+    // A failing relay with nobody listening still ends in the safe state.
+    let faulty = good.replace("channels = 4\n", "channels = 4\nfail_after = 0\n");
+    std::fs::write(bench.bench_file(), faulty).expect("write");
+    assert_eq!(
+        closed(&["power", "phone-a", "cycle", "--off-time", "1ms"]),
+        Some(3)
+    );
+    assert_eq!(
+        bench.outputs("phone-a"),
+        ("off".into(), "off".into(), "isolated".into())
+    );
+}

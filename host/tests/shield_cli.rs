@@ -144,7 +144,6 @@ fn a_host_killed_mid_stream_stops_the_shield_within_its_watchdog() {
         .replace("watchdog = \"3s\"", "watchdog = \"1s\"");
     assert_ne!(good, serial);
     let host = TestBench::with_bench(&serial);
-    // Keep its stderr open: a closed pipe would end it before it streams.
     let (mut streamer, _streamer_log) = host.spawn(&["shield", "stream"]);
     wait_for_line(&mut shield_log, "simulated shield streaming");
 

@@ -190,16 +190,18 @@ impl Context {
         }
     }
 
-    /// Print a result: JSON with `--json`, else the human text.
+    /// Print a result: JSON with `--json`, else the human text. A closed
+    /// stdout (`benchctl status | head -3`) is not an error: the command
+    /// already did its work.
     pub fn print<T: serde::Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
-        if self.global.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(value).expect("results serialize")
-            );
+        use std::io::Write;
+        let text = if self.global.json {
+            serde_json::to_string_pretty(value).expect("results serialize") + "\n"
         } else {
-            print!("{}", human());
-        }
+            human()
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     }
 }
 

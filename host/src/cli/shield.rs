@@ -409,9 +409,10 @@ async fn serve_sim(ctx: &Context) -> Result<(), CliError> {
     let path = sim.path().display().to_string();
     if ctx.global.json {
         // One line, so a supervising program can read it before we block.
-        println!("{}", serde_json::json!({ "port": path }));
+        let _ = writeln!(std::io::stdout(), "{}", serde_json::json!({ "port": path }));
     } else {
-        println!(
+        let _ = writeln!(
+            std::io::stdout(),
             "simulated shield on {path}\nuse it with [shield] kind = \"serial\", port = \"{path}\"; Ctrl-C stops it"
         );
     }
