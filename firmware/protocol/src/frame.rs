@@ -107,7 +107,7 @@ fn cobs_decode(data: &[u8], out: &mut [u8]) -> Option<usize> {
 }
 
 /// What the decoder threw away, for the journal: nothing is dropped silently.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DecodeStats {
     /// Messages decoded and verified.
     pub frames: u64,

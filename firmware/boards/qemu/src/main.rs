@@ -60,22 +60,28 @@ struct Board {
     clock: Clock,
 }
 
+/// Move what a UART has received into `buf`, up to its size; the count.
+fn read_available(uart: &mut Uart, buf: &mut [u8]) -> usize {
+    let mut n = 0;
+    for slot in buf.iter_mut() {
+        match uart.try_read() {
+            Some(b) => {
+                *slot = b;
+                n += 1;
+            }
+            None => break,
+        }
+    }
+    n
+}
+
 impl Board {
     /// Drain both RX FIFOs into the engine. Returns whether anything came in.
     fn service_rx(&mut self) -> bool {
         let mut any = false;
         let mut buf = [0u8; RX_CHUNK];
         loop {
-            let mut n = 0;
-            while n < RX_CHUNK {
-                match self.host.try_read() {
-                    Some(b) => {
-                        buf[n] = b;
-                        n += 1;
-                    }
-                    None => break,
-                }
-            }
+            let n = read_available(&mut self.host, &mut buf);
             if n == 0 {
                 break;
             }
@@ -83,16 +89,7 @@ impl Board {
             self.shield.on_rx(&buf[..n], self.clock.now_us());
         }
         loop {
-            let mut n = 0;
-            while n < RX_CHUNK {
-                match self.stimulus.try_read() {
-                    Some(b) => {
-                        buf[n] = b;
-                        n += 1;
-                    }
-                    None => break,
-                }
-            }
+            let n = read_available(&mut self.stimulus, &mut buf);
             if n == 0 {
                 break;
             }

@@ -463,28 +463,10 @@ mod tests {
     use std::vec::Vec;
 
     use super::*;
-    use crate::drivers::test_support::FailingSpi;
+    use crate::drivers::test_support::{FailingSpi, write, xfer};
     use embedded_hal::spi::ErrorKind;
     use embedded_hal_mock::eh1::delay::{CheckedDelay, NoopDelay, Transaction as DelayTx};
     use embedded_hal_mock::eh1::spi::{Mock as SpiMock, Transaction as SpiTx};
-
-    /// One SpiDevice transaction containing one transfer_in_place.
-    fn xfer(out: &[u8], inp: &[u8]) -> Vec<SpiTx<u8>> {
-        vec![
-            SpiTx::transaction_start(),
-            SpiTx::transfer_in_place(out.to_vec(), inp.to_vec()),
-            SpiTx::transaction_end(),
-        ]
-    }
-
-    /// One SpiDevice transaction containing one write.
-    fn write(out: &[u8]) -> Vec<SpiTx<u8>> {
-        vec![
-            SpiTx::transaction_start(),
-            SpiTx::write_vec(out.to_vec()),
-            SpiTx::transaction_end(),
-        ]
-    }
 
     fn seq(parts: &[Vec<SpiTx<u8>>]) -> Vec<SpiTx<u8>> {
         parts.concat()

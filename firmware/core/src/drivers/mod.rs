@@ -27,9 +27,32 @@ pub type CentiDbm = i32;
 #[cfg(test)]
 pub(crate) mod test_support {
     //! Helpers the mocks lack: embedded-hal-mock 0.11's SPI mock cannot inject
-    //! errors, so bus-error paths use this device, which fails every transfer.
+    //! errors, so bus-error paths use this device, which fails every transfer;
+    //! and the SPI transaction shapes every SPI driver's tests spell out.
+
+    use std::vec;
+    use std::vec::Vec;
 
     use embedded_hal::spi::{ErrorKind, ErrorType, Operation, SpiDevice};
+    use embedded_hal_mock::eh1::spi::Transaction as SpiTx;
+
+    /// One SpiDevice transaction containing one transfer_in_place.
+    pub fn xfer(out: &[u8], inp: &[u8]) -> Vec<SpiTx<u8>> {
+        vec![
+            SpiTx::transaction_start(),
+            SpiTx::transfer_in_place(out.to_vec(), inp.to_vec()),
+            SpiTx::transaction_end(),
+        ]
+    }
+
+    /// One SpiDevice transaction containing one write.
+    pub fn write(out: &[u8]) -> Vec<SpiTx<u8>> {
+        vec![
+            SpiTx::transaction_start(),
+            SpiTx::write_vec(out.to_vec()),
+            SpiTx::transaction_end(),
+        ]
+    }
 
     /// An SPI device whose every transaction fails with `ErrorKind::Other`.
     #[derive(Debug, Default)]

@@ -318,28 +318,12 @@ mod tests {
     use std::vec::Vec;
 
     use super::*;
-    use crate::drivers::test_support::FailingSpi;
+    use crate::drivers::test_support::{FailingSpi, write, xfer};
     use embedded_hal::spi::ErrorKind;
     use embedded_hal_mock::eh1::MockError;
     use embedded_hal_mock::eh1::delay::{CheckedDelay, NoopDelay, Transaction as DelayTx};
     use embedded_hal_mock::eh1::digital::{Mock as PinMock, State, Transaction as PinTx};
     use embedded_hal_mock::eh1::spi::{Mock as SpiMock, Transaction as SpiTx};
-
-    fn xfer(out: &[u8], inp: &[u8]) -> Vec<SpiTx<u8>> {
-        vec![
-            SpiTx::transaction_start(),
-            SpiTx::transfer_in_place(out.to_vec(), inp.to_vec()),
-            SpiTx::transaction_end(),
-        ]
-    }
-
-    fn write(out: &[u8]) -> Vec<SpiTx<u8>> {
-        vec![
-            SpiTx::transaction_start(),
-            SpiTx::write_vec(out.to_vec()),
-            SpiTx::transaction_end(),
-        ]
-    }
 
     /// Reading RPD (R_REGISTER | 0x09) with the given register value.
     fn read_rpd(value: u8) -> Vec<SpiTx<u8>> {

@@ -120,34 +120,6 @@ pub enum ShieldLinkError {
     },
 }
 
-/// What the decoder threw away, for the journal.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct DecoderStats {
-    /// Chunks between delimiters that were not a valid frame.
-    pub bad_frames: u64,
-    pub bad_crc: u64,
-    pub bad_cobs: u64,
-    pub bad_message: u64,
-    pub oversize: u64,
-    pub bytes_discarded: u64,
-    /// Frames saved from two frames glued by a corrupted delimiter.
-    pub recovered: u64,
-}
-
-impl From<DecodeStats> for DecoderStats {
-    fn from(s: DecodeStats) -> Self {
-        DecoderStats {
-            bad_frames: s.bad_frames,
-            bad_crc: s.bad_crc,
-            bad_cobs: s.bad_cobs,
-            bad_message: s.bad_message,
-            oversize: s.oversize,
-            bytes_discarded: s.bytes_discarded,
-            recovered: s.recovered,
-        }
-    }
-}
-
 /// Everything the link counted since it was opened. Nothing is dropped
 /// without being counted here.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -171,7 +143,8 @@ pub struct LinkStats {
     /// Blocks that arrived with no stream running (a shield still
     /// streaming for a host that went away, the tail after Stop).
     pub blocks_outside_stream: u64,
-    pub decoder: DecoderStats,
+    /// What the decoder threw away (its own counts, frames included).
+    pub decoder: DecodeStats,
     /// The shield's own count of blocks it could not send, from its last
     /// Status (since its boot).
     pub shield_frames_dropped: Option<u32>,
@@ -414,7 +387,7 @@ fn read_loop(mut port: Box<dyn SerialPort>, shared: &Shared) {
                     });
                     let stats = decoder.stats();
                     state.stats.frames_decoded = stats.frames;
-                    state.stats.decoder = stats.into();
+                    state.stats.decoder = stats;
                 }
                 shared.changed.notify_all();
             }

@@ -60,6 +60,6 @@ pub mod link;
 
 pub use clock::{ClockConfig, ClockEstimator, ClockFit, RunClock, block_sent_at};
 pub use link::{
-    DecoderStats, LinkOptions, LinkStats, SeqStep, SeqTracker, ShieldEvent, ShieldLink,
-    ShieldLinkError, Stream, command_name, default_heartbeat,
+    LinkOptions, LinkStats, SeqStep, SeqTracker, ShieldEvent, ShieldLink, ShieldLinkError, Stream,
+    command_name, default_heartbeat,
 };
