@@ -38,7 +38,7 @@ fn benchctl_talks_to_the_qemu_board() {
     let bench = qemu_bench(qemu.host_link());
 
     let info = bench.ok(&["shield", "info"]);
-    assert!(info.contains("shield qemu-lm3s6965"), "{info}");
+    assert!(info.contains("board qemu-lm3s6965"), "{info}");
     assert!(info.contains("protocol 1.0"), "{info}");
 
     // The plant: a transmitter at 1747.5 MHz, -40 dBm.

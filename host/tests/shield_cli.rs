@@ -11,7 +11,7 @@ use common::{TestBench, send_signal, wait_for_line};
 fn info_names_the_board_and_the_channels() {
     let bench = TestBench::default_bench();
     let out = bench.ok(&["shield", "info"]);
-    assert!(out.contains("shield sim"), "{out}");
+    assert!(out.contains("board sim"), "{out}");
     assert!(out.contains("protocol 1.0"), "{out}");
     assert!(out.contains("serial SIM-0001"), "{out}");
     assert!(

@@ -88,9 +88,9 @@ fn info(ctx: &Context, shield: &BenchShield) -> Result<(), CliError> {
     };
     ctx.print(&report, || {
         let mut out = format!(
-            "shield {} on {}\n  firmware {}, protocol {}, serial {}, up to {} samples/s\n",
-            report.board,
+            "{}: board {}\n  firmware {}, protocol {}, serial {}, up to {} samples/s\n",
             shield.link.label(),
+            report.board,
             report.firmware,
             report.protocol,
             report.serial,
@@ -355,6 +355,20 @@ async fn stream(ctx: &Context, shield: &BenchShield, seconds: Option<f64>) -> Re
             stats.decoder.bad_frames,
             stats.decoder.bytes_discarded
         );
+        let _ = match &fit {
+            Some(f) => writeln!(
+                stdout,
+                "shield clock: offset {:.6} s, drift {:+.1} ppm, jitter {:.2} ms over {:.0} s",
+                f.offset_s,
+                f.drift_ppm,
+                f.jitter_s * 1e3,
+                f.span_s
+            ),
+            None => writeln!(
+                stdout,
+                "shield clock: too short a stream to estimate offset and drift"
+            ),
+        };
     }
     Ok(())
 }
