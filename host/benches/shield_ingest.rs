@@ -318,10 +318,12 @@ fn report(
         named += ticks;
         println!("    thread {name:<16} {:.1}%", share(ticks));
     }
-    // Threads that ended in the window (the heartbeat thread ends at Stop,
-    // which is after the snapshot, so usually nothing).
+    // The process total also holds threads that ended in the window (none
+    // here: the heartbeat thread ends at Stop, after the snapshot) and
+    // per-thread tick rounding. The main thread shows under the binary's
+    // name, truncated to 15 characters like every thread name.
     println!(
-        "    ended threads     {:.1}%",
+        "    unattributed            {:.1}%",
         share(process.saturating_sub(named))
     );
 }
