@@ -7,6 +7,8 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod hw;
+pub mod record;
+pub mod scenario;
 pub mod shutdown;
 pub mod sim;
 pub mod state;

@@ -7,6 +7,7 @@ mod device;
 mod doctor;
 mod isolate;
 mod power;
+mod run;
 mod shield;
 mod status;
 mod switch;
@@ -78,6 +79,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Check(check::Check),
+    Run(run::Run),
     Status(status::Status),
     Power(power::Power),
     Usb(usb::Usb),
@@ -213,6 +215,7 @@ impl Cli {
         };
         match self.command {
             Command::Check(c) => c.run(&ctx),
+            Command::Run(c) => c.run(&ctx).await,
             Command::Status(c) => c.run(&ctx),
             Command::Power(c) => c.run(&ctx).await,
             Command::Usb(c) => c.run(&ctx).await,

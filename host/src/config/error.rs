@@ -98,6 +98,11 @@ impl<'a> Diagnostics<'a> {
         ));
     }
 
+    /// Line and column of a byte offset in the source.
+    pub fn place(&self, offset: usize) -> (usize, usize) {
+        line_col(self.source, offset)
+    }
+
     pub fn finish(mut self) -> Result<(), ConfigErrors> {
         if self.errors.is_empty() {
             return Ok(());
@@ -125,7 +130,9 @@ pub fn did_you_mean<'k>(wrong: &str, known: impl IntoIterator<Item = &'k str>) -
         .into_iter()
         .map(|k| (strsim::damerau_levenshtein(wrong, k), k))
         .filter(|(dist, k)| *dist <= 2.max(k.len() / 3))
-        .min_by_key(|(dist, _)| *dist)
+        // On a tie, a name the typo is the start of: `power.of` is more
+        // likely a short `power.off` than a mistyped `power.on`.
+        .min_by_key(|(dist, k)| (*dist, !k.starts_with(wrong)))
         .map(|(_, k)| k)
 }
 

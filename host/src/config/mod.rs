@@ -11,6 +11,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub(crate) use error::Diagnostics;
 pub use error::{ConfigError, ConfigErrors, did_you_mean, line_col};
 pub use frequency::{format_khz, parse_khz};
 pub use model::*;
@@ -27,23 +28,11 @@ pub const DEFAULT_POWER_CYCLE_OFF: Duration = Duration::from_secs(3);
 
 /// Read and validate a bench file.
 pub fn load(path: &Path) -> Result<BenchConfig, ConfigErrors> {
-    let source = std::fs::read_to_string(path).map_err(|e| {
-        let hint = if e.kind() == std::io::ErrorKind::NotFound {
-            Some(
-                "pass --bench PATH, set BENCHCTL_BENCH, or run from a folder with a bench.toml"
-                    .to_string(),
-            )
-        } else {
-            None
-        };
-        ConfigErrors(vec![ConfigError {
-            path: path.to_path_buf(),
-            line: 0,
-            col: 0,
-            message: format!("cannot read bench file: {e}"),
-            help: hint,
-        }])
-    })?;
+    let source = read_source(
+        path,
+        "bench file",
+        "pass --bench PATH, set BENCHCTL_BENCH, or run from a folder with a bench.toml",
+    )?;
     parse(path, &source)
 }
 
@@ -55,4 +44,36 @@ pub fn parse(path: &Path, source: &str) -> Result<BenchConfig, ConfigErrors> {
 /// The bench file to use: `--bench`, else `$BENCHCTL_BENCH` (clap fills both), else `./bench.toml`.
 pub fn default_bench_path() -> PathBuf {
     PathBuf::from("bench.toml")
+}
+
+/// Deserialize TOML text into raw structs; a syntax or shape error becomes a
+/// placed `ConfigError` with a "did you mean" where one fits. Shared by every
+/// file benchctl reads (bench files, scenarios).
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    source: &str,
+) -> Result<T, ConfigErrors> {
+    toml::from_str(source).map_err(|e| {
+        let mut diag = Diagnostics::new(path, source);
+        let (message, help) = error::explain_serde_message(e.message());
+        let span = e.span().unwrap_or(0..0);
+        match help {
+            Some(help) => diag.error_with_help(span, message, help),
+            None => diag.error(span, message),
+        }
+        diag.finish().expect_err("one error was pushed")
+    })
+}
+
+/// Read a file for one of the parsers above, with a placed error if it cannot be read.
+pub(crate) fn read_source(path: &Path, what: &str, hint: &str) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            path: path.to_path_buf(),
+            line: 0,
+            col: 0,
+            message: format!("cannot read {what}: {e}"),
+            help: (e.kind() == std::io::ErrorKind::NotFound).then(|| hint.to_string()),
+        }])
+    })
 }

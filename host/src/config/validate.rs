@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::error::{ConfigErrors, Diagnostics, did_you_mean, explain_serde_message};
+use super::error::{ConfigErrors, Diagnostics, did_you_mean};
 use super::frequency::parse_khz;
 use super::model::*;
 use super::raw::*;
@@ -19,19 +19,8 @@ use super::{
 
 /// Parse and validate `source`, read from `path`.
 pub fn parse(path: &Path, source: &str) -> Result<BenchConfig, ConfigErrors> {
+    let raw: RawBench = super::parse_toml(path, source)?;
     let mut diag = Diagnostics::new(path, source);
-    let raw: RawBench = match toml::from_str(source) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let (message, help) = explain_serde_message(e.message());
-            let span = e.span().unwrap_or(0..0);
-            match help {
-                Some(help) => diag.error_with_help(span, message, help),
-                None => diag.error(span, message),
-            }
-            return Err(diag.finish().expect_err("one error was pushed"));
-        }
-    };
     let config = Validator { diag: &mut diag }.bench(path, raw);
     diag.finish()?;
     Ok(config)

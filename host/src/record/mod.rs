@@ -1,0 +1,125 @@
+//! The recorder's file writers: one run directory per scenario run, in the
+//! format of `recording-format.md` (`benchctl-run/1`).
+//!
+//! ```text
+//! <run>/run.json        RunManifest   (run_json)
+//! <run>/events.jsonl    Journal       (journal)
+//! <run>/rf.sigmf-*      SigmfWriter   (sigmf), unit dBm
+//! <run>/power.sigmf-*   SigmfWriter   (sigmf), unit A
+//! <run>/net.pcapng      PcapngWriter  (pcapng)
+//! ```
+//!
+//! Every writer streams: it appends to its file as the run goes and never
+//! holds the recording in memory. The caller drives a one-second flush clock
+//! by calling `maybe_flush(now)` on each writer from its loop (the writers
+//! own no thread and no timer, so they fit any loop, sync or async). Data
+//! reaches the kernel at least once a second, so a crash of the recorder —
+//! even `kill -9`, which runs no destructor — loses at most the last second
+//! and leaves a directory the analyzer still reads:
+//!
+//! - `run.json` is written at start with `complete: false` and replaced
+//!   atomically at the end; a reader that finds `complete` false or missing
+//!   treats the run as incomplete and says so.
+//! - `events.jsonl` only ever holds whole lines up to the last flush (each
+//!   line goes to the buffer in one piece).
+//! - `.sigmf-meta` is valid from the moment the writer is created and is only
+//!   ever replaced atomically; `.sigmf-data` holds whole frames up to the
+//!   last flush.
+//! - `net.pcapng` holds whole blocks up to the last flush; a pcapng reader
+//!   needs no trailer.
+//!
+//! The files are flushed to the kernel, not fsynced, at each flush point:
+//! fsync once a second can stall the loop for long on SD cards, and a
+//! process crash does not need it. `finish` fsyncs. A power cut of the host
+//! may therefore lose more than a second.
+
+pub mod journal;
+pub mod pcapng;
+pub mod run_json;
+pub mod sigmf;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+pub use journal::{Event, Expect, Journal, NetExpect, PowerExpect, RfExpect};
+pub use pcapng::PcapngWriter;
+pub use run_json::{DutEntry, RunManifest};
+pub use sigmf::{SigmfWriter, Unit};
+
+/// How often the writers hand their buffers to the kernel at the latest:
+/// the most a crash of the recorder may lose.
+pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Errors of the recording writers. Every variant names the file, since a run
+/// directory holds several and "permission denied" alone says little.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot encode or decode {}: {source}", path.display())]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    /// The caller passed something the format cannot hold (a frame with the
+    /// wrong channel count, an unknown interface, a time before 1970...).
+    #[error("{}: {detail}", path.display())]
+    Invalid { path: PathBuf, detail: String },
+}
+
+impl RecordError {
+    pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(crate) fn json(path: &Path) -> impl FnOnce(serde_json::Error) -> Self + '_ {
+        move |source| Self::Json {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(crate) fn invalid(path: &Path, detail: impl Into<String>) -> Self {
+        Self::Invalid {
+            path: path.to_path_buf(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// `time` as the run directory writes UTC times: RFC 3339 with milliseconds
+/// and `Z` (`2026-11-26T15:30:00.000Z`), the form `run.json`'s `started_utc`
+/// and SigMF's `core:datetime` share.
+pub fn utc_rfc3339_millis(time: SystemTime) -> String {
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+/// The flush clock every writer keeps: due once `FLUSH_INTERVAL` has passed
+/// since the last flush. The caller's `now` is used, not `Instant::now()`, so
+/// tests and simulated runs control it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FlushClock {
+    last: Instant,
+}
+
+impl FlushClock {
+    pub(crate) fn new() -> Self {
+        Self {
+            last: Instant::now(),
+        }
+    }
+
+    pub(crate) fn due(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.last) >= FLUSH_INTERVAL
+    }
+
+    pub(crate) fn flushed(&mut self, now: Instant) {
+        self.last = now;
+    }
+}
