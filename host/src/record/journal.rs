@@ -5,14 +5,12 @@
 //! least once a second; each line enters the buffer in one piece, so the file
 //! only ever holds whole lines up to the last flush.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::{FlushClock, RecordError};
+use super::{RecordError, StreamFile};
 
 /// The journal's file name inside a run directory.
 pub const FILE_NAME: &str = "events.jsonl";
@@ -184,9 +182,7 @@ pub struct Line {
 /// Appends lines to `events.jsonl`.
 #[derive(Debug)]
 pub struct Journal {
-    path: PathBuf,
-    out: BufWriter<File>,
-    clock: FlushClock,
+    out: StreamFile,
     /// Reused for each line so that a line reaches the buffer in one write.
     line: Vec<u8>,
 }
@@ -199,20 +195,14 @@ impl Journal {
 
     /// Create a journal at `path` (replacing an old one).
     pub fn create_at(path: &Path) -> Result<Self, RecordError> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(RecordError::io(path))?;
-        }
-        let file = File::create(path).map_err(RecordError::io(path))?;
         Ok(Self {
-            path: path.to_path_buf(),
-            out: BufWriter::new(file),
-            clock: FlushClock::new(),
+            out: StreamFile::create(path)?,
             line: Vec::with_capacity(256),
         })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.out.path()
     }
 
     /// Append `event` at run time `t` (seconds). Lines must come in `t`
@@ -221,17 +211,15 @@ impl Journal {
         if !t.is_finite() {
             // serde_json would write null, which no reader can place in time.
             return Err(RecordError::invalid(
-                &self.path,
+                self.out.path(),
                 format!("event time {t} is not finite"),
             ));
         }
         self.line.clear();
         serde_json::to_writer(&mut self.line, &Line { t, event })
-            .map_err(RecordError::json(&self.path))?;
+            .map_err(RecordError::json(self.out.path()))?;
         self.line.push(b'\n');
-        self.out
-            .write_all(&self.line)
-            .map_err(RecordError::io(&self.path))
+        self.out.write_all(&self.line)
     }
 
     /// `{"t", "kind": "phase", "dut", "name", "expect"}`.
@@ -275,26 +263,17 @@ impl Journal {
 
     /// Flush if a second has passed since the last flush; true if it did.
     pub fn maybe_flush(&mut self, now: Instant) -> Result<bool, RecordError> {
-        if !self.clock.due(now) {
-            return Ok(false);
-        }
-        self.flush()?;
-        self.clock.flushed(now);
-        Ok(true)
+        self.out.maybe_flush(now)
     }
 
     /// Hand everything written so far to the kernel.
     pub fn flush(&mut self) -> Result<(), RecordError> {
-        self.out.flush().map_err(RecordError::io(&self.path))
+        self.out.flush()
     }
 
     /// Flush and fsync: the journal survives a power cut from here on.
-    pub fn finish(mut self) -> Result<(), RecordError> {
-        self.flush()?;
-        self.out
-            .get_ref()
-            .sync_all()
-            .map_err(RecordError::io(&self.path))
+    pub fn finish(self) -> Result<(), RecordError> {
+        self.out.finish()
     }
 }
 

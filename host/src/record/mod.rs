@@ -100,6 +100,66 @@ pub fn utc_rfc3339_millis(time: SystemTime) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }
 
+/// An append-only file flushed at least once a second: what the journal and
+/// the pcapng writer have in common (SigMF also rewrites its meta file).
+#[derive(Debug)]
+pub(crate) struct StreamFile {
+    path: std::path::PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+    clock: FlushClock,
+}
+
+impl StreamFile {
+    /// Create `path` (replacing an old file), creating its folder.
+    pub(crate) fn create(path: &Path) -> Result<Self, RecordError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(RecordError::io(path))?;
+        }
+        let file = std::fs::File::create(path).map_err(RecordError::io(path))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            out: std::io::BufWriter::new(file),
+            clock: FlushClock::new(),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), RecordError> {
+        use std::io::Write;
+        self.out
+            .write_all(bytes)
+            .map_err(RecordError::io(&self.path))
+    }
+
+    /// Flush if a second has passed since the last flush; true if it did.
+    pub(crate) fn maybe_flush(&mut self, now: Instant) -> Result<bool, RecordError> {
+        if !self.clock.due(now) {
+            return Ok(false);
+        }
+        self.flush()?;
+        self.clock.flushed(now);
+        Ok(true)
+    }
+
+    /// Hand everything written so far to the kernel.
+    pub(crate) fn flush(&mut self) -> Result<(), RecordError> {
+        use std::io::Write;
+        self.out.flush().map_err(RecordError::io(&self.path))
+    }
+
+    /// Flush and fsync: the file survives a power cut from here on.
+    pub(crate) fn finish(mut self) -> Result<(), RecordError> {
+        self.flush()?;
+        self.out
+            .get_ref()
+            .sync_all()
+            .map_err(RecordError::io(&self.path))
+    }
+}
+
 /// The flush clock every writer keeps: due once `FLUSH_INTERVAL` has passed
 /// since the last flush. The caller's `now` is used, not `Instant::now()`, so
 /// tests and simulated runs control it.

@@ -16,12 +16,10 @@
 //! up to the last flush; pcapng needs no trailer, and the SHB's section
 //! length is -1 (unknown), so the file is readable at any flush point.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Instant, SystemTime};
 
-use super::{FlushClock, RecordError};
+use super::{RecordError, StreamFile};
 
 const SHB_TYPE: u32 = 0x0A0D_0D0A;
 const IDB_TYPE: u32 = 0x0000_0001;
@@ -39,10 +37,8 @@ pub const TSRESOL_EXPONENT: u8 = 6;
 /// Streams a pcapng capture.
 #[derive(Debug)]
 pub struct PcapngWriter {
-    path: PathBuf,
-    out: BufWriter<File>,
+    out: StreamFile,
     interfaces: u32,
-    clock: FlushClock,
     block: Vec<u8>,
 }
 
@@ -52,15 +48,9 @@ impl PcapngWriter {
     pub fn create<S: AsRef<str>>(path: &Path, interfaces: &[S]) -> Result<Self, RecordError> {
         let count = u32::try_from(interfaces.len())
             .map_err(|_| RecordError::invalid(path, "too many interfaces for pcapng"))?;
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(RecordError::io(path))?;
-        }
-        let file = File::create(path).map_err(RecordError::io(path))?;
         let mut writer = Self {
-            path: path.to_path_buf(),
-            out: BufWriter::new(file),
+            out: StreamFile::create(path)?,
             interfaces: count,
-            clock: FlushClock::new(),
             block: Vec::with_capacity(2048),
         };
 
@@ -92,7 +82,7 @@ impl PcapngWriter {
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.out.path()
     }
 
     /// Append an Ethernet frame seen on interface `interface` at `utc_time`.
@@ -107,7 +97,7 @@ impl PcapngWriter {
     ) -> Result<(), RecordError> {
         if interface >= self.interfaces {
             return Err(RecordError::invalid(
-                &self.path,
+                self.out.path(),
                 format!(
                     "packet on interface {interface}, the capture has {}",
                     self.interfaces
@@ -115,18 +105,19 @@ impl PcapngWriter {
             ));
         }
         let captured = u32::try_from(frame.len())
-            .map_err(|_| RecordError::invalid(&self.path, "packet longer than 4 GiB"))?;
+            .map_err(|_| RecordError::invalid(self.out.path(), "packet longer than 4 GiB"))?;
         if original_len < captured {
             return Err(RecordError::invalid(
-                &self.path,
+                self.out.path(),
                 format!("original length {original_len} below captured length {captured}"),
             ));
         }
         let since_epoch = utc_time
             .duration_since(SystemTime::UNIX_EPOCH)
-            .map_err(|_| RecordError::invalid(&self.path, "packet time before 1970"))?;
-        let micros = u64::try_from(since_epoch.as_micros())
-            .map_err(|_| RecordError::invalid(&self.path, "packet time beyond pcapng's range"))?;
+            .map_err(|_| RecordError::invalid(self.out.path(), "packet time before 1970"))?;
+        let micros = u64::try_from(since_epoch.as_micros()).map_err(|_| {
+            RecordError::invalid(self.out.path(), "packet time beyond pcapng's range")
+        })?;
 
         // Enhanced Packet Block: interface, timestamp (high, low 32 bits),
         // captured and original length, data padded to 32 bits, no options.
@@ -145,39 +136,28 @@ impl PcapngWriter {
     /// one write.
     fn write_block(&mut self, block_type: u32, body: &[u8]) -> Result<(), RecordError> {
         let total = u32::try_from(body.len() + 12)
-            .map_err(|_| RecordError::invalid(&self.path, "pcapng block longer than 4 GiB"))?;
+            .map_err(|_| RecordError::invalid(self.out.path(), "pcapng block longer than 4 GiB"))?;
         self.block.clear();
         self.block.extend_from_slice(&block_type.to_ne_bytes());
         self.block.extend_from_slice(&total.to_ne_bytes());
         self.block.extend_from_slice(body);
         self.block.extend_from_slice(&total.to_ne_bytes());
-        self.out
-            .write_all(&self.block)
-            .map_err(RecordError::io(&self.path))
+        self.out.write_all(&self.block)
     }
 
     /// Flush if a second has passed since the last flush; true if it did.
     pub fn maybe_flush(&mut self, now: Instant) -> Result<bool, RecordError> {
-        if !self.clock.due(now) {
-            return Ok(false);
-        }
-        self.flush()?;
-        self.clock.flushed(now);
-        Ok(true)
+        self.out.maybe_flush(now)
     }
 
     /// Hand everything written so far to the kernel.
     pub fn flush(&mut self) -> Result<(), RecordError> {
-        self.out.flush().map_err(RecordError::io(&self.path))
+        self.out.flush()
     }
 
     /// Flush and fsync.
-    pub fn finish(mut self) -> Result<(), RecordError> {
-        self.flush()?;
-        self.out
-            .get_ref()
-            .sync_all()
-            .map_err(RecordError::io(&self.path))
+    pub fn finish(self) -> Result<(), RecordError> {
+        self.out.finish()
     }
 }
 
