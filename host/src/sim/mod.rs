@@ -5,6 +5,8 @@
 //! Writes go to a temporary file renamed over the old one, so a reader (such
 //! as `status`, which takes no lock) never sees half a state.
 
+pub mod implant;
+pub mod phone;
 pub mod shield;
 
 use std::collections::BTreeMap;
