@@ -8,6 +8,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use benchctl::hw::shield::{SeqStep, SeqTracker};
+// Seeded, so every run measures the same stream.
+use benchctl::sim::rng::SimRng;
 use shield_protocol::{
     DecodeStats, FromShield, GluedDecoder, Layout, MAX_FRAME, SampleBlock, encode,
 };
@@ -25,23 +27,7 @@ const CORRUPT_PER_MILLE: u64 = 1;
 const CHUNK: usize = 4096;
 const RUNS: usize = 7;
 
-/// xorshift64*: deterministic, so every run measures the same stream.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn stream(rng: &mut Rng) -> Vec<u8> {
+fn stream(rng: &mut SimRng) -> Vec<u8> {
     let period_us = 1_000_000 / RATE_HZ;
     let mut bytes = Vec::new();
     let mut frame = [0u8; MAX_FRAME];
@@ -83,7 +69,7 @@ fn stream(rng: &mut Rng) -> Vec<u8> {
 /// Replaces about `per_mille` of the bytes with a different random value
 /// (0x00 included: a corrupted byte can become a delimiter, and a delimiter
 /// can be corrupted). Returns how many were changed.
-fn corrupt(bytes: &mut [u8], per_mille: u64, rng: &mut Rng) -> usize {
+fn corrupt(bytes: &mut [u8], per_mille: u64, rng: &mut SimRng) -> usize {
     let mut changed = 0;
     for b in bytes.iter_mut() {
         if rng.below(1000) < per_mille {
@@ -178,7 +164,7 @@ fn report(name: &str, bytes: &[u8]) {
 
 fn main() {
     println!("shield decoder benchmark (run: cargo bench -p benchctl --bench shield_decode)");
-    let mut rng = Rng(0x0005_eed0_f511_1e1d);
+    let mut rng = SimRng::new(0x0005_eed0_f511_1e1d);
     let clean = stream(&mut rng);
     let mut damaged = clean.clone();
     let changed = corrupt(&mut damaged, CORRUPT_PER_MILLE, &mut rng);

@@ -7,6 +7,7 @@
 
 pub mod implant;
 pub mod phone;
+pub mod rng;
 pub mod shield;
 
 use std::collections::BTreeMap;

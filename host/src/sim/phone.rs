@@ -12,6 +12,8 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
+use super::rng::{SimRng, mix};
+
 pub use super::implant::Implant;
 use super::implant::{Proto, SECRET, secret_bit};
 
@@ -181,48 +183,6 @@ impl Emissions {
     }
 }
 
-/// splitmix64: small, seedable, good enough for a simulation, no dependency.
-#[derive(Debug, Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        mix(self.0)
-    }
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-    /// Poisson arrivals: memoryless gaps.
-    fn exp(&mut self, mean: f64) -> f64 {
-        -mean * (1.0 - self.unit()).ln()
-    }
-    /// Heavy-tailed gaps: user activity comes in sessions with long pauses.
-    fn pareto(&mut self, xm: f64, alpha: f64) -> f64 {
-        xm / (1.0 - self.unit()).powf(1.0 / alpha)
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next_u64() as u8).collect()
-    }
-    /// Linux's ephemeral port range (32768-60999).
-    fn port(&mut self) -> u16 {
-        32768 + self.below(28232) as u16
-    }
-}
-
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_4761_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Names a benign phone resolves, with the addresses the lab gateway answers.
 const CONNCHECK: (&str, [u8; 4]) = ("connectivitycheck.gstatic.com", [142, 250, 74, 99]);
 const TIME: (&str, [u8; 4]) = ("time.android.com", [216, 239, 35, 0]);
@@ -312,7 +272,7 @@ pub struct SimPhone {
     mac: [u8; 6],
     implants: Vec<Implant>,
     state: PhoneState,
-    rng: Rng,
+    rng: SimRng,
     agenda: Vec<Job>,
     seq: u64,
     /// Generation per gate; index by [`SimPhone::gate_index`].
@@ -342,7 +302,7 @@ impl SimPhone {
             mac: [0x02, b[0], b[1], b[2], b[3], b[4]],
             implants,
             state: PhoneState::default(),
-            rng: Rng(seed),
+            rng: SimRng::new(seed),
             agenda: Vec::new(),
             seq: 0,
             gens: vec![0; 3 + n],

@@ -363,21 +363,7 @@ fn lower_envelope(points: &[(f64, f64)]) -> Option<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// xorshift64*: deterministic, no dependency.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        /// Uniform in [0, 1).
-        fn unit(&mut self) -> f64 {
-            (self.next() >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
+    use crate::sim::rng::SimRng;
 
     const OFFSET: f64 = 12.345;
     const DRIFT: f64 = 50e-6;
@@ -385,7 +371,7 @@ mod tests {
     /// 60 s of 20 blocks/s starting 3 s after the shield booted, delays
     /// uniform in 0..20 ms, a few USB stalls and two mis-stamped blocks.
     fn synthetic(seed: u64) -> ClockEstimator {
-        let mut rng = Rng(seed);
+        let mut rng = SimRng::new(seed);
         let mut clock = ClockEstimator::default();
         for i in 0..1200u32 {
             let shield = 3.0 + f64::from(i) * 0.05;
