@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod hw;
+pub mod net;
 pub mod record;
 pub mod scenario;
 pub mod shutdown;

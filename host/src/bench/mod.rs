@@ -139,7 +139,7 @@ impl Bench {
             Output::Power => d.power.is_some(),
             Output::Usb => d.usb.is_some(),
             Output::Net => d.link.is_some(),
-            Output::Device => d.device != crate::config::DeviceBackend::None,
+            Output::Device => !d.device.is_none(),
         })
     }
 
@@ -178,6 +178,20 @@ impl Bench {
         tracing::debug!(dut, link = %l, %state, "net");
         self.remember(|m| {
             m.links.insert(l, state);
+        });
+        Ok(())
+    }
+
+    /// Let the DUT reach only the destinations in `allow`.
+    pub fn set_net_allowlist(&mut self, dut: &str, allow: &[String]) -> Result<(), BenchError> {
+        let l = self.dut(dut)?.link.clone().ok_or(BenchError::NotWired {
+            dut: dut.to_string(),
+            what: "network link",
+        })?;
+        self.link(&l)?.set_allowlist(allow)?;
+        tracing::debug!(dut, link = %l, allow = allow.join(", "), "net allowlist");
+        self.remember(|m| {
+            m.links.insert(l, NetState::Allowlist);
         });
         Ok(())
     }

@@ -123,7 +123,20 @@ fn render(c: &BenchConfig) -> String {
                     .as_ref()
                     .map_or_else(dash, |u| format!("{} port {}", u.hub, u.port)),
                 d.link.clone().unwrap_or_else(dash),
-                format!("{:?}", d.device).to_lowercase(),
+                match &d.device {
+                    crate::config::DeviceBackend::None => "none".into(),
+                    crate::config::DeviceBackend::Sim(sim) if sim.implants.is_empty() => {
+                        "sim".into()
+                    }
+                    crate::config::DeviceBackend::Sim(sim) => format!(
+                        "sim + {}",
+                        sim.implants
+                            .iter()
+                            .map(|i| i.kind())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                },
                 duration::format(d.power_cycle_off),
                 format!(
                     "power {}, usb {}, net {}",
@@ -171,7 +184,11 @@ fn render(c: &BenchConfig) -> String {
                     if ch.center_khz == 0 {
                         "-".into()
                     } else {
-                        format_khz(ch.center_khz)
+                        format!(
+                            "{} ± {}",
+                            format_khz(ch.center_khz),
+                            format_khz(ch.bandwidth_khz / 2)
+                        )
                     },
                     ch.band.clone().unwrap_or_default(),
                     match ch.calibration {

@@ -20,6 +20,9 @@ pub use model::*;
 pub const DEFAULT_SAMPLE_RATE_HZ: u32 = 1000;
 /// How long the shield streams without a heartbeat before it stops by itself.
 pub const DEFAULT_SHIELD_WATCHDOG: Duration = Duration::from_secs(3);
+/// An RF channel's bandwidth unless bench.toml says otherwise: about one
+/// narrow channel (a BLE channel is 2 MHz, an LTE resource block 180 kHz).
+pub const DEFAULT_BANDWIDTH_KHZ: u32 = 1_000;
 /// Channels one shield configuration can hold (the wire protocol's limit).
 pub const MAX_SHIELD_CHANNELS: usize = 16;
 

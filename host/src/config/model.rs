@@ -197,14 +197,33 @@ pub struct PortRef {
     pub port: u8,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum DeviceBackend {
     /// A simulated phone (the default bench's DUTs).
-    Sim,
+    Sim(SimDevice),
     /// No device control wired up (no adb yet): only power, USB and network.
     None,
 }
+
+impl DeviceBackend {
+    pub fn is_none(&self) -> bool {
+        *self == DeviceBackend::None
+    }
+}
+
+/// How a simulated phone behaves (see `sim::phone`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimDevice {
+    /// Same seed, same scenario: the same emissions.
+    pub seed: u64,
+    /// The firmware build the phone reports (recorded in run.json).
+    pub build: String,
+    pub implants: Vec<crate::sim::implant::Implant>,
+}
+
+/// The build a simulated phone reports unless bench.toml says otherwise.
+pub const DEFAULT_SIM_BUILD: &str = "sim-android 14 (UP1A.231005.007)";
 
 /// The network state of a DUT's link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -214,6 +233,9 @@ pub enum NetState {
     Isolated,
     /// The DUT reaches the outside network.
     Open,
+    /// The DUT reaches only the destinations on the link's allowlist (set
+    /// with the list, see `NetLink::set_allowlist`).
+    Allowlist,
 }
 
 impl std::fmt::Display for NetState {
@@ -221,6 +243,7 @@ impl std::fmt::Display for NetState {
         f.write_str(match self {
             NetState::Isolated => "isolated",
             NetState::Open => "open",
+            NetState::Allowlist => "allowlist",
         })
     }
 }
@@ -251,6 +274,10 @@ pub struct ShieldConfig {
     pub sample_rate_hz: u32,
     #[serde(with = "crate::config::duration::serde_secs")]
     pub watchdog: Duration,
+    /// Simulated shield only: mean time between room interference bursts;
+    /// `None` for none.
+    #[serde(with = "crate::config::duration::serde_secs_opt")]
+    pub room_interference: Option<Duration>,
     /// In the order the shield streams them (by name).
     pub channels: Vec<ShieldChannel>,
 }
@@ -282,6 +309,9 @@ pub struct ShieldChannel {
     pub quantity: ShieldQuantity,
     /// 0 for sensors without tuning (current).
     pub center_khz: u32,
+    /// The band the antenna's filter passes around `center_khz`; 0 for
+    /// sensors without tuning.
+    pub bandwidth_khz: u32,
     /// Free text, e.g. "LTE B3 uplink".
     pub band: Option<String>,
     pub calibration: ShieldCalibration,
@@ -296,6 +326,21 @@ pub enum ShieldQuantity {
     Current,
     /// Share of time a channel is busy (nRF24 RPD scan).
     Occupancy,
+}
+
+impl ShieldChannel {
+    /// The band's edges in Hz, as SigMF's `bench:channels` records them.
+    pub fn band_hz(&self) -> (u64, u64) {
+        let center = u64::from(self.center_khz) * 1000;
+        let half = u64::from(self.bandwidth_khz) * 500;
+        (center.saturating_sub(half), center + half)
+    }
+
+    /// Whether a transmission centred on `khz` falls in this channel's band.
+    pub fn hears(&self, khz: u32) -> bool {
+        let (low, high) = self.band_hz();
+        (low..=high).contains(&(u64::from(khz) * 1000))
+    }
 }
 
 /// Per-channel calibration in lab units (converted to the wire's integers

@@ -140,6 +140,14 @@ pub enum DeviceKind {
 #[serde(deny_unknown_fields)]
 pub struct RawDevice {
     pub kind: Spanned<DeviceKind>,
+    /// sim: the seed of the phone's behaviour (default: from the DUT name).
+    pub seed: Option<Spanned<i64>>,
+    /// sim: the firmware build the phone reports.
+    pub build: Option<Spanned<String>>,
+    /// sim: covert behaviours, each a table with `kind` and its parameters.
+    /// Kept as TOML values here and read into `sim::implant::Implant` in
+    /// validation, so a mistake inside one points at that table.
+    pub implants: Option<Vec<Spanned<toml::Value>>>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -182,6 +190,9 @@ pub struct RawShield {
     pub sample_rate_hz: Option<Spanned<i64>>,
     /// How long the shield streams on without hearing from the host.
     pub watchdog: Option<Spanned<String>>,
+    /// sim: mean time between strong signals every antenna hears at once
+    /// (a duration, or "off").
+    pub room_interference: Option<Spanned<String>>,
     #[serde(default)]
     pub channels: BTreeMap<Spanned<String>, Spanned<RawShieldChannel>>,
 }
@@ -203,6 +214,8 @@ pub struct RawShieldChannel {
     /// The board's detector (as `benchctl shield info` lists them).
     pub detector: Spanned<i64>,
     pub frequency: Option<Spanned<String>>,
+    /// The band the antenna's filter passes, centred on `frequency`.
+    pub bandwidth: Option<Spanned<String>>,
     pub quantity: Option<Spanned<Quantity>>,
     pub band: Option<String>,
     pub calibration: Option<Spanned<RawCalibration>>,

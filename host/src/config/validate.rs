@@ -6,6 +6,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::{ConfigErrors, Diagnostics, did_you_mean};
@@ -13,7 +14,7 @@ use super::frequency::parse_khz;
 use super::model::*;
 use super::raw::*;
 use super::{
-    DEFAULT_POWER_CYCLE_OFF, DEFAULT_SAMPLE_RATE_HZ, DEFAULT_SHIELD_WATCHDOG, MAX_SHIELD_CHANNELS,
+    DEFAULT_BANDWIDTH_KHZ, DEFAULT_POWER_CYCLE_OFF, DEFAULT_SAMPLE_RATE_HZ, DEFAULT_SHIELD_WATCHDOG, MAX_SHIELD_CHANNELS,
     duration,
 };
 
@@ -171,6 +172,33 @@ impl Validator<'_, '_> {
                 }
             },
         };
+        let room_interference = match &raw.room_interference {
+            None => None,
+            Some(text) if matches!(raw.kind.get_ref(), ShieldKind::Serial) => {
+                self.diag.error_with_help(
+                    text.span(),
+                    "`room_interference` does not apply to kind \"serial\"",
+                    "a real shield hears the real room; the key only shapes the simulated one",
+                );
+                None
+            }
+            Some(text) if text.get_ref().trim() == "off" => None,
+            Some(text) => match duration::parse(text.get_ref()) {
+                Ok(d) if d >= Duration::from_secs(1) => Some(d),
+                Ok(_) => {
+                    self.diag.error(
+                        text.span(),
+                        "room_interference is the mean time between bursts: at least 1s, or \"off\"",
+                    );
+                    None
+                }
+                Err(why) => {
+                    self.diag
+                        .error(text.span(), format!("room_interference: {why}"));
+                    None
+                }
+            },
+        };
         if raw.channels.len() > MAX_SHIELD_CHANNELS {
             self.diag.error(
                 table_span.clone(),
@@ -198,6 +226,7 @@ impl Validator<'_, '_> {
             backend: backend?,
             sample_rate_hz,
             watchdog,
+            room_interference,
             channels,
         })
     }
@@ -260,6 +289,36 @@ impl Validator<'_, '_> {
                 }
             },
         };
+        let bandwidth_khz = match (&raw.bandwidth, quantity) {
+            (Some(b), ShieldQuantity::Current) => {
+                self.diag.error(
+                    b.span(),
+                    "a current channel has no bandwidth; remove `bandwidth`",
+                );
+                None
+            }
+            (None, ShieldQuantity::Current) => Some(0),
+            (None, _) => Some(DEFAULT_BANDWIDTH_KHZ),
+            (Some(b), _) => match parse_khz(b.get_ref()) {
+                Ok(0) => {
+                    self.diag
+                        .error(b.span(), "bandwidth must be more than 0 Hz");
+                    None
+                }
+                Ok(khz) if center_khz.is_some_and(|c| khz / 2 > c) => {
+                    self.diag.error(
+                        b.span(),
+                        "the band would reach below 0 Hz: bandwidth is the full width, centred on `frequency`",
+                    );
+                    None
+                }
+                Ok(khz) => Some(khz),
+                Err(why) => {
+                    self.diag.error(b.span(), format!("bandwidth: {why}"));
+                    None
+                }
+            },
+        };
         let calibration = match raw.calibration {
             None => Some(ShieldCalibration::Default),
             Some(c) => self.calibration(c, quantity),
@@ -273,6 +332,7 @@ impl Validator<'_, '_> {
             detector: detector?,
             quantity,
             center_khz: center_khz?,
+            bandwidth_khz: bandwidth_khz?,
             band: raw.band,
             calibration: calibration?,
         })
@@ -706,9 +766,9 @@ impl Validator<'_, '_> {
             })
             .unwrap_or_default();
 
-        let device = match dut.device.map(|d| *d.get_ref().kind.get_ref()) {
-            Some(DeviceKind::Sim) => DeviceBackend::Sim,
+        let device = match dut.device {
             None => DeviceBackend::None,
+            Some(d) => self.device(&name, d.into_inner())?,
         };
 
         ok.then_some((
@@ -724,6 +784,60 @@ impl Validator<'_, '_> {
             },
             spans,
         ))
+    }
+
+    /// A DUT's device control; for a simulated phone, its behaviour.
+    fn device(&mut self, dut: &str, raw: RawDevice) -> Option<DeviceBackend> {
+        match raw.kind.get_ref() {
+            DeviceKind::Sim => {
+                let seed = match &raw.seed {
+                    None => crate::sim::rng::mix(
+                        dut.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+                            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+                        }),
+                    ),
+                    Some(s) => match u64::try_from(*s.get_ref()) {
+                        Ok(seed) => seed,
+                        Err(_) => {
+                            self.diag
+                                .error(s.span(), "seed must be a whole number from 0 up");
+                            return None;
+                        }
+                    },
+                };
+                let mut implants = Vec::new();
+                let mut ok = true;
+                for value in raw.implants.unwrap_or_default() {
+                    let span = value.span();
+                    match crate::sim::implant::Implant::deserialize(value.into_inner()) {
+                        Ok(implant) => implants.push(implant),
+                        Err(e) => {
+                            let (message, help) =
+                                super::error::explain_serde_message(&e.to_string());
+                            let message = format!("implant: {message}");
+                            match help {
+                                Some(help) => self.diag.error_with_help(span, message, help),
+                                None => self.diag.error_with_help(
+                                    span,
+                                    message,
+                                    "kinds: airplane-tx, fake-off, isolated-talker, dns-exfil, beacon, timing-channel, rf-timing (README: simulated phones)",
+                                ),
+                            }
+                            ok = false;
+                        }
+                    }
+                }
+                ok.then(|| {
+                    DeviceBackend::Sim(SimDevice {
+                        seed,
+                        build: raw
+                            .build
+                            .map_or_else(|| DEFAULT_SIM_BUILD.to_string(), |b| b.into_inner()),
+                        implants,
+                    })
+                })
+            }
+        }
     }
 
     /// Resolve output `number` of the device named `device` (a relay channel,

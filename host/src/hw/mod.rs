@@ -48,6 +48,9 @@ pub trait UsbHub: Send {
 /// A DUT's network link, which the bench can cut off from the outside.
 pub trait NetLink: Send {
     fn set(&mut self, state: NetState) -> Result<(), HwError>;
+    /// Let the DUT reach only these destinations (DNS names with their
+    /// subdomains, IP addresses, CIDR blocks; see `net::Allowlist`).
+    fn set_allowlist(&mut self, allow: &[String]) -> Result<(), HwError>;
     fn get(&mut self) -> Result<Reading<NetState>, HwError>;
     fn probe(&mut self) -> Vec<Check>;
 }

@@ -58,7 +58,7 @@ pub fn open_device(
     lab: &Arc<SimLab>,
 ) -> Result<Option<Box<dyn DeviceControl>>, HwError> {
     Ok(match dut.device {
-        DeviceBackend::Sim => Some(Box::new(super::sim::SimPhone::new(lab.clone(), dut))),
+        DeviceBackend::Sim(_) => Some(Box::new(super::sim::SimPhone::new(lab.clone(), dut))),
         DeviceBackend::None => None,
     })
 }

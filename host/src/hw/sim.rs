@@ -132,6 +132,14 @@ impl NetLink for SimLink {
         })
     }
 
+    fn set_allowlist(&mut self, allow: &[String]) -> Result<(), HwError> {
+        let name = self.name.clone();
+        self.lab.update(|s| {
+            s.allowlists.insert(name.clone(), allow.to_vec());
+            s.links.insert(name, NetState::Allowlist);
+        })
+    }
+
     fn get(&mut self) -> Result<Reading<NetState>, HwError> {
         let state = self.lab.snapshot()?;
         Ok(Reading::Read(
@@ -209,7 +217,10 @@ impl DeviceControl for SimPhone {
             DeviceCommand::Airplane(on) => settings.airplane = on,
             DeviceCommand::Screen(on) => settings.screen = on,
             DeviceCommand::PowerOff => settings.soft_off = true,
-            DeviceCommand::Reboot => settings.soft_off = false,
+            DeviceCommand::Reboot => {
+                settings.soft_off = false;
+                settings.reboots += 1;
+            }
         }
         let dut = self.dut.clone();
         self.lab.update(|s| {

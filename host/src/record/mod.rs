@@ -35,6 +35,7 @@
 
 pub mod journal;
 pub mod pcapng;
+pub mod read;
 pub mod run_json;
 pub mod sigmf;
 

@@ -10,7 +10,7 @@ use toml::Spanned;
 use super::model::*;
 use super::raw::*;
 use crate::config::{
-    BenchConfig, ConfigErrors, DeviceBackend, Diagnostics, did_you_mean, duration,
+    BenchConfig, ConfigErrors, Diagnostics, did_you_mean, duration,
 };
 use crate::hw::DeviceCommand;
 
@@ -385,7 +385,7 @@ impl Checker<'_, '_> {
                 dut_cfg.link.is_none().then_some("network link")
             }
             Action::Device { .. } => {
-                (dut_cfg.device == DeviceBackend::None).then_some("device control")
+                dut_cfg.device.is_none().then_some("device control")
             }
         };
         if let Some(what) = missing {

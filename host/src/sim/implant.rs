@@ -120,6 +120,21 @@ impl Default for DnsExfil {
     }
 }
 
+impl Implant {
+    /// The name bench.toml gives it (`airplane-tx`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Implant::AirplaneTx(_) => "airplane-tx",
+            Implant::FakeOff(_) => "fake-off",
+            Implant::IsolatedTalker(_) => "isolated-talker",
+            Implant::DnsExfil(_) => "dns-exfil",
+            Implant::Beacon(_) => "beacon",
+            Implant::TimingChannel(_) => "timing-channel",
+            Implant::RfTiming(_) => "rf-timing",
+        }
+    }
+}
+
 /// Transport of a beacon's check-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

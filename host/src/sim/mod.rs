@@ -29,6 +29,8 @@ pub struct LabState {
     pub hubs: BTreeMap<String, Vec<u8>>,
     /// Link name -> state; a link not listed is isolated.
     pub links: BTreeMap<String, NetState>,
+    /// Link name -> the allowlist it filters by in state `allowlist`.
+    pub allowlists: BTreeMap<String, Vec<String>>,
     /// DUT name -> what the simulated phone was told.
     pub phones: BTreeMap<String, PhoneSettings>,
     /// "board/channel" -> how many times that relay has closed. A phone's
@@ -59,6 +61,8 @@ pub struct PhoneSettings {
     pub soft_off: bool,
     /// The supply's power-on count these settings were made in.
     pub power_on: u64,
+    /// Reboots asked for in this power-on (the model restarts on each).
+    pub reboots: u64,
 }
 
 /// The simulated lab of one bench, shared by its simulated devices.

@@ -56,6 +56,7 @@ impl From<crate::config::NetState> for PhoneNet {
         match n {
             crate::config::NetState::Isolated => PhoneNet::Isolated,
             crate::config::NetState::Open => PhoneNet::Open,
+            crate::config::NetState::Allowlist => PhoneNet::Allowlist,
         }
     }
 }
