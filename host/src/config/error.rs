@@ -146,8 +146,8 @@ pub fn explain_serde_message(message: &str) -> (String, Option<String>) {
         let Some((wrong, expected)) = rest.split_once('`') else {
             break;
         };
-        // toml's value deserializer appends "for key `kind`": not a choice.
-        let expected = expected.split(" for key ").next().unwrap_or(expected);
+        // toml's value deserializer appends "\nin `kind`": not a choice.
+        let expected = expected.lines().next().unwrap_or(expected);
         let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
         let list = known
             .iter()

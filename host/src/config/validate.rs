@@ -813,7 +813,7 @@ impl Validator<'_, '_> {
                         Ok(implant) => implants.push(implant),
                         Err(e) => {
                             let (message, help) =
-                                super::error::explain_serde_message(&e.to_string());
+                                super::error::explain_serde_message(e.to_string().trim_end());
                             let message = format!("implant: {message}");
                             match help {
                                 Some(help) => self.diag.error_with_help(span, message, help),
