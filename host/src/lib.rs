@@ -1,7 +1,8 @@
 //! benchctl: drive a hardware-in-the-loop phone test bench.
 //!
 //! Data flows one way: `config` (bench.toml) -> `bench` (hardware behind the
-//! traits in `hw`) -> commands in `cli`.
+//! traits in `hw`; the simulated lab in `sim`) -> `runner` (a `scenario` on
+//! the run clock) -> `record` (the run directory) -> commands in `cli`.
 
 pub mod bench;
 pub mod cli;
@@ -9,6 +10,7 @@ pub mod config;
 pub mod hw;
 pub mod net;
 pub mod record;
+pub mod runner;
 pub mod scenario;
 pub mod shutdown;
 pub mod sim;

@@ -481,6 +481,7 @@ fn run_manifest_round_trips_and_keeps_extra_keys() {
         name: "phone-a".into(),
         model: "sim-android".into(),
         ip: vec!["10.77.1.2".into(), "fe80::1".into()],
+        build: None,
     }];
     let mut manifest = RunManifest::new(
         "20261126T153000Z-backdoor-hunt",

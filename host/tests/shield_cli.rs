@@ -141,8 +141,12 @@ fn a_host_killed_mid_stream_stops_the_shield_within_its_watchdog() {
             "kind = \"sim\"\nsample_rate_hz",
             &format!("kind = \"serial\"\nport = \"{port}\"\nsample_rate_hz"),
         )
-        .replace("watchdog = \"3s\"", "watchdog = \"1s\"");
+        .replace("watchdog = \"3s\"", "watchdog = \"1s\"")
+        // The room is the simulated shield's business, not the host's.
+        .replace("room_interference = \"20s\"", "");
     assert_ne!(good, serial);
+    // A bench file the host refuses would leave this test waiting forever.
+    TestBench::with_bench(&serial).ok(&["check"]);
     let host = TestBench::with_bench(&serial);
     let (mut streamer, _streamer_log) = host.spawn(&["shield", "stream"]);
     wait_for_line(&mut shield_log, "simulated shield streaming");

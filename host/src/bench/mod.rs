@@ -102,6 +102,11 @@ impl Bench {
         &self.config
     }
 
+    /// The simulated lab (relays, links and phones of `kind = "sim"`).
+    pub fn sim_lab(&self) -> Arc<SimLab> {
+        self.lab.clone()
+    }
+
     pub fn state_dir(&self) -> &Path {
         &self.state_dir
     }

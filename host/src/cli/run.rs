@@ -6,21 +6,40 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{CliError, Context, table};
+use crate::bench::safety::SafetyGuard;
 use crate::config::duration;
+use crate::hw::HwError;
+use crate::runner::{self, Ending, RunRequest};
 use crate::scenario::{self, Scenario, StepKind};
 
-/// Run a scenario on the bench.
+/// Run a scenario on the bench and record it.
 ///
 /// The scenario is checked against the bench first (file:line:col errors,
-/// exit 2, nothing switched). --dry-run prints the timeline of every DUT
-/// on one run clock and touches no hardware.
+/// exit 2, nothing switched). Then benchctl takes the bench (see --wait),
+/// puts the DUTs through the scenario's steps on one run clock and records
+/// what they emit (RF power per band, supply current, every packet on their
+/// links) into a new run directory under --out, named by UTC start time and
+/// scenario. The directory follows the run directory format (README, "Run
+/// directories"). At the end, and on any failure, Ctrl-C or SIGTERM, every
+/// DUT goes to its safe state; a run cut short is marked `complete: false`.
+///
+/// --dry-run prints the timeline of every DUT on one run clock and touches
+/// no hardware.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  benchctl run scenarios/backdoor-hunt.toml            the demo, about a minute
+  benchctl run scenarios/nightly.toml --out /srv/runs  keep runs elsewhere
+  benchctl run scenarios/airplane-silence.toml --dry-run
+  benchctl --wait 10m run scenarios/nightly.toml       queue behind another job")]
 pub struct Run {
     /// The scenario file, e.g. scenarios/backdoor-hunt.toml
     pub scenario: PathBuf,
     /// Check the scenario and print its timeline; switch nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Where run directories go (one new directory per run)
+    #[arg(long, value_name = "DIR", default_value = "runs")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Serialize)]
@@ -45,9 +64,7 @@ impl Run {
         let bench = ctx.load_config()?;
         let scenario = scenario::load(&self.scenario, &bench)?;
         if !self.dry_run {
-            return Err(CliError::Usage(
-                "recording runs are not built yet: `--dry-run` checks the scenario and prints its timeline".into(),
-            ));
+            return self.record(ctx, &scenario).await;
         }
         let mut timeline: Vec<Planned> = scenario
             .timelines
@@ -70,6 +87,69 @@ impl Run {
         };
         ctx.print(&plan, || render(&plan, &self.scenario));
         Ok(())
+    }
+}
+
+impl Run {
+    async fn record(&self, ctx: &Context, scenario: &Scenario) -> Result<(), CliError> {
+        let (mut bench, _lock) = ctx.take_bench().await?;
+        let mut guard = SafetyGuard::new(&mut bench);
+        for timeline in &scenario.timelines {
+            guard.touch(&timeline.dut);
+        }
+        tracing::info!(
+            "running \"{}\" on bench \"{}\" (about {})",
+            scenario.name,
+            guard.config().name,
+            duration::format(scenario.nominal_duration())
+        );
+        let outcome = runner::run(
+            &mut guard,
+            RunRequest {
+                scenario,
+                scenario_file: &self.scenario,
+                out: &self.out,
+                live: !ctx.global.json,
+                quiet: ctx.global.quiet,
+            },
+            &ctx.shutdown,
+        )
+        .await;
+        // The runner drove every DUT to its safe state and journaled it;
+        // the guard stays armed only for a panic on the way here.
+        guard.hold();
+        let outcome = outcome.map_err(|e| CliError::Hw(HwError::new("run", e.to_string())))?;
+        ctx.print(&outcome, || {
+            format!(
+                "{}\n",
+                outcome.dir.display()
+            )
+        });
+        if !ctx.global.quiet {
+            tracing::info!(
+                "{} in {:.1}s: {} frames ({} lost), {} packets, {} faults; steps late by p50 {:.1} ms, p99 {:.1} ms",
+                match &outcome.ending {
+                    Ending::Finished => "finished".to_string(),
+                    Ending::Aborted { reason } => format!("aborted ({reason})"),
+                    Ending::Stopped { signal } => format!("stopped by signal {signal}"),
+                },
+                outcome.duration_s,
+                outcome.frames,
+                outcome.frames_lost,
+                outcome.packets,
+                outcome.faults,
+                outcome.step_timing.p50_ms,
+                outcome.step_timing.p99_ms,
+            );
+        }
+        match outcome.ending {
+            Ending::Finished => Ok(()),
+            Ending::Stopped { signal } => Err(CliError::Interrupted(signal)),
+            Ending::Aborted { reason } => Err(CliError::Reported(format!(
+                "run aborted: {reason}; the recording so far is in {}",
+                outcome.dir.display()
+            ))),
+        }
     }
 }
 

@@ -226,10 +226,11 @@ pub struct SimDevice {
 pub const DEFAULT_SIM_BUILD: &str = "sim-android 14 (UP1A.231005.007)";
 
 /// The network state of a DUT's link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NetState {
     /// Nothing leaves the link.
+    #[default]
     Isolated,
     /// The DUT reaches the outside network.
     Open,

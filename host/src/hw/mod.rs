@@ -38,6 +38,18 @@ pub trait RelayBoard: Send {
     fn probe(&mut self) -> Vec<Check>;
 }
 
+/// A packet on a DUT's link, as the tap captured it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TappedPacket {
+    /// The DUT on the link.
+    pub dut: String,
+    /// Run-clock seconds.
+    pub t: f64,
+    pub frame: Vec<u8>,
+    /// Sent by the DUT (false: sent to it).
+    pub outbound: bool,
+}
+
 /// A USB hub with per-port power switching.
 pub trait UsbHub: Send {
     fn set_port(&mut self, port: u8, on: bool) -> Result<(), HwError>;

@@ -15,6 +15,9 @@ use super::{RecordError, StreamFile};
 /// The journal's file name inside a run directory.
 pub const FILE_NAME: &str = "events.jsonl";
 
+/// The spec's default for `off_current_a`, amperes.
+pub const DEFAULT_OFF_CURRENT_A: f64 = 0.005;
+
 /// `expect.rf`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

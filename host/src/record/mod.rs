@@ -36,6 +36,7 @@
 pub mod journal;
 pub mod pcapng;
 pub mod read;
+pub mod recorder;
 pub mod run_json;
 pub mod sigmf;
 

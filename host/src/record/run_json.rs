@@ -47,6 +47,10 @@ pub struct DutEntry {
     /// `IpAddr`, so a scoped IPv6 address written by another tool still reads.
     #[serde(default)]
     pub ip: Vec<String>,
+    /// The firmware build the DUT reported, when known: what a nightly
+    /// regression compares against last night.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<String>,
 }
 
 impl RunManifest {

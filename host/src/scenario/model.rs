@@ -160,63 +160,8 @@ impl Action {
     }
 }
 
-/// A phase's expectations, as events.jsonl's `expect` object carries them
-/// (spec: recording-format.md). `Any` values are left out of the JSON.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct Expect {
-    #[serde(skip_serializing_if = "RfExpect::is_any")]
-    pub rf: RfExpect,
-    #[serde(skip_serializing_if = "NetExpect::is_any")]
-    pub net: NetExpect,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub allow: Vec<String>,
-    #[serde(skip_serializing_if = "PowerExpect::is_any")]
-    pub power: PowerExpect,
-    /// With power = "off": the most current the DUT may draw, amperes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub off_current_a: Option<f64>,
-}
-
-/// The spec's default for `off_current_a`.
-pub const DEFAULT_OFF_CURRENT_A: f64 = 0.005;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RfExpect {
-    #[default]
-    Any,
-    Silent,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NetExpect {
-    #[default]
-    Any,
-    None,
-    Allowlist,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PowerExpect {
-    #[default]
-    Any,
-    Off,
-}
-
-impl RfExpect {
-    fn is_any(&self) -> bool {
-        *self == RfExpect::Any
-    }
-}
-impl NetExpect {
-    fn is_any(&self) -> bool {
-        *self == NetExpect::Any
-    }
-}
-impl PowerExpect {
-    fn is_any(&self) -> bool {
-        *self == PowerExpect::Any
-    }
-}
+/// A phase's expectations are the journal's: the scenario says them, the
+/// recorder writes them into events.jsonl unchanged.
+pub use crate::record::journal::{
+    DEFAULT_OFF_CURRENT_A, Expect, NetExpect, PowerExpect, RfExpect,
+};

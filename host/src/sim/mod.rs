@@ -5,8 +5,10 @@
 //! Writes go to a temporary file renamed over the old one, so a reader (such
 //! as `status`, which takes no lock) never sees half a state.
 
+pub mod exposure;
 pub mod implant;
 pub mod phone;
+pub mod plant;
 pub mod rng;
 pub mod shield;
 

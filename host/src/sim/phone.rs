@@ -200,6 +200,8 @@ const APPS: [(&str, [u8; 4]); 4] = [
 enum Gate {
     Boot,
     Radio,
+    /// The phone's network traffic: needs a link that leads somewhere.
+    Net,
     Ble,
     Implant(usize),
 }
@@ -306,7 +308,7 @@ impl SimPhone {
             rng: SimRng::new(seed),
             agenda: Vec::new(),
             seq: 0,
-            gens: vec![0; 3 + n],
+            gens: vec![0; 4 + n],
             changes: Vec::new(),
             spikes: Vec::new(),
             app_until: f64::NEG_INFINITY,
@@ -346,7 +348,8 @@ impl SimPhone {
             Gate::Boot => 0,
             Gate::Radio => 1,
             Gate::Ble => 2,
-            Gate::Implant(i) => 3 + i,
+            Gate::Net => 3,
+            Gate::Implant(i) => 4 + i,
         }
     }
 
@@ -354,6 +357,9 @@ impl SimPhone {
         match gate {
             Gate::Boot => matches!(s.mode, Mode::Booting { .. }),
             Gate::Radio => s.online(),
+            // An isolated link is an access point gone dark: an honest
+            // phone has no network on it and sends nothing there.
+            Gate::Net => s.online() && s.net != PhoneNet::Isolated,
             Gate::Ble => s.online() && s.bluetooth,
             Gate::Implant(i) => match &self.implants[i] {
                 Implant::AirplaneTx(_) => s.running() && s.airplane,
@@ -417,7 +423,7 @@ impl SimPhone {
         if old != new {
             self.changes.push((t, new));
         }
-        let gates = [Gate::Boot, Gate::Radio, Gate::Ble]
+        let gates = [Gate::Boot, Gate::Radio, Gate::Net, Gate::Ble]
             .into_iter()
             .chain((0..self.implants.len()).map(Gate::Implant));
         for gate in gates.collect::<Vec<_>>() {
@@ -442,7 +448,7 @@ impl SimPhone {
                     self.schedule(first, gate, What::BootBurst);
                 }
             }
-            Gate::Radio => {
+            Gate::Net => {
                 // What Android does once a network is up: validate it
                 // (NetworkMonitor), set the clock, connect to push.
                 let d = self.rng.range(0.2, 0.6);
@@ -453,6 +459,8 @@ impl SimPhone {
                 self.schedule(t + d, gate, What::Push { attempt: 0 });
                 let d = self.rng.range(2.0, 6.0);
                 self.schedule(t + d, gate, What::AppBurst);
+            }
+            Gate::Radio => {
                 let d = self.rng.exp(0.3);
                 self.schedule(t + d, gate, What::LteGrant);
                 let d = self.rng.range(0.1, 1.0);
@@ -917,7 +925,7 @@ impl SimPhone {
     fn later(&mut self, t: f64, frame: Vec<u8>, outbound: bool) {
         self.schedule(
             t,
-            Gate::Radio,
+            Gate::Net,
             What::Packet(Packet {
                 t_s: t,
                 frame,
@@ -1063,7 +1071,7 @@ impl SimPhone {
                 let delay = 10.0 + 2f64.powi(attempt.min(10) as i32).min(600.0);
                 self.schedule(
                     t + delay,
-                    Gate::Radio,
+                    Gate::Net,
                     What::ConnCheck {
                         attempt: attempt + 1,
                     },
@@ -1092,7 +1100,7 @@ impl SimPhone {
                 if attempt < 3 {
                     self.schedule(
                         t + 60.0,
-                        Gate::Radio,
+                        Gate::Net,
                         What::Ntp {
                             attempt: attempt + 1,
                         },
@@ -1110,7 +1118,7 @@ impl SimPhone {
             Some((tc, mut c)) => {
                 let done = self.exchange(tc + 0.001, &mut c, 280, 900);
                 let next = done + PUSH_HEARTBEAT_S * self.rng.range(0.95, 1.05);
-                self.schedule(next, Gate::Radio, What::PushHeartbeat { conn: c });
+                self.schedule(next, Gate::Net, What::PushHeartbeat { conn: c });
             }
             None => {
                 // Reconnect backoff, 10 s doubling to 15 min, randomised.
@@ -1118,7 +1126,7 @@ impl SimPhone {
                 let next = t + d * self.rng.range(0.8, 1.2);
                 self.schedule(
                     next,
-                    Gate::Radio,
+                    Gate::Net,
                     What::Push {
                         attempt: attempt + 1,
                     },
@@ -1131,7 +1139,7 @@ impl SimPhone {
         if self.answered() {
             let done = self.exchange(t, &mut c, 31, 31);
             let next = done + PUSH_HEARTBEAT_S * self.rng.range(0.95, 1.05);
-            self.schedule(next, Gate::Radio, What::PushHeartbeat { conn: c });
+            self.schedule(next, Gate::Net, What::PushHeartbeat { conn: c });
         } else {
             // The link went dark: retransmit (RTO from 0.4 s, doubling),
             // give up, and reconnect later.
@@ -1144,7 +1152,7 @@ impl SimPhone {
                 ts += rto;
                 rto *= 2.0;
             }
-            self.schedule(ts + 30.0, Gate::Radio, What::Push { attempt: 0 });
+            self.schedule(ts + 30.0, Gate::Net, What::Push { attempt: 0 });
         }
     }
 
@@ -1175,7 +1183,7 @@ impl SimPhone {
         // screen, long while the phone dozes.
         let xm = if self.state.screen { 2.0 } else { 15.0 };
         let gap = self.rng.pareto(xm, 1.5).min(1800.0);
-        self.schedule(end + gap, Gate::Radio, What::AppBurst);
+        self.schedule(end + gap, Gate::Net, What::AppBurst);
     }
 
     fn next_ip_id(&mut self) -> u16 {
@@ -1669,16 +1677,32 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn isolated_phone_keeps_asking_and_nothing_answers() {
+    fn isolated_phone_is_silent_on_its_link_but_its_radios_stay_on() {
+        // Isolation is the DUT's access point gone dark: an honest phone has
+        // no network there, so the tap sees nothing from it, while its
+        // modem and Wi-Fi radio go on transmitting.
         let mut p = SimPhone::new("phone-a", 3, vec![]);
         let e = day(&mut p, PhoneNet::Isolated);
-        assert!(e.packets.iter().all(|p| p.outbound));
-        let checks = e
+        assert!(e.packets.is_empty(), "{} packets", e.packets.len());
+        assert!(e.rf.iter().any(|b| b.center_khz == LTE_KHZ));
+        // Back on a live link, it validates the network at once.
+        let mut p = SimPhone::new("phone-a", 3, vec![]);
+        let e = run(
+            &mut p,
+            &[
+                (0.0, PhoneEvent::Network(PhoneNet::Isolated)),
+                (1.0, PhoneEvent::PowerOn),
+                (100.0, PhoneEvent::Network(PhoneNet::Open)),
+            ],
+            110.0,
+        );
+        assert!(e.packets.iter().all(|p| p.t_s >= 100.0));
+        let check = e
             .packets
             .iter()
-            .filter(|p| dns_name(&p.frame).as_deref() == Some(CONNCHECK.0))
-            .count();
-        assert!(checks >= 8, "retries {checks}");
+            .find(|p| dns_name(&p.frame).as_deref() == Some(CONNCHECK.0))
+            .expect("a connectivity check");
+        assert!(check.t_s < 101.0, "at {}", check.t_s);
     }
 
     #[test]

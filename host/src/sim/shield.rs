@@ -4,8 +4,10 @@
 //! `/dev/ttyACM0`, so every byte of the link is exercised.
 //!
 //! Its inputs: detectors 0-7 are RF antennas (300 MHz to 6 GHz, centi-dBm),
-//! 8-11 current sensors (µA). What they hear is set with `Stimulus`, as the
-//! plant drives the sensors on a hardware-in-the-loop rig.
+//! 8-11 current sensors (µA). What they hear comes from two places: steady
+//! levels set with `Stimulus` (as a hardware-in-the-loop rig drives the
+//! sensors), and the simulated phones' emissions the plant publishes in the
+//! shield's [`Exposure`], read at each sample's own time.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -17,8 +19,14 @@ use std::time::{Duration, Instant};
 
 use serialport::{SerialPort, TTYPort};
 use shield_core::synthetic::SyntheticFrontEnd;
-use shield_core::{Identity, Limits, Shield};
-use shield_protocol::{DetectorInfo, DetectorKind, MAX_FRAME, Stimulus, Unit};
+use shield_core::{FrontEnd, Identity, Limits, Shield};
+use shield_protocol::{
+    ChannelConfig, DetectorInfo, DetectorKind, MAX_CHANNELS, MAX_FRAME, NO_READING,
+    SelfTestReport, ShieldError, Stimulus, Unit,
+};
+
+use super::exposure::{self, Exposure};
+use super::rng::SimRng;
 
 /// RF antenna inputs of the simulated shield: detectors 0..RF_INPUTS.
 pub const RF_INPUTS: u8 = 8;
@@ -56,6 +64,8 @@ pub struct SimShield {
     running: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     status: Arc<SimShieldState>,
+    exposure: Exposure,
+    boot: Instant,
 }
 
 /// What the simulated shield is doing, for tests and the standalone server.
@@ -79,9 +89,12 @@ impl SimShield {
         let (stimuli, inbox) = mpsc::channel();
         let running = Arc::new(AtomicBool::new(true));
         let status = Arc::new(SimShieldState::default());
+        let exposure = Exposure::new();
+        let boot = Instant::now();
         let thread = {
             let running = running.clone();
             let status = status.clone();
+            let exposure = exposure.clone();
             std::thread::Builder::new()
                 .name("sim-shield".into())
                 .spawn(move || {
@@ -89,7 +102,7 @@ impl SimShield {
                     // slave was never opened, or was closed by every host, reads
                     // as hung up on the master side.
                     let _keep_open = host_side;
-                    run(board_side, inbox, running, status)
+                    run(board_side, inbox, running, status, exposure, boot)
                 })?
         };
         Ok(SimShield {
@@ -98,7 +111,19 @@ impl SimShield {
             running,
             thread: Some(thread),
             status,
+            exposure,
+            boot,
         })
+    }
+
+    /// What the antennas and sensors are exposed to, for the plant to fill.
+    pub fn exposure(&self) -> &Exposure {
+        &self.exposure
+    }
+
+    /// The instant the shield's clock reads 0.
+    pub fn boot(&self) -> Instant {
+        self.boot
     }
 
     /// The tty the host opens, e.g. /dev/pts/7.
@@ -132,6 +157,8 @@ fn run(
     inbox: mpsc::Receiver<Stimulus>,
     running: Arc<AtomicBool>,
     status: Arc<SimShieldState>,
+    exposure: Exposure,
+    boot: Instant,
 ) {
     let detectors = detectors();
     let mut front_end = SyntheticFrontEnd::new(&detectors);
@@ -143,6 +170,12 @@ fn run(
             noise: RF_FLOOR_NOISE,
         });
     }
+    let front_end = PlantFrontEnd {
+        steady: front_end,
+        exposure,
+        last_us: [None; MAX_CHANNELS],
+        noise: SimRng::new(0x5348_4945_4c44),
+    };
     let mut shield = Shield::new(
         front_end,
         Identity {
@@ -154,13 +187,12 @@ fn run(
             max_samples_per_s: MAX_SAMPLES_PER_S,
         },
     );
-    let boot = Instant::now();
     let now_us = || boot.elapsed().as_micros() as u64;
     let mut rx = [0u8; 4096];
     let mut frame = [0u8; MAX_FRAME];
     while running.load(Ordering::Relaxed) {
         for s in inbox.try_iter() {
-            shield.front_end().apply(&s);
+            shield.front_end().steady.apply(&s);
         }
         match port.read(&mut rx) {
             Ok(0) => {}
@@ -180,6 +212,73 @@ fn run(
         status
             .streaming
             .store(shield.is_streaming(), Ordering::Relaxed);
+    }
+}
+
+/// The simulated board's detectors: what the plant's [`Exposure`] says at
+/// the sample's time, over the steady levels `Stimulus` set.
+struct PlantFrontEnd {
+    steady: SyntheticFrontEnd,
+    exposure: Exposure,
+    /// Per channel, the time of its previous sample: an RF detector reports
+    /// the peak since then (a log amp's envelope, held per sample).
+    last_us: [Option<u64>; MAX_CHANNELS],
+    noise: SimRng,
+}
+
+/// How much a reading wanders around the exposure's value: ±0.5 dB on RF
+/// (a log amp's repeatability), ±1% on current.
+const RF_NOISE_DB: f64 = 0.5;
+const CURRENT_NOISE: f64 = 0.01;
+
+impl FrontEnd for PlantFrontEnd {
+    fn detectors(&self) -> &[DetectorInfo] {
+        self.steady.detectors()
+    }
+
+    fn prepare(&mut self, channel: u8, config: &ChannelConfig) -> Result<(), ShieldError> {
+        if let Some(last) = self.last_us.get_mut(usize::from(channel)) {
+            *last = None;
+        }
+        self.steady.prepare(channel, config)
+    }
+
+    fn measure(&mut self, channel: u8, config: &ChannelConfig, now_us: u64) -> i32 {
+        let steady = self.steady.measure(channel, config, now_us);
+        if steady == NO_READING {
+            return steady;
+        }
+        let since = self
+            .last_us
+            .get_mut(usize::from(channel))
+            .and_then(|last| last.replace(now_us))
+            .unwrap_or(now_us.saturating_sub(1_000));
+        if config.detector < RF_INPUTS {
+            let mw = self
+                .exposure
+                .rf_mw(config.detector, config.center_khz, since, now_us);
+            if mw <= 0.0 {
+                return steady;
+            }
+            // Powers add: what the phone sends on top of what the antenna
+            // hears anyway.
+            let floor_mw = exposure::mw(f64::from(steady) / 100.0);
+            let dbm = exposure::dbm(mw + floor_mw) + self.noise.range(-RF_NOISE_DB, RF_NOISE_DB);
+            (dbm * 100.0).round() as i32
+        } else {
+            match self.exposure.current_a(config.detector, now_us) {
+                None => steady,
+                Some(amps) => {
+                    let amps = amps * (1.0 + self.noise.range(-CURRENT_NOISE, CURRENT_NOISE));
+                    // The sensor's own offset (its floor) stays under it.
+                    (amps * 1e6).round() as i32 + shield_core::synthetic::FLOOR_MICRO_AMP
+                }
+            }
+        }
+    }
+
+    fn self_test(&mut self) -> SelfTestReport {
+        self.steady.self_test()
     }
 }
 
