@@ -285,3 +285,46 @@ fn a_serial_shield_needs_a_port() {
         "{e}"
     );
 }
+
+#[test]
+fn sim_phone_implants_and_shield_bands_are_checked() {
+    let e = errors(&with_header(concat!(
+        "[duts.phone-a]\nmodel = \"x\"\n",
+        "[duts.phone-a.device]\nkind = \"sim\"\nseed = -1\n",
+        "implants = [\n",
+        "  { kind = \"beakon\" },\n",
+        "  { kind = \"airplane-tx\", cout = 3 },\n",
+        "  { kind = \"timing-channel\", levels_ms = [10, 20, 30] },\n",
+        "]\n",
+        "[shield]\nkind = \"sim\"\nroom_interference = \"loud\"\n",
+        "[shield.channels]\n",
+        "a = { dut = \"phone-a\", detector = 0, frequency = \"868MHz\", bandwidth = \"2000MHz\" }\n",
+        "b = { dut = \"phone-a\", detector = 8, quantity = \"current\", bandwidth = \"1MHz\" }\n",
+    )));
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(
+        lines[0],
+        "bench.toml:19:8: seed must be a whole number from 0 up"
+    );
+    assert_eq!(lines[1], "bench.toml:21:3: implant: unknown value `beakon`");
+    assert_eq!(
+        lines[2],
+        "  help: did you mean `beacon`? (valid: `airplane-tx`, `fake-off`, `isolated-talker`, `dns-exfil`, `beacon`, `timing-channel`, `rf-timing`)"
+    );
+    assert_eq!(lines[3], "bench.toml:22:3: implant: unknown key `cout`");
+    assert_eq!(
+        lines[5],
+        "bench.toml:23:3: implant timing-channel: levels_ms lists 3 gaps; a gap carries whole bits, so give 2, 4, 8 or 16"
+    );
+    assert!(e.contains("room_interference: "), "{e}");
+    assert!(
+        e.contains(
+            "the band would reach below 0 Hz: bandwidth is the full width, centred on `frequency`"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("a current channel has no bandwidth; remove `bandwidth`"),
+        "{e}"
+    );
+}

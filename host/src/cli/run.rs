@@ -119,12 +119,7 @@ impl Run {
         // the guard stays armed only for a panic on the way here.
         guard.hold();
         let outcome = outcome.map_err(|e| CliError::Hw(HwError::new("run", e.to_string())))?;
-        ctx.print(&outcome, || {
-            format!(
-                "{}\n",
-                outcome.dir.display()
-            )
-        });
+        ctx.print(&outcome, || format!("{}\n", outcome.dir.display()));
         if !ctx.global.quiet {
             tracing::info!(
                 "{} in {:.1}s: {} frames ({} lost), {} packets, {} faults; steps late by p50 {:.1} ms, p99 {:.1} ms",

@@ -14,8 +14,8 @@ use super::frequency::parse_khz;
 use super::model::*;
 use super::raw::*;
 use super::{
-    DEFAULT_BANDWIDTH_KHZ, DEFAULT_POWER_CYCLE_OFF, DEFAULT_SAMPLE_RATE_HZ, DEFAULT_SHIELD_WATCHDOG, MAX_SHIELD_CHANNELS,
-    duration,
+    DEFAULT_BANDWIDTH_KHZ, DEFAULT_POWER_CYCLE_OFF, DEFAULT_SAMPLE_RATE_HZ,
+    DEFAULT_SHIELD_WATCHDOG, MAX_SHIELD_CHANNELS, duration,
 };
 
 /// Parse and validate `source`, read from `path`.
@@ -790,27 +790,35 @@ impl Validator<'_, '_> {
     fn device(&mut self, dut: &str, raw: RawDevice) -> Option<DeviceBackend> {
         match raw.kind.get_ref() {
             DeviceKind::Sim => {
+                let mut ok = true;
                 let seed = match &raw.seed {
-                    None => crate::sim::rng::mix(
-                        dut.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+                    None => {
+                        crate::sim::rng::mix(dut.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
                             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-                        }),
-                    ),
+                        }))
+                    }
                     Some(s) => match u64::try_from(*s.get_ref()) {
                         Ok(seed) => seed,
                         Err(_) => {
                             self.diag
                                 .error(s.span(), "seed must be a whole number from 0 up");
-                            return None;
+                            ok = false;
+                            0
                         }
                     },
                 };
                 let mut implants = Vec::new();
-                let mut ok = true;
                 for value in raw.implants.unwrap_or_default() {
                     let span = value.span();
                     match crate::sim::implant::Implant::deserialize(value.into_inner()) {
-                        Ok(implant) => implants.push(implant),
+                        Ok(implant) => match implant.problem() {
+                            None => implants.push(implant),
+                            Some(why) => {
+                                self.diag
+                                    .error(span, format!("implant {}: {why}", implant.kind()));
+                                ok = false;
+                            }
+                        },
                         Err(e) => {
                             let (message, help) =
                                 super::error::explain_serde_message(e.to_string().trim_end());

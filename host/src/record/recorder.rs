@@ -18,14 +18,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use shield_protocol::{LogLevel, SampleBlock};
 
+use super::RecordError;
 use super::journal::{Event, Journal};
 use super::pcapng::PcapngWriter;
 use super::sigmf::{self, SigmfWriter, Unit};
-use super::RecordError;
 use crate::bench::shield::lab_value;
 use crate::config::{ShieldChannel, ShieldQuantity};
-use crate::hw::shield::{ClockConfig, ClockEstimator, RunClock, ShieldEvent, Stream};
 use crate::hw::TappedPacket;
+use crate::hw::shield::{ClockConfig, ClockEstimator, RunClock, ShieldEvent, Stream};
 
 /// The journal, shared by the runner (actions, phases) and the recorder
 /// (faults): each line is stamped with the run clock while the lock is held,
@@ -255,7 +255,14 @@ impl Files {
             .transpose()?;
         let power = (!power_channels.is_empty())
             .then(|| {
-                SigmfWriter::create(dir, POWER_NAME, rate, power_channels, Unit::Ampere, &started)
+                SigmfWriter::create(
+                    dir,
+                    POWER_NAME,
+                    rate,
+                    power_channels,
+                    Unit::Ampere,
+                    &started,
+                )
             })
             .transpose()?;
         let net = (!setup.tapped_duts.is_empty())
@@ -314,7 +321,9 @@ impl Files {
                             sync.add_block(&block, clock.seconds(received_at));
                             self.block(&block, &mut samples, journal, stats)?;
                         }
-                        ShieldEvent::Log(line) if matches!(line.level, LogLevel::Warn | LogLevel::Error) => {
+                        ShieldEvent::Log(line)
+                            if matches!(line.level, LogLevel::Warn | LogLevel::Error) =>
+                        {
                             journal.record(Event::fault(
                                 "shield",
                                 line.text.as_str().to_string(),
@@ -450,10 +459,9 @@ impl Files {
     }
 
     fn packet(&mut self, p: &TappedPacket) -> Result<(), RecordError> {
-        let (Some(net), Some(interface)) = (
-            &mut self.net,
-            self.tapped.iter().position(|d| *d == p.dut),
-        ) else {
+        let (Some(net), Some(interface)) =
+            (&mut self.net, self.tapped.iter().position(|d| *d == p.dut))
+        else {
             // A DUT whose link the run does not record.
             return Ok(());
         };
@@ -546,7 +554,11 @@ mod tests {
         // Block 25_000.. lost: 10 samples missing before this one.
         assert_eq!(p.place(35_000, 1_000), Placement::Gap(10));
         p.advance(10);
-        assert_eq!(p.place(45_003, 1_000), Placement::InOrder, "a few µs off the grid");
+        assert_eq!(
+            p.place(45_003, 1_000),
+            Placement::InOrder,
+            "a few µs off the grid"
+        );
         assert_eq!(p.place(4_000, 1_000), Placement::Overlap);
         assert_eq!(p.place(20_000, 1_000), Placement::Overlap);
     }

@@ -239,7 +239,13 @@ pub async fn run(
     )))?;
     let faults = journal.faults();
     journal.finish()?;
-    record_summary(&mut manifest, &ending, &step_timing, &report, plant_report.as_ref());
+    record_summary(
+        &mut manifest,
+        &ending,
+        &step_timing,
+        &report,
+        plant_report.as_ref(),
+    );
     manifest.finish(&dir, duration_s, complete)?;
     progress.finish();
     Ok(RunOutcome {
@@ -349,7 +355,9 @@ impl Execution<'_> {
                 self.journal
                     .record(Event::phase(&op.dut, name, expect.clone()))
             }
-            What::Mark(text) => self.journal.record(Event::note(format!("{}: {text}", op.dut))),
+            What::Mark(text) => self
+                .journal
+                .record(Event::note(format!("{}: {text}", op.dut))),
             What::Act(act) => {
                 let done = act_on(bench, &op.dut, act);
                 let detail = match (&done, act.detail()) {
@@ -371,9 +379,9 @@ impl Execution<'_> {
                         op.line
                     );
                     self.progress.warn(&words);
-                    let _ = self
-                        .journal
-                        .record(Event::fault("bench", words.clone(), Some(&op.dut)));
+                    let _ =
+                        self.journal
+                            .record(Event::fault("bench", words.clone(), Some(&op.dut)));
                     return Err(words);
                 }
                 line
@@ -408,7 +416,11 @@ fn act_on(bench: &mut Bench, dut: &str, act: &Act) -> Result<(), BenchError> {
 }
 
 /// `<out>/<20261126T153000Z>-<scenario>`, made unique with `-2`, `-3`...
-fn new_run_dir(out: &Path, started: SystemTime, scenario: &str) -> Result<(PathBuf, String), RecordError> {
+fn new_run_dir(
+    out: &Path,
+    started: SystemTime,
+    scenario: &str,
+) -> Result<(PathBuf, String), RecordError> {
     std::fs::create_dir_all(out).map_err(RecordError::io(out))?;
     let stamp = crate::record::utc_rfc3339_millis(started);
     // 2026-11-26T15:30:00.123Z -> 20261126T153000Z
@@ -479,7 +491,11 @@ fn start_plant(
     run_id: &str,
 ) -> Result<Option<Plant>, RunError> {
     let names: Vec<&str> = duts.iter().map(String::as_str).collect();
-    let seed = crate::sim::rng::mix(run_id.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))));
+    let seed = crate::sim::rng::mix(
+        run_id
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))),
+    );
     let setup = PlantSetup::for_bench(bench.config(), &names, seed);
     if setup.phones.is_empty() {
         return Ok(None);
@@ -513,7 +529,10 @@ fn record_summary(
         manifest.extra.insert(k.to_string(), v);
     };
     put("ending", serde_json::to_value(ending).unwrap_or_default());
-    put("step_timing", serde_json::to_value(timing).unwrap_or_default());
+    put(
+        "step_timing",
+        serde_json::to_value(timing).unwrap_or_default(),
+    );
     put(
         "recording",
         serde_json::json!({

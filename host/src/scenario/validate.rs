@@ -9,9 +9,7 @@ use toml::Spanned;
 
 use super::model::*;
 use super::raw::*;
-use crate::config::{
-    BenchConfig, ConfigErrors, Diagnostics, did_you_mean, duration,
-};
+use crate::config::{BenchConfig, ConfigErrors, Diagnostics, did_you_mean, duration};
 use crate::hw::DeviceCommand;
 
 const ACTIONS: [&str; 13] = [
@@ -384,9 +382,7 @@ impl Checker<'_, '_> {
             Action::NetIsolate | Action::NetOpen | Action::NetAllowlist { .. } => {
                 dut_cfg.link.is_none().then_some("network link")
             }
-            Action::Device { .. } => {
-                dut_cfg.device.is_none().then_some("device control")
-            }
+            Action::Device { .. } => dut_cfg.device.is_none().then_some("device control"),
         };
         if let Some(what) = missing {
             self.diag.error(

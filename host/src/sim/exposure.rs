@@ -166,7 +166,11 @@ mod tests {
             end_us,
             amps,
         };
-        e.publish(0, vec![], vec![span(0, 1_000, 0.15), span(1_000, 2_000, 0.3)]);
+        e.publish(
+            0,
+            vec![],
+            vec![span(0, 1_000, 0.15), span(1_000, 2_000, 0.3)],
+        );
         assert_eq!(e.current_a(8, 500), Some(0.15));
         assert_eq!(e.current_a(8, 1_500), Some(0.3));
         assert_eq!(e.current_a(8, 10_000), Some(0.3), "held past the forecast");

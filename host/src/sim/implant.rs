@@ -120,7 +120,52 @@ impl Default for DnsExfil {
     }
 }
 
+impl TimingChannel {
+    /// Bits per gap, and the gap (ms) for each symbol.
+    pub fn alphabet(&self) -> (u32, Vec<f64>) {
+        if self.levels_ms.len() >= 2 {
+            (self.levels_ms.len().ilog2(), self.levels_ms.clone())
+        } else {
+            (1, vec![self.short_ms, self.long_ms])
+        }
+    }
+}
+
 impl Implant {
+    /// What is wrong with the parameters, in words for bench.toml's reader.
+    pub fn problem(&self) -> Option<String> {
+        let positive =
+            |what: &str, v: f64| (!(v > 0.0)).then(|| format!("{what} must be more than 0"));
+        match self {
+            Implant::AirplaneTx(a) => positive("duration_ms", a.duration_ms),
+            Implant::FakeOff(f) => positive("wake_every_s", f.wake_every_s),
+            Implant::IsolatedTalker(k) => positive("every_s", k.every_s),
+            Implant::DnsExfil(d) => positive("every_s", d.every_s),
+            Implant::Beacon(b) => positive("period_s", b.period_s).or_else(|| {
+                (!(0.0..1.0).contains(&b.jitter))
+                    .then(|| "jitter is a fraction of the period, 0 to below 1".into())
+            }),
+            Implant::TimingChannel(c) => {
+                let n = c.levels_ms.len();
+                if n != 0 && !(n.is_power_of_two() && (2..=16).contains(&n)) {
+                    return Some(format!(
+                        "levels_ms lists {n} gaps; a gap carries whole bits, so give 2, 4, 8 or 16"
+                    ));
+                }
+                let (_, gaps) = c.alphabet();
+                gaps.iter()
+                    .find_map(|g| positive("every gap", *g))
+                    .or_else(|| {
+                        (!(0.0..1.0).contains(&c.jitter))
+                            .then(|| "jitter is a fraction of the gap, 0 to below 1".into())
+                    })
+            }
+            Implant::RfTiming(r) => {
+                positive("short_ms", r.short_ms).or_else(|| positive("long_ms", r.long_ms))
+            }
+        }
+    }
+
     /// The name bench.toml gives it (`airplane-tx`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -180,6 +225,9 @@ pub struct TimingChannel {
     /// Send the bits a byte at a time, with app-like idle pauses and payload
     /// sizes between bytes, instead of one steady stream.
     pub cover_traffic: bool,
+    /// Multi-level gaps instead of short/long: 2, 4, 8 or 16 gap lengths,
+    /// each gap carrying log2(levels) bits (gap `i` sends symbol `i`).
+    pub levels_ms: Vec<f64>,
 }
 
 impl Default for TimingChannel {
@@ -192,6 +240,7 @@ impl Default for TimingChannel {
             long_ms: 150.0,
             jitter: 0.05,
             cover_traffic: false,
+            levels_ms: Vec::new(),
         }
     }
 }
@@ -408,6 +457,52 @@ mod tests {
         assert!(bits.len() >= 64, "{}", bits.len());
         let want: Vec<bool> = (0..bits.len() as u64).map(secret_bit).collect();
         assert_eq!(bits, want);
+    }
+
+    #[test]
+    fn multi_level_timing_channel_sends_two_bits_a_gap() {
+        let tc = TimingChannel {
+            levels_ms: vec![40.0, 80.0, 120.0, 160.0],
+            jitter: 0.05,
+            ..TimingChannel::default()
+        };
+        assert_eq!(Implant::TimingChannel(tc.clone()).problem(), None);
+        let e = scenario(
+            Implant::TimingChannel(tc.clone()),
+            &[(0.0, PhoneEvent::Network(PhoneNet::Allowlist))],
+            60.0,
+        );
+        let times: Vec<f64> = e
+            .packets
+            .iter()
+            .filter(|p| decode_udp(&p.frame).is_some_and(|u| u.dst == tc.dest_ip && u.dport == 443))
+            .map(|p| p.t_s)
+            .collect();
+        // Nearest level per gap; gaps beyond the longest level end a byte.
+        let mut bits = Vec::new();
+        for w in times.windows(2) {
+            let ms = (w[1] - w[0]) * 1000.0;
+            if ms > 200.0 {
+                continue;
+            }
+            let symbol = (0..4)
+                .min_by(|&a, &b| {
+                    (tc.levels_ms[a] - ms)
+                        .abs()
+                        .total_cmp(&(tc.levels_ms[b] - ms).abs())
+                })
+                .expect("levels");
+            bits.extend([symbol & 2 != 0, symbol & 1 != 0]);
+        }
+        assert!(bits.len() >= 64, "{}", bits.len());
+        let want: Vec<bool> = (0..bits.len() as u64).map(secret_bit).collect();
+        assert_eq!(bits, want);
+        let three = TimingChannel {
+            levels_ms: vec![1.0, 2.0, 3.0],
+            ..TimingChannel::default()
+        };
+        let why = Implant::TimingChannel(three).problem().expect("3 levels");
+        assert!(why.contains("2, 4, 8 or 16"), "{why}");
     }
 
     #[test]

@@ -829,18 +829,17 @@ impl SimPhone {
                         frame: f,
                         outbound: true,
                     });
-                    // A byte is 9 packets: the gap after packet k carries bit k.
+                    // A byte is sent as a burst of packets, then a pause: the
+                    // gaps inside the burst carry its bits, `k` per gap.
                     let (gap, next) = if pos < 8 {
-                        let ms = if secret_bit(bit) {
-                            c.long_ms
-                        } else {
-                            c.short_ms
-                        };
+                        let (k, gaps) = c.alphabet();
+                        let symbol = (0..u64::from(k))
+                            .fold(0usize, |s, i| s << 1 | usize::from(secret_bit(bit + i)));
                         (
-                            ms / 1000.0,
+                            gaps[symbol] / 1000.0,
                             What::TimingSend {
-                                bit: bit + 1,
-                                pos: pos + 1,
+                                bit: bit + u64::from(k),
+                                pos: pos + k as u8,
                             },
                         )
                     } else if c.cover_traffic {

@@ -331,11 +331,19 @@ impl World {
             let (bursts, new) = room.bursts(now, until);
             self.report.room_bursts += new;
             for burst in bursts {
-                for ch in self.channels.iter().filter(|c| c.quantity == ShieldQuantity::Rf) {
+                for ch in self
+                    .channels
+                    .iter()
+                    .filter(|c| c.quantity == ShieldQuantity::Rf)
+                {
                     if !ch.hears(burst.center_khz) {
                         continue;
                     }
-                    let loss = if ch.dut.is_some() { ENCLOSURE_LOSS_DB } else { 0.0 };
+                    let loss = if ch.dut.is_some() {
+                        ENCLOSURE_LOSS_DB
+                    } else {
+                        0.0
+                    };
                     rf.push(RfSpan {
                         detector: ch.detector,
                         center_khz: ch.center_khz,

@@ -21,8 +21,8 @@ use serialport::{SerialPort, TTYPort};
 use shield_core::synthetic::SyntheticFrontEnd;
 use shield_core::{FrontEnd, Identity, Limits, Shield};
 use shield_protocol::{
-    ChannelConfig, DetectorInfo, DetectorKind, MAX_CHANNELS, MAX_FRAME, NO_READING,
-    SelfTestReport, ShieldError, Stimulus, Unit,
+    ChannelConfig, DetectorInfo, DetectorKind, MAX_CHANNELS, MAX_FRAME, NO_READING, SelfTestReport,
+    ShieldError, Stimulus, Unit,
 };
 
 use super::exposure::{self, Exposure};
