@@ -3,8 +3,6 @@
 //! tshark. Both come from `scripts/install-test-deps`; a missing one fails
 //! the test (rather than skipping it) so CI cannot pass without the check.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use benchctl::record::sigmf::{current_channel, rf_channel};
@@ -13,85 +11,8 @@ use benchctl::record::{
 };
 use serde_json::{Value, json};
 
-const INSTALL_HINT: &str = "run scripts/install-test-deps";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn venv_python() -> PathBuf {
-    let python = repo_root().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} missing: {INSTALL_HINT}",
-        python.display()
-    );
-    python
-}
-
-fn tshark() -> &'static str {
-    let found = Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(found, "tshark missing: {INSTALL_HINT}");
-    "tshark"
-}
-
-/// Validate a SigMF recording with the `sigmf` package and read its samples
-/// back. Warnings are errors: the reader warns (and goes on) about a data
-/// file that is not whole frames or that ends before an annotation.
-const SIGMF_CHECK: &str = r#"
-import json, sys, warnings
-import numpy as np
-from sigmf import sigmffile
-warnings.simplefilter("error")
-f = sigmffile.fromfile(sys.argv[1])
-f.validate()
-x = f.read_samples()
-print(json.dumps({
-    "shape": list(x.shape),
-    "values": [None if np.isnan(v) else float(v) for v in x.reshape(-1)],
-    "sample_count": int(f.sample_count),
-    "annotations": f.get_annotations(),
-    "captures": f.get_captures(),
-}))
-"#;
-
-fn sigmf_check(meta: &Path) -> Value {
-    let out = Command::new(venv_python())
-        .args(["-c", SIGMF_CHECK])
-        .arg(meta)
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "sigmf rejected {}: {}\n({INSTALL_HINT} if the package is missing)",
-        meta.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("checker output")
-}
-
-/// Validate a meta file against the `sigmf` package's schema without
-/// opening its data file.
-fn sigmf_validate_only(meta: &Path) {
-    let script = "import json, sys, warnings\n\
-                  from sigmf import validate\n\
-                  warnings.simplefilter('error')\n\
-                  validate.validate(json.load(open(sys.argv[1])))\n";
-    let out = Command::new(venv_python())
-        .args(["-c", script])
-        .arg(meta)
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "sigmf rejected {}: {}",
-        meta.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+mod common;
+use common::outside::{epoch_nanos, sigmf_check, sigmf_validate_only, tshark_fields};
 
 /// The values as the Python reader saw them (None for NaN).
 fn values(report: &Value) -> Vec<Option<f32>> {
@@ -297,37 +218,6 @@ fn dns_query(src: [u8; 4], dst: [u8; 4], id: u16, name: &str) -> Vec<u8> {
     let mut frame = vec![0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x08, 0x00];
     frame.extend_from_slice(&ip);
     frame
-}
-
-/// `tshark -T fields` rows of `file`.
-fn tshark_fields(file: &Path, fields: &[&str]) -> Vec<Vec<String>> {
-    let mut cmd = Command::new(tshark());
-    cmd.arg("-r")
-        .arg(file)
-        .args(["-T", "fields", "-E", "separator=|"]);
-    for f in fields {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd.output().expect("run tshark");
-    assert!(
-        out.status.success(),
-        "tshark rejected {}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("tshark output is UTF-8")
-        .lines()
-        .map(|l| l.split('|').map(str::to_string).collect())
-        .collect()
-}
-
-/// `frame.time_epoch` text (`1795707000.123456000`) as nanoseconds, exactly.
-fn epoch_nanos(text: &str) -> u128 {
-    let (secs, frac) = text.split_once('.').unwrap_or((text, "0"));
-    let frac = format!("{frac:0<9}");
-    secs.parse::<u128>().expect("seconds") * 1_000_000_000
-        + frac[..9].parse::<u128>().expect("fraction")
 }
 
 fn nanos(t: SystemTime) -> u128 {
