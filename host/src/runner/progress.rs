@@ -99,18 +99,17 @@ impl Progress {
                 bar.set_prefix(format!("{:.0}s", left.as_secs_f64().ceil()));
                 bar.set_message(status);
             }
-            None if !self.quiet => {
-                if self
+            None if !self.quiet
+                && self
                     .last_line
-                    .is_none_or(|last| elapsed.saturating_sub(last) >= LINE_EVERY)
-                {
-                    self.last_line = Some(elapsed);
-                    tracing::info!(
-                        "t={:>6.1}s  {:.0}s left  {status}",
-                        elapsed.as_secs_f64(),
-                        left.as_secs_f64().ceil()
-                    );
-                }
+                    .is_none_or(|last| elapsed.saturating_sub(last) >= LINE_EVERY) =>
+            {
+                self.last_line = Some(elapsed);
+                tracing::info!(
+                    "t={:>6.1}s  {:.0}s left  {status}",
+                    elapsed.as_secs_f64(),
+                    left.as_secs_f64().ceil()
+                );
             }
             None => {}
         }

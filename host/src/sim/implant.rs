@@ -134,8 +134,9 @@ impl TimingChannel {
 impl Implant {
     /// What is wrong with the parameters, in words for bench.toml's reader.
     pub fn problem(&self) -> Option<String> {
-        let positive =
-            |what: &str, v: f64| (!(v > 0.0)).then(|| format!("{what} must be more than 0"));
+        let positive = |what: &str, v: f64| {
+            (v.is_nan() || v <= 0.0).then(|| format!("{what} must be more than 0"))
+        };
         match self {
             Implant::AirplaneTx(a) => positive("duration_ms", a.duration_ms),
             Implant::FakeOff(f) => positive("wake_every_s", f.wake_every_s),

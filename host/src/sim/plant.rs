@@ -487,7 +487,7 @@ impl PhoneSlot {
             .link
             .as_ref()
             .and_then(|l| lab.allowlists.get(l));
-        entries.map_or(true, |e| *e != self.allow_entries)
+        entries.is_none_or(|e| *e != self.allow_entries)
     }
 
     fn set_allowlist(&mut self, lab: &LabState, net: NetState) {
@@ -594,5 +594,118 @@ impl Room {
             out.push(*b);
         }
         (out, new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::PhoneSettings;
+
+    fn bench() -> BenchConfig {
+        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../bench.toml"));
+        crate::config::parse(path, &std::fs::read_to_string(path).expect("bench.toml"))
+            .expect("default bench")
+    }
+
+    /// A world on the default bench whose shield booted at the run's start.
+    fn world(room: Option<Duration>) -> (World, Exposure) {
+        let bench = bench();
+        let mut setup = PlantSetup::for_bench(&bench, &["phone-a", "phone-b"], 7);
+        setup.room_every = room;
+        let exposure = Exposure::new();
+        let origin = Instant::now();
+        (
+            World::new(setup, exposure.clone(), origin, RunClock::new(origin)),
+            exposure,
+        )
+    }
+
+    /// Tick every 10 ms over `[from, to)` with the lab as `lab` says.
+    fn run(w: &mut World, lab: &LabState, from: f64, to: f64) -> Vec<TappedPacket> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut t = from;
+        while t < to {
+            w.tick(t, lab, &tx);
+            t += 0.01;
+        }
+        rx.try_iter().collect()
+    }
+
+    fn us(t: f64) -> u64 {
+        (t * 1e6) as u64
+    }
+
+    #[test]
+    fn phones_follow_the_lab_and_reach_the_shield() {
+        let (mut w, exposure) = world(None);
+        let mut lab = LabState::default();
+        // Supply off: nothing on phone-a's antenna (detector 0) or sensor (8).
+        run(&mut w, &lab, 0.0, 1.0);
+        assert_eq!(exposure.current_a(8, us(0.9)), Some(0.0));
+        lab.relays.insert("relays".into(), vec![1]);
+        lab.power_ons.insert("relays/1".into(), 1);
+        lab.links.insert("link-a".into(), NetState::Open);
+        run(&mut w, &lab, 1.0, 3.0);
+        // Booting draws hundreds of mA (the exposure keeps the last two
+        // seconds and the forecast).
+        assert!(exposure.current_a(8, us(2.9)).is_some_and(|a| a > 0.1));
+        assert_eq!(exposure.current_a(9, us(2.9)), Some(0.0));
+        // Running, the phone talks on its link (only phone-a: its supply is on).
+        let packets = run(&mut w, &lab, 3.0, 30.0);
+        assert!(packets.iter().any(|p| p.dut == "phone-a" && p.outbound));
+        assert!(packets.iter().all(|p| p.dut == "phone-a"));
+        assert!(w.report().rf_bursts > 50, "{:?}", w.report());
+        let lte = (28_000..30_000)
+            .filter(|ms| exposure.rf_mw(0, 1_747_500, ms * 1000, ms * 1000 + 1000) > 0.0)
+            .count();
+        assert!(lte > 0, "LTE on phone-a's antenna within the last 2 s kept");
+
+        // Airplane mode, told through the lab: the antenna goes quiet.
+        lab.phones.insert(
+            "phone-a".into(),
+            PhoneSettings {
+                airplane: true,
+                power_on: 1,
+                ..PhoneSettings::default()
+            },
+        );
+        run(&mut w, &lab, 30.0, 40.0);
+        let heard = (38_000..40_000u64)
+            .filter(|ms| exposure.rf_mw(0, 1_747_500, ms * 1000, ms * 1000 + 1000) > 0.0)
+            .count();
+        assert_eq!(heard, 0);
+        // A supply cut: the current drops to zero within a tick.
+        lab.relays.clear();
+        run(&mut w, &lab, 40.0, 41.0);
+        assert_eq!(exposure.current_a(8, us(40.5)), Some(0.0));
+    }
+
+    #[test]
+    fn the_room_is_heard_by_every_antenna_weaker_inside_the_enclosures() {
+        let (mut w, exposure) = world(Some(Duration::from_millis(500)));
+        let lab = LabState::default();
+        run(&mut w, &lab, 0.0, 60.0);
+        assert!(w.report().room_bursts >= 60, "{:?}", w.report());
+        // The phones are off: whatever the antennas hear is the room. Both
+        // enclosures hear it alike; the ambient antenna (LTE only) 30 dB
+        // stronger.
+        let mut heard = 0;
+        for ms in 58_000..60_000u64 {
+            let (a, b) = (ms * 1000, ms * 1000 + 1000);
+            for center in [1_747_500, 2_437_000, 2_402_000, 866_500] {
+                let inside = exposure.rf_mw(0, center, a, b);
+                assert_eq!(inside, exposure.rf_mw(1, center, a, b));
+                if inside > 0.0 {
+                    heard += 1;
+                }
+                if center == 1_747_500 && inside > 0.0 {
+                    let ambient = exposure.rf_mw(2, center, a, b);
+                    let loss = exposure::dbm(ambient) - exposure::dbm(inside);
+                    assert!((loss - ENCLOSURE_LOSS_DB).abs() < 1e-6, "{loss}");
+                }
+            }
+        }
+        assert!(heard > 0, "a burst in the last two seconds");
     }
 }
