@@ -275,6 +275,22 @@ fn backdoor_hunt_records_a_run_directory_that_follows_the_spec() {
         assert!(r[2] == phone || r[3] == phone, "{r:?} on {}'s link", r[0]);
     }
 
+    // benchctl's own reader (what the analyzer uses) takes it as written.
+    let read = benchctl::record::read::RunDir::open(&dir).expect("the reader takes the run");
+    assert!(read.complete());
+    assert!(!read.events().out_of_order() && !read.events().truncated());
+    assert_eq!(read.phase_intervals("phone-b").expect("phases").len(), 5);
+    let rf_read = read.rf().expect("rf").expect("rf present");
+    assert_eq!(rf_read.frames(), rf.frames() as u64);
+    assert!(!rf_read.truncated());
+    let packets = read
+        .net()
+        .expect("net")
+        .expect("net present")
+        .inspect(|p| assert!(p.is_ok(), "a whole packet: {p:?}"))
+        .count();
+    assert_eq!(packets, rows.len());
+
     // What the phones did is in the data. phone-b's implant transmits in
     // the LTE band while it claims airplane mode; phone-a stays silent.
     // Room interference (heard on the ambient antenna too) is not theirs.

@@ -104,7 +104,8 @@ fn phase_expectations_are_checked() {
         "{e}"
     );
     assert_eq!(
-        lines[4], "s.toml:8:46: \"not a name\" is not a DNS name, an IP address or a CIDR block",
+        lines[4],
+        "s.toml:8:46: allow entry \"not a name\": character ' ' is not allowed in a DNS name (letters, digits, '-' and '_' are)",
         "{e}"
     );
     assert_eq!(

@@ -487,39 +487,16 @@ impl Checker<'_, '_> {
         let mut ok = true;
         for entry in raw.get_ref() {
             let e = entry.get_ref();
-            if allow_entry_ok(e) {
-                out.push(e.clone());
-            } else {
-                self.diag.error(
-                    entry.span(),
-                    format!("\"{e}\" is not a DNS name, an IP address or a CIDR block"),
-                );
-                ok = false;
+            // The same reading the link and the analyzer give it.
+            match e.parse::<crate::net::Entry>() {
+                Ok(_) => out.push(e.clone()),
+                Err(why) => {
+                    self.diag
+                        .error(entry.span(), format!("allow entry \"{e}\": {why}"));
+                    ok = false;
+                }
             }
         }
         ok.then_some(out)
     }
-}
-
-fn allow_entry_ok(e: &str) -> bool {
-    if e.parse::<std::net::IpAddr>().is_ok() {
-        return true;
-    }
-    if let Some((addr, prefix)) = e.split_once('/') {
-        return match addr.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(_)) => prefix.parse::<u8>().is_ok_and(|p| p <= 32),
-            Ok(std::net::IpAddr::V6(_)) => prefix.parse::<u8>().is_ok_and(|p| p <= 128),
-            Err(_) => false,
-        };
-    }
-    // A DNS name: labels of letters, digits and hyphens, 1-63 each, 253 in all.
-    !e.is_empty()
-        && e.len() <= 253
-        && e.trim_end_matches('.').split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        })
 }

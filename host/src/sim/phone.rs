@@ -13,6 +13,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use super::rng::{SimRng, mix};
+use crate::net::dns;
 
 pub use super::implant::Implant;
 use super::implant::{Proto, SECRET, secret_bit};
@@ -954,18 +955,22 @@ impl SimPhone {
     fn dns(&mut self, t: f64, name: &str, addr: Option<[u8; 4]>, retry: bool) -> Option<f64> {
         let gw = self.gateway();
         let mut reply = None;
-        for (k, qtype) in [1u16, 28].into_iter().enumerate() {
+        for (k, qtype) in [dns::rtype::A, dns::rtype::AAAA].into_iter().enumerate() {
             let id = self.rng.next_u64() as u16;
             let sport = self.rng.port();
-            let q = dns_query(id, name, qtype);
+            let q = dns::build_query(id, name, qtype);
             let tq = t + k as f64 * 0.0004;
             let f = self.udp_frame(true, gw, sport, 53, &q);
             self.later(tq, f, true);
             if self.answered() {
                 let ta = tq + self.rtt();
                 // The lab is IPv4 only: AAAA gets an empty NOERROR.
-                let a = if qtype == 1 { addr } else { None };
-                let ans = dns_answer(id, name, qtype, a.map(Ipv4Addr::from));
+                let ans = match addr {
+                    Some(a) if qtype == dns::rtype::A => {
+                        dns::build_response(id, name, &[Ipv4Addr::from(a)], 300)
+                    }
+                    _ => dns::build_nodata(id, name, qtype),
+                };
                 let f = self.udp_frame_in(gw, 53, sport, &ans);
                 self.later(ta, f, false);
                 if qtype == 1 {
@@ -973,7 +978,7 @@ impl SimPhone {
                 }
             } else if retry {
                 let id = self.rng.next_u64() as u16;
-                let q = dns_query(id, name, qtype);
+                let q = dns::build_query(id, name, qtype);
                 let f = self.udp_frame(true, gw, sport, 53, &q);
                 self.later(tq + 5.0, f, true);
             }
@@ -1359,43 +1364,6 @@ fn tcp(
     let c = checksum(&s, pseudo(src, dst, 6, s.len()));
     s[16..18].copy_from_slice(&c.to_be_bytes());
     s
-}
-
-fn dns_name(name: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(name.len() + 2);
-    for label in name.split('.').filter(|l| !l.is_empty()) {
-        let l = &label.as_bytes()[..label.len().min(63)];
-        out.push(l.len() as u8);
-        out.extend_from_slice(l);
-    }
-    out.push(0);
-    out
-}
-
-/// A recursive query for one name (RFC 1035 4.1).
-fn dns_query(id: u16, name: &str, qtype: u16) -> Vec<u8> {
-    let mut m = Vec::with_capacity(name.len() + 18);
-    m.extend_from_slice(&id.to_be_bytes());
-    m.extend_from_slice(&0x0100u16.to_be_bytes()); // RD
-    m.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
-    m.extend_from_slice(&dns_name(name));
-    m.extend_from_slice(&qtype.to_be_bytes());
-    m.extend_from_slice(&1u16.to_be_bytes()); // IN
-    m
-}
-
-/// The resolver's answer: the question echoed, an A record if `addr`.
-fn dns_answer(id: u16, name: &str, qtype: u16, addr: Option<Ipv4Addr>) -> Vec<u8> {
-    let mut m = dns_query(id, name, qtype);
-    m[2..4].copy_from_slice(&0x8180u16.to_be_bytes()); // QR RD RA, NOERROR
-    if let Some(a) = addr {
-        m[6..8].copy_from_slice(&1u16.to_be_bytes());
-        m.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1]); // name at offset 12, A, IN
-        m.extend_from_slice(&300u32.to_be_bytes()); // TTL
-        m.extend_from_slice(&4u16.to_be_bytes());
-        m.extend_from_slice(&a.octets());
-    }
-    m
 }
 
 /// An SNTP packet (RFC 4330): `first` = LI/VN/mode (0x23 client v4, 0x24

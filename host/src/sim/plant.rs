@@ -30,17 +30,7 @@ use super::{LabState, SimLab};
 use crate::config::{BenchConfig, DeviceBackend, NetState, ShieldChannel, ShieldQuantity};
 use crate::hw::TappedPacket;
 use crate::hw::shield::RunClock;
-// TEMP until crate::net lands.
-#[derive(Debug, Default)]
-struct Allowlist;
-impl Allowlist {
-    fn parse(_e: &[String]) -> Result<Allowlist, String> {
-        Ok(Allowlist)
-    }
-    fn lets_in(&mut self, _f: &[u8]) -> bool {
-        true
-    }
-}
+use crate::net::Allowlist;
 
 /// How often the plant looks at the lab and runs the phones.
 const TICK: Duration = Duration::from_millis(10);
