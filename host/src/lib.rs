@@ -4,9 +4,11 @@
 //! traits in `hw`; the simulated lab in `sim`) -> `runner` (a `scenario` on
 //! the run clock) -> `record` (the run directory) -> commands in `cli`.
 
+pub mod analyze;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod detect;
 pub mod hw;
 pub mod net;
 pub mod record;

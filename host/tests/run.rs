@@ -20,6 +20,22 @@ fn run_dir(bench: &TestBench, stdout: &[u8]) -> PathBuf {
     bench.dir.path().join(v["dir"].as_str().expect("dir"))
 }
 
+/// (dut + test name, failed) of every JUnit testcase, as junitparser reads them.
+fn junit_cases(path: &Path) -> Vec<(String, bool)> {
+    let script = "import sys, json\nfrom junitparser import JUnitXml\nout = []\nfor suite in JUnitXml.fromfile(sys.argv[1]):\n    for case in suite:\n        dut = case.classname.split('.')[-1]\n        failed = any(r.__class__.__name__ in ('Failure', 'Error') for r in case.result)\n        out.append([dut + ' ' + case.name, failed])\nprint(json.dumps(out))\n";
+    let out = std::process::Command::new(common::outside::venv_python())
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "junitparser: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Vec<(String, bool)>>(&out.stdout).expect("cases")
+}
+
 fn json_file(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).expect("read")).expect("JSON")
 }
@@ -123,11 +139,19 @@ fn backdoor_hunt_records_a_run_directory_that_follows_the_spec() {
     let bench = TestBench::default_bench();
     let scenario = repo_root().join("scenarios/backdoor-hunt.toml");
     let started = Instant::now();
-    let out = bench.run(&["run", scenario.to_str().expect("path"), "--json"]);
+    let out = bench.run(&[
+        "run",
+        scenario.to_str().expect("path"),
+        "--json",
+        "--junit",
+        "junit.xml",
+    ]);
     let took = started.elapsed();
-    assert!(
-        out.status.success(),
-        "run failed: {}\n{}",
+    // phone-b's implant fails the run: exit 1, and the analysis says why.
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "run: {}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
@@ -137,6 +161,58 @@ fn backdoor_hunt_records_a_run_directory_that_follows_the_spec() {
         dir.starts_with(bench.dir.path().join("runs")),
         "{}",
         dir.display()
+    );
+
+    // The analysis (findings.md): phone-b fails for RF in its airplane
+    // phase, phone-a passes; the same document is in findings.json.
+    let printed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let findings = json_file(&dir.join("findings.json"));
+    assert_eq!(printed["findings"], findings);
+    assert_eq!(findings["format"], "benchctl-findings/1");
+    assert_eq!(findings["verdict"], "fail");
+    assert_eq!(findings["complete"], true);
+    let dut = |name: &str| {
+        findings["duts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["dut"] == name)
+            .unwrap_or_else(|| panic!("{name} in findings"))
+            .clone()
+    };
+    assert_eq!(dut("phone-a")["verdict"], "pass", "{findings:#}");
+    let b = dut("phone-b");
+    assert_eq!(b["verdict"], "fail");
+    let rf_finding = b["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "rf-in-silence")
+        .expect("rf-in-silence for phone-b");
+    assert_eq!(rf_finding["phase"], "airplane");
+    assert_eq!(rf_finding["severity"], "high");
+    assert!(
+        rf_finding["summary"]
+            .as_str()
+            .unwrap()
+            .contains("above the noise floor")
+    );
+    // JUnit, read by a real consumer.
+    let suites = junit_cases(&bench.dir.path().join("junit.xml"));
+    assert!(
+        suites
+            .iter()
+            .any(|(name, failed)| name.contains("airplane: rf silent")
+                && *failed
+                && name.starts_with("phone-b")),
+        "{suites:?}"
+    );
+    assert!(
+        suites
+            .iter()
+            .filter(|(name, _)| name.starts_with("phone-a"))
+            .all(|(_, failed)| !failed),
+        "{suites:?}"
     );
 
     // run.json: every key of the spec, with the values this run had.

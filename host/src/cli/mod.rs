@@ -2,9 +2,11 @@
 //! with a `run` method. Results go to stdout (a table, or JSON with
 //! `--json`); progress and logs go to stderr.
 
+mod analyze;
 mod check;
 mod device;
 mod doctor;
+mod eval;
 mod isolate;
 mod power;
 mod run;
@@ -29,9 +31,10 @@ use crate::shutdown::Shutdown;
 const AFTER_HELP: &str = "\
 Exit codes:
   0  success
-  1  the bench's verdict was fail (from `run`)
+  1  the verdict was fail: a DUT did something its phase forbids, or a covert pattern (`run`, `analyze`)
   2  usage or bench file error; nothing was switched
-  3  hardware or infrastructure fault (a device failed, the bench is in use)
+  3  hardware or infrastructure fault (a device failed, the bench is in use), or
+     a run that did not record completely and in which nothing failed
   130, 143, 129  stopped by SIGINT, SIGTERM, SIGHUP; touched DUTs went to their safe state
 
 Examples:
@@ -80,6 +83,8 @@ pub struct GlobalArgs {
 pub enum Command {
     Check(check::Check),
     Run(run::Run),
+    Analyze(analyze::Analyze),
+    Eval(eval::Eval),
     Status(status::Status),
     Power(power::Power),
     Usb(usb::Usb),
@@ -109,6 +114,13 @@ pub enum CliError {
     /// A command that reports its own problems (doctor) and only needs the code.
     #[error("{0}")]
     Reported(String),
+    /// The analysis judged: a DUT failed, or the run was incomplete.
+    #[error("{}", match .0 {
+        crate::analyze::Verdict::Fail => "verdict: fail",
+        crate::analyze::Verdict::Incomplete => "verdict: incomplete (the recording is not whole; nothing failed in what is there)",
+        crate::analyze::Verdict::Pass => "verdict: pass",
+    })]
+    Verdict(crate::analyze::Verdict),
 }
 
 impl From<BenchError> for CliError {
@@ -126,6 +138,9 @@ impl CliError {
             CliError::Config(_) | CliError::Usage(_) => 2,
             CliError::Hw(_) | CliError::Lock(_) | CliError::Reported(_) => 3,
             CliError::Interrupted(signo) => 128 + *signo as u8,
+            CliError::Verdict(crate::analyze::Verdict::Fail) => 1,
+            CliError::Verdict(crate::analyze::Verdict::Incomplete) => 3,
+            CliError::Verdict(crate::analyze::Verdict::Pass) => 0,
         })
     }
 }
@@ -192,6 +207,19 @@ impl Context {
         }
     }
 
+    /// Print one result of several: a JSON line with `--json` (JSON Lines),
+    /// else the human text.
+    pub fn print_line<T: serde::Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
+        use std::io::Write;
+        let text = if self.global.json {
+            serde_json::to_string(value).expect("results serialize") + "\n"
+        } else {
+            human()
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    }
+
     /// Print a result: JSON with `--json`, else the human text. A closed
     /// stdout (`benchctl status | head -3`) is not an error: the command
     /// already did its work.
@@ -216,6 +244,8 @@ impl Cli {
         match self.command {
             Command::Check(c) => c.run(&ctx),
             Command::Run(c) => c.run(&ctx).await,
+            Command::Analyze(c) => c.run(&ctx),
+            Command::Eval(c) => c.run(&ctx),
             Command::Status(c) => c.run(&ctx),
             Command::Power(c) => c.run(&ctx).await,
             Command::Usb(c) => c.run(&ctx).await,

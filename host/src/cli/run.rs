@@ -40,6 +40,9 @@ pub struct Run {
     /// Where run directories go (one new directory per run)
     #[arg(long, value_name = "DIR", default_value = "runs")]
     pub out: PathBuf,
+    /// Also write the analysis as JUnit XML here
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -119,7 +122,37 @@ impl Run {
         // the guard stays armed only for a panic on the way here.
         guard.hold();
         let outcome = outcome.map_err(|e| CliError::Hw(HwError::new("run", e.to_string())))?;
-        ctx.print(&outcome, || format!("{}\n", outcome.dir.display()));
+        // Judge what was recorded, whatever the ending: a run cut short
+        // still shows what happened up to then.
+        let findings = match super::analyze::analyze_and_keep(&outcome.dir) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::error!("analysis of {}: {e}", outcome.dir.display());
+                None
+            }
+        };
+        if let (Some(path), Some(f)) = (&self.junit, &findings) {
+            super::analyze::write_junit(path, std::slice::from_ref(f))?;
+        }
+        #[derive(Serialize)]
+        struct Done<'a> {
+            #[serde(flatten)]
+            outcome: &'a runner::RunOutcome,
+            findings: Option<&'a crate::analyze::Findings>,
+        }
+        ctx.print(
+            &Done {
+                outcome: &outcome,
+                findings: findings.as_ref(),
+            },
+            || {
+                let summary = findings
+                    .as_ref()
+                    .map(crate::analyze::summary::render)
+                    .unwrap_or_default();
+                format!("{summary}{}\n", outcome.dir.display())
+            },
+        );
         if !ctx.global.quiet {
             tracing::info!(
                 "{} in {:.1}s: {} frames ({} lost), {} packets, {} faults; steps late by p50 {:.1} ms, p99 {:.1} ms",
@@ -138,7 +171,14 @@ impl Run {
             );
         }
         match outcome.ending {
-            Ending::Finished => Ok(()),
+            Ending::Finished => match findings.map(|f| f.verdict) {
+                Some(crate::analyze::Verdict::Pass) => Ok(()),
+                Some(v) => Err(CliError::Verdict(v)),
+                None => Err(CliError::Reported(format!(
+                    "the run finished but its recording could not be analyzed: {}",
+                    outcome.dir.display()
+                ))),
+            },
             Ending::Stopped { signal } => Err(CliError::Interrupted(signal)),
             Ending::Aborted { reason } => Err(CliError::Reported(format!(
                 "run aborted: {reason}; the recording so far is in {}",

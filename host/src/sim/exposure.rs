@@ -88,24 +88,102 @@ impl Exposure {
     /// `center_khz` hears at any time in `(from_us, to_us]`: a peak-holding
     /// detector, so a burst shorter than the sample period is not missed.
     pub fn rf_mw(&self, detector: u8, center_khz: u32, from_us: u64, to_us: u64) -> f64 {
-        self.lock()
-            .rf
-            .iter()
-            .filter(|s| s.detector == detector && s.center_khz == center_khz)
-            .filter(|s| s.start_us <= to_us && s.end_us > from_us)
-            .map(|s| s.mw)
-            .sum()
+        rf_mw_of(&self.lock().rf, detector, center_khz, from_us, to_us)
     }
 
     /// The current on `detector` at `t_us`: the span covering it, else the
     /// last one before it (the supply holds its draw until told otherwise);
     /// `None` if the plant never said anything about this sensor.
     pub fn current_a(&self, detector: u8, t_us: u64) -> Option<f64> {
-        let inner = self.lock();
-        let spans = inner.current.get(&detector)?;
-        let i = spans.partition_point(|s| s.start_us <= t_us);
-        spans[..i].last().map(|s| s.amps)
+        current_a_of(self.lock().current.get(&detector)?, t_us)
     }
+
+    /// What the exposure holds for samples between `from_us` and `to_us`,
+    /// copied out once: it answers `rf_mw` and `current_a` exactly as the
+    /// exposure would for any `from_us <= from, to <= to_us` and `t_us` in
+    /// that range, without the lock and without scanning the two seconds
+    /// of history on every sample. The offline recorder takes one per plant
+    /// tick instead of a lock and a scan per sample and channel.
+    pub fn window(&self, from_us: u64, to_us: u64) -> ExposureWindow {
+        let inner = self.lock();
+        ExposureWindow {
+            // Order kept: the sum of powers then adds in the same order.
+            rf: inner
+                .rf
+                .iter()
+                .filter(|s| s.start_us <= to_us && s.end_us > from_us)
+                .copied()
+                .collect(),
+            current: inner
+                .current
+                .iter()
+                .map(|(&detector, spans)| {
+                    // From the span in force at from_us (the last to start
+                    // at or before it) to the last one starting by to_us.
+                    let first = spans
+                        .partition_point(|s| s.start_us <= from_us)
+                        .saturating_sub(1);
+                    let last = spans.partition_point(|s| s.start_us <= to_us);
+                    (detector, spans[first..last.max(first)].to_vec())
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What a shield's detectors hear: the plant's [`Exposure`], or a
+/// [`ExposureWindow`] copied out of it. The simulated shield's measurement
+/// model reads through this, so live and offline recordings share it.
+pub trait Heard {
+    /// See [`Exposure::rf_mw`].
+    fn rf_mw(&self, detector: u8, center_khz: u32, from_us: u64, to_us: u64) -> f64;
+    /// See [`Exposure::current_a`].
+    fn current_a(&self, detector: u8, t_us: u64) -> Option<f64>;
+}
+
+impl Heard for Exposure {
+    fn rf_mw(&self, detector: u8, center_khz: u32, from_us: u64, to_us: u64) -> f64 {
+        Exposure::rf_mw(self, detector, center_khz, from_us, to_us)
+    }
+
+    fn current_a(&self, detector: u8, t_us: u64) -> Option<f64> {
+        Exposure::current_a(self, detector, t_us)
+    }
+}
+
+/// A stretch of an [`Exposure`], see [`Exposure::window`]. Asked about
+/// times outside its stretch it answers as if nothing else was there.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExposureWindow {
+    rf: Vec<RfSpan>,
+    current: BTreeMap<u8, Vec<CurrentSpan>>,
+}
+
+impl Heard for ExposureWindow {
+    fn rf_mw(&self, detector: u8, center_khz: u32, from_us: u64, to_us: u64) -> f64 {
+        rf_mw_of(&self.rf, detector, center_khz, from_us, to_us)
+    }
+
+    fn current_a(&self, detector: u8, t_us: u64) -> Option<f64> {
+        current_a_of(self.current.get(&detector)?, t_us)
+    }
+}
+
+/// The peak-held power of the spans `detector` tuned to `center_khz` hears
+/// in `(from_us, to_us]`; one definition for the exposure and its windows.
+fn rf_mw_of(spans: &[RfSpan], detector: u8, center_khz: u32, from_us: u64, to_us: u64) -> f64 {
+    spans
+        .iter()
+        .filter(|s| s.detector == detector && s.center_khz == center_khz)
+        .filter(|s| s.start_us <= to_us && s.end_us > from_us)
+        .map(|s| s.mw)
+        .sum()
+}
+
+/// The current of the last span (in time order) starting at or before `t_us`.
+fn current_a_of(spans: &[CurrentSpan], t_us: u64) -> Option<f64> {
+    let i = spans.partition_point(|s| s.start_us <= t_us);
+    spans[..i].last().map(|s| s.amps)
 }
 
 /// dBm to milliwatts.
@@ -154,6 +232,45 @@ mod tests {
         assert!(e.rf_mw(0, 2_437_000, 0, 1_000) > 0.0, "the past stays");
         assert_eq!(e.rf_mw(0, 2_437_000, 4_000, 7_000), 0.0);
         assert!(e.rf_mw(0, 2_437_000, 7_000, 9_000) > 0.0);
+    }
+
+    #[test]
+    fn a_window_answers_as_the_exposure_does_inside_it() {
+        let e = Exposure::new();
+        let span = |start_us, end_us, amps| CurrentSpan {
+            detector: 8,
+            start_us,
+            end_us,
+            amps,
+        };
+        e.publish(
+            0,
+            vec![
+                burst(1_200, 1_500),
+                burst(4_000, 9_000),
+                burst(9_500, 9_600),
+            ],
+            vec![span(0, 3_000, 0.15), span(3_000, 5_000, 0.3)],
+        );
+        e.publish(
+            5_000,
+            vec![burst(5_500, 5_700)],
+            vec![span(5_000, 20_000, 0.2)],
+        );
+        let w = e.window(3_000, 8_000);
+        for from in (3_000..8_000).step_by(250) {
+            for to in (from..=8_000).step_by(250) {
+                for detector in [0, 1] {
+                    assert_eq!(
+                        Heard::rf_mw(&w, detector, 2_437_000, from, to),
+                        e.rf_mw(detector, 2_437_000, from, to),
+                        "({from}, {to}]"
+                    );
+                }
+            }
+            assert_eq!(Heard::current_a(&w, 8, from), e.current_a(8, from));
+            assert_eq!(Heard::current_a(&w, 9, from), e.current_a(9, from));
+        }
     }
 
     #[test]

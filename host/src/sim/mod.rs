@@ -5,8 +5,10 @@
 //! Writes go to a temporary file renamed over the old one, so a reader (such
 //! as `status`, which takes no lock) never sees half a state.
 
+pub mod corpus;
 pub mod exposure;
 pub mod implant;
+pub mod offline;
 pub mod phone;
 pub mod plant;
 pub mod rng;

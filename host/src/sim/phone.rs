@@ -38,6 +38,8 @@ pub const BLE_ADV_INTERVAL_S: f64 = 0.3;
 pub const BLE_ADV_DELAY_MAX_S: f64 = 0.010;
 /// Push (FCM/GCM) heartbeat on the connection to mtalk.google.com.
 const PUSH_HEARTBEAT_S: f64 = 28.0 * 60.0;
+/// Round trip to the lab gateway's resolver and beyond, range.
+const RTT_S: (f64, f64) = (0.008, 0.040);
 
 /// How the phone's link is switched (the bench's side, not the phone's).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,6 +291,10 @@ pub struct SimPhone {
     app_until: f64,
     ip_id: u16,
     exfil_count: u32,
+    /// Round trip to the resolver and beyond, drawn uniformly per exchange.
+    rtt_s: (f64, f64),
+    /// Period of the push connection's keep-alive.
+    push_heartbeat_s: f64,
     out: Emissions,
 }
 
@@ -315,8 +321,26 @@ impl SimPhone {
             app_until: f64::NEG_INFINITY,
             ip_id: h as u16,
             exfil_count: 0,
+            rtt_s: RTT_S,
+            push_heartbeat_s: PUSH_HEARTBEAT_S,
             out: Emissions::default(),
         }
+    }
+
+    /// A slower, more variable network behind the link than the lab's
+    /// (8-40 ms): each round trip is drawn from `min_s..max_s`, as on a
+    /// congested cellular backhaul or a satellite hop.
+    pub fn with_round_trip(mut self, min_s: f64, max_s: f64) -> Self {
+        self.rtt_s = (min_s.min(max_s), max_s.max(min_s));
+        self
+    }
+
+    /// Push keep-alives every `period_s` (± 5 %) instead of Android's
+    /// 28 minutes, as on networks whose NAT forgets idle connections fast
+    /// and with chat apps that keep their own connection alive.
+    pub fn with_push_heartbeat(mut self, period_s: f64) -> Self {
+        self.push_heartbeat_s = period_s;
+        self
     }
 
     /// The phone's address on its link; its gateway and DNS server is the
@@ -915,7 +939,7 @@ impl SimPhone {
 
     /// Network round trip to the gateway's resolver or beyond.
     fn rtt(&mut self) -> f64 {
-        self.rng.range(0.008, 0.040)
+        self.rng.range(self.rtt_s.0, self.rtt_s.1)
     }
 
     fn answered(&self) -> bool {
@@ -1121,7 +1145,7 @@ impl SimPhone {
         match connected {
             Some((tc, mut c)) => {
                 let done = self.exchange(tc + 0.001, &mut c, 280, 900);
-                let next = done + PUSH_HEARTBEAT_S * self.rng.range(0.95, 1.05);
+                let next = done + self.push_heartbeat_s * self.rng.range(0.95, 1.05);
                 self.schedule(next, Gate::Net, What::PushHeartbeat { conn: c });
             }
             None => {
@@ -1142,7 +1166,7 @@ impl SimPhone {
     fn heartbeat(&mut self, t: f64, mut c: Conn) {
         if self.answered() {
             let done = self.exchange(t, &mut c, 31, 31);
-            let next = done + PUSH_HEARTBEAT_S * self.rng.range(0.95, 1.05);
+            let next = done + self.push_heartbeat_s * self.rng.range(0.95, 1.05);
             self.schedule(next, Gate::Net, What::PushHeartbeat { conn: c });
         } else {
             // The link went dark: retransmit (RTO from 0.4 s, doubling),

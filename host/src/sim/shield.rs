@@ -25,7 +25,7 @@ use shield_protocol::{
     ShieldError, Stimulus, Unit,
 };
 
-use super::exposure::{self, Exposure};
+use super::exposure::{self, Exposure, Heard};
 use super::rng::SimRng;
 
 /// RF antenna inputs of the simulated shield: detectors 0..RF_INPUTS.
@@ -160,21 +160,9 @@ fn run(
     exposure: Exposure,
     boot: Instant,
 ) {
-    let detectors = detectors();
-    let mut front_end = SyntheticFrontEnd::new(&detectors);
-    for detector in 0..RF_INPUTS {
-        front_end.apply(&Stimulus::Set {
-            detector,
-            center_khz: 0,
-            level: RF_FLOOR,
-            noise: RF_FLOOR_NOISE,
-        });
-    }
     let front_end = PlantFrontEnd {
-        steady: front_end,
+        model: DetectorModel::new(),
         exposure,
-        last_us: [None; MAX_CHANNELS],
-        noise: SimRng::new(0x5348_4945_4c44),
     };
     let mut shield = Shield::new(
         front_end,
@@ -192,7 +180,7 @@ fn run(
     let mut frame = [0u8; MAX_FRAME];
     while running.load(Ordering::Relaxed) {
         for s in inbox.try_iter() {
-            shield.front_end().steady.apply(&s);
+            shield.front_end().model.apply(&s);
         }
         match port.read(&mut rx) {
             Ok(0) => {}
@@ -215,11 +203,42 @@ fn run(
     }
 }
 
-/// The simulated board's detectors: what the plant's [`Exposure`] says at
-/// the sample's time, over the steady levels `Stimulus` set.
+/// The simulated board's front end: the detector model reading the plant's
+/// [`Exposure`].
 struct PlantFrontEnd {
-    steady: SyntheticFrontEnd,
+    model: DetectorModel,
     exposure: Exposure,
+}
+
+impl FrontEnd for PlantFrontEnd {
+    fn detectors(&self) -> &[DetectorInfo] {
+        self.model.detectors()
+    }
+
+    fn prepare(&mut self, channel: u8, config: &ChannelConfig) -> Result<(), ShieldError> {
+        self.model.prepare(channel, config)
+    }
+
+    fn measure(&mut self, channel: u8, config: &ChannelConfig, now_us: u64) -> i32 {
+        self.model.measure(channel, config, now_us, &self.exposure)
+    }
+
+    fn self_test(&mut self) -> SelfTestReport {
+        self.model.self_test()
+    }
+}
+
+/// How the simulated shield's detectors turn what they are exposed to into
+/// readings: the steady levels `Stimulus` set (the noise floor, ±1.5 dB),
+/// plus what the plant says the phones and the room emit, peak-held over
+/// the sample period, with the detector's own noise on top.
+///
+/// One model for the live simulated shield and the offline recorder
+/// (`sim::offline`): a recording made in virtual time cannot drift from
+/// one made through the pty, because both read the same detectors.
+#[derive(Debug, Clone)]
+pub struct DetectorModel {
+    steady: SyntheticFrontEnd,
     /// Per channel, the time of its previous sample: an RF detector reports
     /// the peak since then (a log amp's envelope, held per sample).
     last_us: [Option<u64>; MAX_CHANNELS],
@@ -231,19 +250,82 @@ struct PlantFrontEnd {
 const RF_NOISE_DB: f64 = 0.5;
 const CURRENT_NOISE: f64 = 0.01;
 
-impl FrontEnd for PlantFrontEnd {
-    fn detectors(&self) -> &[DetectorInfo] {
+/// The live simulated shield's detector noise seed (any value works; fixed,
+/// so a sim shield measures the same noise every time it starts).
+const DETECTOR_NOISE_SEED: u64 = 0x5348_4945_4c44;
+
+impl Default for DetectorModel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DetectorModel {
+    /// The simulated board's detectors ([`detectors`]), every antenna at the
+    /// noise floor, with the live shield's noise.
+    pub fn new() -> Self {
+        // The synthetic front end's own default seed for the floor's noise.
+        Self::with_noise(None, DETECTOR_NOISE_SEED)
+    }
+
+    /// The same board with other noise: recordings made in bulk should not
+    /// all carry the same noise sample for sample.
+    pub fn seeded(seed: u64) -> Self {
+        let mixed = super::rng::mix(seed ^ DETECTOR_NOISE_SEED);
+        // xorshift32 is stuck at 0; `with_seed` maps 0 to its default.
+        Self::with_noise(Some((mixed >> 32) as u32), mixed)
+    }
+
+    fn with_noise(steady_seed: Option<u32>, detector_seed: u64) -> Self {
+        let mut steady = SyntheticFrontEnd::new(&detectors());
+        if let Some(seed) = steady_seed {
+            steady = steady.with_seed(seed);
+        }
+        for detector in 0..RF_INPUTS {
+            steady.apply(&Stimulus::Set {
+                detector,
+                center_khz: 0,
+                level: RF_FLOOR,
+                noise: RF_FLOOR_NOISE,
+            });
+        }
+        DetectorModel {
+            steady,
+            last_us: [None; MAX_CHANNELS],
+            noise: SimRng::new(detector_seed),
+        }
+    }
+
+    /// Set a steady level (see `Stimulus`), as a hardware-in-the-loop rig
+    /// drives the sensors.
+    pub fn apply(&mut self, stimulus: &Stimulus) {
+        self.steady.apply(stimulus);
+    }
+
+    pub fn detectors(&self) -> &[DetectorInfo] {
         self.steady.detectors()
     }
 
-    fn prepare(&mut self, channel: u8, config: &ChannelConfig) -> Result<(), ShieldError> {
+    /// Get `channel` ready to stream `config`; refuses what the board would
+    /// (no such detector, a calibration it does not take).
+    pub fn prepare(&mut self, channel: u8, config: &ChannelConfig) -> Result<(), ShieldError> {
         if let Some(last) = self.last_us.get_mut(usize::from(channel)) {
             *last = None;
         }
         self.steady.prepare(channel, config)
     }
 
-    fn measure(&mut self, channel: u8, config: &ChannelConfig, now_us: u64) -> i32 {
+    /// The raw reading (centi-dBm or µA) of `channel` at `now_us` on the
+    /// shield's clock, hearing `heard`. Channels must be measured in stream
+    /// order at each sample, as the engine does: the noise is drawn in that
+    /// order.
+    pub fn measure(
+        &mut self,
+        channel: u8,
+        config: &ChannelConfig,
+        now_us: u64,
+        heard: &impl Heard,
+    ) -> i32 {
         let steady = self.steady.measure(channel, config, now_us);
         if steady == NO_READING {
             return steady;
@@ -254,9 +336,7 @@ impl FrontEnd for PlantFrontEnd {
             .and_then(|last| last.replace(now_us))
             .unwrap_or(now_us.saturating_sub(1_000));
         if config.detector < RF_INPUTS {
-            let mw = self
-                .exposure
-                .rf_mw(config.detector, config.center_khz, since, now_us);
+            let mw = heard.rf_mw(config.detector, config.center_khz, since, now_us);
             if mw <= 0.0 {
                 return steady;
             }
@@ -266,7 +346,7 @@ impl FrontEnd for PlantFrontEnd {
             let dbm = exposure::dbm(mw + floor_mw) + self.noise.range(-RF_NOISE_DB, RF_NOISE_DB);
             (dbm * 100.0).round() as i32
         } else {
-            match self.exposure.current_a(config.detector, now_us) {
+            match heard.current_a(config.detector, now_us) {
                 None => steady,
                 Some(amps) => {
                     let amps = amps * (1.0 + self.noise.range(-CURRENT_NOISE, CURRENT_NOISE));
@@ -277,7 +357,7 @@ impl FrontEnd for PlantFrontEnd {
         }
     }
 
-    fn self_test(&mut self) -> SelfTestReport {
+    pub fn self_test(&mut self) -> SelfTestReport {
         self.steady.self_test()
     }
 }

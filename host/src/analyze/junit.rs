@@ -1,0 +1,130 @@
+//! JUnit XML for CI: one `<testsuite>` per analyzed run, one `<testcase>`
+//! per DUT and phase expectation and per covert-pattern check, failures
+//! carrying the findings. The shape is the one Jenkins, GitLab and GitHub
+//! test reporters read (the Ant JUnit task's schema: testsuites > testsuite
+//! > testcase > failure | error | skipped).
+
+use std::fmt::Write;
+
+use super::{Findings, Verdict};
+
+/// The XML document for `runs`.
+pub fn render(runs: &[Findings]) -> String {
+    let mut total = (0usize, 0usize, 0usize);
+    let mut suites = String::new();
+    for run in runs {
+        let (xml, counts) = suite(run);
+        suites.push_str(&xml);
+        total = (total.0 + counts.0, total.1 + counts.1, total.2 + counts.2);
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"benchctl\" tests=\"{}\" failures=\"{}\" errors=\"{}\">\n{suites}</testsuites>\n",
+        total.0, total.1, total.2
+    )
+}
+
+/// One run's `<testsuite>` and its (tests, failures, errors).
+fn suite(run: &Findings) -> (String, (usize, usize, usize)) {
+    let name = run.run_id.clone().unwrap_or_else(|| run.input.clone());
+    let mut cases = String::new();
+    let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
+    // The recording itself: an incomplete run is an error, not a failure
+    // of the DUT.
+    tests += 1;
+    let _ = write!(
+        cases,
+        "    <testcase classname=\"{}\" name=\"recording complete\" time=\"0\">",
+        esc(&name)
+    );
+    if run.verdict == Verdict::Incomplete || !run.complete {
+        errors += 1;
+        let why = if run.problems.is_empty() {
+            "the run did not finish".to_string()
+        } else {
+            run.problems.join("; ")
+        };
+        let _ = write!(
+            cases,
+            "<error type=\"incomplete\" message=\"{}\"/>",
+            esc(&why)
+        );
+    }
+    cases.push_str("</testcase>\n");
+    for check in &run.checks {
+        tests += 1;
+        let _ = write!(
+            cases,
+            "    <testcase classname=\"{}.{}\" name=\"{}\" time=\"0\">",
+            esc(&name),
+            esc(&check.dut),
+            esc(&check.name)
+        );
+        let failing: Vec<_> = run.failing(check).collect();
+        if !check.ran {
+            skipped += 1;
+            cases.push_str("<skipped message=\"not recorded in this run\"/>");
+        } else if !failing.is_empty() {
+            failures += 1;
+            let message = failing
+                .iter()
+                .map(|f| f.summary.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let mut body = String::new();
+            for f in &failing {
+                let _ = writeln!(
+                    body,
+                    "{} {:?} t={:.3}-{:.3}s{}: {} (score {:.2})",
+                    f.kind,
+                    f.severity,
+                    f.start_s,
+                    f.end_s,
+                    f.channel
+                        .as_deref()
+                        .map(|c| format!(" [{c}]"))
+                        .unwrap_or_default(),
+                    f.summary,
+                    f.score
+                );
+            }
+            let _ = write!(
+                cases,
+                "<failure type=\"{}\" message=\"{}\">{}</failure>",
+                check.kind,
+                esc(&message),
+                esc(&body)
+            );
+        }
+        cases.push_str("</testcase>\n");
+    }
+    let xml = format!(
+        "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n    <properties><property name=\"verdict\" value=\"{}\"/><property name=\"input\" value=\"{}\"/></properties>\n{cases}  </testsuite>\n",
+        esc(&name),
+        match run.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Incomplete => "incomplete",
+        },
+        esc(&run.input)
+    );
+    (xml, (tests, failures, errors))
+}
+
+/// XML-escape text for attributes and content; drops characters XML 1.0
+/// cannot carry at all.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' | '\t' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 => {}
+            c => out.push(c),
+        }
+    }
+    out
+}

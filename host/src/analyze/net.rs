@@ -1,0 +1,214 @@
+//! Packets: one pass over the capture, in time order, sorting what each DUT
+//! sent into what the detectors need: packets in phases that allow none,
+//! destinations an allowlist denies, the DNS names it asked for, per-flow
+//! packet times (timing channels) and per-destination connections (beacons).
+//!
+//! Memory grows with the DUTs' traffic (a time per packet), not with the
+//! capture's bytes: the frames themselves are dropped as soon as they are read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use crate::net::packet::{self, Transport, ip_proto};
+use crate::net::{Allowlist, Decision, Direction, dns};
+
+/// Where a DUT's packet went, as the detectors group traffic.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Dest {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// "tcp", "udp", "icmp", or the IP protocol number.
+    pub proto: String,
+    pub dport: u16,
+}
+
+impl Dest {
+    /// findings.md's `channel` for a flow: `10.77.1.2>203.0.113.9:443/tcp`.
+    pub fn label(&self) -> String {
+        format!("{}>{}:{}/{}", self.src, self.dst, self.dport, self.proto)
+    }
+}
+
+/// A packet the phase's expectations forbid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offence {
+    /// Index into the DUT's phase list.
+    pub phase: usize,
+    pub t: f64,
+    pub dest: String,
+    /// Why, in words (for an allowlist: which rule it broke).
+    pub why: String,
+}
+
+/// What one DUT's traffic holds for the detectors.
+#[derive(Debug, Clone, Default)]
+pub struct DutTraffic {
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    /// Packets sent in a phase with `net = "none"`.
+    pub in_isolation: Vec<Offence>,
+    /// Packets sent to destinations the phase's allowlist denies.
+    pub denied: Vec<Offence>,
+    /// Destinations some allowlist phase denied / allowed.
+    pub denied_dests: BTreeSet<IpAddr>,
+    pub allowed_dests: BTreeSet<IpAddr>,
+    /// Whether any of the DUT's phases had an allowlist.
+    pub had_allowlist: bool,
+    /// (t, name) of every DNS query sent.
+    pub dns_queries: Vec<(f64, String)>,
+    /// Send times per destination (timing channels).
+    pub flows: BTreeMap<Dest, Vec<f64>>,
+    /// (start t, bytes) of each connection per destination (beacons).
+    pub connections: BTreeMap<Dest, Vec<(f64, u64)>>,
+}
+
+/// A DUT's phases as the net pass needs them: time span, expectation and
+/// the allowlist (with what it learned so far).
+#[derive(Debug)]
+pub struct NetPhase {
+    pub start: f64,
+    pub end: f64,
+    pub none: bool,
+    pub allow: Option<Allowlist>,
+}
+
+/// A UDP exchange counts as a new connection after this much silence on
+/// its (destination, port): what a connection tracker's timeout does.
+const UDP_IDLE_S: f64 = 1.0;
+
+/// Sorts one DUT's packets as they come.
+#[derive(Debug)]
+pub struct DutSorter {
+    /// The DUT's addresses; empty: a pseudo-DUT of a bare capture, whose
+    /// every packet counts as sent (both directions are judged).
+    pub ips: Vec<IpAddr>,
+    pub phases: Vec<NetPhase>,
+    /// Ignore the first moments of a phase: the bench is still switching.
+    pub settle_s: f64,
+    pub traffic: DutTraffic,
+    /// Per destination: time of the last packet and the connection in progress.
+    last_seen: BTreeMap<Dest, f64>,
+}
+
+impl DutSorter {
+    pub fn new(ips: Vec<IpAddr>, phases: Vec<NetPhase>, settle_s: f64) -> Self {
+        let had_allowlist = phases.iter().any(|p| p.allow.is_some());
+        DutSorter {
+            ips,
+            phases,
+            settle_s,
+            traffic: DutTraffic {
+                had_allowlist,
+                ..DutTraffic::default()
+            },
+            last_seen: BTreeMap::new(),
+        }
+    }
+
+    /// One captured Ethernet frame at run time `t`.
+    pub fn frame(&mut self, t: f64, bytes: &[u8]) {
+        // Frames that are not IP (ARP) or do not parse carry no address to
+        // tell who sent them; the detectors judge IP traffic.
+        let Ok(frame) = packet::parse_ethernet(bytes) else {
+            return;
+        };
+        let Some(ip) = frame.ip() else {
+            return;
+        };
+        let dir = if self.ips.is_empty() || self.ips.contains(&ip.src) {
+            Direction::FromDut
+        } else if self.ips.contains(&ip.dst) {
+            Direction::ToDut
+        } else {
+            // Neither end is the DUT (a broadcast it overheard): not its doing.
+            return;
+        };
+        let phase = self.phases.iter().position(|p| p.start <= t && t < p.end);
+        if let Some(i) = phase {
+            let settled = t >= self.phases[i].start + self.settle_s;
+            let p = &mut self.phases[i];
+            if let Some(allow) = &mut p.allow {
+                let decision = allow.observe(&frame, dir);
+                if dir == Direction::FromDut {
+                    let remote = ip.dst;
+                    match &decision {
+                        Decision::Denied(d) if settled => {
+                            self.traffic.denied_dests.insert(remote);
+                            self.traffic.denied.push(Offence {
+                                phase: i,
+                                t,
+                                dest: d.destination(),
+                                why: d.to_string(),
+                            });
+                        }
+                        Decision::Allowed(_) => {
+                            self.traffic.allowed_dests.insert(remote);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if dir == Direction::FromDut && p.none && settled {
+                self.traffic.in_isolation.push(Offence {
+                    phase: i,
+                    t,
+                    dest: ip.dst.to_string(),
+                    why: format!("{} to {}", proto_name(ip.protocol), ip.dst),
+                });
+            }
+        }
+        if dir == Direction::ToDut {
+            self.traffic.packets_received += 1;
+            return;
+        }
+        self.traffic.packets_sent += 1;
+        if let Some(Ok(m)) = dns::parse_packet(ip)
+            && !m.is_response()
+        {
+            for q in &m.questions {
+                self.traffic.dns_queries.push((t, q.name.clone()));
+            }
+        }
+        let (dport, syn) = match ip.transport {
+            Transport::Tcp { dport, flags, .. } => (
+                dport,
+                flags.contains(packet::TcpFlags::SYN) && !flags.contains(packet::TcpFlags::ACK),
+            ),
+            Transport::Udp { dport, .. } => (dport, false),
+            _ => (0, false),
+        };
+        let dest = Dest {
+            src: ip.src,
+            dst: ip.dst,
+            proto: proto_name(ip.protocol),
+            dport,
+        };
+        self.traffic.flows.entry(dest.clone()).or_default().push(t);
+        let bytes = bytes.len() as u64;
+        let new_connection = match ip.protocol {
+            ip_proto::TCP => syn,
+            _ => self
+                .last_seen
+                .get(&dest)
+                .is_none_or(|last| t - last >= UDP_IDLE_S),
+        };
+        self.last_seen.insert(dest.clone(), t);
+        let conns = self.traffic.connections.entry(dest).or_default();
+        match conns.last_mut() {
+            Some(c) if !new_connection => c.1 += bytes,
+            _ if new_connection => conns.push((t, bytes)),
+            // TCP data of a connection whose SYN came before the capture.
+            _ => {}
+        }
+    }
+}
+
+fn proto_name(p: u8) -> String {
+    match p {
+        ip_proto::TCP => "tcp".into(),
+        ip_proto::UDP => "udp".into(),
+        ip_proto::ICMP => "icmp".into(),
+        ip_proto::ICMPV6 => "icmpv6".into(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,319 @@
+//! `benchctl eval`: measure the detectors. Generates a labelled corpus from
+//! the simulated lab (every implant class at several strengths, and honest
+//! phones in hard conditions), analyzes every run exactly as `analyze`
+//! would, and reports per class the detection rate, the false positive rate
+//! on honest phones, and the time per run.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::{CliError, Context, table};
+use crate::analyze::{self, Verdict};
+use crate::detect::Severity;
+use crate::sim::corpus::{self, Class};
+
+/// Measure detection and false positive rates on a generated corpus.
+///
+/// Every case is a recording of the evaluation scenario (all phases) made
+/// in virtual time by the simulated lab: phone-b carries one implant with
+/// randomized parameters (down to the weakest the detectors claim to
+/// catch), or none (the benign class: room interference, BLE, push
+/// keep-alives, bursty apps, slow networks); phone-a is always honest.
+/// Detection: phone-b fails with the finding its implant should cause.
+/// False positive: an honest phone (every phone-a, and phone-b in benign
+/// cases) fails. Thresholds are fixed; the default seed is not the one they
+/// were chosen on.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  benchctl eval                               200 runs per class (several minutes on 2 cores)
+  benchctl eval --runs 20 --class beacon      a quick look at one class
+  benchctl eval --keep corpus/                keep the run directories and their labels")]
+pub struct Eval {
+    /// Runs per class
+    #[arg(long, default_value_t = 200)]
+    pub runs: u64,
+    /// Master seed of the corpus (thresholds were fixed on seed 1)
+    #[arg(long, default_value_t = 2)]
+    pub seed: u64,
+    /// Only this class (repeatable): benign, airplane-tx, fake-off, ...
+    #[arg(long = "class", value_name = "CLASS")]
+    pub classes: Vec<Class>,
+    /// Keep the corpus here (run directories with label.json)
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// Worker threads [default: the CPUs available]
+    #[arg(long)]
+    pub jobs: Option<usize>,
+}
+
+/// One class's results.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClassResult {
+    pub class: String,
+    pub runs: u64,
+    /// Implant classes: runs where phone-b failed with the expected finding.
+    pub detected: u64,
+    pub detection_rate: Option<f64>,
+    /// Honest phones judged (phone-a in every run, phone-b in benign runs).
+    pub honest_phones: u64,
+    pub false_positives: u64,
+    pub false_positive_rate: f64,
+    /// Per strength tier: (runs, detected).
+    pub by_strength: BTreeMap<String, (u64, u64)>,
+    pub mean_record_ms: f64,
+    pub mean_analyze_ms: f64,
+    /// A few runs that were missed or falsely flagged, for a look.
+    pub examples: Vec<String>,
+}
+
+/// The finding kinds that count as catching `class`.
+fn expected(class: Class) -> &'static [&'static str] {
+    match class {
+        Class::Benign => &[],
+        Class::AirplaneTx => &["rf-in-silence"],
+        Class::FakeOff => &["power-in-off"],
+        Class::IsolatedTalker => &["net-in-isolation"],
+        Class::DnsExfil => &["dns-exfiltration"],
+        Class::Beacon => &["net-beacon"],
+        Class::TimingChannel | Class::RfTiming => &["timing-channel"],
+    }
+}
+
+impl Eval {
+    pub fn run(self, ctx: &Context) -> Result<(), CliError> {
+        let classes = if self.classes.is_empty() {
+            Class::ALL.to_vec()
+        } else {
+            self.classes.clone()
+        };
+        let jobs = self
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1);
+        let scratch = std::env::temp_dir().join(format!("benchctl-eval-{}", std::process::id()));
+        let root = self.keep.clone().unwrap_or_else(|| scratch.clone());
+        std::fs::create_dir_all(&root)
+            .map_err(|e| CliError::Usage(format!("cannot make {}: {e}", root.display())))?;
+        let work: Vec<(Class, u64)> = classes
+            .iter()
+            .flat_map(|&c| (0..self.runs).map(move |i| (c, i)))
+            .collect();
+        let next = AtomicU64::new(0);
+        let results: Mutex<BTreeMap<String, ClassResult>> = Mutex::new(BTreeMap::new());
+        let failure: Mutex<Option<String>> = Mutex::new(None);
+        let started = Instant::now();
+        let done = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..jobs {
+                s.spawn(|| {
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed) as usize;
+                        let Some(&(class, index)) = work.get(k) else {
+                            break;
+                        };
+                        if ctx.shutdown.signal().is_some()
+                            || failure.lock().is_ok_and(|f| f.is_some())
+                        {
+                            break;
+                        }
+                        match self.one(class, index, &root) {
+                            Ok(outcome) => {
+                                let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
+                                outcome
+                                    .add_to(r.entry(class.name().to_string()).or_default(), class);
+                            }
+                            Err(e) => {
+                                *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                            }
+                        }
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if n.is_multiple_of(100) && !ctx.global.quiet {
+                            tracing::info!(
+                                "{n}/{} runs, {:.0} s",
+                                work.len(),
+                                started.elapsed().as_secs_f64()
+                            );
+                        }
+                    }
+                });
+            }
+        });
+        if self.keep.is_none() {
+            let _ = std::fs::remove_dir_all(&scratch);
+        }
+        ctx.check_stop()?;
+        if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(CliError::Reported(e));
+        }
+        let mut results: Vec<ClassResult> = results
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .into_values()
+            .collect();
+        for r in &mut results {
+            r.mean_record_ms /= r.runs.max(1) as f64;
+            r.mean_analyze_ms /= r.runs.max(1) as f64;
+            r.false_positive_rate = r.false_positives as f64 / r.honest_phones.max(1) as f64;
+        }
+        let report = Report {
+            seed: self.seed,
+            runs_per_class: self.runs,
+            seconds: started.elapsed().as_secs_f64(),
+            jobs,
+            classes: results,
+        };
+        ctx.print(&report, || render(&report));
+        Ok(())
+    }
+
+    /// Record and analyze one case.
+    fn one(&self, class: Class, index: u64, root: &std::path::Path) -> Result<Outcome, String> {
+        let case = corpus::case(class, index, self.seed).map_err(|e| e.to_string())?;
+        // A neutral name: the run id must not give the class away.
+        let dir = root.join(format!(
+            "run-{:016x}",
+            crate::sim::rng::mix(case.seed ^ index)
+        ));
+        let t = Instant::now();
+        case.record(&dir)
+            .map_err(|e| format!("recording case {class} #{index}: {e}"))?;
+        let record_ms = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        let findings =
+            analyze::analyze(&dir).map_err(|e| format!("analyzing case {class} #{index}: {e}"))?;
+        let analyze_ms = t.elapsed().as_secs_f64() * 1e3;
+        if self.keep.is_some() {
+            let label = serde_json::to_vec_pretty(&case.label()).unwrap_or_default();
+            let _ = std::fs::write(dir.join("label.json"), label);
+            let _ = analyze::write(&dir, &findings);
+        } else {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        let dut = corpus::DUT;
+        let caught = findings.duts.iter().any(|d| {
+            d.dut == dut
+                && d.findings
+                    .iter()
+                    .any(|f| f.severity >= Severity::Medium && expected(class).contains(&f.kind))
+        });
+        let honest: Vec<bool> = findings
+            .duts
+            .iter()
+            .filter(|d| d.dut != dut || class == Class::Benign)
+            .map(|d| d.verdict == Verdict::Fail)
+            .collect();
+        Ok(Outcome {
+            strength: case.strength.clone(),
+            caught,
+            honest,
+            record_ms,
+            analyze_ms,
+            name: format!("{class} #{index} ({}) {}", case.strength, dir.display()),
+        })
+    }
+}
+
+struct Outcome {
+    strength: String,
+    caught: bool,
+    /// Per honest phone: falsely failed.
+    honest: Vec<bool>,
+    record_ms: f64,
+    analyze_ms: f64,
+    name: String,
+}
+
+impl Outcome {
+    fn add_to(self, r: &mut ClassResult, class: Class) {
+        r.class = class.name().to_string();
+        r.runs += 1;
+        r.mean_record_ms += self.record_ms;
+        r.mean_analyze_ms += self.analyze_ms;
+        r.honest_phones += self.honest.len() as u64;
+        let fps = self.honest.iter().filter(|f| **f).count() as u64;
+        r.false_positives += fps;
+        let tier = r.by_strength.entry(self.strength).or_default();
+        tier.0 += 1;
+        if class != Class::Benign {
+            if self.caught {
+                r.detected += 1;
+                tier.1 += 1;
+            } else if r.examples.len() < 5 {
+                r.examples.push(format!("missed: {}", self.name));
+            }
+            r.detection_rate = Some(r.detected as f64 / r.runs as f64);
+        }
+        if fps > 0 && r.examples.len() < 5 {
+            r.examples.push(format!("false positive: {}", self.name));
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    seed: u64,
+    runs_per_class: u64,
+    seconds: f64,
+    jobs: usize,
+    classes: Vec<ClassResult>,
+}
+
+fn render(report: &Report) -> String {
+    let rows: Vec<Vec<String>> = report
+        .classes
+        .iter()
+        .map(|r| {
+            vec![
+                r.class.clone(),
+                r.runs.to_string(),
+                r.detection_rate.map_or("-".into(), |d| {
+                    format!("{:.3} ({}/{})", d, r.detected, r.runs)
+                }),
+                format!(
+                    "{:.3} ({}/{})",
+                    r.false_positive_rate, r.false_positives, r.honest_phones
+                ),
+                r.by_strength
+                    .iter()
+                    .map(|(s, (n, d))| {
+                        if r.detection_rate.is_some() {
+                            format!("{s} {d}/{n}")
+                        } else {
+                            format!("{s} {n}")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                format!("{:.0} + {:.0}", r.mean_record_ms, r.mean_analyze_ms),
+            ]
+        })
+        .collect();
+    let mut out = format!(
+        "corpus seed {}, {} runs per class, {} worker(s), {:.0} s\n\n",
+        report.seed, report.runs_per_class, report.jobs, report.seconds
+    );
+    out.push_str(&table::render(
+        "  ",
+        &[
+            "CLASS",
+            "RUNS",
+            "DETECTION",
+            "FALSE POSITIVES (honest phones)",
+            "BY STRENGTH",
+            "MS/RUN (record + analyze)",
+        ],
+        &rows,
+    ));
+    for r in &report.classes {
+        for e in &r.examples {
+            out.push_str(&format!("  {e}\n"));
+        }
+    }
+    out
+}

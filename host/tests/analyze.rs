@@ -1,0 +1,195 @@
+//! `benchctl analyze` on inputs benchctl did not write: a run directory made
+//! by a Python script straight from recording-format.md (with the spec's
+//! own out-of-order journal lines), the real NeFiAS captures, and inputs it
+//! must refuse.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+mod common;
+use common::TestBench;
+use common::outside::venv_python;
+
+/// Writes a run directory the way an outside tool would, from the spec:
+/// phone-a in enclosure antenna channel 0, the ambient antenna channel 1;
+/// a 30 ms burst 20 dB over the floor at t = 23.4 in the airplane phase
+/// (the DUT's), a 100 ms burst at t = 25.0 on both antennas (the room's);
+/// 40 mA drawn during soft-off. Big-endian-free, 100 S/s to stay small.
+const WRITER: &str = r#"
+import json, sys, os
+import numpy as np
+d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
+rate = 100.0
+n = int(60 * rate)
+t = np.arange(n) / rate
+rng = np.random.default_rng(7)
+rf = np.stack([-95 + rng.uniform(-1, 1, n), -97 + rng.uniform(-1, 1, n)], axis=1).astype('<f4')
+dut = (t >= 23.4) & (t < 23.43)
+room = (t >= 25.0) & (t < 25.1)
+rf[dut, 0] = -75
+rf[room, 0] = -70
+rf[room, 1] = -45
+rf[3000:3010, :] = np.nan          # 100 ms lost at t = 30
+rf.tofile(os.path.join(d, 'rf.sigmf-data'))
+meta = {"global": {"core:datatype": "rf32_le", "core:sample_rate": rate, "core:num_channels": 2,
+        "core:version": "1.2.0", "core:extensions": [{"name": "bench", "version": "1.0.0", "optional": True}],
+        "bench:unit": "dBm", "bench:channels": [
+            {"dut": "phone-a", "band": "lte-b3-ul", "low_hz": 1710000000, "high_hz": 1785000000},
+            {"dut": None, "band": "lte-b3-ul", "low_hz": 1710000000, "high_hz": 1785000000}]},
+        "captures": [{"core:sample_start": 0, "core:datetime": "2026-11-26T15:30:00.000Z"}],
+        "annotations": []}
+json.dump(meta, open(os.path.join(d, 'rf.sigmf-meta'), 'w'))
+cur = np.full(n, 0.09, dtype='<f4')
+cur[t >= 50] = 0.040
+cur.reshape(n, 1).tofile(os.path.join(d, 'power.sigmf-data'))
+meta["global"].update({"core:num_channels": 1, "bench:unit": "A",
+                       "bench:channels": [{"dut": "phone-a", "quantity": "current"}]})
+json.dump(meta, open(os.path.join(d, 'power.sigmf-meta'), 'w'))
+json.dump({"format": "benchctl-run/1", "run_id": "20261126T153000Z-outside", "bench": "elsewhere",
+           "scenario": "outside", "started_utc": "2026-11-26T15:30:00.000Z", "duration_s": 60.0,
+           "complete": True, "duts": [{"name": "phone-a", "model": "sim-android", "ip": ["10.77.1.2"]}],
+           "written_by": "a python script"}, open(os.path.join(d, 'run.json'), 'w'))
+# The spec's example lines, in the spec's order (not sorted by t).
+lines = [
+ '{"t":0.0,"kind":"phase","dut":"phone-a","name":"boot","expect":{}}',
+ '{"t":0.01,"kind":"action","dut":"phone-a","action":"power.on","ok":true}',
+ '{"t":20.0,"kind":"phase","dut":"phone-a","name":"airplane","expect":{"rf":"silent","net":"none"}}',
+ '{"t":40.0,"kind":"phase","dut":"phone-a","name":"online","expect":{"net":"allowlist","allow":["connectivitycheck.gstatic.com","time.android.com","10.77.0.1"]}}',
+ '{"t":50.0,"kind":"phase","dut":"phone-a","name":"soft-off","expect":{"rf":"silent","net":"none","power":"off","off_current_a":0.005}}',
+ '{"t":41.2,"kind":"fault","source":"shield","detail":"3 frames lost (seq 1200..1202)"}',
+]
+open(os.path.join(d, 'events.jsonl'), 'w').write('\n'.join(lines) + '\n')
+"#;
+
+fn outside_run(dir: &Path) -> PathBuf {
+    let run = dir.join("outside-run");
+    let out = Command::new(venv_python())
+        .args(["-c", WRITER])
+        .arg(&run)
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    run
+}
+
+#[test]
+fn a_run_directory_written_by_another_tool_is_judged() {
+    let bench = TestBench::default_bench();
+    let run = outside_run(bench.dir.path());
+    let out = bench.run(&["analyze", run.to_str().unwrap(), "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert_eq!(doc["format"], "benchctl-findings/1");
+    assert_eq!(doc["run_id"], "20261126T153000Z-outside");
+    assert_eq!(doc["verdict"], "fail");
+    let written: Value =
+        serde_json::from_slice(&std::fs::read(run.join("findings.json")).unwrap()).unwrap();
+    assert_eq!(written, doc);
+    let findings = doc["duts"][0]["findings"].as_array().unwrap();
+    let kinds: Vec<&str> = findings
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    // The DUT's burst, and the soft-off current; not the room's burst.
+    let rf: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["kind"] == "rf-in-silence")
+        .collect();
+    assert_eq!(rf.len(), 1, "{kinds:?}");
+    assert_eq!(rf[0]["phase"], "airplane");
+    assert!(
+        (rf[0]["start_s"].as_f64().unwrap() - 23.4).abs() < 0.02,
+        "{}",
+        rf[0]
+    );
+    assert_eq!(rf[0]["evidence"]["bursts"], 1);
+    assert_eq!(rf[0]["channel"], "lte-b3-ul");
+    let power: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["kind"] == "power-in-off")
+        .collect();
+    assert_eq!(power.len(), 1, "{kinds:?}");
+    assert_eq!(power[0]["phase"], "soft-off");
+    assert!(
+        power[0]["summary"].as_str().unwrap().contains("40.0 mA"),
+        "{}",
+        power[0]
+    );
+}
+
+#[test]
+fn analyze_refuses_what_it_cannot_read_with_a_reason() {
+    let bench = TestBench::default_bench();
+    let out = bench.run(&["analyze", "no-such-run"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no-such-run: not a run directory"),
+        "{stderr}"
+    );
+
+    let run = outside_run(bench.dir.path());
+    std::fs::write(
+        run.join("run.json"),
+        r#"{"format": "benchctl-run/9", "run_id": "x"}"#,
+    )
+    .unwrap();
+    let out = bench.run(&["analyze", run.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("benchctl-run/9"), "{stderr}");
+}
+
+/// The NeFiAS captures (../shared/data/nefias): four covert timing
+/// channels must fail with `timing-channel`, the newspaper flow must pass.
+#[test]
+fn nefias_captures_get_the_expected_verdicts() {
+    let dir = common::repo_root().join("../shared/data/nefias");
+    if !dir.exists() {
+        eprintln!("skipped: {} not found", dir.display());
+        return;
+    }
+    let bench = TestBench::default_bench();
+    for (file, covert) in [
+        ("TCC_ABABAB_40_80.pcap", true),
+        ("TCC_Faust_GZ_60_120.pcap", true),
+        ("SCC_Faust_60.pcap", true),
+        ("SCC_ABABAB_40.pcap", true),
+        ("HTTPS_NWZ_Zeitung.pcap", false),
+    ] {
+        let path = dir.join(file);
+        let out = bench.run(&["analyze", path.to_str().unwrap(), "--json"]);
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{file}: {}", String::from_utf8_lossy(&out.stderr)));
+        let kinds: Vec<String> = doc["duts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|d| d["findings"].as_array().unwrap().clone())
+            .map(|f| format!("{} {}", f["kind"], f["severity"]))
+            .collect();
+        if covert {
+            assert_eq!(out.status.code(), Some(1), "{file}: {kinds:?}");
+            assert_eq!(doc["verdict"], "fail", "{file}");
+            assert!(
+                kinds.iter().any(|k| k.starts_with("\"timing-channel\"")),
+                "{file}: {kinds:?}"
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(0), "{file}: {kinds:?}");
+            assert_eq!(doc["verdict"], "pass", "{file}: {kinds:?}");
+        }
+    }
+}
