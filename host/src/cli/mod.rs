@@ -31,13 +31,15 @@ use crate::shutdown::Shutdown;
 const AFTER_HELP: &str = "\
 Exit codes:
   0  success
-  1  the verdict was fail: a DUT did something its phase forbids, or a covert pattern (`run`, `analyze`)
+  1  verdict fail (`run`, `analyze`): a DUT did what its phase forbids, or a covert pattern
   2  usage or bench file error; nothing was switched
   3  hardware or infrastructure fault (a device failed, the bench is in use), or
      a run that did not record completely and in which nothing failed
   130, 143, 129  stopped by SIGINT, SIGTERM, SIGHUP; touched DUTs went to their safe state
 
 Examples:
+  benchctl run scenarios/backdoor-hunt.toml  the demo: record both phones, judge them
+  benchctl analyze runs/* --junit out.xml  judge recordings again, JUnit for CI
   benchctl check                       validate bench.toml and show the bench
   benchctl power phone-a on            switch phone-a's supply on (it stays on)
   benchctl power all cycle --off-time 10s
