@@ -128,3 +128,68 @@ fn esc(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::{Check, DutFindings, Findings, Verdict};
+    use crate::detect::{Finding, Severity};
+
+    #[test]
+    fn failures_carry_findings_and_text_is_escaped() {
+        let finding = Finding {
+            kind: "rf-in-silence",
+            severity: Severity::High,
+            phase: Some("airplane".into()),
+            start_s: 1.0,
+            end_s: 2.0,
+            channel: Some("LTE <B3> & co".into()),
+            score: 0.9,
+            summary: "burst \"loud\"".into(),
+            evidence: Default::default(),
+        };
+        let run = Findings {
+            format: crate::analyze::FORMAT,
+            input: "runs/x".into(),
+            run_id: Some("x".into()),
+            complete: true,
+            verdict: Verdict::Fail,
+            duts: vec![DutFindings {
+                dut: "phone-b".into(),
+                verdict: Verdict::Fail,
+                findings: vec![finding],
+            }],
+            problems: vec![],
+            checks: vec![
+                Check {
+                    dut: "phone-b".into(),
+                    name: "airplane: rf silent".into(),
+                    kind: "rf-in-silence",
+                    phase: Some("airplane".into()),
+                    ran: true,
+                },
+                Check {
+                    dut: "phone-b".into(),
+                    name: "net-beacon".into(),
+                    kind: "net-beacon",
+                    phase: None,
+                    ran: false,
+                },
+            ],
+        };
+        let xml = render(&[run]);
+        assert!(
+            xml.contains("tests=\"3\" failures=\"1\" errors=\"0\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<failure type=\"rf-in-silence\" message=\"burst &quot;loud&quot;\">"),
+            "{xml}"
+        );
+        assert!(xml.contains("[LTE &lt;B3&gt; &amp; co]"), "{xml}");
+        assert!(
+            xml.contains("<skipped message=\"not recorded in this run\"/>"),
+            "{xml}"
+        );
+    }
+}

@@ -86,8 +86,12 @@ pub struct DutSorter {
     /// Ignore the first moments of a phase: the bench is still switching.
     pub settle_s: f64,
     pub traffic: DutTraffic,
-    /// Per destination: time of the last packet and the connection in progress.
+    /// Per destination: time of the last packet.
     last_seen: BTreeMap<Dest, f64>,
+    /// Per destination: the source port of the last TCP SYN. A SYN from the
+    /// same port again is the same connection retransmitting its SYN (no
+    /// answer came), not a new check-in.
+    last_syn_port: BTreeMap<Dest, u16>,
 }
 
 impl DutSorter {
@@ -102,6 +106,7 @@ impl DutSorter {
                 ..DutTraffic::default()
             },
             last_seen: BTreeMap::new(),
+            last_syn_port: BTreeMap::new(),
         }
     }
 
@@ -169,13 +174,19 @@ impl DutSorter {
                 self.traffic.dns_queries.push((t, q.name.clone()));
             }
         }
-        let (dport, syn) = match ip.transport {
-            Transport::Tcp { dport, flags, .. } => (
+        let (sport, dport, syn) = match ip.transport {
+            Transport::Tcp {
+                sport,
+                dport,
+                flags,
+                ..
+            } => (
+                sport,
                 dport,
                 flags.contains(packet::TcpFlags::SYN) && !flags.contains(packet::TcpFlags::ACK),
             ),
-            Transport::Udp { dport, .. } => (dport, false),
-            _ => (0, false),
+            Transport::Udp { sport, dport } => (sport, dport, false),
+            _ => (0, 0, false),
         };
         let dest = Dest {
             src: ip.src,
@@ -186,7 +197,8 @@ impl DutSorter {
         self.traffic.flows.entry(dest.clone()).or_default().push(t);
         let bytes = bytes.len() as u64;
         let new_connection = match ip.protocol {
-            ip_proto::TCP => syn,
+            ip_proto::TCP if syn => self.last_syn_port.insert(dest.clone(), sport) != Some(sport),
+            ip_proto::TCP => false,
             _ => self
                 .last_seen
                 .get(&dest)
@@ -210,5 +222,97 @@ fn proto_name(p: u8) -> String {
         ip_proto::ICMP => "icmp".into(),
         ip_proto::ICMPV6 => "icmpv6".into(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::net::packet::build::{v4_tcp, v4_udp};
+
+    const DUT: Ipv4Addr = Ipv4Addr::new(10, 77, 1, 2);
+    const C2: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 17);
+    const SYN: u8 = 0x02;
+
+    fn sorter(phases: Vec<NetPhase>) -> DutSorter {
+        DutSorter::new(vec![IpAddr::V4(DUT)], phases, 1.0)
+    }
+
+    #[test]
+    fn a_retransmitted_syn_is_the_same_connection() {
+        let mut s = sorter(Vec::new());
+        for (t, sport) in [
+            (10.0, 40_000),
+            (11.0, 40_000),
+            (13.0, 40_000),
+            (30.0, 40_001),
+        ] {
+            s.frame(t, &v4_tcp(true, DUT, C2, sport, 80, SYN, &[]));
+        }
+        let conns: Vec<f64> = s
+            .traffic
+            .connections
+            .values()
+            .flatten()
+            .map(|c| c.0)
+            .collect();
+        assert_eq!(conns, [10.0, 30.0]);
+        // Every packet still counts for the flow's timing.
+        assert_eq!(s.traffic.flows.values().map(Vec::len).sum::<usize>(), 4);
+    }
+
+    #[test]
+    fn udp_exchanges_split_on_silence() {
+        let mut s = sorter(Vec::new());
+        for t in [1.0, 1.2, 1.4, 5.0, 5.1, 9.0] {
+            s.frame(t, &v4_udp(true, DUT, C2, 5000, 53, b"x"));
+        }
+        let conns: Vec<f64> = s
+            .traffic
+            .connections
+            .values()
+            .flatten()
+            .map(|c| c.0)
+            .collect();
+        assert_eq!(conns, [1.0, 5.0, 9.0]);
+    }
+
+    #[test]
+    fn isolation_and_allowlists_are_judged_after_the_settling_second() {
+        let allow = crate::net::Allowlist::parse(&["10.77.0.0/16".to_string()]).expect("list");
+        let mut s = sorter(vec![
+            NetPhase {
+                start: 0.0,
+                end: 10.0,
+                none: true,
+                allow: None,
+            },
+            NetPhase {
+                start: 10.0,
+                end: 20.0,
+                none: false,
+                allow: Some(allow),
+            },
+        ]);
+        s.frame(0.5, &v4_udp(true, DUT, C2, 1, 2, b"")); // settling: not counted
+        s.frame(2.0, &v4_udp(true, DUT, C2, 1, 2, b""));
+        s.frame(2.5, &v4_udp(false, C2, DUT, 2, 1, b"")); // to the DUT: not its doing
+        s.frame(
+            12.0,
+            &v4_udp(true, DUT, Ipv4Addr::new(10, 77, 0, 1), 1, 443, b""),
+        );
+        s.frame(13.0, &v4_udp(true, DUT, C2, 1, 443, b""));
+        assert_eq!(s.traffic.in_isolation.len(), 1);
+        assert_eq!(s.traffic.in_isolation[0].t, 2.0);
+        assert_eq!(s.traffic.denied.len(), 1);
+        assert_eq!(s.traffic.denied[0].dest, "198.51.100.17");
+        assert!(
+            s.traffic.denied[0].why.contains("not on the allowlist"),
+            "{}",
+            s.traffic.denied[0].why
+        );
+        assert_eq!(s.traffic.packets_received, 1);
     }
 }
