@@ -276,13 +276,18 @@ fn read_packets(
 
 fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
     let reader = PacketReader::open(path)?;
+    let unnamed = path
+        .file_stem()
+        .map_or_else(|| "capture".to_string(), |s| s.to_string_lossy().into_owned());
     // One pseudo-DUT per interface, all phases `any`; both directions are
     // judged (a bare capture says nothing about which end is the DUT).
     let mut names: Vec<String> = Vec::new();
     let mut sorters: Vec<DutSorter> = Vec::new();
     let mut first: Option<crate::record::read::UtcTime> = None;
     let truncated = read_packets(reader, |name, time, data| {
-        let name = name.map_or_else(|| "capture".to_string(), str::to_string);
+        // An interface without a name (classic pcap has none) is called
+        // after the file.
+        let name = name.map_or_else(|| unnamed.clone(), str::to_string);
         let i = match names.iter().position(|n| *n == name) {
             Some(i) => i,
             None => {

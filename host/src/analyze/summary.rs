@@ -16,6 +16,7 @@ pub fn render(run: &Findings) -> String {
     for p in &run.problems {
         let _ = writeln!(out, "  note: {p}");
     }
+    let width = run.duts.iter().map(|d| d.dut.len()).max().unwrap_or(0).max(8);
     for d in &run.duts {
         let failing = d
             .findings
@@ -24,7 +25,7 @@ pub fn render(run: &Findings) -> String {
             .count();
         let _ = writeln!(
             out,
-            "  {:<10} {:<4}  {}",
+            "  {:<width$}  {:<4}  {}",
             d.dut,
             verdict(d.verdict),
             match (failing, d.findings.len()) {
