@@ -21,14 +21,15 @@ use crate::sim::corpus::{self, Class};
 /// Measure detection and false positive rates on a generated corpus.
 ///
 /// Every case is a recording of the evaluation scenario (all phases) made
-/// in virtual time by the simulated lab: phone-b carries one implant with
-/// randomized parameters (down to the weakest the detectors claim to
-/// catch), or none (the benign class: room interference, BLE, push
-/// keep-alives, bursty apps, slow networks); phone-a is always honest.
-/// Detection: phone-b fails with the finding its implant should cause.
-/// False positive: an honest phone (every phone-a, and phone-b in benign
-/// cases) fails. Thresholds are fixed; the default seed is not the one they
-/// were chosen on.
+/// in virtual time by the simulated lab on the default bench built into
+/// benchctl (not --bench): phone-b carries one implant with randomized
+/// parameters, across strength tiers down to the weakest the detectors
+/// claim to catch, or none (the benign class: room interference, BLE, push
+/// keep-alives, bursty apps, slow networks). Detection: phone-b fails with
+/// the finding its implant should cause. False positive: an honest phone
+/// fails (any DUT of a benign case, and any DUT other than phone-b in the
+/// run). Thresholds are fixed; the default seed is not the one they were
+/// chosen on.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   benchctl eval                               200 runs per class (several minutes on 2 cores)
