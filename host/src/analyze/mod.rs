@@ -276,9 +276,10 @@ fn read_packets(
 
 fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
     let reader = PacketReader::open(path)?;
-    let unnamed = path
-        .file_stem()
-        .map_or_else(|| "capture".to_string(), |s| s.to_string_lossy().into_owned());
+    let unnamed = path.file_stem().map_or_else(
+        || "capture".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
     // One pseudo-DUT per interface, all phases `any`; both directions are
     // judged (a bare capture says nothing about which end is the DUT).
     let mut names: Vec<String> = Vec::new();

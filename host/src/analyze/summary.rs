@@ -16,7 +16,13 @@ pub fn render(run: &Findings) -> String {
     for p in &run.problems {
         let _ = writeln!(out, "  note: {p}");
     }
-    let width = run.duts.iter().map(|d| d.dut.len()).max().unwrap_or(0).max(8);
+    let width = run
+        .duts
+        .iter()
+        .map(|d| d.dut.len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     for d in &run.duts {
         let failing = d
             .findings
