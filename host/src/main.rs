@@ -38,6 +38,11 @@ fn main() -> ExitCode {
         };
         match cli.run(shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
+            // A verdict is the answer, not a failure of benchctl.
+            Err(e @ benchctl::cli::CliError::Verdict(_)) => {
+                let _ = writeln!(std::io::stderr(), "{e}");
+                e.exit_code()
+            }
             Err(e) => {
                 let _ = writeln!(std::io::stderr(), "error: {e}");
                 e.exit_code()
