@@ -4,13 +4,12 @@
 //! must refuse.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
 mod common;
 use common::TestBench;
-use common::outside::venv_python;
+use common::outside::run_python;
 
 /// Writes a run directory the way an outside tool would, from the spec:
 /// phone-a in enclosure antenna channel 0, the ambient antenna channel 1;
@@ -66,16 +65,7 @@ open(os.path.join(d, 'events.jsonl'), 'w').write('\n'.join(lines) + '\n')
 
 fn outside_run(dir: &Path) -> PathBuf {
     let run = dir.join("outside-run");
-    let out = Command::new(venv_python())
-        .args(["-c", WRITER])
-        .arg(&run)
-        .output()
-        .expect("python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_python(WRITER, &run, "the outside writer failed on");
     run
 }
 

@@ -23,17 +23,8 @@ fn run_dir(bench: &TestBench, stdout: &[u8]) -> PathBuf {
 /// (dut + test name, failed) of every JUnit testcase, as junitparser reads them.
 fn junit_cases(path: &Path) -> Vec<(String, bool)> {
     let script = "import sys, json\nfrom junitparser import JUnitXml\nout = []\nfor suite in JUnitXml.fromfile(sys.argv[1]):\n    for case in suite:\n        dut = case.classname.split('.')[-1]\n        failed = any(r.__class__.__name__ in ('Failure', 'Error') for r in case.result)\n        out.append([dut + ' ' + case.name, failed])\nprint(json.dumps(out))\n";
-    let out = std::process::Command::new(common::outside::venv_python())
-        .args(["-c", script])
-        .arg(path)
-        .output()
-        .expect("python");
-    assert!(
-        out.status.success(),
-        "junitparser: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice::<Vec<(String, bool)>>(&out.stdout).expect("cases")
+    let out = common::outside::run_python(script, path, "junitparser rejected");
+    serde_json::from_slice::<Vec<(String, bool)>>(&out).expect("cases")
 }
 
 fn json_file(path: &Path) -> Value {

@@ -51,19 +51,26 @@ print(json.dumps({
 }))
 "#;
 
-pub fn sigmf_check(meta: &Path) -> Value {
+/// Run a Python `script` from the venv with `arg` as its argument; its
+/// stdout. A failing script fails the test with its stderr and `what`.
+pub fn run_python(script: &str, arg: &Path, what: &str) -> Vec<u8> {
     let out = Command::new(venv_python())
-        .args(["-c", SIGMF_CHECK])
-        .arg(meta)
+        .args(["-c", script])
+        .arg(arg)
         .output()
         .expect("run python");
     assert!(
         out.status.success(),
-        "sigmf rejected {}: {}\n({INSTALL_HINT} if the package is missing)",
-        meta.display(),
+        "{what} {}: {}\n({INSTALL_HINT} if a package is missing)",
+        arg.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("checker output")
+    out.stdout
+}
+
+pub fn sigmf_check(meta: &Path) -> Value {
+    serde_json::from_slice(&run_python(SIGMF_CHECK, meta, "sigmf rejected"))
+        .expect("checker output")
 }
 
 /// Validate a meta file against the `sigmf` package's schema without
@@ -73,17 +80,7 @@ pub fn sigmf_validate_only(meta: &Path) {
                   from sigmf import validate\n\
                   warnings.simplefilter('error')\n\
                   validate.validate(json.load(open(sys.argv[1])))\n";
-    let out = Command::new(venv_python())
-        .args(["-c", script])
-        .arg(meta)
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "sigmf rejected {}: {}",
-        meta.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_python(script, meta, "sigmf rejected");
 }
 
 /// Validate a SigMF recording with the `sigmf` package and report its shape
@@ -106,18 +103,8 @@ print(json.dumps({
 "#;
 
 pub fn sigmf_summary(meta: &Path) -> Value {
-    let out = Command::new(venv_python())
-        .args(["-c", SIGMF_SUMMARY])
-        .arg(meta)
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "sigmf rejected {}: {}\n({INSTALL_HINT} if the package is missing)",
-        meta.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("checker output")
+    serde_json::from_slice(&run_python(SIGMF_SUMMARY, meta, "sigmf rejected"))
+        .expect("checker output")
 }
 
 /// `tshark -T fields` rows of `file`.
