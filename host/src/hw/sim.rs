@@ -12,7 +12,7 @@ use crate::config::DutConfig;
 use crate::sim::{LabState, PhoneSettings, SimLab};
 
 /// Add or remove `n` in a sorted set kept as a Vec (the file stays readable).
-fn set_member(list: &mut Vec<u8>, n: u8, present: bool) {
+pub(crate) fn set_member(list: &mut Vec<u8>, n: u8, present: bool) {
     list.retain(|&x| x != n);
     if present {
         list.push(n);

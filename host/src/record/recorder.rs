@@ -200,13 +200,67 @@ impl Drop for Recorder {
     }
 }
 
-/// How the shield's channels split over the two SigMF recordings.
-#[derive(Debug, Clone, Copy)]
-enum Route {
+/// Which recording a shield channel's samples go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
     Rf,
     Power,
     /// Occupancy is a fraction, neither dBm nor A: not in either file.
     Skip,
+}
+
+/// How a shield's channels split over `rf.sigmf` and `power.sigmf`: each
+/// channel's route, and the `bench:channels` entries of the two files.
+/// The live recorder and the offline one (`sim::offline`) both use it, so
+/// the two cannot lay out a run differently.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ChannelSplit {
+    pub routes: Vec<Route>,
+    pub rf: Vec<serde_json::Value>,
+    pub power: Vec<serde_json::Value>,
+}
+
+pub(crate) fn split_channels(channels: &[ShieldChannel]) -> ChannelSplit {
+    let mut split = ChannelSplit::default();
+    for ch in channels {
+        let route = match ch.quantity {
+            ShieldQuantity::Rf => {
+                let (low, high) = ch.band_hz();
+                split.rf.push(sigmf::rf_channel(
+                    ch.dut.as_deref(),
+                    ch.band.as_deref().unwrap_or(&ch.name),
+                    low,
+                    high,
+                ));
+                Route::Rf
+            }
+            ShieldQuantity::Current => {
+                split.power.push(sigmf::current_channel(ch.dut.as_deref()));
+                Route::Power
+            }
+            ShieldQuantity::Occupancy => Route::Skip,
+        };
+        split.routes.push(route);
+    }
+    split
+}
+
+/// Append a tapped packet to its DUT's interface (`tapped` lists the
+/// interfaces' DUTs in order), stamped `started` + its run time. False when
+/// the run does not record that DUT's link.
+pub(crate) fn write_tapped(
+    net: &mut PcapngWriter,
+    tapped: &[String],
+    started: SystemTime,
+    p: &TappedPacket,
+) -> Result<bool, RecordError> {
+    let Some(interface) = tapped.iter().position(|d| *d == p.dut) else {
+        return Ok(false);
+    };
+    let at = started + Duration::from_secs_f64(p.t.max(0.0));
+    let len = u32::try_from(p.frame.len()).unwrap_or(u32::MAX);
+    net.packet(interface as u32, at, &p.frame, len)?;
+    Ok(true)
 }
 
 struct Files {
@@ -227,29 +281,14 @@ impl Files {
     fn create(dir: &Path, setup: &RecorderSetup) -> Result<Files, RecordError> {
         let started = super::utc_rfc3339_millis(setup.started_utc);
         let rate = f64::from(setup.sample_rate_hz);
-        let mut rf_channels = Vec::new();
-        let mut power_channels = Vec::new();
-        let mut routes = Vec::new();
-        for ch in &setup.channels {
-            let route = match ch.quantity {
-                ShieldQuantity::Rf => {
-                    let (low, high) = ch.band_hz();
-                    rf_channels.push(sigmf::rf_channel(
-                        ch.dut.as_deref(),
-                        ch.band.as_deref().unwrap_or(&ch.name),
-                        low,
-                        high,
-                    ));
-                    Route::Rf
-                }
-                ShieldQuantity::Current => {
-                    power_channels.push(sigmf::current_channel(ch.dut.as_deref()));
-                    Route::Power
-                }
-                ShieldQuantity::Occupancy => Route::Skip,
-            };
-            routes.push((route, ch.quantity));
-        }
+        let split = split_channels(&setup.channels);
+        let routes = split
+            .routes
+            .iter()
+            .copied()
+            .zip(setup.channels.iter().map(|c| c.quantity))
+            .collect();
+        let (rf_channels, power_channels) = (split.rf, split.power);
         let rf = (!rf_channels.is_empty())
             .then(|| SigmfWriter::create(dir, RF_NAME, rate, rf_channels, Unit::Dbm, &started))
             .transpose()?;
@@ -459,15 +498,11 @@ impl Files {
     }
 
     fn packet(&mut self, p: &TappedPacket) -> Result<(), RecordError> {
-        let (Some(net), Some(interface)) =
-            (&mut self.net, self.tapped.iter().position(|d| *d == p.dut))
-        else {
-            // A DUT whose link the run does not record.
-            return Ok(());
-        };
-        let at = self.started_utc + Duration::from_secs_f64(p.t.max(0.0));
-        let len = u32::try_from(p.frame.len()).unwrap_or(u32::MAX);
-        net.packet(interface as u32, at, &p.frame, len)
+        match &mut self.net {
+            // A DUT whose link the run does not record is skipped inside.
+            Some(net) => write_tapped(net, &self.tapped, self.started_utc, p).map(|_| ()),
+            None => Ok(()),
+        }
     }
 
     fn set_t0(&mut self, t0: f64) -> Result<(), RecordError> {

@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use crate::bench::shield::BenchShield;
 use crate::bench::{Bench, BenchError};
-use crate::config::{NetState, ShieldBackend};
+use crate::config::{BenchConfig, NetState, ShieldBackend};
 use crate::hw::shield::RunClock;
 use crate::record::journal::{Event, Journal};
 use crate::record::recorder::{Recorder, RecorderReport, RecorderSetup, RunJournal};
@@ -134,7 +134,7 @@ pub async fn run(
         &bench.config().name,
         &scenario.name,
         started_utc,
-        dut_entries(bench, &duts),
+        dut_entries(bench.config(), &duts),
     );
     manifest.extra.insert(
         "scenario_file".into(),
@@ -195,7 +195,7 @@ pub async fn run(
     // Whatever happened: DUTs to their safe state, recorded as actions.
     for dut in &duts {
         let failures = bench.apply_safe_state(dut);
-        let detail = safe_state_words(bench, dut);
+        let detail = safe_state_words(bench.config(), dut);
         journal.record(Event::action(
             Some(dut),
             "safe-state",
@@ -447,8 +447,9 @@ fn new_run_dir(
 }
 
 /// run.json's DUT list: model, address on the link, firmware build.
-fn dut_entries(bench: &Bench, duts: &[String]) -> Vec<DutEntry> {
-    let config = bench.config();
+/// run.json's DUT list: model, address on the link, firmware build (the
+/// offline recorder writes the same).
+pub fn dut_entries(config: &BenchConfig, duts: &[String]) -> Vec<DutEntry> {
     duts.iter()
         .filter_map(|name| config.dut(name))
         .map(|d| DutEntry {
@@ -466,8 +467,8 @@ fn dut_entries(bench: &Bench, duts: &[String]) -> Vec<DutEntry> {
 }
 
 /// The safe state in words, for the journal.
-fn safe_state_words(bench: &Bench, dut: &str) -> String {
-    match bench.config().dut(dut) {
+pub fn safe_state_words(config: &BenchConfig, dut: &str) -> String {
+    match config.dut(dut) {
         Some(d) => {
             let on_off = |on: bool| if on { "on" } else { "off" };
             format!(

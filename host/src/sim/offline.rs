@@ -37,21 +37,20 @@ use shield_protocol as wire;
 
 use super::exposure::Exposure;
 use super::phone::SimPhone;
-use super::plant::{PlantSetup, World, dut_ip};
+use super::plant::{PlantSetup, World};
 use super::rng::mix;
 use super::shield::DetectorModel;
 use super::{LabState, PhoneSettings};
 use crate::bench::BenchError;
 use crate::bench::shield::{lab_value, wire_config};
-use crate::config::{
-    BenchConfig, DeviceBackend, NetState, RelayBackend, ShieldConfig, ShieldQuantity,
-};
+use crate::config::{BenchConfig, NetState, RelayBackend, ShieldConfig, ShieldQuantity};
 use crate::hw::shield::RunClock;
 use crate::hw::{DeviceCommand, HwError, TappedPacket};
 use crate::record::journal::{Event, Journal};
 use crate::record::read::{Stream, run_dir::NET_FILE_NAME};
-use crate::record::sigmf::{self, SigmfWriter, Unit};
-use crate::record::{DutEntry, PcapngWriter, RecordError, RunManifest};
+use crate::record::recorder::{Route, split_channels, write_tapped};
+use crate::record::sigmf::{SigmfWriter, Unit};
+use crate::record::{PcapngWriter, RecordError, RunManifest};
 use crate::runner::Ending;
 use crate::runner::plan::{self, Act, Jitter, Op, What};
 use crate::scenario::{Action, FaultPolicy, Scenario};
@@ -157,7 +156,7 @@ pub fn record(
         &bench.name,
         &scenario.name,
         options.started_utc,
-        dut_entries(bench, &duts),
+        crate::runner::dut_entries(bench, &duts),
     );
     manifest.extra.insert(
         "benchctl".into(),
@@ -239,7 +238,7 @@ pub fn record(
     let t_end = stop_us as f64 / 1e6;
     for dut in &duts {
         let failures = lab.safe_state(dut);
-        let detail = safe_state_words(bench, dut);
+        let detail = crate::runner::safe_state_words(bench, dut);
         journal.record(
             t_end,
             Event::action(Some(dut), "safe-state", failures.is_empty(), Some(&detail)),
@@ -468,7 +467,7 @@ impl<'b> Lab<'b> {
                 .entry(format!("{}/{}", r.board, r.channel))
                 .or_default() += 1;
         }
-        set_member(s.relays.entry(r.board.clone()).or_default(), r.channel, on);
+        crate::hw::sim::set_member(s.relays.entry(r.board.clone()).or_default(), r.channel, on);
         Ok(())
     }
 
@@ -477,7 +476,7 @@ impl<'b> Lab<'b> {
             dut: dut.to_string(),
             what: "USB hub port",
         })?;
-        set_member(
+        crate::hw::sim::set_member(
             self.state.hubs.entry(p.hub.clone()).or_default(),
             p.port,
             on,
@@ -548,59 +547,6 @@ impl<'b> Lab<'b> {
     }
 }
 
-/// Add or remove `n` in a sorted set kept as a Vec, as `hw::sim` does.
-fn set_member(list: &mut Vec<u8>, n: u8, present: bool) {
-    list.retain(|&x| x != n);
-    if present {
-        list.push(n);
-        list.sort_unstable();
-    }
-}
-
-/// The safe state in words, as the runner journals it.
-fn safe_state_words(bench: &BenchConfig, dut: &str) -> String {
-    match bench.dut(dut) {
-        Some(d) => {
-            let on_off = |on: bool| if on { "on" } else { "off" };
-            format!(
-                "power {}, usb {}, net {}",
-                on_off(d.safe.power),
-                on_off(d.safe.usb),
-                d.safe.net
-            )
-        }
-        None => String::new(),
-    }
-}
-
-/// run.json's DUT list, as the runner writes it.
-fn dut_entries(bench: &BenchConfig, duts: &[String]) -> Vec<DutEntry> {
-    duts.iter()
-        .filter_map(|name| bench.dut(name))
-        .map(|d| DutEntry {
-            name: d.name.clone(),
-            model: d.model.clone(),
-            ip: dut_ip(bench, &d.name)
-                .map(|ip| vec![ip.to_string()])
-                .unwrap_or_default(),
-            build: match &d.device {
-                DeviceBackend::Sim(sim) => Some(sim.build.clone()),
-                DeviceBackend::None => None,
-            },
-        })
-        .collect()
-}
-
-/// Which recording a shield channel's samples go to, as the recorder
-/// splits them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    Rf,
-    Power,
-    /// Occupancy is a fraction, neither dBm nor A: in neither file.
-    Skip,
-}
-
 /// The simulated shield as configured: its detectors, and each channel's
 /// wire configuration and destination.
 #[derive(Debug)]
@@ -625,10 +571,15 @@ impl Shield {
             return Err(OfflineError::SampleRate(rate));
         }
         let mut model = DetectorModel::seeded(seed);
+        let split = split_channels(&config.channels);
         let mut channels = Vec::new();
-        let mut rf_channels = Vec::new();
-        let mut power_channels = Vec::new();
-        for (index, (ch, wire_ch)) in config.channels.iter().zip(wire.channels.iter()).enumerate() {
+        for (index, ((ch, wire_ch), route)) in config
+            .channels
+            .iter()
+            .zip(wire.channels.iter())
+            .zip(split.routes.iter().copied())
+            .enumerate()
+        {
             let refuse = |problem: String| OfflineError::Channel {
                 channel: ch.name.clone(),
                 problem,
@@ -657,30 +608,13 @@ impl Shield {
             model
                 .prepare(channel, wire_ch)
                 .map_err(|e| refuse(e.to_string()))?;
-            let route = match ch.quantity {
-                ShieldQuantity::Rf => {
-                    let (low, high) = ch.band_hz();
-                    rf_channels.push(sigmf::rf_channel(
-                        ch.dut.as_deref(),
-                        ch.band.as_deref().unwrap_or(&ch.name),
-                        low,
-                        high,
-                    ));
-                    Route::Rf
-                }
-                ShieldQuantity::Current => {
-                    power_channels.push(sigmf::current_channel(ch.dut.as_deref()));
-                    Route::Power
-                }
-                ShieldQuantity::Occupancy => Route::Skip,
-            };
             channels.push((wire_ch.clone(), ch.quantity, route));
         }
         Ok(Shield {
             model,
             channels,
-            rf_channels,
-            power_channels,
+            rf_channels: split.rf,
+            power_channels: split.power,
             rate_hz: rate,
             period_us,
         })
@@ -815,15 +749,11 @@ impl Files {
     /// The packets the plant put on the links, stamped on the run clock.
     fn packets(&mut self, tap: &Receiver<TappedPacket>) -> Result<(), RecordError> {
         for p in tap.try_iter() {
-            let (Some(net), Some(interface)) =
-                (&mut self.net, self.tapped.iter().position(|d| *d == p.dut))
-            else {
-                continue;
-            };
-            let at = self.started_utc + Duration::from_secs_f64(p.t.max(0.0));
-            let len = u32::try_from(p.frame.len()).unwrap_or(u32::MAX);
-            net.packet(interface as u32, at, &p.frame, len)?;
-            self.packets_written += 1;
+            if let Some(net) = &mut self.net
+                && write_tapped(net, &self.tapped, self.started_utc, &p)?
+            {
+                self.packets_written += 1;
+            }
         }
         Ok(())
     }
