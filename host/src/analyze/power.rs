@@ -41,13 +41,8 @@ where
                     }
                     (slot @ None, true) => *slot = Some((t, 1, v, v)),
                     (slot, false) => {
-                        if let Some((start, len, sum, peak)) = slot.take() {
-                            out[ch].push(Excess {
-                                start_s: start,
-                                end_s: start + len as f64 * period,
-                                peak_a: peak,
-                                mean_a: sum / len as f64,
-                            });
+                        if let Some(run) = slot.take() {
+                            out[ch].push(excess(run, period));
                         }
                     }
                 }
@@ -56,14 +51,19 @@ where
         }
     }
     for (ch, slot) in open.iter_mut().enumerate() {
-        if let Some((start, len, sum, peak)) = slot.take() {
-            out[ch].push(Excess {
-                start_s: start,
-                end_s: start + len as f64 * period,
-                peak_a: peak,
-                mean_a: sum / len as f64,
-            });
+        if let Some(run) = slot.take() {
+            out[ch].push(excess(run, period));
         }
     }
     Ok(out)
+}
+
+/// A finished stretch: (start t, samples, sum, peak) at `period` s a sample.
+fn excess((start, len, sum, peak): (f64, u64, f64, f64), period: f64) -> Excess {
+    Excess {
+        start_s: start,
+        end_s: start + len as f64 * period,
+        peak_a: peak,
+        mean_a: sum / len as f64,
+    }
 }

@@ -156,11 +156,7 @@ impl Run {
         if !ctx.global.quiet {
             tracing::info!(
                 "{} in {:.1}s: {} frames ({} lost), {} packets, {} faults; steps late by p50 {:.1} ms, p99 {:.1} ms",
-                match &outcome.ending {
-                    Ending::Finished => "finished".to_string(),
-                    Ending::Aborted { reason } => format!("aborted ({reason})"),
-                    Ending::Stopped { signal } => format!("stopped by signal {signal}"),
-                },
+                outcome.ending,
                 outcome.duration_s,
                 outcome.frames,
                 outcome.frames_lost,

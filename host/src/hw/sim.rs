@@ -206,22 +206,7 @@ impl DeviceControl for SimPhone {
     fn command(&mut self, cmd: DeviceCommand) -> Result<(), HwError> {
         let state = self.lab.snapshot()?;
         let mut settings = self.settings(&state);
-        if !self.powered(&state) || (settings.soft_off && cmd != DeviceCommand::Reboot) {
-            return Err(HwError::new(
-                format!("phone \"{}\"", self.dut),
-                format!("cannot {cmd}: the phone is off and does not answer"),
-            )
-            .with_fix(format!("`benchctl power {} on` first", self.dut)));
-        }
-        match cmd {
-            DeviceCommand::Airplane(on) => settings.airplane = on,
-            DeviceCommand::Screen(on) => settings.screen = on,
-            DeviceCommand::PowerOff => settings.soft_off = true,
-            DeviceCommand::Reboot => {
-                settings.soft_off = false;
-                settings.reboots += 1;
-            }
-        }
+        settings.obey(&self.dut, self.powered(&state), cmd)?;
         let dut = self.dut.clone();
         self.lab.update(|s| {
             s.phones.insert(dut, settings);

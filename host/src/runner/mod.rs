@@ -66,6 +66,18 @@ pub enum Ending {
     Stopped { signal: i32 },
 }
 
+impl std::fmt::Display for Ending {
+    /// How the journal and the log say it: `finished`, `aborted: why`,
+    /// `stopped by signal 15`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ending::Finished => f.write_str("finished"),
+            Ending::Aborted { reason } => write!(f, "aborted: {reason}"),
+            Ending::Stopped { signal } => write!(f, "stopped by signal {signal}"),
+        }
+    }
+}
+
 /// What a run left behind.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunOutcome {
@@ -226,12 +238,7 @@ pub async fn run(
     let step_timing = Jitter::of(&late);
     let complete = ending == Ending::Finished && !report.shield_lost;
     journal.record(Event::note(format!(
-        "run ended ({}); step timing: {} steps, late by p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        match &ending {
-            Ending::Finished => "finished".to_string(),
-            Ending::Aborted { reason } => format!("aborted: {reason}"),
-            Ending::Stopped { signal } => format!("stopped by signal {signal}"),
-        },
+        "run ended ({ending}); step timing: {} steps, late by p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         step_timing.steps,
         step_timing.p50_ms,
         step_timing.p99_ms,

@@ -69,6 +69,38 @@ pub struct PhoneSettings {
     pub reboots: u64,
 }
 
+impl PhoneSettings {
+    /// What a simulated phone does when told `cmd`: the simulated device
+    /// backend (`hw::sim`) and the offline recorder (`sim::offline`) both
+    /// go through here. A phone without power, or switched off in software
+    /// (except for a reboot, its power key), does not answer.
+    pub fn obey(
+        &mut self,
+        dut: &str,
+        powered: bool,
+        cmd: crate::hw::DeviceCommand,
+    ) -> Result<(), HwError> {
+        use crate::hw::DeviceCommand;
+        if !powered || (self.soft_off && cmd != DeviceCommand::Reboot) {
+            return Err(HwError::new(
+                format!("phone \"{dut}\""),
+                format!("cannot {cmd}: the phone is off and does not answer"),
+            )
+            .with_fix(format!("`benchctl power {dut} on` first")));
+        }
+        match cmd {
+            DeviceCommand::Airplane(on) => self.airplane = on,
+            DeviceCommand::Screen(on) => self.screen = on,
+            DeviceCommand::PowerOff => self.soft_off = true,
+            DeviceCommand::Reboot => {
+                self.soft_off = false;
+                self.reboots += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The simulated lab of one bench, shared by its simulated devices.
 ///
 /// It keeps nothing in memory: every read and every change goes to the file,

@@ -252,12 +252,7 @@ pub fn record(
     journal.note(
         t_end,
         &format!(
-            "run ended ({}); recorded offline in virtual time (seed {}); step timing: {} steps, late by p50 0.00 ms, p99 0.00 ms, max 0.00 ms",
-            match &ending {
-                Ending::Finished => "finished".to_string(),
-                Ending::Aborted { reason } => format!("aborted: {reason}"),
-                Ending::Stopped { signal } => format!("stopped by signal {signal}"),
-            },
+            "run ended ({ending}); recorded offline in virtual time (seed {}); step timing: {} steps, late by p50 0.00 ms, p99 0.00 ms, max 0.00 ms",
             options.seed,
             step_timing.steps,
         ),
@@ -525,23 +520,7 @@ impl<'b> Lab<'b> {
                 ..PhoneSettings::default()
             },
         };
-        if !powered || (settings.soft_off && cmd != DeviceCommand::Reboot) {
-            return Err(HwError::new(
-                format!("phone \"{dut}\""),
-                format!("cannot {cmd}: the phone is off and does not answer"),
-            )
-            .with_fix(format!("`benchctl power {dut} on` first"))
-            .into());
-        }
-        match cmd {
-            DeviceCommand::Airplane(on) => settings.airplane = on,
-            DeviceCommand::Screen(on) => settings.screen = on,
-            DeviceCommand::PowerOff => settings.soft_off = true,
-            DeviceCommand::Reboot => {
-                settings.soft_off = false;
-                settings.reboots += 1;
-            }
-        }
+        settings.obey(dut, powered, cmd)?;
         self.state.phones.insert(dut.to_string(), settings);
         Ok(())
     }
