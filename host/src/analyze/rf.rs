@@ -251,20 +251,33 @@ fn mark_room(reader: &SigmfReader, bursts: &mut [Vec<Burst>]) {
         let (Some(dut), Some(my_band)) = (channels[ch].dut.as_deref(), band(reader, ch)) else {
             continue;
         };
-        for (k, b) in bursts[ch].iter().enumerate() {
-            let (from, to) = (b.start_s - ROOM_WINDOW_S, b.end_s + ROOM_WINDOW_S);
-            let heard_outside = ambient.iter().any(|&a| {
-                band(reader, a).is_some_and(|ab| overlaps(ab, my_band))
-                    && any_in(&bursts[a], from, to)
-            });
-            let others: Vec<&str> = duts.iter().copied().filter(|d| *d != dut).collect();
-            let everywhere = !others.is_empty()
-                && others.iter().all(|other| {
-                    (0..channels.len()).any(|c| {
+        // Per channel, not per burst: the ambient channels in this band, and
+        // per other DUT its channels in this band.
+        let outside: Vec<usize> = ambient
+            .iter()
+            .copied()
+            .filter(|&a| band(reader, a).is_some_and(|ab| overlaps(ab, my_band)))
+            .collect();
+        let others: Vec<Vec<usize>> = duts
+            .iter()
+            .filter(|d| **d != dut)
+            .map(|other| {
+                (0..channels.len())
+                    .filter(|&c| {
                         channels[c].dut.as_deref() == Some(*other)
                             && band(reader, c).is_some_and(|ob| overlaps(ob, my_band))
-                            && starts_near(&bursts[c], b.start_s, 2.0 * period)
                     })
+                    .collect()
+            })
+            .collect();
+        for (k, b) in bursts[ch].iter().enumerate() {
+            let (from, to) = (b.start_s - ROOM_WINDOW_S, b.end_s + ROOM_WINDOW_S);
+            let heard_outside = outside.iter().any(|&a| any_in(&bursts[a], from, to));
+            let everywhere = !others.is_empty()
+                && others.iter().all(|theirs| {
+                    theirs
+                        .iter()
+                        .any(|&c| starts_near(&bursts[c], b.start_s, 2.0 * period))
                 });
             if heard_outside || everywhere {
                 room.push((ch, k));
