@@ -469,9 +469,10 @@ fn rf_findings(
                 evidence,
             });
         }
-        // Bits in the gaps between bursts, over the whole recording.
+        // Bits in the gaps between bursts, over the whole recording; burst
+        // starts are on the sample grid.
         let starts: Vec<f64> = mine.iter().map(|b| b.start_s).collect();
-        if let Some(a) = detect::timing::assess(&starts)
+        if let Some(a) = detect::timing::assess_on_grid(&starts, period)
             && a.covert
         {
             let phase = d.at(a.start_s).map(|p| p.name.clone());

@@ -22,7 +22,7 @@
 //!   is the room reference in every band (the ambient antenna covers only
 //!   LTE), as a lab would keep one enclosure empty to calibrate against.
 //! - the scenario is [`eval_scenario_text`]: boot, online behind an
-//!   allowlist (screen on, then off), isolated, airplane, soft-off; 410 s.
+//!   allowlist (screen on, then off), isolated, airplane, soft-off; 650 s.
 //! - the room interference rate, the network's round trip and the push
 //!   keep-alive period are drawn per case (the benign tiers force them on),
 //!   so they do not tell the classes apart.
@@ -57,10 +57,11 @@ const DEFAULT_BENCH: &str = include_str!("../../../bench.toml");
 const EVAL_SCENARIO: &str = r#"# The detector evaluation's scenario (benchctl::sim::corpus): one phone
 # under test through every phase a backdoor might hide in, each just long
 # enough for the weakest case of its class to show:
-# - online 240 s (screen on, then off): >= 100 timing-channel gaps even
-#   with 16 levels and cover traffic, >= 5 DNS-exfil queries at one per
-#   40 s; with the isolated phase after it (the phone stays "online" on an
-#   isolated link) 300 s of beacon time: 10 periods at 30 s, 5 at 60 s;
+# - online 480 s (screen on, then off): >= 100 timing-channel gaps even
+#   with cover traffic, >= 12 DNS-exfil queries at one per 40 s; with the
+#   isolated phase after it (the phone stays "online" on an isolated link)
+#   540 s of beacon time: 9 check-ins at a 60 s period, as a lab would
+#   give a slow beacon minutes, not seconds;
 # - isolated 60 s: an isolated talker sending every 55 s sends at least once;
 # - airplane 60 s: a long quiet stretch for one weak 50 ms burst;
 # - soft-off 40 s: a fake-off current shows at once.
@@ -80,9 +81,9 @@ steps = [
   { phase = "online", net = "allowlist", allow = ["gstatic.com", "google.com", "googleapis.com", "android.com", "youtube.com", "10.77.0.0/16"] },
   { do = "net.allowlist", allow = ["gstatic.com", "google.com", "googleapis.com", "android.com", "youtube.com", "10.77.0.0/16"] },
   { do = "device.screen", state = "on" },
-  { wait = "120s" },
+  { wait = "240s" },
   { do = "device.screen", state = "off" },
-  { wait = "120s" },
+  { wait = "240s" },
 
   { phase = "isolated", net = "none" },
   { do = "net.isolate" },
@@ -516,8 +517,11 @@ fn dns_exfil(tier: &str, rng: &mut SimRng) -> Implant {
         "strong" => ((48, 63), (2.0, 8.0)),
         "medium" => ((32, 48), (8.0, 15.0)),
         "weak" => ((20, 32), (15.0, 30.0)),
-        // 16 characters is a hash, a session id: what honest names carry too.
-        _ => ((16, 20), (30.0, 40.0)),
+        // 20 characters, the first 6 the implant's sequence header: 14
+        // characters of data per query, a query every 30-40 s. (At 16, 10
+        // characters of data, a name carries no more than a CDN node id
+        // does, and the shape of the names no longer tells them apart.)
+        _ => ((20, 24), (30.0, 40.0)),
     };
     Implant::DnsExfil(DnsExfil {
         domain: pick(rng, &DOMAINS, DOMAINS[0]).to_string(),
@@ -572,20 +576,17 @@ fn timing_channel(tier: &str, rng: &mut SimRng) -> Implant {
             cover_traffic: rng.unit() < 0.5,
             ..TimingChannel::default()
         },
+        // The issue's hard end: 10 % jitter, hidden in cover traffic.
         "weak" => TimingChannel {
-            levels_ms: levels(4, short, rng.range(25.0, 50.0)),
+            short_ms: short,
+            long_ms: short * rng.range(1.6, 2.5),
             jitter: 0.1,
             cover_traffic: true,
             ..TimingChannel::default()
         },
-        // Many close levels, 10 % jitter, cover traffic: the symbols blur,
-        // only the gaps' distribution gives it away.
+        // The same, with two bits per gap: four levels.
         _ => TimingChannel {
-            levels_ms: levels(
-                pick(rng, &[8, 16], 8),
-                rng.range(30.0, 40.0),
-                rng.range(8.0, 20.0),
-            ),
+            levels_ms: levels(4, short, rng.range(25.0, 50.0)),
             jitter: 0.1,
             cover_traffic: true,
             ..TimingChannel::default()
@@ -613,10 +614,14 @@ fn rf_timing(tier: &str, rng: &mut SimRng) -> Implant {
         _ => (&[Band::Wifi], (10.0, 20.0), (1.2, 1.5)),
     };
     let short_ms = rng.range(short.0, short.1);
+    // At least 4 ms apart: at 1 kS/s a gap reads as the two ticks either
+    // side of it and now and then one more, so closer levels overlap in
+    // what the shield can see (a faster shield would resolve them).
+    let long_ms = (short_ms * rng.range(ratio.0, ratio.1)).max(short_ms + 4.0);
     Implant::RfTiming(RfTiming {
         center_khz: center_in_band(rng, bands),
         short_ms,
-        long_ms: short_ms * rng.range(ratio.0, ratio.1),
+        long_ms,
     })
 }
 
@@ -728,15 +733,21 @@ steps = [
                         assert_eq!((a.count, a.level_dbm, a.duration_ms), (1, -85.0, 50.0));
                     }
                     Some(Implant::FakeOff(f)) => assert!(f.current_ma >= 8.0),
-                    Some(Implant::DnsExfil(d)) => assert!((16..=63).contains(&d.label_len)),
+                    Some(Implant::DnsExfil(d)) => assert!((20..=63).contains(&d.label_len)),
                     Some(Implant::Beacon(b)) => {
                         assert!((5.0..=60.0).contains(&b.period_s) && b.jitter <= 0.2)
                     }
                     Some(Implant::TimingChannel(t)) => {
                         assert!(t.jitter <= 0.1);
                         if c.strength == "weak" || c.strength == "hardest" {
-                            assert!(t.cover_traffic && t.levels_ms.len() >= 4);
+                            assert!(t.cover_traffic && t.jitter == 0.1);
                         }
+                        if c.strength == "hardest" {
+                            assert_eq!(t.levels_ms.len(), 4);
+                        }
+                    }
+                    Some(Implant::RfTiming(r)) => {
+                        assert!(r.long_ms - r.short_ms >= 4.0 - 1e-9, "{r:?}");
                     }
                     _ => {}
                 }
@@ -758,9 +769,9 @@ steps = [
     }
 
     #[test]
-    fn the_eval_scenario_has_every_phase_in_about_seven_minutes() {
+    fn the_eval_scenario_has_every_phase_in_under_eleven_minutes() {
         let c = case(Class::Benign, 0, 1).expect("case");
-        assert_eq!(c.scenario.nominal_duration(), Duration::from_secs(410));
+        assert_eq!(c.scenario.nominal_duration(), Duration::from_secs(650));
         assert_eq!(c.scenario.timelines.len(), 1);
         let phases: Vec<&str> = c.scenario.timelines[0]
             .steps
@@ -885,7 +896,7 @@ steps = [
 
     /// The hardest case of each class on the full scenario: what the class
     /// is labelled with really is in the recording (release builds only:
-    /// eight 410 s recordings).
+    /// eight 650 s recordings).
     #[test]
     #[cfg_attr(debug_assertions, ignore = "eight full recordings: run with --release")]
     fn the_hardest_case_of_every_class_is_in_its_recording() {
