@@ -9,6 +9,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod detect;
+pub mod history;
 pub mod hw;
 pub mod net;
 pub mod record;

@@ -257,8 +257,8 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
 }
 
 /// Walk a capture's packets: `(interface name, time, bytes)`. True if its
-/// end was cut.
-fn read_packets(
+/// end was cut. The run history (`history::profile`) walks them the same way.
+pub(crate) fn read_packets(
     mut reader: PacketReader,
     mut each: impl FnMut(Option<&str>, crate::record::read::UtcTime, &[u8]),
 ) -> Result<bool, ReadError> {

@@ -56,6 +56,9 @@ pub struct DutTraffic {
     pub had_allowlist: bool,
     /// (t, name) of every DNS query sent.
     pub dns_queries: Vec<(f64, String)>,
+    /// Per address, the names DNS answers to the DUT gave for it: what the
+    /// run history calls a destination by (`history::profile`).
+    pub dns_names: BTreeMap<IpAddr, BTreeSet<String>>,
     /// Send times per destination (timing channels).
     pub flows: BTreeMap<Dest, Vec<f64>>,
     /// (start t, bytes) of each connection per destination (beacons).
@@ -164,6 +167,17 @@ impl DutSorter {
         }
         if dir == Direction::ToDut {
             self.traffic.packets_received += 1;
+            if let Some(Ok(m)) = dns::parse_packet(ip)
+                && m.is_response()
+            {
+                for (name, addr) in m.addresses() {
+                    self.traffic
+                        .dns_names
+                        .entry(addr)
+                        .or_default()
+                        .insert(name.trim_end_matches('.').to_ascii_lowercase());
+                }
+            }
             return;
         }
         self.traffic.packets_sent += 1;

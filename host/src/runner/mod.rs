@@ -453,7 +453,6 @@ fn new_run_dir(
     unreachable!("the loop returns")
 }
 
-/// run.json's DUT list: model, address on the link, firmware build.
 /// run.json's DUT list: model, address on the link, firmware build (the
 /// offline recorder writes the same).
 pub fn dut_entries(config: &BenchConfig, duts: &[String]) -> Vec<DutEntry> {
@@ -465,6 +464,9 @@ pub fn dut_entries(config: &BenchConfig, duts: &[String]) -> Vec<DutEntry> {
             ip: dut_ip(config, &d.name)
                 .map(|ip| vec![ip.to_string()])
                 .unwrap_or_default(),
+            // Only what bench.toml knows, without asking the device: a
+            // simulated phone's build; for a DUT without device control (adb
+            // comes later) nothing, written as no `build` key (null to readers).
             build: match &d.device {
                 crate::config::DeviceBackend::Sim(sim) => Some(sim.build.clone()),
                 crate::config::DeviceBackend::None => None,

@@ -1,0 +1,166 @@
+//! Run history: every run in a runs folder indexed in one SQLite file
+//! (`<runs>/history.sqlite`), and what changed between a run and a baseline.
+//!
+//! - `index.rs`: the file, its schema (versioned, migrated in place) and the
+//!   queries `benchctl history` and `diff` need;
+//! - `profile.rs`: a DUT's emission profile per phase, computed from a run
+//!   directory with the analyzer's own pieces;
+//! - `diff.rs`: the comparison, and what counts as a regression.
+//!
+//! The index only ever holds what can be computed again from the run
+//! directories, so a damaged index is never lost data: move it aside and
+//! the next `benchctl history` indexes the folder anew.
+
+pub mod diff;
+pub mod index;
+pub mod profile;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use diff::{Baseline, Change, ChangeKind, Diff, DutDiff, compare};
+pub use index::{Index, RunFilter, RunRecord, RunRow};
+pub use profile::{DutProfile, PhaseProfile, RunProfile};
+
+/// The index's file name inside the runs folder.
+pub const FILE_NAME: &str = "history.sqlite";
+
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("{}: no such runs folder", .0.display())]
+    NoRunsFolder(PathBuf),
+    /// The file is there but SQLite cannot use it (not a database, damaged,
+    /// or unreadable for this user).
+    #[error(
+        "{}: not a usable run history ({source}); it only holds what the run directories hold: move it aside and `benchctl history` rebuilds it",
+        path.display()
+    )]
+    Unreadable {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "{}: written by a newer benchctl (schema version {found}, this one knows up to {known})",
+        path.display()
+    )]
+    Newer {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("{}: {source}", path.display())]
+    Sql {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Read(#[from] crate::record::read::ReadError),
+    #[error(transparent)]
+    Analyze(#[from] crate::analyze::AnalyzeError),
+    #[error("{}: not valid findings ({source}); run `benchctl analyze` on the run again", path.display())]
+    Findings {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("no run \"{0}\" in the history (a run directory's name or run id, or a path to one)")]
+    NoSuchRun(String),
+}
+
+/// A finding as the history keeps it (findings.md's keys, the ones a
+/// comparison needs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingRecord {
+    pub kind: String,
+    /// "low", "medium", "high".
+    pub severity: String,
+    #[serde(default)]
+    pub phase: Option<String>,
+    #[serde(default)]
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub score: f64,
+    #[serde(default)]
+    pub start_s: Option<f64>,
+    #[serde(default)]
+    pub summary: String,
+}
+
+impl FindingRecord {
+    /// Medium and high fail a DUT (findings.md).
+    pub fn fails(&self) -> bool {
+        matches!(self.severity.as_str(), "medium" | "high")
+    }
+}
+
+/// One DUT's verdict and findings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DutVerdict {
+    pub dut: String,
+    pub verdict: String,
+    #[serde(default)]
+    pub findings: Vec<FindingRecord>,
+}
+
+/// A run's verdicts: from the analysis just made, or read back from the
+/// run's findings.json (written by any benchctl, or another tool).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunVerdict {
+    pub verdict: String,
+    #[serde(default)]
+    pub duts: Vec<DutVerdict>,
+}
+
+impl From<&crate::analyze::Findings> for RunVerdict {
+    fn from(f: &crate::analyze::Findings) -> Self {
+        let word = |v: crate::analyze::Verdict| {
+            serde_json::to_value(v)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        };
+        RunVerdict {
+            verdict: word(f.verdict),
+            duts: f
+                .duts
+                .iter()
+                .map(|d| DutVerdict {
+                    dut: d.dut.clone(),
+                    verdict: word(d.verdict),
+                    findings: d
+                        .findings
+                        .iter()
+                        .map(|x| FindingRecord {
+                            kind: x.kind.to_string(),
+                            severity: serde_json::to_value(x.severity)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_default(),
+                            phase: x.phase.clone(),
+                            channel: x.channel.clone(),
+                            score: x.score,
+                            start_s: Some(x.start_s),
+                            summary: x.summary.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl RunVerdict {
+    /// `<dir>/findings.json`, if the run was analyzed; else analyze it now
+    /// (without writing findings.json: the run may belong to someone else).
+    pub fn of_run(dir: &Path) -> Result<Self, HistoryError> {
+        let path = dir.join(crate::analyze::FILE_NAME);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|source| HistoryError::Findings { path, source }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(RunVerdict::from(&crate::analyze::analyze(dir)?))
+            }
+            Err(e) => Err(crate::record::read::ReadError::Io { path, source: e }.into()),
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! A DUT's emission profile per phase: what it sent into the air, what it
+//! drew from its supply and whom it talked to, in numbers a nightly
+//! regression can compare with last night's.
+//!
+//! Computed from a run directory with the analyzer's own pieces, so the
+//! profile and the findings never disagree on what a burst or a check-in
+//! is: RF floors and bursts from `analyze::rf` (room bursts left out, as
+//! the analyzer leaves them out), packets sorted per DUT by
+//! `analyze::net::DutSorter`, periodic flows scored by
+//! `detect::beacon::assess` even when they stay below its threshold (a
+//! new timer is worth naming before it is a finding). The first second of
+//! each phase is the bench's (`analyze::SETTLE_S`), as in the analysis.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::analyze::net::{DutSorter, DutTraffic};
+use crate::analyze::{SETTLE_S, read_packets, rf};
+use crate::detect::beacon;
+use crate::record::read::{ReadError, RunDir, SigmfReader};
+
+/// Supply current histogram: 0.1 mA bins up to this many amperes (a phone
+/// on a battery eliminator draws at most a few amperes); above it, the
+/// last bin. Fixed size, so memory stays flat however long the phase.
+const CURRENT_BIN_A: f64 = 1e-4;
+const CURRENT_MAX_A: f64 = 5.0;
+
+/// What one run's DUTs emitted, per DUT and phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunProfile {
+    pub duts: Vec<DutProfile>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DutProfile {
+    pub dut: String,
+    pub phases: Vec<PhaseProfile>,
+}
+
+/// One phase of one DUT.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PhaseProfile {
+    pub phase: String,
+    pub start_s: f64,
+    pub end_s: f64,
+    /// One per RF channel in the DUT's enclosure.
+    pub rf: Vec<ChannelProfile>,
+    /// One per current sensor on the DUT's supply.
+    pub current: Vec<CurrentProfile>,
+    /// Where the DUT sent packets, by (address, port, protocol).
+    pub destinations: Vec<Destination>,
+    /// DNS names it asked for, with how often.
+    pub dns: Vec<DnsName>,
+    /// Flows with enough check-ins for the beacon statistic, whatever
+    /// their score.
+    pub periodic: Vec<PeriodicFlow>,
+}
+
+/// Bursts the DUT itself sent on one channel (not the room's).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChannelProfile {
+    /// The channel's band, as the SigMF metadata names it.
+    pub channel: String,
+    pub bursts: u64,
+    pub bursts_per_min: f64,
+    /// The strongest burst's peak above the channel's noise floor.
+    pub peak_above_floor_db: Option<f64>,
+    /// The median of the bursts' peaks above the floor.
+    pub median_above_floor_db: Option<f64>,
+}
+
+/// Supply current in one phase.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CurrentProfile {
+    pub channel: String,
+    /// The median: what the DUT draws when it is not doing anything special.
+    pub idle_a: f64,
+    pub max_a: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Destination {
+    pub address: String,
+    pub port: u16,
+    /// "tcp", "udp", "icmp", or the IP protocol number.
+    pub proto: String,
+    /// Packets the DUT sent there.
+    pub packets: u64,
+    /// Bytes (whole frames) of the connections the DUT opened there.
+    pub bytes: u64,
+    /// Names DNS answers in the run gave for the address.
+    pub names: Vec<String>,
+}
+
+impl Destination {
+    /// `203.0.113.9:443/tcp (c2.example.net)`.
+    pub fn label(&self) -> String {
+        let names = if self.names.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.names.join(", "))
+        };
+        format!("{}:{}/{}{names}", self.address, self.port, self.proto)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DnsName {
+    pub name: String,
+    pub queries: u64,
+}
+
+/// One flow's check-in statistics (`detect::beacon`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodicFlow {
+    pub address: String,
+    pub port: u16,
+    pub proto: String,
+    pub period_s: f64,
+    /// MAD / median of the intervals.
+    pub jitter: f64,
+    pub checkins: u64,
+    /// The beacon score, 0..1 (a finding from `beacon::THRESHOLD` up).
+    pub score: f64,
+}
+
+/// The emission profile of the run directory at `dir`.
+pub fn profile(dir: &Path) -> Result<RunProfile, ReadError> {
+    let run = RunDir::open(dir)?;
+    let mut duts: Vec<DutProfile> = Vec::new();
+    for d in run.duts() {
+        let phases = run
+            .phase_intervals(&d.name)?
+            .iter()
+            .map(|p| PhaseProfile {
+                phase: p.phase.name.clone(),
+                start_s: p.start,
+                end_s: p.end,
+                ..PhaseProfile::default()
+            })
+            .collect();
+        duts.push(DutProfile {
+            dut: d.name.clone(),
+            phases,
+        });
+    }
+    if let Some(mut reader) = run.rf()? {
+        rf_profile(&mut reader, &mut duts)?;
+    }
+    if let Some(mut reader) = run.power()? {
+        current_profile(&mut reader, &mut duts)?;
+    }
+    if let Some(reader) = run.net()? {
+        let mut sorters: Vec<DutSorter> = run
+            .duts()
+            .iter()
+            .map(|d| {
+                let ips = d.ip.iter().filter_map(|ip| ip.parse().ok()).collect();
+                // No phases: the profile counts traffic, it does not judge it.
+                DutSorter::new(ips, Vec::new(), 0.0)
+            })
+            .collect();
+        let started = run.started();
+        let names: Vec<&str> = run.duts().iter().map(|d| d.name.as_str()).collect();
+        read_packets(reader, |interface, time, data| {
+            if let Some(i) = interface.and_then(|n| names.iter().position(|d| *d == n)) {
+                sorters[i].frame(time.seconds_since(started), data);
+            }
+        })?;
+        for (d, sorter) in duts.iter_mut().zip(&sorters) {
+            for p in &mut d.phases {
+                net_profile(&sorter.traffic, p);
+            }
+        }
+    }
+    Ok(RunProfile { duts })
+}
+
+/// The part of a phase that is the DUT's: after the bench's settling second.
+fn judged(p: &PhaseProfile) -> (f64, f64) {
+    let from = (p.start_s + SETTLE_S).min(p.end_s);
+    (from, p.end_s)
+}
+
+fn rf_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<(), ReadError> {
+    let analysis = rf::analyze(reader)?;
+    let period = 1.0 / reader.sample_rate();
+    for (ch, channel) in reader.channels().iter().enumerate() {
+        let Some(d) = channel
+            .dut
+            .as_deref()
+            .and_then(|n| duts.iter_mut().find(|d| d.dut == n))
+        else {
+            continue;
+        };
+        let floor = analysis.floors[ch].median_dbm;
+        for p in &mut d.phases {
+            let (from, to) = judged(p);
+            let mut above: Vec<f64> = analysis.bursts[ch]
+                .iter()
+                .filter(|b| !b.room && b.counts(period))
+                .filter(|b| b.start_s >= from && b.start_s < to)
+                .map(|b| b.peak_dbm - floor)
+                .filter(|v| v.is_finite())
+                .collect();
+            above.sort_by(f64::total_cmp);
+            let minutes = (to - from) / 60.0;
+            p.rf.push(ChannelProfile {
+                channel: channel.label().to_string(),
+                bursts: above.len() as u64,
+                bursts_per_min: if minutes > 0.0 {
+                    above.len() as f64 / minutes
+                } else {
+                    0.0
+                },
+                peak_above_floor_db: above.last().copied(),
+                median_above_floor_db: above.get(above.len() / 2).copied(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// One pass over the current samples: per (channel, phase) a histogram for
+/// the median and the largest sample.
+fn current_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<(), ReadError> {
+    let channels = reader.channels().to_vec();
+    let bins = (CURRENT_MAX_A / CURRENT_BIN_A) as usize + 1;
+    // Per channel: its DUT's index and, per phase, (histogram, max).
+    let owner: Vec<Option<usize>> = channels
+        .iter()
+        .map(|c| {
+            c.dut
+                .as_deref()
+                .and_then(|n| duts.iter().position(|d| d.dut == n))
+        })
+        .collect();
+    let mut stats: Vec<Vec<(Vec<u64>, f64)>> = owner
+        .iter()
+        .map(|o| match o {
+            Some(i) => vec![(Vec::new(), f64::NEG_INFINITY); duts[*i].phases.len()],
+            None => Vec::new(),
+        })
+        .collect();
+    let n = reader.num_channels();
+    reader.seek_frame(0)?;
+    let mut buf = Vec::new();
+    let mut index = 0u64;
+    while reader.read_frames(&mut buf, 65_536)? > 0 {
+        for frame in buf.chunks_exact(n) {
+            let t = reader.t_of(index);
+            index += 1;
+            for (ch, &v) in frame.iter().enumerate() {
+                let Some(d) = owner[ch] else { continue };
+                if !v.is_finite() {
+                    continue;
+                }
+                let Some(k) = duts[d].phases.iter().position(|p| {
+                    let (from, to) = judged(p);
+                    from <= t && t < to
+                }) else {
+                    continue;
+                };
+                let (hist, max) = &mut stats[ch][k];
+                if hist.is_empty() {
+                    hist.resize(bins, 0);
+                }
+                let bin = ((v.max(0.0) / CURRENT_BIN_A).round() as usize).min(bins - 1);
+                hist[bin] += 1;
+                *max = max.max(v);
+            }
+        }
+    }
+    for (ch, per_phase) in stats.into_iter().enumerate() {
+        let Some(d) = owner[ch] else { continue };
+        for (k, (hist, max)) in per_phase.into_iter().enumerate() {
+            let total: u64 = hist.iter().sum();
+            if total == 0 {
+                continue;
+            }
+            let half = total.div_ceil(2);
+            let mut seen = 0;
+            let median_bin = hist
+                .iter()
+                .position(|&c| {
+                    seen += c;
+                    seen >= half
+                })
+                .unwrap_or(0);
+            duts[d].phases[k].current.push(CurrentProfile {
+                channel: channels[ch].label().to_string(),
+                idle_a: median_bin as f64 * CURRENT_BIN_A,
+                max_a: max,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Destinations, DNS names and periodic flows of one phase.
+fn net_profile(traffic: &DutTraffic, p: &mut PhaseProfile) {
+    let (from, to) = judged(p);
+    let inside = |t: f64| from <= t && t < to;
+    // By (address, port, proto): the DUT's own address (the flow's source)
+    // is the same in every run and says nothing.
+    let mut dests: BTreeMap<(IpAddr, u16, String), (u64, u64)> = BTreeMap::new();
+    for (dest, times) in &traffic.flows {
+        let packets = times.iter().filter(|t| inside(**t)).count() as u64;
+        if packets > 0 {
+            dests
+                .entry((dest.dst, dest.dport, dest.proto.clone()))
+                .or_default()
+                .0 += packets;
+        }
+    }
+    let mut periodic = Vec::new();
+    for (dest, conns) in &traffic.connections {
+        let mine: Vec<(f64, u64)> = conns.iter().copied().filter(|c| inside(c.0)).collect();
+        let bytes: u64 = mine.iter().map(|c| c.1).sum();
+        if let Some(entry) = dests.get_mut(&(dest.dst, dest.dport, dest.proto.clone())) {
+            entry.1 += bytes;
+        }
+        if let Some(a) = beacon::assess(&mine) {
+            periodic.push(PeriodicFlow {
+                address: dest.dst.to_string(),
+                port: dest.dport,
+                proto: dest.proto.clone(),
+                period_s: a.period_s,
+                jitter: a.jitter,
+                checkins: a.checkins as u64,
+                score: a.score,
+            });
+        }
+    }
+    p.destinations = dests
+        .into_iter()
+        .map(|((address, port, proto), (packets, bytes))| Destination {
+            names: traffic
+                .dns_names
+                .get(&address)
+                .map(|n| n.iter().cloned().collect())
+                .unwrap_or_default(),
+            address: address.to_string(),
+            port,
+            proto,
+            packets,
+            bytes,
+        })
+        .collect();
+    let mut dns: BTreeMap<String, u64> = BTreeMap::new();
+    for (t, name) in &traffic.dns_queries {
+        if inside(*t) {
+            *dns.entry(name.trim_end_matches('.').to_ascii_lowercase())
+                .or_default() += 1;
+        }
+    }
+    p.dns = dns
+        .into_iter()
+        .map(|(name, queries)| DnsName { name, queries })
+        .collect();
+    p.periodic = periodic;
+}
