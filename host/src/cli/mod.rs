@@ -5,8 +5,10 @@
 mod analyze;
 mod check;
 mod device;
+mod diff;
 mod doctor;
 mod eval;
+mod history;
 mod isolate;
 mod power;
 mod run;
@@ -94,6 +96,8 @@ pub enum Command {
     Device(device::Device),
     Shield(shield::Shield),
     Doctor(doctor::Doctor),
+    History(history::History),
+    Diff(diff::Diff),
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -255,6 +259,8 @@ impl Cli {
             Command::Device(c) => c.run(&ctx).await,
             Command::Shield(c) => c.run(&ctx).await,
             Command::Doctor(c) => c.run(&ctx).await,
+            Command::History(c) => c.run(&ctx),
+            Command::Diff(c) => c.run(&ctx),
         }
     }
 }
