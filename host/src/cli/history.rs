@@ -83,10 +83,7 @@ pub fn after_run(runs: &Path, run_dir: &Path, findings: Option<&crate::analyze::
     };
     match Index::open(runs).and_then(|mut index| index.add_run(run_dir, findings)) {
         Ok(r) => tracing::debug!("run history: indexed {}", r.dir),
-        Err(e) => tracing::warn!(
-            "{} not added to the run history: {e}",
-            run_dir.display()
-        ),
+        Err(e) => tracing::warn!("{} not added to the run history: {e}", run_dir.display()),
     }
 }
 

@@ -49,6 +49,12 @@ pub const CURRENT_FACTOR: f64 = 1.25;
 /// tomorrow; 5 mA more is a radio or a CPU that stays awake).
 pub const CURRENT_MIN_INCREASE_A: f64 = 0.005;
 
+/// With `last-pass`, destinations and timers count as known when the DUT
+/// had them in the baseline or in up to this many passing runs before it
+/// (so a CDN host that comes and goes over the week is not news every
+/// night); bursts and current are compared with the baseline alone.
+pub const KNOWN_RUNS: usize = 10;
+
 /// What to compare a run with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Baseline {
@@ -219,9 +225,17 @@ pub fn compare(index: &Index, run: &str, baseline: &Baseline) -> Result<Diff, Hi
     let mut cache: BTreeMap<String, (super::RunProfile, Vec<DutVerdict>)> = BTreeMap::new();
     let mut duts = Vec::new();
     for dut in &record.duts {
-        let base = match &fixed {
-            Some(b) => Some(b.clone()),
-            None => index.last_pass_before(&record, &dut.name)?,
+        let (base, earlier) = match &fixed {
+            Some(b) => (Some(b.clone()), Vec::new()),
+            None => {
+                let mut passes = index.passes_before(&record, &dut.name, KNOWN_RUNS)?;
+                if passes.is_empty() {
+                    (None, passes)
+                } else {
+                    let base = passes.remove(0);
+                    (Some(base), passes)
+                }
+            }
         };
         let Some(base) = base else {
             duts.push(DutDiff {
@@ -236,9 +250,11 @@ pub fn compare(index: &Index, run: &str, baseline: &Baseline) -> Result<Diff, Hi
             });
             continue;
         };
-        if !cache.contains_key(&base.dir) {
-            let loaded = (index.profile(&base)?, index.findings(&base)?);
-            cache.insert(base.dir.clone(), loaded);
+        for r in std::iter::once(&base).chain(&earlier) {
+            if !cache.contains_key(&r.dir) {
+                let loaded = (index.profile(r)?, index.findings(r)?);
+                cache.insert(r.dir.clone(), loaded);
+            }
         }
         let (base_profile, base_findings) = &cache[&base.dir];
         let mut diff = DutDiff {
@@ -279,7 +295,19 @@ pub fn compare(index: &Index, run: &str, baseline: &Baseline) -> Result<Diff, Hi
             .iter()
             .find(|d| d.dut == dut.name)
             .unwrap_or(&empty);
-        compare_profiles(now, then, &mut diff);
+        let empty_earlier = DutProfile::default();
+        let earlier: Vec<&DutProfile> = earlier
+            .iter()
+            .map(|r| {
+                cache[&r.dir]
+                    .0
+                    .duts
+                    .iter()
+                    .find(|d| d.dut == dut.name)
+                    .unwrap_or(&empty_earlier)
+            })
+            .collect();
+        compare_profiles(now, then, &earlier, &mut diff);
         let verdict = |v: &[DutVerdict]| v.iter().find(|d| d.dut == dut.name).cloned();
         if let Some(now) = verdict(&findings) {
             let before: BTreeSet<String> = verdict(base_findings)
@@ -349,18 +377,46 @@ fn matched<'a>(
         .collect()
 }
 
-fn compare_profiles(now: &DutProfile, then: &DutProfile, diff: &mut DutDiff) {
+/// The domain a name belongs to, as its last two labels
+/// (`play.googleapis.com` -> `googleapis.com`).
+fn domain(name: &str) -> String {
+    let labels: Vec<&str> = name.trim_end_matches('.').rsplitn(3, '.').collect();
+    match labels.as_slice() {
+        [tld, second, ..] => format!("{second}.{tld}"),
+        _ => name.to_string(),
+    }
+}
+
+fn compare_profiles(
+    now: &DutProfile,
+    then: &DutProfile,
+    earlier: &[&DutProfile],
+    diff: &mut DutDiff,
+) {
     let dut = &now.dut;
-    // Destinations and timers: anywhere in the baseline run counts as known
-    // (the same push server reached in another phase is not news).
-    let known_dests: BTreeSet<(&str, u16, &str)> = then
-        .phases
+    // Destinations and timers: anywhere in the baseline (or the passing
+    // runs before it) counts as known: the same push server reached in
+    // another phase is not news.
+    let known: Vec<&PhaseProfile> = std::iter::once(then)
+        .chain(earlier.iter().copied())
+        .flat_map(|d| &d.phases)
+        .collect();
+    let known_dests: BTreeSet<(&str, u16, &str)> = known
         .iter()
         .flat_map(|p| &p.destinations)
         .map(|d| (d.address.as_str(), d.port, d.proto.as_str()))
         .collect();
-    let known_timers: BTreeSet<(&str, u16, &str)> = then
-        .phases
+    let known_domains: BTreeSet<String> = known
+        .iter()
+        .flat_map(|p| {
+            p.destinations
+                .iter()
+                .flat_map(|d| d.names.iter())
+                .chain(p.dns.iter().map(|n| &n.name))
+        })
+        .map(|n| domain(n))
+        .collect();
+    let known_timers: BTreeSet<(&str, u16, &str)> = known
         .iter()
         .flat_map(|p| &p.periodic)
         .filter(|f| f.score >= PERIODIC_SCORE)
@@ -374,17 +430,27 @@ fn compare_profiles(now: &DutProfile, then: &DutProfile, diff: &mut DutDiff) {
             if known_dests.contains(&key) || !reported_dests.insert(key) {
                 continue;
             }
+            // A new host under a domain the phone already talks to (another
+            // node of the same CDN) is worth seeing, not failing a night for.
+            let familiar = d
+                .names
+                .iter()
+                .map(|n| domain(n))
+                .find(|dom| known_domains.contains(dom));
             diff.changes.push(Change {
                 dut: dut.clone(),
                 kind: ChangeKind::NewDestination,
                 phase: Some(p.phase.clone()),
-                regression: true,
+                regression: familiar.is_none(),
                 summary: format!(
-                    "sent {} packet{} ({} bytes) to {}, which it never contacted in the baseline",
+                    "sent {} packet{} ({} bytes) to {}, which it never contacted in the baseline{}",
                     d.packets,
                     if d.packets == 1 { "" } else { "s" },
                     d.bytes,
-                    d.label()
+                    d.label(),
+                    familiar
+                        .map(|dom| format!(" (it did talk to other hosts of {dom})"))
+                        .unwrap_or_default()
                 ),
             });
         }
@@ -492,7 +558,7 @@ mod tests {
             notes: Vec::new(),
             changes: Vec::new(),
         };
-        compare_profiles(now, then, &mut d);
+        compare_profiles(now, then, &[], &mut d);
         d.changes
     }
 
@@ -600,6 +666,35 @@ mod tests {
         assert!(std::ptr::eq(m[0].1.expect("first"), &then.phases[0]));
         assert!(m[1].1.is_none());
         assert!(std::ptr::eq(m[2].1.expect("second"), &then.phases[1]));
+    }
+
+    #[test]
+    fn a_new_host_of_a_known_domain_is_a_change_not_a_regression() {
+        let dest = |a: &str, name: &str| Destination {
+            address: a.into(),
+            port: 443,
+            proto: "tcp".into(),
+            packets: 3,
+            bytes: 300,
+            names: vec![name.into()],
+        };
+        let mut base = phase("online");
+        base.destinations
+            .push(dest("142.250.74.74", "www.googleapis.com"));
+        let mut now = phase("online");
+        now.destinations
+            .push(dest("142.250.74.106", "play.googleapis.com"));
+        now.destinations.push(dest("203.0.113.9", "c2.example.net"));
+        let c = diff_of(&dut(vec![now]), &dut(vec![base]));
+        let regressions: Vec<bool> = c.iter().map(|c| c.regression).collect();
+        assert_eq!(regressions, [false, true], "{c:?}");
+        assert!(
+            c[0].summary.contains("other hosts of googleapis.com"),
+            "{}",
+            c[0].summary
+        );
+        assert_eq!(domain("a.b.example.com."), "example.com");
+        assert_eq!(domain("localhost"), "localhost");
     }
 
     #[test]

@@ -556,20 +556,43 @@ impl Index {
         run: &RunRecord,
         dut: &str,
     ) -> Result<Option<RunRecord>, HistoryError> {
+        Ok(self.passes_before(run, dut, 1)?.into_iter().next())
+    }
+
+    /// Up to `limit` complete runs of `run`'s scenario on its bench,
+    /// started before it, in which `dut` passed; the latest first.
+    pub fn passes_before(
+        &self,
+        run: &RunRecord,
+        dut: &str,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, HistoryError> {
         let err = sql(&self.path);
-        let id: Option<i64> = self
+        let mut stmt = self
             .conn
-            .query_row(
+            .prepare(
                 "SELECT r.id FROM runs r JOIN duts d ON d.run = r.id
                  WHERE r.bench = ?1 AND r.scenario = ?2 AND r.dir != ?3
                    AND r.started_utc < ?4 AND r.complete AND d.name = ?5 AND d.verdict = 'pass'
-                 ORDER BY r.started_utc DESC, r.dir DESC LIMIT 1",
-                params![run.bench, run.scenario, run.dir, run.started_utc, dut],
-                |r| r.get(0),
+                 ORDER BY r.started_utc DESC, r.dir DESC LIMIT ?6",
             )
-            .optional()
             .map_err(&err)?;
-        id.map(|id| self.record(id)).transpose()
+        let ids = stmt
+            .query_map(
+                params![
+                    run.bench,
+                    run.scenario,
+                    run.dir,
+                    run.started_utc,
+                    dut,
+                    i64::try_from(limit).unwrap_or(i64::MAX)
+                ],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(&err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(&err)?;
+        ids.into_iter().map(|id| self.record(id)).collect()
     }
 
     /// A run's findings, per DUT.

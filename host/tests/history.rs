@@ -1,0 +1,361 @@
+//! The run history and `benchctl diff` on runs recorded by the simulated
+//! lab in virtual time (`sim::offline`): a firmware update that adds a
+//! beacon to an allowed host fails no single check, and the diff against
+//! last night must name it; history lists and filters runs; copied-in runs
+//! are indexed; a damaged index is a clear error; concurrent writers land.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use benchctl::history::{Baseline, ChangeKind, Index, compare};
+use serde_json::Value;
+
+mod common;
+use common::{TestBench, repo_root};
+
+const ALLOW: &str = r#"["gstatic.com", "google.com", "googleapis.com", "android.com", "youtube.com", "10.77.0.0/16"]"#;
+
+/// Boot, two minutes online (a beacon every 10 s shows 11 check-ins; the
+/// detector needs 6), a few seconds of airplane mode.
+fn scenario_text() -> String {
+    format!(
+        r#"[scenario]
+name = "history-check"
+duts = ["phone-a", "phone-b"]
+on_fault = "abort"
+steps = [
+  {{ phase = "boot" }}, {{ do = "net.isolate" }}, {{ do = "usb.on" }}, {{ do = "power.on" }}, {{ wait = "10s" }},
+  {{ phase = "online", net = "allowlist", allow = {ALLOW} }},
+  {{ do = "net.allowlist", allow = {ALLOW} }}, {{ wait = "120s" }},
+  {{ phase = "airplane", rf = "silent", net = "none" }}, {{ do = "net.isolate" }},
+  {{ do = "device.airplane", state = "on" }}, {{ wait = "5s" }},
+]
+"#
+    )
+}
+
+const BEACON_BUILD: &str = "sim-android 14 (UP1A.231005.008-beacon)";
+
+/// The default bench with honest phones; with `beacon`, phone-a runs the
+/// build that checks in with 10.77.0.5 (inside the allowlist, so no
+/// finding fails it) every 10 s.
+fn bench_text(beacon: bool) -> String {
+    let text = std::fs::read_to_string(repo_root().join("bench.toml")).expect("bench.toml");
+    let start = text.find("implants = [").expect("phone-b has implants");
+    let end = start + text[start..].find("]\n").expect("implants list ends") + 2;
+    let text = format!("{}implants = []\n{}", &text[..start], &text[end..]);
+    if beacon {
+        let device = format!(
+            r#"device = {{ kind = "sim", build = "{BEACON_BUILD}", implants = [{{ kind = "beacon", dest_ip = "10.77.0.5", port = 443, period_s = 10, jitter = 0.1, proto = "tcp" }}] }}"#
+        );
+        text.replacen(r#"device = { kind = "sim" }"#, &device, 1)
+    } else {
+        text
+    }
+}
+
+/// Record one run into `runs/<name>` starting `hours` after a fixed
+/// instant, analyze it, write its findings.json and index it, as
+/// `benchctl run` does.
+fn record(runs: &Path, name: &str, beacon: bool, seed: u64, hours: u64) -> PathBuf {
+    let bench = benchctl::config::parse(Path::new("bench.toml"), &bench_text(beacon))
+        .expect("bench parses");
+    let scenario =
+        benchctl::scenario::parse(Path::new("history-check.toml"), &scenario_text(), &bench)
+            .expect("scenario parses");
+    let dir = runs.join(name);
+    let mut options = benchctl::sim::offline::OfflineOptions::new(seed);
+    options.started_utc += Duration::from_secs(3600 * hours);
+    let report =
+        benchctl::sim::offline::record(&bench, &scenario, &dir, &options).expect("recorded");
+    assert!(report.complete);
+    let findings = benchctl::analyze::analyze(&dir).expect("analyzed");
+    benchctl::analyze::write(&dir, &findings).expect("findings.json");
+    Index::open(runs)
+        .expect("index opens")
+        .add_run(&dir, &findings)
+        .expect("indexed");
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+    }
+}
+
+#[test]
+fn a_firmware_update_that_adds_a_beacon_shows_in_the_diff() {
+    let clock = std::time::Instant::now();
+    let bench = TestBench::default_bench();
+    let runs = bench.dir.path().join("runs");
+    std::fs::create_dir(&runs).expect("runs");
+    record(&runs, "night1", false, 11, 0);
+    let night2 = record(&runs, "night2", false, 12, 24);
+    // A night in which phone-a failed (its findings say so): never
+    // phone-a's baseline, still phone-b's.
+    let failed = runs.join("night2b");
+    let bench_config =
+        benchctl::config::parse(Path::new("bench.toml"), &bench_text(false)).expect("bench parses");
+    let scenario = benchctl::scenario::parse(
+        Path::new("history-check.toml"),
+        &scenario_text(),
+        &bench_config,
+    )
+    .expect("scenario parses");
+    let mut options = benchctl::sim::offline::OfflineOptions::new(14);
+    options.started_utc += Duration::from_secs(3600 * 28);
+    benchctl::sim::offline::record(&bench_config, &scenario, &failed, &options).expect("recorded");
+    let mut findings = benchctl::analyze::analyze(&failed).expect("analyzed");
+    let a = findings
+        .duts
+        .iter_mut()
+        .find(|d| d.dut == "phone-a")
+        .expect("phone-a");
+    a.verdict = benchctl::analyze::Verdict::Fail;
+    findings.verdict = benchctl::analyze::Verdict::Fail;
+    Index::open(&runs)
+        .expect("index")
+        .add_run(&failed, &findings)
+        .expect("indexed");
+    let night3 = record(&runs, "night3", true, 13, 48);
+    eprintln!("four runs recorded and indexed in {:?}", clock.elapsed());
+
+    let index = Index::open(&runs).expect("index");
+    // An unchanged phone on another night: nothing to report.
+    let quiet = compare(&index, "night2", &Baseline::LastPass).expect("diff");
+    assert!(!quiet.has_regression(), "{}", quiet.render());
+    assert_eq!(quiet.duts[0].baseline.as_deref(), Some("night1"));
+
+    let diff = compare(&index, "night3", &Baseline::LastPass).expect("diff");
+    let text = diff.render();
+    eprintln!("{text}");
+    let a = diff.duts.iter().find(|d| d.dut == "phone-a").expect("a");
+    let b = diff.duts.iter().find(|d| d.dut == "phone-b").expect("b");
+    // Per DUT: phone-a failed in night2b, phone-b passed there.
+    assert_eq!(a.baseline.as_deref(), Some("night2"), "{text}");
+    assert_eq!(b.baseline.as_deref(), Some("night2b"), "{text}");
+    assert!(b.changes.iter().all(|c| !c.regression), "{text}");
+    let of = |kind: ChangeKind| a.changes.iter().find(|c| c.kind == kind);
+    let build = of(ChangeKind::BuildChanged).expect("build change named");
+    assert!(!build.regression);
+    assert!(build.summary.contains(BEACON_BUILD), "{}", build.summary);
+    let timer = of(ChangeKind::NewPeriodicEmitter).expect("new timer named");
+    assert!(timer.regression);
+    assert!(
+        timer.summary.contains("10.77.0.5:443/tcp") && timer.summary.contains("every 1"),
+        "{}",
+        timer.summary
+    );
+    assert_eq!(timer.phase.as_deref(), Some("online"));
+    let dest = of(ChangeKind::NewDestination).expect("new destination named");
+    assert!(
+        dest.summary.contains("10.77.0.5:443/tcp"),
+        "{}",
+        dest.summary
+    );
+    assert!(diff.has_regression());
+    // No single finding failed phone-a: the diff is what catches it.
+    let verdicts = benchctl::history::RunVerdict::of_run(&night3).expect("findings.json");
+    assert_eq!(verdicts.verdict, "pass", "{verdicts:?}");
+
+    // The same through the binary: exit 1, the changes in words and JSON.
+    let out = bench.run(&["diff", night3.to_str().expect("utf-8")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for words in [
+        "new-periodic-emitter",
+        "new-destination",
+        "build-changed",
+        "REGRESSION",
+    ] {
+        assert!(stdout.contains(words), "{words}: {stdout}");
+    }
+    let out = bench.run(&[
+        "diff",
+        "night3",
+        "--baseline",
+        "night1",
+        "--runs",
+        runs.to_str().expect("utf-8"),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("diff JSON");
+    assert!(
+        json["duts"]
+            .as_array()
+            .expect("duts")
+            .iter()
+            .all(|d| d["baseline"] == "night1")
+    );
+    assert!(
+        json["duts"][0]["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .any(|c| c["kind"] == "new-periodic-emitter" && c["regression"] == true),
+        "{json}"
+    );
+    let out = bench.run(&["diff", night2.to_str().expect("utf-8")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = bench.run(&[
+        "diff",
+        "no-such-run",
+        "--runs",
+        runs.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no run \"no-such-run\""));
+
+    // History: newest first, one line per DUT, filters.
+    let rows = |args: &[&str]| -> Vec<Value> {
+        let mut all = vec!["history", "--json", "--runs", runs.to_str().expect("utf-8")];
+        all.extend_from_slice(args);
+        serde_json::from_str::<Value>(&bench.ok(&all))
+            .expect("history JSON")
+            .as_array()
+            .expect("rows")
+            .clone()
+    };
+    let all = rows(&[]);
+    let order: Vec<&str> = all.iter().filter_map(|r| r["dir"].as_str()).collect();
+    assert_eq!(
+        order,
+        [
+            "night3", "night3", "night2b", "night2b", "night2", "night2", "night1", "night1"
+        ]
+    );
+    let only_a = rows(&["--dut", "phone-a", "--limit", "2"]);
+    assert_eq!(only_a.len(), 2);
+    assert!(only_a.iter().all(|r| r["dut"] == "phone-a"));
+    assert_eq!(only_a[0]["build"], BEACON_BUILD);
+    assert_eq!(only_a[1]["verdict"], "fail");
+    assert!(rows(&["--scenario", "nightly"]).is_empty());
+    let text = bench.ok(&["history", "--runs", runs.to_str().expect("utf-8")]);
+    assert!(
+        text.contains("WHEN (UTC)") && text.contains(BEACON_BUILD),
+        "{text}"
+    );
+    eprintln!("whole test in {:?}", clock.elapsed());
+}
+
+#[test]
+fn runs_copied_in_are_indexed_and_reindexing_replaces() {
+    let bench = TestBench::default_bench();
+    let runs = bench.dir.path().join("runs");
+    for name in ["honest", "fake-off"] {
+        copy_dir(
+            &repo_root().join("fixtures/runs").join(name),
+            &runs.join(name),
+        );
+    }
+    let out: Value = serde_json::from_str(&bench.ok(&[
+        "history",
+        "--json",
+        "--runs",
+        runs.to_str().expect("utf-8"),
+    ]))
+    .expect("JSON");
+    let rows = out.as_array().expect("rows");
+    assert_eq!(rows.len(), 4, "{out}");
+    let b = rows
+        .iter()
+        .find(|r| r["dir"] == "fake-off" && r["dut"] == "phone-b")
+        .expect("fake-off phone-b");
+    assert_eq!(b["verdict"], "fail");
+    assert!(b["failing"].as_u64().expect("count") >= 1);
+    // Indexing a run again replaces its rows.
+    let mut index = Index::open(&runs).expect("index");
+    index.add_run_dir(&runs.join("honest")).expect("again");
+    index.add_run_dir(&runs.join("honest")).expect("and again");
+    let rows = index.rows(&Default::default()).expect("rows");
+    assert_eq!(rows.iter().filter(|r| r.dir == "honest").count(), 2);
+    let profile = index
+        .profile(&index.run("honest").expect("query").expect("honest indexed"))
+        .expect("profile");
+    let a = profile.duts.iter().find(|d| d.dut == "phone-a").expect("a");
+    let online = a
+        .phases
+        .iter()
+        .find(|p| p.phase == "online")
+        .expect("online");
+    assert!(!online.destinations.is_empty(), "{online:?}");
+    assert!(online.rf.iter().any(|c| c.bursts > 0), "{online:?}");
+    assert!(online.current.iter().all(|c| c.idle_a > 0.01), "{online:?}");
+}
+
+#[test]
+fn a_damaged_index_is_a_clear_error() {
+    let bench = TestBench::default_bench();
+    let runs = bench.dir.path().join("runs");
+    std::fs::create_dir(&runs).expect("runs");
+    std::fs::write(runs.join("history.sqlite"), vec![0x5a; 8192]).expect("garbage");
+    let out = bench.run(&["history", "--runs", runs.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("history.sqlite: not a usable run history") && err.contains("move it aside"),
+        "{err}"
+    );
+    let out = bench.run(&["history", "--runs", "no-such-folder"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such runs folder"));
+}
+
+#[test]
+fn two_processes_indexing_at_once_both_land() {
+    let bench = TestBench::default_bench();
+    let runs = bench.dir.path().join("runs");
+    for name in ["honest", "airplane-tx", "isolated-talker"] {
+        copy_dir(
+            &repo_root().join("fixtures/runs").join(name),
+            &runs.join(name),
+        );
+    }
+    // Both find every run unindexed and write them all, each run in its
+    // own transaction, at the same time.
+    let runs_arg = runs.to_str().expect("utf-8");
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            bench
+                .cmd(&["history", "--runs", runs_arg])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let index = Index::open(&runs).expect("index");
+    let mut dirs: Vec<String> = index
+        .rows(&Default::default())
+        .expect("rows")
+        .into_iter()
+        .map(|r| r.dir)
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    assert_eq!(dirs, ["airplane-tx", "honest", "isolated-talker"]);
+    assert_eq!(index.rows(&Default::default()).expect("rows").len(), 6);
+}
