@@ -61,6 +61,9 @@ pub struct DutTraffic {
     pub dns_names: BTreeMap<IpAddr, BTreeSet<String>>,
     /// Send times per destination (timing channels).
     pub flows: BTreeMap<Dest, Vec<f64>>,
+    /// The frame sizes of those packets, in the same order (the run
+    /// history's bytes per destination).
+    pub flow_bytes: BTreeMap<Dest, Vec<u32>>,
     /// (start t, bytes) of each connection per destination (beacons).
     pub connections: BTreeMap<Dest, Vec<(f64, u64)>>,
 }
@@ -209,6 +212,11 @@ impl DutSorter {
             dport,
         };
         self.traffic.flows.entry(dest.clone()).or_default().push(t);
+        self.traffic
+            .flow_bytes
+            .entry(dest.clone())
+            .or_default()
+            .push(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
         let bytes = bytes.len() as u64;
         let new_connection = match ip.protocol {
             ip_proto::TCP if syn => self.last_syn_port.insert(dest.clone(), sport) != Some(sport),

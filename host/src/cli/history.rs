@@ -58,13 +58,13 @@ impl History {
 /// (each one that cannot be read is logged and skipped).
 pub fn open_and_catch_up(runs: &Path) -> Result<Index, CliError> {
     let mut index = Index::open(runs).map_err(|e| CliError::Usage(e.to_string()))?;
-    let (added, failed) = index
+    let caught_up = index
         .index_new_runs()
         .map_err(|e| CliError::Usage(e.to_string()))?;
-    for r in &added {
+    for r in &caught_up.added {
         tracing::info!("indexed {}", r.dir);
     }
-    for (dir, e) in &failed {
+    for (dir, e) in &caught_up.failed {
         tracing::warn!("{} not indexed: {e}", dir.display());
     }
     Ok(index)

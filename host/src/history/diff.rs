@@ -612,13 +612,13 @@ mod tests {
 
     #[test]
     fn a_destination_or_timer_known_in_any_baseline_phase_is_not_new() {
-        let dest = |a: &str| Destination {
+        let dest = |a: &str, name: &str| Destination {
             address: a.into(),
             port: 443,
             proto: "tcp".into(),
             packets: 3,
             bytes: 300,
-            names: vec!["push.example.com".into()],
+            names: vec![name.into()],
         };
         let timer = |a: &str, score: f64| PeriodicFlow {
             address: a.into(),
@@ -630,12 +630,18 @@ mod tests {
             score,
         };
         let mut base_boot = phase("boot");
-        base_boot.destinations.push(dest("10.77.0.5"));
+        base_boot
+            .destinations
+            .push(dest("10.77.0.5", "push.example.com"));
         base_boot.periodic.push(timer("10.77.0.5", 0.9));
         let then = dut(vec![base_boot, phase("online")]);
         let mut online = phase("online");
-        online.destinations.push(dest("10.77.0.5"));
-        online.destinations.push(dest("10.77.0.9"));
+        online
+            .destinations
+            .push(dest("10.77.0.5", "push.example.com"));
+        online
+            .destinations
+            .push(dest("10.77.0.9", "c2.example.net"));
         online.periodic.push(timer("10.77.0.5", 0.9));
         online.periodic.push(timer("10.77.0.9", 0.75));
         // Below PERIODIC_SCORE: statistics, not a timer.
@@ -651,10 +657,7 @@ mod tests {
             ],
             "{c:?}"
         );
-        assert!(
-            c[0].summary
-                .contains("10.77.0.9:443/tcp (push.example.com)")
-        );
+        assert!(c[0].summary.contains("10.77.0.9:443/tcp (c2.example.net)"));
         assert!(c[1].summary.contains("every 10.0 s"), "{}", c[1].summary);
     }
 

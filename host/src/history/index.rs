@@ -192,6 +192,15 @@ pub struct RunRow {
     pub failing: u64,
 }
 
+/// What [`Index::index_new_runs`] did.
+#[derive(Debug, Default)]
+pub struct CatchUp {
+    /// The runs it indexed.
+    pub added: Vec<RunRecord>,
+    /// The run directories it could not index, with why.
+    pub failed: Vec<(PathBuf, HistoryError)>,
+}
+
 /// Which runs `Index::rows` lists.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunFilter {
@@ -315,11 +324,8 @@ impl Index {
 
     /// Index every run directory in the runs folder that the index does not
     /// know yet (written by another tool, copied in, or recorded while the
-    /// index was unusable). Returns those indexed, and those that could
-    /// not be, with why.
-    pub fn index_new_runs(
-        &mut self,
-    ) -> Result<(Vec<RunRecord>, Vec<(PathBuf, HistoryError)>), HistoryError> {
+    /// index was unusable).
+    pub fn index_new_runs(&mut self) -> Result<CatchUp, HistoryError> {
         let entries = std::fs::read_dir(&self.runs_dir).map_err(|source| {
             crate::record::read::ReadError::Io {
                 path: self.runs_dir.clone(),
@@ -353,7 +359,7 @@ impl Index {
                 Err(e) => failed.push((dir, e)),
             }
         }
-        Ok((added, failed))
+        Ok(CatchUp { added, failed })
     }
 
     fn add_run_with(

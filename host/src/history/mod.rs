@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use diff::{Baseline, Change, ChangeKind, Diff, DutDiff, compare};
-pub use index::{Index, RunFilter, RunRecord, RunRow};
+pub use index::{CatchUp, Index, RunFilter, RunRecord, RunRow};
 pub use profile::{DutProfile, PhaseProfile, RunProfile};
 
 /// The index's file name inside the runs folder.

@@ -89,7 +89,7 @@ pub struct Destination {
     pub proto: String,
     /// Packets the DUT sent there.
     pub packets: u64,
-    /// Bytes (whole frames) of the connections the DUT opened there.
+    /// Bytes of those packets (whole Ethernet frames).
     pub bytes: u64,
     /// Names DNS answers in the run gave for the address.
     pub names: Vec<String>,
@@ -308,21 +308,25 @@ fn net_profile(traffic: &DutTraffic, p: &mut PhaseProfile) {
     // is the same in every run and says nothing.
     let mut dests: BTreeMap<(IpAddr, u16, String), (u64, u64)> = BTreeMap::new();
     for (dest, times) in &traffic.flows {
-        let packets = times.iter().filter(|t| inside(**t)).count() as u64;
+        let sizes = traffic.flow_bytes.get(dest).map_or(&[][..], Vec::as_slice);
+        let (mut packets, mut bytes) = (0u64, 0u64);
+        for (i, t) in times.iter().enumerate() {
+            if inside(*t) {
+                packets += 1;
+                bytes += u64::from(sizes.get(i).copied().unwrap_or(0));
+            }
+        }
         if packets > 0 {
-            dests
+            let entry = dests
                 .entry((dest.dst, dest.dport, dest.proto.clone()))
-                .or_default()
-                .0 += packets;
+                .or_default();
+            entry.0 += packets;
+            entry.1 += bytes;
         }
     }
     let mut periodic = Vec::new();
     for (dest, conns) in &traffic.connections {
         let mine: Vec<(f64, u64)> = conns.iter().copied().filter(|c| inside(c.0)).collect();
-        let bytes: u64 = mine.iter().map(|c| c.1).sum();
-        if let Some(entry) = dests.get_mut(&(dest.dst, dest.dport, dest.proto.clone())) {
-            entry.1 += bytes;
-        }
         if let Some(a) = beacon::assess(&mine) {
             periodic.push(PeriodicFlow {
                 address: dest.dst.to_string(),
