@@ -126,11 +126,11 @@ fn a_firmware_update_that_adds_a_beacon_shows_in_the_diff() {
 
     let index = Index::open(&runs).expect("index");
     // An unchanged phone on another night: nothing to report.
-    let quiet = compare(&index, "night2", &Baseline::LastPass).expect("diff");
+    let quiet = compare(&index, "night2", Baseline::LastPass).expect("diff");
     assert!(!quiet.has_regression(), "{}", quiet.render());
     assert_eq!(quiet.duts[0].baseline.as_deref(), Some("night1"));
 
-    let diff = compare(&index, "night3", &Baseline::LastPass).expect("diff");
+    let diff = compare(&index, "night3", Baseline::LastPass).expect("diff");
     let text = diff.render();
     eprintln!("{text}");
     let a = diff.duts.iter().find(|d| d.dut == "phone-a").expect("a");
@@ -358,4 +358,74 @@ fn two_processes_indexing_at_once_both_land() {
     dirs.dedup();
     assert_eq!(dirs, ["airplane-tx", "honest", "isolated-talker"]);
     assert_eq!(index.rows(&Default::default()).expect("rows").len(), 6);
+}
+
+#[test]
+fn benchctl_run_adds_its_run_and_a_broken_index_never_fails_the_run() {
+    let bench = TestBench::default_bench();
+    let scenario = bench.dir.path().join("quick.toml");
+    std::fs::write(
+        &scenario,
+        r#"[scenario]
+name = "quick"
+duts = ["phone-a"]
+steps = [ { phase = "boot" }, { do = "power.on" }, { wait = "2s" } ]
+"#,
+    )
+    .expect("scenario");
+    let runs = bench.dir.path().join("runs");
+    std::fs::create_dir(&runs).expect("runs");
+    let args = [
+        "run",
+        scenario.to_str().expect("utf-8"),
+        "--out",
+        runs.to_str().expect("utf-8"),
+    ];
+    // A damaged index: the run still records, passes and says why it
+    // was not indexed.
+    std::fs::write(
+        runs.join("history.sqlite"),
+        b"not a database, not even close",
+    )
+    .expect("junk");
+    let out = bench.run(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("not added to the run history"), "{stderr}");
+    std::fs::remove_file(runs.join("history.sqlite")).expect("moved aside");
+    let out = bench.run(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = PathBuf::from(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .expect("dir"),
+    );
+    // Indexed by `run` itself, before any `history` catches up.
+    let index = Index::open(&runs).expect("index");
+    let rows = index.rows(&Default::default()).expect("rows");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        Some(rows[0].dir.as_str()),
+        dir.file_name().and_then(|n| n.to_str())
+    );
+    assert_eq!(
+        rows[0].build.as_deref(),
+        Some("sim-android 14 (UP1A.231005.007)")
+    );
+    // `history` then finds the first run too (recorded while the index was
+    // unusable).
+    let all: Value = serde_json::from_str(&bench.ok(&[
+        "history",
+        "--json",
+        "--runs",
+        runs.to_str().expect("utf-8"),
+    ]))
+    .expect("JSON");
+    assert_eq!(all.as_array().expect("rows").len(), 2, "{all}");
 }

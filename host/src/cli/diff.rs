@@ -64,7 +64,7 @@ impl Diff {
         }) {
             ensure_indexed(&mut index, key)?;
         }
-        let diff = diff::compare(&index, &self.run, &self.baseline)
+        let diff = diff::compare(&index, &self.run, self.baseline.clone())
             .map_err(|e| CliError::Usage(e.to_string()))?;
         ctx.print(&diff, || diff.render());
         if diff.has_regression() {

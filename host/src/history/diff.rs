@@ -207,11 +207,11 @@ impl Diff {
 
 /// Compare the indexed run `run` (directory name, run id or path) with
 /// `baseline`.
-pub fn compare(index: &Index, run: &str, baseline: &Baseline) -> Result<Diff, HistoryError> {
+pub fn compare(index: &Index, run: &str, baseline: Baseline) -> Result<Diff, HistoryError> {
     let record = index
         .run(run)?
         .ok_or_else(|| HistoryError::NoSuchRun(run.to_string()))?;
-    let fixed = match baseline {
+    let fixed = match &baseline {
         Baseline::Run(key) => Some(
             index
                 .run(key)?
@@ -354,7 +354,7 @@ pub fn compare(index: &Index, run: &str, baseline: &Baseline) -> Result<Diff, Hi
         started_utc: record.started_utc.clone(),
         baseline: match baseline {
             Baseline::LastPass => "last-pass".into(),
-            Baseline::Run(r) => r.clone(),
+            Baseline::Run(r) => r,
         },
         duts,
     })
