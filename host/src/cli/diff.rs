@@ -29,7 +29,7 @@ use crate::history::{Baseline, Index, diff};
 /// that cannot be read.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  benchctl diff runs/20261127T010000Z-nightly                against the last night phone by phone passed
+  benchctl diff runs/20261127T010000Z-nightly   each DUT against its last passing night
   benchctl diff 20261127T010000Z-nightly --baseline 20261120T010000Z-nightly
   benchctl diff runs/20261127T010000Z-nightly --json | jq '.duts[].changes'")]
 pub struct Diff {
