@@ -877,3 +877,44 @@ fn read_profile(conn: &Connection, id: i64) -> rusqlite::Result<RunProfile> {
     }
     Ok(profile)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_index_gets_the_current_schema_and_reopens_as_it_is() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let index = Index::open(dir.path()).expect("created");
+        let version: i64 = index
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+        drop(index);
+        let index = Index::open(dir.path()).expect("reopened");
+        assert!(index.rows(&RunFilter::default()).expect("rows").is_empty());
+    }
+
+    #[test]
+    fn an_index_from_a_newer_benchctl_is_refused_with_its_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = Connection::open(dir.path().join(crate::history::FILE_NAME)).expect("sqlite");
+        conn.execute_batch("PRAGMA user_version = 99")
+            .expect("version");
+        drop(conn);
+        let err = Index::open(dir.path()).expect_err("refused");
+        assert!(
+            matches!(err, HistoryError::Newer { found: 99, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("newer benchctl"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_runs_folder_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = Index::open(&dir.path().join("nope")).expect_err("refused");
+        assert!(err.to_string().contains("no such runs folder"), "{err}");
+    }
+}
