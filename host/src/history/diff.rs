@@ -256,7 +256,10 @@ pub fn compare(index: &Index, run: &str, baseline: Baseline) -> Result<Diff, His
                 cache.insert(r.dir.clone(), loaded);
             }
         }
-        let (base_profile, base_findings) = &cache[&base.dir];
+        // Loaded just above; `get` rather than indexing keeps this panic-free.
+        let Some((base_profile, base_findings)) = cache.get(&base.dir) else {
+            continue;
+        };
         let mut diff = DutDiff {
             dut: dut.name.clone(),
             baseline: Some(base.dir.clone()),
@@ -298,10 +301,9 @@ pub fn compare(index: &Index, run: &str, baseline: Baseline) -> Result<Diff, His
         let empty_earlier = DutProfile::default();
         let earlier: Vec<&DutProfile> = earlier
             .iter()
-            .map(|r| {
-                cache[&r.dir]
-                    .0
-                    .duts
+            .filter_map(|r| cache.get(&r.dir))
+            .map(|(p, _)| {
+                p.duts
                     .iter()
                     .find(|d| d.dut == dut.name)
                     .unwrap_or(&empty_earlier)
