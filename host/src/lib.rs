@@ -17,3 +17,4 @@ pub mod scenario;
 pub mod shutdown;
 pub mod sim;
 pub mod state;
+pub mod suite;

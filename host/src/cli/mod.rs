@@ -12,6 +12,7 @@ mod power;
 mod run;
 mod shield;
 mod status;
+mod suite;
 mod switch;
 mod table;
 mod usb;
@@ -94,6 +95,7 @@ pub enum Command {
     Device(device::Device),
     Shield(shield::Shield),
     Doctor(doctor::Doctor),
+    Suite(suite::SuiteCmd),
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -255,6 +257,7 @@ impl Cli {
             Command::Device(c) => c.run(&ctx).await,
             Command::Shield(c) => c.run(&ctx).await,
             Command::Doctor(c) => c.run(&ctx).await,
+            Command::Suite(c) => c.run(&ctx).await,
         }
     }
 }
