@@ -14,6 +14,7 @@ mod power;
 mod run;
 mod shield;
 mod status;
+mod suite;
 mod switch;
 mod table;
 mod usb;
@@ -96,6 +97,7 @@ pub enum Command {
     Device(device::Device),
     Shield(shield::Shield),
     Doctor(doctor::Doctor),
+    Suite(suite::SuiteCmd),
     History(history::History),
     Diff(diff::Diff),
 }
@@ -259,6 +261,7 @@ impl Cli {
             Command::Device(c) => c.run(&ctx).await,
             Command::Shield(c) => c.run(&ctx).await,
             Command::Doctor(c) => c.run(&ctx).await,
+            Command::Suite(c) => c.run(&ctx).await,
             Command::History(c) => c.run(&ctx),
             Command::Diff(c) => c.run(&ctx),
         }
