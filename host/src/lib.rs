@@ -12,6 +12,7 @@ pub mod detect;
 pub mod hw;
 pub mod net;
 pub mod record;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod shutdown;

@@ -9,6 +9,7 @@ mod doctor;
 mod eval;
 mod isolate;
 mod power;
+mod report;
 mod run;
 mod shield;
 mod status;
@@ -94,6 +95,7 @@ pub enum Command {
     Device(device::Device),
     Shield(shield::Shield),
     Doctor(doctor::Doctor),
+    Report(report::Report),
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -255,6 +257,7 @@ impl Cli {
             Command::Device(c) => c.run(&ctx).await,
             Command::Shield(c) => c.run(&ctx).await,
             Command::Doctor(c) => c.run(&ctx).await,
+            Command::Report(c) => c.run(&ctx),
         }
     }
 }

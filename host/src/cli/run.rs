@@ -131,6 +131,7 @@ impl Run {
                 None
             }
         };
+        super::report::after_run(&outcome.dir, findings.as_ref());
         if let (Some(path), Some(f)) = (&self.junit, &findings) {
             super::analyze::write_junit(path, std::slice::from_ref(f))?;
         }
