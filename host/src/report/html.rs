@@ -32,7 +32,7 @@ svg.figure{display:block;max-width:100%;height:auto;font-family:system-ui,sans-s
 .row-note{font-size:10px;fill:#777}.peer-label{font-size:10px;fill:#333;font-family:ui-monospace,monospace}
 .row-line{stroke:#dde1e5;stroke-width:1}.axis{stroke:#555;stroke-width:1}.tick{font-size:10.5px;fill:#444}
 .trace{stroke-width:1;stroke-linejoin:round}
-.rf{fill:#1f5fbf;stroke:#1f5fbf}.room{fill:#8a8f96;stroke:#8a8f96}.current{fill:#2e8b57;stroke:#2e8b57;fill-opacity:.6}
+.rf{fill:#1f5fbf;stroke:#1f5fbf}.room{fill:#8a8f96;stroke:#8a8f96}.current{fill:#2e8b57;stroke:#2e8b57}
 .lost{stroke:#d32f2f;stroke-width:1}.tx{stroke:#263238;stroke-width:1}.rx{stroke:#90a4ae;stroke-width:1}
 .missing{font-size:12px;fill:#8a4b00;font-style:italic}
 .finding-box{fill:#e6007e;fill-opacity:.08;stroke:#e6007e;stroke-width:2}
