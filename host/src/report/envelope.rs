@@ -64,7 +64,8 @@ impl Envelope {
     /// sample of a run is never dropped by rounding.
     pub fn column_of(&self, t: f64) -> Option<usize> {
         let x = (t - self.start_t) * self.scale;
-        if !(x >= 0.0) {
+        // NaN (a NaN time, or an infinite span) and negative: outside.
+        if x.is_nan() || x < 0.0 {
             return None;
         }
         let i = x as usize;

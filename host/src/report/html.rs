@@ -103,7 +103,7 @@ pub fn page(run: &RunData) -> String {
         env!("CARGO_PKG_VERSION"),
         escape(&run.dir.display().to_string())
     );
-    let _ = write!(out, "<script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(out, "<script>{SCRIPT}</script></body></html>");
     out
 }
 

@@ -466,7 +466,7 @@ pub fn nice_step(rough: f64) -> f64 {
         60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0, 21600.0, 43200.0,
         86400.0,
     ];
-    if !(rough > 0.0) || !rough.is_finite() {
+    if rough.is_nan() || rough <= 0.0 || rough.is_infinite() {
         return 1.0;
     }
     if rough >= 45.0 {
