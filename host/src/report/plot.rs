@@ -237,7 +237,10 @@ pub fn dut_figure(run: &RunData, dut: &DutInfo, findings: &[Marked<'_>]) -> Stri
             None if f.kind.starts_with("rf") => {
                 rf_strips.first().map(|(_, s)| s).unwrap_or(&current_strip)
             }
-            None => &net_strip,
+            None => &peer_strip(f, peers, net_top).unwrap_or(Strip {
+                top: net_strip.top,
+                height: net_strip.height,
+            }),
         };
         let x0 = x_of(f.start_s.min(f.end_s));
         let x1 = x_of(f.end_s.max(f.start_s)).max(x0 + 4.0);
@@ -263,6 +266,39 @@ pub fn dut_figure(run: &RunData, dut: &DutInfo, findings: &[Marked<'_>]) -> Stri
         svg.end_group();
     }
     svg.finish()
+}
+
+/// The packet rows a network finding is about: the peer its `channel`
+/// names (an address, or a flow `src>dst:port/proto`) and the addresses in
+/// its `destinations` evidence; from the first such row to the last. None
+/// when no row matches (a DNS name, say): the finding then spans every row.
+fn peer_strip(f: &FindingDoc, peers: &[PeerRow], net_top: f64) -> Option<Strip> {
+    let mut wanted: Vec<String> = Vec::new();
+    if let Some(channel) = &f.channel {
+        let dest = channel.split_once('>').map_or(channel.as_str(), |(_, d)| d);
+        let dest = dest.split('/').next().unwrap_or(dest);
+        // `ip:port`: the port is after the last colon (IPv6 has more).
+        let host = if channel.contains('>') {
+            dest.rsplit_once(':').map_or(dest, |(h, _)| h)
+        } else {
+            dest
+        };
+        wanted.push(host.trim_matches(|c| c == '[' || c == ']').to_string());
+    }
+    if let Some(serde_json::Value::Array(dests)) = f.evidence.get("destinations") {
+        wanted.extend(dests.iter().filter_map(|d| d.as_str().map(str::to_string)));
+    }
+    let rows: Vec<usize> = peers
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| wanted.iter().any(|w| *w == r.peer))
+        .map(|(i, _)| i)
+        .collect();
+    let (first, last) = (*rows.first()?, *rows.last()?);
+    Some(Strip {
+        top: net_top + first as f64 * PEER_ROW,
+        height: (last - first + 1) as f64 * PEER_ROW,
+    })
 }
 
 /// Cut `text` to `max` characters with an ellipsis.
