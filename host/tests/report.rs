@@ -381,3 +381,66 @@ fn run_writes_the_report_itself() {
     assert!(html.contains("phone-a"));
     assert!(html.contains("data-report-ready"));
 }
+
+/// README's screenshot (docs/report.png) from a run directory's report:
+/// the header, then phone-b's figure and the findings (phone-a's figure is
+/// cut out: it looks like phone-b's without the finding). Not part of the
+/// suite; after `benchctl run scenarios/backdoor-hunt.toml`:
+/// `REPORT_RUN=runs/<dir> cargo test -p benchctl --test report -- --ignored readme_screenshot`
+#[test]
+#[ignore]
+fn readme_screenshot() {
+    let run = PathBuf::from(std::env::var("REPORT_RUN").expect("REPORT_RUN=<run dir>"));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let html = run.join("report.html");
+    assert!(html.exists(), "no report.html in {}", run.display());
+    let shot = tmp.path().join("full.png");
+    let out = browser(&tmp.path().join("profile"))
+        .args(["--window-size=1400,2200"])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("chromium runs");
+    assert!(out.status.success());
+    let img = Image::read(&shot);
+    // Row bands where a verdict badge is: PASS green, FAIL red.
+    let clusters = |colour: [u8; 3]| -> Vec<usize> {
+        let rows = img.rows_with(colour, 20);
+        rows.iter()
+            .enumerate()
+            .filter(|(i, y)| *i == 0 || rows[i - 1] + 1 != **y)
+            .map(|(_, y)| *y)
+            .collect()
+    };
+    let green = clusters([0x1f, 0x8a, 0x3b]);
+    let red = clusters([0xc6, 0x28, 0x28]);
+    // Green: phone-a's row in the DUT table, then phone-a's heading.
+    let phone_a = green[1] - 12;
+    let phone_b = *red.iter().find(|y| **y > phone_a).expect("phone-b heading") - 12;
+    let last_inked = (0..img.height)
+        .rev()
+        .find(|y| (0..img.width).any(|x| img.rgb(x, *y) != [0xff, 0xff, 0xff]))
+        .expect("something drawn");
+    let keep: Vec<usize> = (0..phone_a)
+        .chain(phone_b..(last_inked + 12).min(img.height))
+        .collect();
+    let mut data = Vec::with_capacity(keep.len() * img.width * 3);
+    for y in &keep {
+        for x in 0..img.width {
+            data.extend_from_slice(&img.rgb(x, *y));
+        }
+    }
+    let target = repo_root().join("docs/report.png");
+    std::fs::create_dir_all(target.parent().expect("docs")).expect("docs dir");
+    let file = std::fs::File::create(&target).expect("create docs/report.png");
+    let mut encoder = png::Encoder::new(
+        std::io::BufWriter::new(file),
+        img.width as u32,
+        keep.len() as u32,
+    );
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Best);
+    let mut writer = encoder.write_header().expect("PNG header");
+    writer.write_image_data(&data).expect("PNG data");
+}

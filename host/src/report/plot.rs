@@ -492,7 +492,7 @@ fn time_axis(svg: &mut Svg, end_t: f64, top: f64) {
         svg.text(x, top + 17.0, "middle", "tick", &clock(t, step));
         k += 1;
     }
-    svg.text(LEFT - 8.0, top + 17.0, "end", "row-note", "run time");
+    svg.text(LEFT - 16.0, top + 17.0, "end", "row-note", "run time");
 }
 
 /// 1, 2 or 5 times a power of ten seconds, or a round number of minutes or
