@@ -291,7 +291,7 @@ fn peer_strip(f: &FindingDoc, peers: &[PeerRow], net_top: f64) -> Option<Strip> 
     let rows: Vec<usize> = peers
         .iter()
         .enumerate()
-        .filter(|(_, r)| wanted.iter().any(|w| *w == r.peer))
+        .filter(|(_, r)| wanted.contains(&r.peer))
         .map(|(i, _)| i)
         .collect();
     let (first, last) = (*rows.first()?, *rows.last()?);
