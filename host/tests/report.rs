@@ -293,6 +293,41 @@ fn a_run_without_rf_packets_or_journal_still_gets_a_report_saying_so() {
 }
 
 #[test]
+fn a_cut_run_with_faults_lost_samples_and_a_broken_stream_says_so() {
+    let (_tmp, dir) = fixture_copy("cut-short");
+    let mut journal = std::fs::read_to_string(dir.join("events.jsonl")).expect("journal");
+    journal.push_str(
+        "{\"t\":15.5,\"kind\":\"fault\",\"source\":\"shield\",\"detail\":\"3 frames lost (seq 1200..1202)\"}\n",
+    );
+    std::fs::write(dir.join("events.jsonl"), journal).expect("journal");
+    // One second of RF lost: NaN in every channel of frames 5000..6000.
+    let rf = dir.join("rf.sigmf-data");
+    let mut data = std::fs::read(&rf).expect("rf data");
+    let frame = data.len() / 16_000; // the fixture's 16 s at 1 kS/s
+    for v in data[5000 * frame..6000 * frame].chunks_exact_mut(4) {
+        v.copy_from_slice(&f32::NAN.to_le_bytes());
+    }
+    std::fs::write(&rf, data).expect("rf data");
+    std::fs::write(dir.join("power.sigmf-meta"), "{ not json").expect("power meta");
+
+    let html = report_ok(&dir);
+    assert!(html.contains("no: the run was cut short"), "complete: no");
+    assert!(
+        html.contains("3 frames lost (seq 1200..1202)"),
+        "the fault line"
+    );
+    assert!(
+        html.contains("supply current unreadable: "),
+        "the broken stream"
+    );
+    assert!(html.contains("power.sigmf-meta is not valid JSON"));
+    assert!(
+        html.contains("<path class=\"lost\" d=\"M"),
+        "lost samples marked"
+    );
+}
+
+#[test]
 fn text_from_the_run_is_escaped() {
     let (_tmp, dir) = fixture_copy("honest");
     let path = dir.join("run.json");
