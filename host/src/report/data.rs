@@ -396,7 +396,7 @@ fn packet_rows(
         let seen = Seen::of(packet.data);
         // Which DUT: the interface's name (interfaces can be declared part
         // way through a pcapng, so looked up per packet).
-        let dut = reader_interface_name(reader.interfaces(), interface);
+        let dut = interface_dut(reader.interfaces(), interface);
         let ips = dut_ips.get(dut.as_str()).map(Vec::as_slice).unwrap_or(&[]);
         let (peer, sent) = seen.peer(ips);
         let dut_rows = rows.entry(dut).or_default();
@@ -456,7 +456,7 @@ impl PeerRow {
 
 /// The DUT a capture interface belongs to: its `if_name`, as the format
 /// says; a nameless interface keeps its number.
-fn reader_interface_name(interfaces: &[crate::record::read::Interface], index: usize) -> String {
+fn interface_dut(interfaces: &[crate::record::read::Interface], index: usize) -> String {
     interfaces
         .get(index)
         .and_then(|i| i.name.clone())

@@ -11,9 +11,8 @@ use super::data::{FindingDoc, FindingsDoc, RunData, Stream};
 use super::plot::{self, Marked};
 use super::svg::{escape, id};
 
-/// Marker colour of findings: the test looks for it in the screenshot.
-pub const FINDING_COLOUR: &str = "#e6007e";
-
+/// The findings' marker is magenta (#e6007e), a colour no trace uses, so it
+/// stands out on any plot; tests/report.rs looks for it in the screenshot.
 const CSS: &str = r#"
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:20px 24px;color:#1d232a;background:#fff}
 h1{font-size:22px;margin:0 0 6px}h2{font-size:18px;margin:28px 0 6px}
