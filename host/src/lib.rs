@@ -18,3 +18,4 @@ pub mod scenario;
 pub mod shutdown;
 pub mod sim;
 pub mod state;
+pub mod suite;

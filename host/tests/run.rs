@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::Value;
 
 mod common;
-use common::outside::{sigmf_summary, tshark_fields};
+use common::outside::{junit_cases, sigmf_summary, tshark_fields};
 use common::{TestBench, repo_root, send_signal, wait_for_line};
 
 /// The run directory a `run --json` printed (relative to the bench's folder,
@@ -18,13 +18,6 @@ use common::{TestBench, repo_root, send_signal, wait_for_line};
 fn run_dir(bench: &TestBench, stdout: &[u8]) -> PathBuf {
     let v: Value = serde_json::from_slice(stdout).expect("run --json output");
     bench.dir.path().join(v["dir"].as_str().expect("dir"))
-}
-
-/// (dut + test name, failed) of every JUnit testcase, as junitparser reads them.
-fn junit_cases(path: &Path) -> Vec<(String, bool)> {
-    let script = "import sys, json\nfrom junitparser import JUnitXml\nout = []\nfor suite in JUnitXml.fromfile(sys.argv[1]):\n    for case in suite:\n        dut = case.classname.split('.')[-1]\n        failed = any(r.__class__.__name__ in ('Failure', 'Error') for r in case.result)\n        out.append([dut + ' ' + case.name, failed])\nprint(json.dumps(out))\n";
-    let out = common::outside::run_python(script, path, "junitparser rejected");
-    serde_json::from_slice::<Vec<(String, bool)>>(&out).expect("cases")
 }
 
 fn json_file(path: &Path) -> Value {

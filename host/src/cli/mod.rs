@@ -13,6 +13,7 @@ mod report;
 mod run;
 mod shield;
 mod status;
+mod suite;
 mod switch;
 mod table;
 mod usb;
@@ -95,6 +96,7 @@ pub enum Command {
     Device(device::Device),
     Shield(shield::Shield),
     Doctor(doctor::Doctor),
+    Suite(suite::SuiteCmd),
     Report(report::Report),
 }
 
@@ -257,6 +259,7 @@ impl Cli {
             Command::Device(c) => c.run(&ctx).await,
             Command::Shield(c) => c.run(&ctx).await,
             Command::Doctor(c) => c.run(&ctx).await,
+            Command::Suite(c) => c.run(&ctx).await,
             Command::Report(c) => c.run(&ctx),
         }
     }

@@ -1,6 +1,6 @@
 //! `benchctl run <scenario.toml>`: put the DUTs through a scenario.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
@@ -100,38 +100,11 @@ impl Run {
         for timeline in &scenario.timelines {
             guard.touch(&timeline.dut);
         }
-        tracing::info!(
-            "running \"{}\" on bench \"{}\" (about {})",
-            scenario.name,
-            guard.config().name,
-            duration::format(scenario.nominal_duration())
-        );
-        let outcome = runner::run(
-            &mut guard,
-            RunRequest {
-                scenario,
-                scenario_file: &self.scenario,
-                out: &self.out,
-                live: !ctx.global.json,
-                quiet: ctx.global.quiet,
-            },
-            &ctx.shutdown,
-        )
-        .await;
+        let recorded = record_one(ctx, &mut guard, scenario, &self.scenario, &self.out).await;
         // The runner drove every DUT to its safe state and journaled it;
         // the guard stays armed only for a panic on the way here.
         guard.hold();
-        let outcome = outcome.map_err(|e| CliError::Hw(HwError::new("run", e.to_string())))?;
-        // Judge what was recorded, whatever the ending: a run cut short
-        // still shows what happened up to then.
-        let findings = match super::analyze::analyze_and_keep(&outcome.dir) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                tracing::error!("analysis of {}: {e}", outcome.dir.display());
-                None
-            }
-        };
-        super::report::after_run(&outcome.dir, findings.as_ref());
+        let Recorded { outcome, findings } = recorded?;
         if let (Some(path), Some(f)) = (&self.junit, &findings) {
             super::analyze::write_junit(path, std::slice::from_ref(f))?;
         }
@@ -154,34 +127,100 @@ impl Run {
                 format!("{summary}{}\n", outcome.dir.display())
             },
         );
-        if !ctx.global.quiet {
-            tracing::info!(
-                "{} in {:.1}s: {} frames ({} lost), {} packets, {} faults; steps late by p50 {:.1} ms, p99 {:.1} ms",
-                outcome.ending,
-                outcome.duration_s,
-                outcome.frames,
-                outcome.frames_lost,
-                outcome.packets,
-                outcome.faults,
-                outcome.step_timing.p50_ms,
-                outcome.step_timing.p99_ms,
-            );
+        exit_for(&outcome.ending, findings.as_ref(), &outcome.dir)
+    }
+}
+
+/// A run recorded and analyzed: what `run` and `suite` make of a scenario.
+pub(super) struct Recorded {
+    pub outcome: runner::RunOutcome,
+    /// None when the recording could not be analyzed (logged).
+    pub findings: Option<crate::analyze::Findings>,
+}
+
+/// Put the DUTs through `scenario` on a bench already taken, record it
+/// into a new directory under `out` and analyze it (findings.json).
+pub(super) async fn record_one(
+    ctx: &Context,
+    guard: &mut SafetyGuard<'_>,
+    scenario: &Scenario,
+    scenario_file: &Path,
+    out: &Path,
+) -> Result<Recorded, CliError> {
+    tracing::info!(
+        "running \"{}\" on bench \"{}\" (about {})",
+        scenario.name,
+        guard.config().name,
+        duration::format(scenario.nominal_duration())
+    );
+    let outcome = runner::run(
+        guard,
+        RunRequest {
+            scenario,
+            scenario_file,
+            out,
+            live: !ctx.global.json,
+            quiet: ctx.global.quiet,
+        },
+        &ctx.shutdown,
+    )
+    .await
+    .map_err(|e| CliError::Hw(HwError::new("run", e.to_string())))?;
+    // Judge what was recorded, whatever the ending: a run cut short
+    // still shows what happened up to then.
+    let findings = after_recording(&outcome.dir);
+    if !ctx.global.quiet {
+        tracing::info!(
+            "{} in {:.1}s: {} frames ({} lost), {} packets, {} faults; steps late by p50 {:.1} ms, p99 {:.1} ms",
+            outcome.ending,
+            outcome.duration_s,
+            outcome.frames,
+            outcome.frames_lost,
+            outcome.packets,
+            outcome.faults,
+            outcome.step_timing.p50_ms,
+            outcome.step_timing.p99_ms,
+        );
+    }
+    Ok(Recorded { outcome, findings })
+}
+
+/// What follows every recording, live or in virtual time: the analysis
+/// (findings.json) and the report (report.html). None when it could not be
+/// analyzed (logged).
+pub(super) fn after_recording(dir: &Path) -> Option<crate::analyze::Findings> {
+    let findings = match super::analyze::analyze_and_keep(dir) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            tracing::error!("analysis of {}: {e}", dir.display());
+            None
         }
-        match outcome.ending {
-            Ending::Finished => match findings.map(|f| f.verdict) {
-                Some(crate::analyze::Verdict::Pass) => Ok(()),
-                Some(v) => Err(CliError::Verdict(v)),
-                None => Err(CliError::Reported(format!(
-                    "the run finished but its recording could not be analyzed: {}",
-                    outcome.dir.display()
-                ))),
-            },
-            Ending::Stopped { signal } => Err(CliError::Interrupted(signal)),
-            Ending::Aborted { reason } => Err(CliError::Reported(format!(
-                "run aborted: {reason}; the recording so far is in {}",
-                outcome.dir.display()
+    };
+    super::report::after_run(dir, findings.as_ref());
+    findings
+}
+
+/// The command's result for a run that ended `ending` with `findings`:
+/// the verdict when every step ran, else how it stopped.
+pub(super) fn exit_for(
+    ending: &Ending,
+    findings: Option<&crate::analyze::Findings>,
+    dir: &Path,
+) -> Result<(), CliError> {
+    match ending {
+        Ending::Finished => match findings.map(|f| f.verdict) {
+            Some(crate::analyze::Verdict::Pass) => Ok(()),
+            Some(v) => Err(CliError::Verdict(v)),
+            None => Err(CliError::Reported(format!(
+                "the run finished but its recording could not be analyzed: {}",
+                dir.display()
             ))),
-        }
+        },
+        Ending::Stopped { signal } => Err(CliError::Interrupted(*signal)),
+        Ending::Aborted { reason } => Err(CliError::Reported(format!(
+            "run aborted: {reason}; the recording so far is in {}",
+            dir.display()
+        ))),
     }
 }
 

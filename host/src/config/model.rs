@@ -25,6 +25,40 @@ pub struct BenchConfig {
 }
 
 impl BenchConfig {
+    /// Every part that is not simulated, as `relay board "x" (serial-relay)`:
+    /// empty for a fully simulated lab, which can run in virtual time.
+    pub fn real_hardware(&self) -> Vec<String> {
+        let mut real = Vec::new();
+        let mut check = |what: &str, name: &str, kind: &str| {
+            if kind != "sim" {
+                real.push(format!("{what} \"{name}\" ({kind})"));
+            }
+        };
+        for r in &self.relays {
+            check("relay board", &r.name, r.backend.kind());
+        }
+        for h in &self.hubs {
+            check("hub", &h.name, h.backend.kind());
+        }
+        for l in &self.links {
+            check("link", &l.name, l.backend.kind());
+        }
+        if let Some(s) = &self.shield {
+            check("shield", "shield", s.backend.kind());
+        }
+        for d in &self.duts {
+            if matches!(d.device, DeviceBackend::None) {
+                continue;
+            }
+            let kind = match &d.device {
+                DeviceBackend::Sim(_) => "sim",
+                DeviceBackend::None => "none",
+            };
+            check("device of", &d.name, kind);
+        }
+        real
+    }
+
     pub fn dut(&self, name: &str) -> Option<&DutConfig> {
         self.duts.iter().find(|d| d.name == name)
     }

@@ -423,7 +423,8 @@ fn act_on(bench: &mut Bench, dut: &str, act: &Act) -> Result<(), BenchError> {
 }
 
 /// `<out>/<20261126T153000Z>-<scenario>`, made unique with `-2`, `-3`...
-fn new_run_dir(
+/// (also the virtual-time suite's run directories).
+pub fn new_run_dir(
     out: &Path,
     started: SystemTime,
     scenario: &str,
@@ -453,7 +454,6 @@ fn new_run_dir(
     unreachable!("the loop returns")
 }
 
-/// run.json's DUT list: model, address on the link, firmware build.
 /// run.json's DUT list: model, address on the link, firmware build (the
 /// offline recorder writes the same).
 pub fn dut_entries(config: &BenchConfig, duts: &[String]) -> Vec<DutEntry> {

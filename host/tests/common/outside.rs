@@ -137,3 +137,10 @@ pub fn epoch_nanos(text: &str) -> u128 {
     secs.parse::<u128>().expect("seconds") * 1_000_000_000
         + frac[..9].parse::<u128>().expect("fraction")
 }
+
+/// (dut + test name, failed) of every JUnit testcase, as junitparser reads them.
+pub fn junit_cases(path: &Path) -> Vec<(String, bool)> {
+    let script = "import sys, json\nfrom junitparser import JUnitXml\nout = []\nfor suite in JUnitXml.fromfile(sys.argv[1]):\n    for case in suite:\n        dut = case.classname.split('.')[-1]\n        failed = any(r.__class__.__name__ in ('Failure', 'Error') for r in case.result)\n        out.append([dut + ' ' + case.name, failed])\nprint(json.dumps(out))\n";
+    let out = run_python(script, path, "junitparser rejected");
+    serde_json::from_slice::<Vec<(String, bool)>>(&out).expect("cases")
+}

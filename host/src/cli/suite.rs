@@ -1,0 +1,365 @@
+//! `benchctl suite <suite.toml>`: several scenarios back to back, one JUnit
+//! file, one exit code.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Serialize;
+
+use super::run::{Recorded, after_recording, record_one};
+use super::{CliError, Context, table};
+use crate::analyze::{Findings, Verdict};
+use crate::bench::safety::SafetyGuard;
+use crate::config::{BenchConfig, duration};
+use crate::runner::Ending;
+use crate::suite::{self, Suite};
+
+/// Run a suite of scenarios back to back and judge them together.
+///
+/// Every scenario the suite names is checked against the bench before the
+/// first one starts (file:line:col errors, exit 2, nothing switched). The
+/// bench is taken once for the whole suite, so another job waiting on the
+/// lock (see --wait) runs after the suite, not between its scenarios. Each
+/// scenario is recorded into its own run directory under --out and
+/// analyzed; a failing verdict does not stop the suite, a hardware fault
+/// that aborts a run or a stop signal does (the rest is reported as not
+/// run). DUTs go to their safe state after every run.
+///
+/// --virtual-time records a fully simulated bench in virtual time (the
+/// same phone, plant and shield models as a live run, no waiting): a
+/// 2.5-hour nightly suite takes seconds. It refuses a bench with real
+/// hardware.
+///
+/// Exit code: the worst verdict: 1 if any DUT of any run fails, 3 if a run
+/// was incomplete or aborted and nothing failed, 0 if all pass; 2 for a
+/// bad suite or scenario; 128+N when stopped by signal N.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  benchctl suite suites/nightly.toml --junit nightly.xml   on the bench, hours
+  benchctl --wait 2h suite suites/nightly.toml             queue behind another job
+  benchctl suite suites/nightly.toml --virtual-time        the simulated lab, seconds
+  benchctl suite suites/nightly.toml --dry-run             check it and list the runs")]
+pub struct SuiteCmd {
+    /// The suite file, e.g. suites/nightly.toml
+    pub suite: PathBuf,
+    /// Where run directories go (one new directory per scenario)
+    #[arg(long, value_name = "DIR", default_value = "runs")]
+    pub out: PathBuf,
+    /// Write one JUnit XML file for the whole suite (a testsuite per run)
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Record in virtual time (fully simulated benches only)
+    #[arg(long)]
+    pub virtual_time: bool,
+    /// Seed of the simulated room and noise with --virtual-time
+    #[arg(long, default_value_t = 1, requires = "virtual_time")]
+    pub seed: u64,
+    /// Check the suite and list its scenarios; switch nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// One scenario of the suite, as it went.
+#[derive(Debug, Serialize)]
+struct SuiteRun {
+    scenario: String,
+    file: PathBuf,
+    /// None: not run (an earlier run stopped the suite).
+    dir: Option<PathBuf>,
+    /// `finished`, `aborted: why`, `stopped by signal 15`, `not run`.
+    ending: String,
+    verdict: Option<Verdict>,
+    /// Finding kinds that failed a DUT, per DUT.
+    failing: Vec<(String, Vec<&'static str>)>,
+}
+
+#[derive(Debug, Serialize)]
+struct SuiteReport {
+    suite: String,
+    verdict: Option<Verdict>,
+    runs: Vec<SuiteRun>,
+}
+
+/// How the suite as a whole ends.
+enum Stop {
+    /// Every scenario ran.
+    No,
+    /// A hardware fault aborted a run: the bench needs a look.
+    Aborted,
+    Signal(i32),
+}
+
+impl SuiteCmd {
+    pub async fn run(self, ctx: &Context) -> Result<(), CliError> {
+        let config = ctx.load_config()?;
+        let suite = suite::load(&self.suite, &config)?;
+        if self.dry_run {
+            return self.plan(ctx, &suite);
+        }
+        tracing::info!(
+            "suite \"{}\": {} scenario(s), about {}{}",
+            suite.name,
+            suite.entries.len(),
+            duration::format(suite.nominal_duration()),
+            if self.virtual_time {
+                " of virtual time"
+            } else {
+                ""
+            }
+        );
+        let (runs, findings, stop) = if self.virtual_time {
+            self.record_virtual(ctx, &config, &suite)?
+        } else {
+            self.record_live(ctx, &suite).await?
+        };
+        if let Some(path) = &self.junit {
+            super::analyze::write_junit(path, &findings)?;
+        }
+        let worst = worst(&runs);
+        let report = SuiteReport {
+            suite: suite.name.clone(),
+            verdict: worst,
+            runs,
+        };
+        ctx.print(&report, || render(&report));
+        match stop {
+            Stop::Signal(s) => Err(CliError::Interrupted(s)),
+            _ => match worst {
+                Some(Verdict::Pass) => Ok(()),
+                Some(v) => Err(CliError::Verdict(v)),
+                None => Err(CliError::Reported(
+                    "no run of the suite could be analyzed".into(),
+                )),
+            },
+        }
+    }
+
+    fn plan(&self, ctx: &Context, suite: &Suite) -> Result<(), CliError> {
+        #[derive(Serialize)]
+        struct Planned<'a> {
+            scenario: &'a str,
+            file: &'a Path,
+            nominal_duration_s: f64,
+        }
+        let planned: Vec<Planned> = suite
+            .entries
+            .iter()
+            .map(|e| Planned {
+                scenario: &e.scenario.name,
+                file: &e.file,
+                nominal_duration_s: e.scenario.nominal_duration().as_secs_f64(),
+            })
+            .collect();
+        ctx.print(&planned, || {
+            let rows: Vec<Vec<String>> = planned
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.scenario.to_string(),
+                        duration::format(std::time::Duration::from_secs_f64(p.nominal_duration_s)),
+                        p.file.display().to_string(),
+                    ]
+                })
+                .collect();
+            format!(
+                "suite \"{}\" ({}): {} scenario(s), about {} if every action is instant\n\n{}",
+                suite.name,
+                self.suite.display(),
+                planned.len(),
+                duration::format(suite.nominal_duration()),
+                table::render("  ", &["SCENARIO", "ABOUT", "FILE"], &rows)
+            )
+        });
+        Ok(())
+    }
+
+    /// On the bench: taken once for the whole suite.
+    async fn record_live(
+        &self,
+        ctx: &Context,
+        suite: &Suite,
+    ) -> Result<(Vec<SuiteRun>, Vec<Findings>, Stop), CliError> {
+        let (mut bench, _lock) = ctx.take_bench().await?;
+        let mut guard = SafetyGuard::new(&mut bench);
+        for e in &suite.entries {
+            for timeline in &e.scenario.timelines {
+                guard.touch(&timeline.dut);
+            }
+        }
+        let mut runs = Vec::new();
+        let mut all = Vec::new();
+        let mut stop = Stop::No;
+        for e in &suite.entries {
+            if !matches!(stop, Stop::No) {
+                runs.push(not_run(e));
+                continue;
+            }
+            let recorded = record_one(ctx, &mut guard, &e.scenario, &e.file, &self.out).await;
+            let Recorded { outcome, findings } = match recorded {
+                Ok(r) => r,
+                Err(err) => {
+                    guard.hold();
+                    return Err(err);
+                }
+            };
+            stop = match &outcome.ending {
+                Ending::Finished => Stop::No,
+                Ending::Aborted { .. } => Stop::Aborted,
+                Ending::Stopped { signal } => Stop::Signal(*signal),
+            };
+            runs.push(ran(
+                e,
+                &outcome.dir,
+                &outcome.ending.to_string(),
+                findings.as_ref(),
+            ));
+            all.extend(findings);
+        }
+        // Every run ended with its DUTs in their safe state (journaled).
+        guard.hold();
+        Ok((runs, all, stop))
+    }
+
+    /// The simulated lab in virtual time: no lock (nothing is switched).
+    fn record_virtual(
+        &self,
+        ctx: &Context,
+        config: &BenchConfig,
+        suite: &Suite,
+    ) -> Result<(Vec<SuiteRun>, Vec<Findings>, Stop), CliError> {
+        let real = config.real_hardware();
+        if !real.is_empty() {
+            return Err(CliError::Usage(format!(
+                "--virtual-time needs a fully simulated bench; bench \"{}\" has real hardware: {}",
+                config.name,
+                real.join(", ")
+            )));
+        }
+        let mut runs = Vec::new();
+        let mut all = Vec::new();
+        let mut stop = Stop::No;
+        for e in &suite.entries {
+            if let Some(s) = ctx.shutdown.signal() {
+                stop = Stop::Signal(s);
+            }
+            if !matches!(stop, Stop::No) {
+                runs.push(not_run(e));
+                continue;
+            }
+            let started = std::time::SystemTime::now();
+            let (dir, _) = crate::runner::new_run_dir(&self.out, started, &e.scenario.name)
+                .map_err(|err| CliError::Usage(err.to_string()))?;
+            let options = crate::sim::offline::OfflineOptions {
+                started_utc: started,
+                ..crate::sim::offline::OfflineOptions::new(self.seed)
+            };
+            let report = crate::sim::offline::record(config, &e.scenario, &dir, &options).map_err(
+                |err| CliError::Reported(format!("recording {}: {err}", e.file.display())),
+            )?;
+            let findings = after_recording(&dir);
+            let ending = if report.complete {
+                "finished (virtual time)".to_string()
+            } else {
+                stop = Stop::Aborted;
+                "aborted (virtual time)".to_string()
+            };
+            tracing::info!(
+                "{}: {} s of virtual time recorded in {}",
+                e.scenario.name,
+                report.seconds,
+                dir.display()
+            );
+            runs.push(ran(e, &dir, &ending, findings.as_ref()));
+            all.extend(findings);
+        }
+        Ok((runs, all, stop))
+    }
+}
+
+fn not_run(e: &suite::SuiteEntry) -> SuiteRun {
+    SuiteRun {
+        scenario: e.scenario.name.clone(),
+        file: e.file.clone(),
+        dir: None,
+        ending: "not run".into(),
+        verdict: None,
+        failing: Vec::new(),
+    }
+}
+
+fn ran(e: &suite::SuiteEntry, dir: &Path, ending: &str, findings: Option<&Findings>) -> SuiteRun {
+    let failing = findings
+        .map(|f| {
+            f.duts
+                .iter()
+                .filter(|d| d.verdict == Verdict::Fail)
+                .map(|d| {
+                    let mut kinds: Vec<&'static str> = d
+                        .findings
+                        .iter()
+                        .filter(|x| x.severity >= crate::detect::Severity::Medium)
+                        .map(|x| x.kind)
+                        .collect();
+                    kinds.dedup();
+                    (d.dut.clone(), kinds)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    SuiteRun {
+        scenario: e.scenario.name.clone(),
+        file: e.file.clone(),
+        dir: Some(dir.to_path_buf()),
+        ending: ending.to_string(),
+        // Not analyzable: as bad as incomplete.
+        verdict: Some(findings.map_or(Verdict::Incomplete, |f| f.verdict)),
+        failing,
+    }
+}
+
+/// Fail over incomplete over pass; a scenario not run makes the suite
+/// incomplete at best.
+fn worst(runs: &[SuiteRun]) -> Option<Verdict> {
+    let vs: Vec<Verdict> = runs
+        .iter()
+        .map(|r| r.verdict.unwrap_or(Verdict::Incomplete))
+        .collect();
+    [Verdict::Fail, Verdict::Incomplete, Verdict::Pass]
+        .into_iter()
+        .find(|v| vs.contains(v))
+}
+
+fn render(report: &SuiteReport) -> String {
+    let rows: Vec<Vec<String>> = report
+        .runs
+        .iter()
+        .map(|r| {
+            vec![
+                r.scenario.clone(),
+                r.verdict
+                    .map_or("-".into(), |v| format!("{v:?}").to_uppercase()),
+                r.ending.clone(),
+                r.failing
+                    .iter()
+                    .map(|(dut, kinds)| format!("{dut}: {}", kinds.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                r.dir
+                    .as_ref()
+                    .map_or("-".into(), |d| d.display().to_string()),
+            ]
+        })
+        .collect();
+    format!(
+        "suite \"{}\": {}\n\n{}",
+        report.suite,
+        report
+            .verdict
+            .map_or("nothing judged".into(), |v| format!("{v:?}").to_uppercase()),
+        table::render(
+            "  ",
+            &["SCENARIO", "VERDICT", "ENDING", "FAILING", "RUN DIRECTORY"],
+            &rows
+        )
+    )
+}

@@ -1,0 +1,188 @@
+//! `benchctl suite`: scenarios back to back, one JUnit file, the worst
+//! verdict as the exit code, the bench lock held for the whole suite.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+mod common;
+use common::outside::junit_cases;
+use common::{TestBench, repo_root, wait_for_line};
+
+/// Two short scenarios: phone-a alone (honest: passes), and phone-b
+/// (carries the default bench's airplane-tx implant, whose first burst
+/// comes 2-5 s into airplane mode: fails). Boot `boot_s`, airplane 8 s.
+fn write_suite(dir: &Path, boot_s: u32) -> PathBuf {
+    let scenario = |name: &str, dut: &str| {
+        format!(
+            r#"[scenario]
+name = "{name}"
+duts = ["{dut}"]
+steps = [
+  {{ phase = "boot" }}, {{ do = "usb.on" }}, {{ do = "power.on" }}, {{ wait = "{boot_s}s" }},
+  {{ phase = "airplane", rf = "silent", net = "none" }}, {{ do = "device.airplane", state = "on" }}, {{ wait = "8s" }},
+]
+"#
+        )
+    };
+    std::fs::create_dir_all(dir.join("scenarios")).expect("mkdir");
+    std::fs::write(dir.join("scenarios/a.toml"), scenario("quick-a", "phone-a")).expect("write");
+    std::fs::write(dir.join("scenarios/b.toml"), scenario("quick-b", "phone-b")).expect("write");
+    let suite = dir.join("quick.toml");
+    std::fs::write(
+        &suite,
+        "[suite]\nname = \"quick\"\nscenarios = [\"scenarios/a.toml\", \"scenarios/b.toml\"]\n",
+    )
+    .expect("write");
+    suite
+}
+
+fn report(stdout: &[u8]) -> Value {
+    serde_json::from_slice(stdout).expect("suite --json output")
+}
+
+#[test]
+fn a_suite_in_virtual_time_runs_every_scenario_and_writes_one_junit() {
+    let bench = TestBench::default_bench();
+    let suite = write_suite(bench.dir.path(), 20);
+    let junit = bench.dir.path().join("suite.xml");
+    let out = bench.run(&[
+        "--json",
+        "suite",
+        suite.to_str().expect("utf-8"),
+        "--virtual-time",
+        "--out",
+        "runs",
+        "--junit",
+        junit.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "phone-b fails: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = report(&out.stdout);
+    assert_eq!(r["suite"], "quick");
+    assert_eq!(r["verdict"], "fail");
+    let runs = r["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["scenario"], "quick-a");
+    assert_eq!(runs[0]["verdict"], "pass");
+    assert_eq!(runs[1]["verdict"], "fail");
+    assert_eq!(runs[1]["failing"][0][0], "phone-b");
+    assert_eq!(runs[1]["failing"][0][1][0], "rf-in-silence");
+    for run in runs {
+        let dir = bench.dir.path().join(run["dir"].as_str().expect("dir"));
+        assert!(dir.join("run.json").is_file(), "{}", dir.display());
+        assert!(dir.join("findings.json").is_file(), "{}", dir.display());
+    }
+    // One file, one testsuite per run, read by a real JUnit consumer.
+    let cases = junit_cases(&junit);
+    assert!(
+        cases
+            .iter()
+            .any(|(name, failed)| name.starts_with("phone-a") && !failed)
+    );
+    assert!(
+        cases
+            .iter()
+            .any(|(name, failed)| name.starts_with("phone-b") && *failed)
+    );
+}
+
+#[test]
+fn the_shipped_nightly_suite_checks_against_the_default_bench() {
+    let bench = TestBench::default_bench();
+    let nightly = repo_root().join("suites/nightly.toml");
+    let out = bench.run(&[
+        "--json",
+        "suite",
+        nightly.to_str().expect("utf-8"),
+        "--dry-run",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let planned: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let names: Vec<&str> = planned
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|p| p["scenario"].as_str())
+        .collect();
+    assert_eq!(names, ["airplane-silence", "nightly"]);
+}
+
+#[test]
+fn bad_suites_are_refused_with_their_place_and_nothing_runs() {
+    let bench = TestBench::default_bench();
+    let suite = bench.dir.path().join("bad.toml");
+    std::fs::write(
+        &suite,
+        "[suite]\nname = \"bad\"\nscenarios = [\"nope.toml\"]\n",
+    )
+    .expect("write");
+    let out = bench.run(&["suite", suite.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml:3:14: scenario file \"nope.toml\" not found"),
+        "{err}"
+    );
+    assert!(!bench.dir.path().join("runs").exists());
+    // Virtual time on a bench with real hardware: refused, nothing switched.
+    let real = TestBench::with_bench(
+        &std::fs::read_to_string(repo_root().join("fixtures/benches/pi-relay-hat.toml"))
+            .expect("bench"),
+    );
+    std::fs::write(
+        real.dir.path().join("s.toml"),
+        "[scenario]\nname = \"s\"\nduts = [\"pixel-7\"]\nsteps = [{ phase = \"boot\" }, { wait = \"1s\" }]\n",
+    )
+    .expect("write");
+    let suite = real.dir.path().join("suite.toml");
+    std::fs::write(
+        &suite,
+        "[suite]\nname = \"real\"\nscenarios = [\"s.toml\"]\n",
+    )
+    .expect("write");
+    let out = real.run(&["suite", suite.to_str().expect("utf-8"), "--virtual-time"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--virtual-time needs a fully simulated bench"),
+        "{err}"
+    );
+}
+
+/// Live on the simulated bench: the lock is held for the whole suite, so a
+/// command that does not wait is refused between the scenarios, and one
+/// that waits runs after the suite.
+#[test]
+fn a_live_suite_holds_the_bench_lock_from_first_to_last_scenario() {
+    let bench = TestBench::default_bench();
+    let suite = write_suite(bench.dir.path(), 1);
+    let (mut holder, mut stderr) = bench.spawn(&["suite", suite.to_str().expect("utf-8")]);
+    wait_for_line(&mut stderr, "running \"quick-a\"");
+    let refused = bench.run(&["usb", "phone-a", "off"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let (mut queued, mut queued_err) = bench.spawn(&["--wait", "2m", "usb", "phone-a", "off"]);
+    wait_for_line(&mut queued_err, "waiting up to 2m");
+    wait_for_line(&mut stderr, "running \"quick-b\"");
+    assert_eq!(
+        queued.try_wait().expect("try_wait"),
+        None,
+        "queued ran inside the suite"
+    );
+    let status = holder.wait().expect("suite");
+    assert_eq!(status.code(), Some(1), "phone-b fails its airplane phase");
+    assert!(queued.wait().expect("queued").success());
+}
