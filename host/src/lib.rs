@@ -13,6 +13,7 @@ pub mod history;
 pub mod hw;
 pub mod net;
 pub mod record;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod shutdown;

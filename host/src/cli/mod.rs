@@ -11,6 +11,7 @@ mod eval;
 mod history;
 mod isolate;
 mod power;
+mod report;
 mod run;
 mod shield;
 mod status;
@@ -100,6 +101,7 @@ pub enum Command {
     Suite(suite::SuiteCmd),
     History(history::History),
     Diff(diff::Diff),
+    Report(report::Report),
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -264,6 +266,7 @@ impl Cli {
             Command::Suite(c) => c.run(&ctx).await,
             Command::History(c) => c.run(&ctx),
             Command::Diff(c) => c.run(&ctx),
+            Command::Report(c) => c.run(&ctx),
         }
     }
 }

@@ -187,15 +187,18 @@ pub(super) async fn record_one(
 }
 
 /// What follows every recording, live or in virtual time: the analysis
-/// (findings.json). None when it could not be analyzed (logged).
+/// (findings.json) and the report (report.html). None when it could not be
+/// analyzed (logged).
 pub(super) fn after_recording(dir: &Path) -> Option<crate::analyze::Findings> {
-    match super::analyze::analyze_and_keep(dir) {
+    let findings = match super::analyze::analyze_and_keep(dir) {
         Ok(f) => Some(f),
         Err(e) => {
             tracing::error!("analysis of {}: {e}", dir.display());
             None
         }
-    }
+    };
+    super::report::after_run(dir, findings.as_ref());
+    findings
 }
 
 /// The command's result for a run that ended `ending` with `findings`:

@@ -1,0 +1,504 @@
+//! What the report shows, read from a run directory in one streaming pass
+//! per file: the manifest and journal (small, read whole), RF and current
+//! squeezed into per-column envelopes, packets counted per column and peer,
+//! and the findings.
+//!
+//! Every optional file that is missing or unreadable becomes a sentence in
+//! the report rather than an error: a run cut short, or recorded on a bench
+//! without a shield, still deserves a page saying what is there and what is
+//! not. Only an unreadable `run.json` or `events.jsonl` stops the report,
+//! since without them there is no run clock and no DUT list to show.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::envelope::Envelope;
+use crate::net::packet::{Network, parse_ethernet};
+use crate::record::read::{ReadError, RunDir, SigmfReader};
+use crate::record::{NetExpect, PowerExpect, RfExpect};
+
+/// Pixel columns of every time axis: the envelopes' resolution.
+pub const PLOT_COLUMNS: usize = 1000;
+/// Peers per DUT that get a row of their own in the packet timeline; the
+/// rest share one "other peers" row, so a scan of 10 000 addresses cannot
+/// blow up the page or the memory.
+pub const MAX_PEER_ROWS: usize = 40;
+
+/// One run directory, ready to draw.
+#[derive(Debug)]
+pub struct RunData {
+    pub dir: PathBuf,
+    pub run_id: String,
+    pub bench: String,
+    pub scenario: String,
+    pub started_utc: String,
+    pub complete: bool,
+    /// How the run ended, from `run.json`'s `ending.how` when present.
+    pub ending: Option<String>,
+    /// The end of the time axis: `duration_s`, or the end of the data.
+    pub end_t: f64,
+    pub duts: Vec<DutInfo>,
+    pub faults: Vec<FaultLine>,
+    pub rf: Stream<Vec<Trace>>,
+    pub power: Stream<Vec<Trace>>,
+    pub net: Stream<BTreeMap<String, Vec<PeerRow>>>,
+    pub findings: Result<FindingsDoc, String>,
+    /// Things a reader of the report should know about the recording
+    /// itself: cut journal lines, truncated data files.
+    pub notes: Vec<String>,
+}
+
+/// A recorded stream: not recorded, unreadable (why), or its content.
+#[derive(Debug)]
+pub enum Stream<T> {
+    Absent(String),
+    Unreadable(String),
+    Read(T),
+}
+
+#[derive(Debug)]
+pub struct DutInfo {
+    pub name: String,
+    pub model: String,
+    pub build: Option<String>,
+    pub ips: Vec<String>,
+    pub phases: Vec<PhaseBand>,
+}
+
+/// One phase of a DUT, as shaded on its plots.
+#[derive(Debug, Clone)]
+pub struct PhaseBand {
+    pub name: String,
+    pub start: f64,
+    pub end: f64,
+    /// Its expectations in the lab's words: `rf silent, net none`.
+    pub expect: String,
+}
+
+#[derive(Debug)]
+pub struct FaultLine {
+    pub t: f64,
+    pub source: String,
+    pub dut: Option<String>,
+    pub detail: String,
+}
+
+/// One channel of a SigMF stream.
+#[derive(Debug)]
+pub struct Trace {
+    /// None for the ambient antenna (the room).
+    pub dut: Option<String>,
+    pub label: String,
+    pub envelope: Envelope,
+}
+
+/// One peer of a DUT on its link: packets per column each way.
+#[derive(Debug)]
+pub struct PeerRow {
+    pub peer: String,
+    pub sent: Vec<u32>,
+    pub received: Vec<u32>,
+    pub total: u64,
+}
+
+/// findings.json (`benchctl-findings/1`) as the report reads it: owned
+/// strings, every finding kind accepted, so a findings file from a newer
+/// analyzer still shows.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FindingsDoc {
+    pub verdict: String,
+    #[serde(default)]
+    pub complete: bool,
+    #[serde(default)]
+    pub duts: Vec<DutFindingsDoc>,
+    #[serde(default)]
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DutFindingsDoc {
+    pub dut: String,
+    pub verdict: String,
+    #[serde(default)]
+    pub findings: Vec<FindingDoc>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FindingDoc {
+    pub kind: String,
+    pub severity: String,
+    pub phase: Option<String>,
+    pub start_s: f64,
+    pub end_s: f64,
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub score: f64,
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub evidence: BTreeMap<String, Value>,
+}
+
+impl FindingsDoc {
+    /// From analysis just run (`benchctl run` hands its findings over).
+    pub fn from_findings(findings: &crate::analyze::Findings) -> Result<Self, String> {
+        serde_json::to_value(findings)
+            .and_then(serde_json::from_value)
+            .map_err(|e| format!("findings do not convert: {e}"))
+    }
+
+    pub fn dut(&self, name: &str) -> Option<&DutFindingsDoc> {
+        self.duts.iter().find(|d| d.dut == name)
+    }
+}
+
+/// Read everything the report needs from `dir`. `findings`: analysis the
+/// caller already has; otherwise findings.json, otherwise analysis now.
+pub fn load(dir: &Path, findings: Option<&crate::analyze::Findings>) -> Result<RunData, ReadError> {
+    let run = RunDir::open(dir)?;
+    let mut notes = Vec::new();
+    if run.events().is_empty() {
+        notes.push("events.jsonl is empty: no phases, actions or faults were journaled".into());
+    }
+    if let Some(line) = run.events().truncated_line() {
+        notes.push(format!(
+            "events.jsonl ends in a cut line (line {line}): the recorder stopped mid-write"
+        ));
+    }
+    // The time axis: the run's length, or for a run that never ended the
+    // end of whatever it left.
+    let end_t = match run.run_end() {
+        Ok(t) if t.is_finite() && t > 0.0 => t,
+        Ok(_) => 1.0,
+        Err(e) => {
+            notes.push(format!("cannot find where the data ends: {e}"));
+            run.events().last_t().filter(|t| *t > 0.0).unwrap_or(1.0)
+        }
+    };
+    let manifest = run.manifest();
+    let duts = run
+        .duts()
+        .iter()
+        .map(|d| DutInfo {
+            name: d.name.clone(),
+            model: d.model.clone(),
+            build: d.build.clone(),
+            ips: d.ip.clone(),
+            phases: run
+                .events()
+                .phase_intervals(&d.name, end_t)
+                .iter()
+                .map(|p| PhaseBand {
+                    name: p.phase.name.clone(),
+                    start: p.start,
+                    end: p.end.min(end_t),
+                    expect: expect_words(&p.phase.expect),
+                })
+                .collect(),
+        })
+        .collect::<Vec<_>>();
+    let faults = run
+        .events()
+        .faults()
+        .map(|(t, f)| FaultLine {
+            t,
+            source: f.source.clone(),
+            dut: f.dut.clone(),
+            detail: f.detail.clone(),
+        })
+        .collect();
+    let ending = manifest
+        .extra
+        .get("ending")
+        .and_then(|e| e.get("how"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+
+    let rf = sigmf_traces(run.rf(), "rf.sigmf-meta", "RF power", end_t, &mut notes);
+    let power = sigmf_traces(
+        run.power(),
+        "power.sigmf-meta",
+        "supply current",
+        end_t,
+        &mut notes,
+    );
+    let net = packet_rows(&run, end_t, &mut notes);
+    let findings = match findings {
+        Some(f) => FindingsDoc::from_findings(f),
+        None => findings_of(dir),
+    };
+    Ok(RunData {
+        dir: dir.to_path_buf(),
+        run_id: manifest.run_id.clone(),
+        bench: manifest.bench.clone(),
+        scenario: manifest.scenario.clone(),
+        started_utc: manifest.started_utc.clone(),
+        complete: run.complete(),
+        ending,
+        end_t,
+        duts,
+        faults,
+        rf,
+        power,
+        net,
+        findings,
+        notes,
+    })
+}
+
+/// A phase's expectations as the lab says them; `any` ones left out.
+pub fn expect_words(expect: &crate::record::read::PhaseExpect) -> String {
+    let mut words = Vec::new();
+    if expect.rf == RfExpect::Silent {
+        words.push("rf silent".to_string());
+    }
+    match expect.net {
+        NetExpect::None => words.push("net none".into()),
+        NetExpect::Allowlist => words.push(format!("net allowlist ({})", expect.allow.len())),
+        NetExpect::Any => {}
+    }
+    if expect.power == PowerExpect::Off {
+        words.push(format!(
+            "power off (≤ {} mA)",
+            expect.off_current_a * 1000.0
+        ));
+    }
+    if words.is_empty() {
+        "no expectations".into()
+    } else {
+        words.join(", ")
+    }
+}
+
+/// The findings to show: findings.json if it reads, else a fresh analysis.
+fn findings_of(dir: &Path) -> Result<FindingsDoc, String> {
+    let path = dir.join(crate::analyze::FILE_NAME);
+    if let Ok(bytes) = std::fs::read(&path) {
+        match serde_json::from_slice::<FindingsDoc>(&bytes) {
+            Ok(doc) => return Ok(doc),
+            Err(e) => tracing::warn!(
+                "{} does not read ({e}); analyzing the run again",
+                path.display()
+            ),
+        }
+    }
+    crate::analyze::analyze(dir)
+        .map_err(|e| format!("analysis failed: {e}"))
+        .and_then(|f| FindingsDoc::from_findings(&f))
+}
+
+/// Every channel of a SigMF stream as an envelope over `[0, end_t)`, in one
+/// streaming pass: each frame's column is found once and its values go to
+/// their channels' envelopes.
+fn sigmf_traces(
+    opened: Result<Option<SigmfReader>, ReadError>,
+    meta_name: &str,
+    what: &str,
+    end_t: f64,
+    notes: &mut Vec<String>,
+) -> Stream<Vec<Trace>> {
+    let mut reader = match opened {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return Stream::Absent(format!("no {meta_name}: this run recorded no {what}"));
+        }
+        Err(e) => return Stream::Unreadable(e.to_string()),
+    };
+    let mut traces: Vec<Trace> = reader
+        .channels()
+        .iter()
+        .map(|c| Trace {
+            dut: c.dut.clone(),
+            label: c.label().to_string(),
+            envelope: Envelope::new(0.0, end_t, PLOT_COLUMNS),
+        })
+        .collect();
+    if reader.truncated() {
+        notes.push(format!(
+            "{} ends in a partial frame ({} bytes): the recorder stopped mid-write",
+            reader.data_path().display(),
+            reader.partial_frame_bytes()
+        ));
+    }
+    let n = reader.num_channels().max(1);
+    let mut buf = Vec::new();
+    loop {
+        let first = reader.position();
+        match reader.read_frames(&mut buf, 1 << 16) {
+            Ok(0) => break,
+            Ok(_) => {
+                for (k, frame) in buf.chunks_exact(n).enumerate() {
+                    let t = reader.t_of(first + k as u64);
+                    // Every trace shares the same columns.
+                    let Some(col) = traces.first().and_then(|tr| tr.envelope.column_of(t)) else {
+                        continue;
+                    };
+                    for (trace, v) in traces.iter_mut().zip(frame) {
+                        trace.envelope.push_at(col, *v);
+                    }
+                }
+            }
+            Err(e) => {
+                notes.push(format!("{e}; {what} plotted up to there"));
+                break;
+            }
+        }
+    }
+    Stream::Read(traces)
+}
+
+/// Packets per DUT and peer, counted per column, from one pass over
+/// `net.pcapng`.
+fn packet_rows(
+    run: &RunDir,
+    end_t: f64,
+    notes: &mut Vec<String>,
+) -> Stream<BTreeMap<String, Vec<PeerRow>>> {
+    let mut reader = match run.net() {
+        Ok(Some(r)) => r,
+        Ok(None) => return Stream::Absent("no net.pcapng: this run captured no packets".into()),
+        Err(e) => return Stream::Unreadable(e.to_string()),
+    };
+    let axis = Envelope::new(0.0, end_t, PLOT_COLUMNS);
+    let dut_ips: HashMap<&str, Vec<IpAddr>> = run
+        .duts()
+        .iter()
+        .map(|d| {
+            (
+                d.name.as_str(),
+                d.ip.iter().filter_map(|ip| ip.parse().ok()).collect(),
+            )
+        })
+        .collect();
+    let mut rows: BTreeMap<String, Vec<PeerRow>> = BTreeMap::new();
+    let mut untimed = 0u64;
+    loop {
+        let packet = match reader.next_packet() {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(e) => {
+                notes.push(format!("{e}; packets shown up to there"));
+                break;
+            }
+        };
+        let Some(time) = packet.time else {
+            untimed += 1;
+            continue;
+        };
+        let Some(col) = axis.column_of(run.t_of(time)) else {
+            continue;
+        };
+        let interface = packet.interface;
+        let seen = Seen::of(packet.data);
+        // Which DUT: the interface's name (interfaces can be declared part
+        // way through a pcapng, so looked up per packet).
+        let dut = interface_dut(reader.interfaces(), interface);
+        let ips = dut_ips.get(dut.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+        let (peer, sent) = seen.peer(ips);
+        let dut_rows = rows.entry(dut).or_default();
+        let at = match dut_rows.iter().position(|r| r.peer == peer) {
+            Some(i) => i,
+            None if dut_rows.len() < MAX_PEER_ROWS => {
+                dut_rows.push(PeerRow::new(peer));
+                dut_rows.len() - 1
+            }
+            None => match dut_rows.iter().position(|r| r.peer == OTHER_PEERS) {
+                Some(i) => i,
+                None => {
+                    dut_rows.push(PeerRow::new(OTHER_PEERS.into()));
+                    dut_rows.len() - 1
+                }
+            },
+        };
+        let row = &mut dut_rows[at];
+        row.total += 1;
+        let counts = if sent {
+            &mut row.sent
+        } else {
+            &mut row.received
+        };
+        counts[col] = counts[col].saturating_add(1);
+    }
+    if untimed > 0 {
+        notes.push(format!(
+            "net.pcapng: {untimed} packets without a timestamp are not on the timeline"
+        ));
+    }
+    for dut_rows in rows.values_mut() {
+        // Busiest peers first; the shared row last.
+        dut_rows.sort_by(|a, b| {
+            (a.peer == OTHER_PEERS)
+                .cmp(&(b.peer == OTHER_PEERS))
+                .then(b.total.cmp(&a.total))
+                .then(a.peer.cmp(&b.peer))
+        });
+    }
+    Stream::Read(rows)
+}
+
+/// The row that collects peers beyond [`MAX_PEER_ROWS`].
+pub const OTHER_PEERS: &str = "other peers";
+
+impl PeerRow {
+    fn new(peer: String) -> Self {
+        PeerRow {
+            peer,
+            sent: vec![0; PLOT_COLUMNS],
+            received: vec![0; PLOT_COLUMNS],
+            total: 0,
+        }
+    }
+}
+
+/// The DUT a capture interface belongs to: its `if_name`, as the format
+/// says; a nameless interface keeps its number.
+fn interface_dut(interfaces: &[crate::record::read::Interface], index: usize) -> String {
+    interfaces
+        .get(index)
+        .and_then(|i| i.name.clone())
+        .unwrap_or_else(|| format!("interface {index}"))
+}
+
+/// What a frame says about who talks to whom, owned, so the reader can be
+/// asked about interfaces while it is kept.
+enum Seen {
+    Ip {
+        src: IpAddr,
+        dst: IpAddr,
+    },
+    /// Not IP: named by protocol (link-local housekeeping and the like).
+    Other(String),
+}
+
+impl Seen {
+    fn of(frame: &[u8]) -> Self {
+        match parse_ethernet(frame) {
+            Ok(f) => match &f.net {
+                Network::Ip(p) => Seen::Ip {
+                    src: p.src,
+                    dst: p.dst,
+                },
+                Network::Arp(_) => Seen::Other("ARP".into()),
+                Network::Other { ethertype, .. } => {
+                    Seen::Other(format!("ethertype 0x{ethertype:04x}"))
+                }
+            },
+            Err(_) => Seen::Other("unparsed frames".into()),
+        }
+    }
+
+    /// The peer on the far side of the DUT, and whether the DUT sent it.
+    fn peer(self, dut_ips: &[IpAddr]) -> (String, bool) {
+        match self {
+            Seen::Ip { src, dst } if dut_ips.contains(&dst) && !dut_ips.contains(&src) => {
+                (src.to_string(), false)
+            }
+            Seen::Ip { dst, .. } => (dst.to_string(), true),
+            Seen::Other(what) => (what, true),
+        }
+    }
+}

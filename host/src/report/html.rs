@@ -1,0 +1,403 @@
+//! The page around the figures: header, faults, one section per DUT, the
+//! findings table, inline CSS and a few lines of script. Everything is in
+//! the one file, so a report mailed or kept as a CI artifact opens as it
+//! was written, with no network.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::data::{FindingDoc, FindingsDoc, RunData, Stream};
+use super::plot::{self, Marked};
+use super::svg::{escape, id};
+
+/// The findings' marker is magenta (#e6007e), a colour no trace uses, so it
+/// stands out on any plot; tests/report.rs looks for it in the screenshot.
+const CSS: &str = r#"
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:20px 24px;color:#1d232a;background:#fff}
+h1{font-size:22px;margin:0 0 6px}h2{font-size:18px;margin:28px 0 6px}
+table{border-collapse:collapse;margin:6px 0}td,th{padding:3px 10px 3px 0;text-align:left;vertical-align:top}
+th{color:#555;font-weight:600}.meta td:first-child{color:#555}
+.verdict{display:inline-block;padding:1px 8px;border-radius:3px;font-weight:700;color:#fff}
+.v-pass{background:#1f8a3b}.v-fail{background:#c62828}.v-incomplete{background:#b26a00}.v-unknown{background:#666}
+.notes li,.missing-list li{color:#8a4b00}
+.findings td{border-top:1px solid #ddd}.findings .ev{font-family:ui-monospace,monospace;font-size:12px;color:#333}
+.sev-high{color:#c62828;font-weight:700}.sev-medium{color:#b26a00;font-weight:700}.sev-low{color:#555}
+svg.figure{display:block;max-width:100%;height:auto;font-family:system-ui,sans-serif}
+.plot-bg{fill:#fafbfc}.phase-even{fill:#f1f3f5}.phase-odd{fill:#fafbfc}.phase-strict{fill:#fff4d6}
+.phase-edge{stroke:#9aa4ae;stroke-width:1}.phase-name{font-size:12px;font-weight:700;fill:#333}
+.phase-expect{font-size:10.5px;fill:#7a5a00}
+.section{font-size:12px;font-weight:700;fill:#333}.row-head{font-size:11.5px;fill:#222}
+.row-note{font-size:10px;fill:#777}.peer-label{font-size:10px;fill:#333;font-family:ui-monospace,monospace}
+.row-line{stroke:#dde1e5;stroke-width:1}.axis{stroke:#555;stroke-width:1}.tick{font-size:10.5px;fill:#444}
+.trace{stroke-width:1;stroke-linejoin:round}
+.rf{fill:#1f5fbf;stroke:#1f5fbf}.room{fill:#8a8f96;stroke:#8a8f96}.current{fill:#2e8b57;stroke:#2e8b57}
+.lost{stroke:#d32f2f;stroke-width:1}.tx{stroke:#263238;stroke-width:1}.rx{stroke:#90a4ae;stroke-width:1}
+.missing{font-size:12px;fill:#8a4b00;font-style:italic}
+.finding-box{fill:#e6007e;fill-opacity:.08;stroke:#e6007e;stroke-width:2}
+.finding-badge{fill:#e6007e}.finding-number{font-size:10px;font-weight:700;fill:#fff}
+g.finding:target .finding-box,g.finding.here .finding-box{stroke-width:5;fill-opacity:.3}
+a.finding-link{color:#e6007e;font-weight:700;text-decoration:none}
+footer{margin-top:30px;color:#888;font-size:12px}
+"#;
+
+/// The script: marks the finding a link points at (also after the page
+/// jumps there), and leaves a sign that it ran for the browser test.
+const SCRIPT: &str = r#"
+(function(){
+  function mark(){
+    document.querySelectorAll("g.finding.here").forEach(function(g){g.classList.remove("here");});
+    var id=decodeURIComponent(location.hash.slice(1));
+    var g=id&&document.getElementById(id);
+    if(g&&g.classList.contains("finding")){g.classList.add("here");}
+  }
+  window.addEventListener("hashchange",mark);
+  mark();
+  document.body.setAttribute("data-report-ready","yes");
+})();
+"#;
+
+/// The whole page.
+pub fn page(run: &RunData) -> String {
+    let mut out = String::with_capacity(1 << 16);
+    let verdict = match &run.findings {
+        Ok(f) => f.verdict.clone(),
+        Err(_) => "unknown".into(),
+    };
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\">\
+         <title>{} {}: benchctl report</title><style>{CSS}</style></head><body>",
+        escape(&run.run_id),
+        escape(&verdict.to_uppercase())
+    );
+    header(&mut out, run, &verdict);
+    let numbered = number_findings(run);
+    for dut in &run.duts {
+        let marked: Vec<Marked<'_>> = numbered
+            .iter()
+            .filter(|(d, _)| d == &dut.name)
+            .map(|(_, m)| Marked {
+                anchor: m.anchor.clone(),
+                number: m.number,
+                finding: m.finding,
+            })
+            .collect();
+        let dut_verdict = dut_verdict(run, &dut.name);
+        let _ = write!(
+            out,
+            "<section id=\"dut-{}\"><h2>{} {}</h2>",
+            id(&dut.name),
+            escape(&dut.name),
+            badge(&dut_verdict)
+        );
+        out.push_str(&plot::dut_figure(run, dut, &marked));
+        out.push_str("</section>");
+    }
+    findings_table(&mut out, run, &numbered);
+    let _ = write!(
+        out,
+        "<footer>Written by benchctl {} from {}. Plots: each pixel column shows the lowest and highest sample in its time slice, so no burst is lost however long the run; red marks under a trace are lost samples.</footer>",
+        env!("CARGO_PKG_VERSION"),
+        escape(&run.dir.display().to_string())
+    );
+    let _ = writeln!(out, "<script>{SCRIPT}</script></body></html>");
+    out
+}
+
+fn badge(verdict: &str) -> String {
+    let class = match verdict {
+        "pass" | "fail" | "incomplete" => verdict,
+        _ => "unknown",
+    };
+    format!(
+        "<span class=\"verdict v-{class}\">{}</span>",
+        escape(&verdict.to_uppercase())
+    )
+}
+
+fn dut_verdict(run: &RunData, dut: &str) -> String {
+    match &run.findings {
+        Ok(f) => f
+            .dut(dut)
+            .map_or_else(|| "unknown".into(), |d| d.verdict.clone()),
+        Err(_) => "unknown".into(),
+    }
+}
+
+fn header(out: &mut String, run: &RunData, verdict: &str) {
+    let _ = write!(
+        out,
+        "<header><h1>{} {}</h1><table class=\"meta\">",
+        escape(&run.run_id),
+        badge(verdict)
+    );
+    let complete = if run.complete {
+        "yes".to_string()
+    } else {
+        format!(
+            "no: the run was cut short{}",
+            run.ending
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        )
+    };
+    let rows = [
+        ("scenario", run.scenario.clone()),
+        ("bench", run.bench.clone()),
+        ("started", run.started_utc.clone()),
+        ("duration", duration_words(run.end_t)),
+        ("complete", complete),
+        (
+            "faults",
+            if run.faults.is_empty() {
+                "none".into()
+            } else {
+                run.faults.len().to_string()
+            },
+        ),
+    ];
+    for (k, v) in rows {
+        let _ = write!(out, "<tr><td>{k}</td><td>{}</td></tr>", escape(&v));
+    }
+    out.push_str("</table><table class=\"duts\"><tr><th>DUT</th><th>verdict</th><th>findings</th><th>model</th><th>build</th><th>address</th></tr>");
+    for dut in &run.duts {
+        let (count, failing) = match &run.findings {
+            Ok(f) => f.dut(&dut.name).map_or((0, 0), |d| {
+                (
+                    d.findings.len(),
+                    d.findings
+                        .iter()
+                        .filter(|f| f.severity == "medium" || f.severity == "high")
+                        .count(),
+                )
+            }),
+            Err(_) => (0, 0),
+        };
+        let found = match (count, failing) {
+            (0, _) => "nothing found".to_string(),
+            (n, 0) => format!("{n} (none failing)"),
+            (n, k) => format!("{n} ({k} failing)"),
+        };
+        let _ = write!(
+            out,
+            "<tr><td><a href=\"#dut-{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            id(&dut.name),
+            escape(&dut.name),
+            badge(&dut_verdict(run, &dut.name)),
+            escape(&found),
+            escape(&dut.model),
+            escape(dut.build.as_deref().unwrap_or("-")),
+            escape(&dut.ips.join(", "))
+        );
+    }
+    out.push_str("</table>");
+
+    // What the recording lacks, and why the verdict may be partial.
+    let mut missing: Vec<String> = Vec::new();
+    for (stream, name) in [(&run.rf, "RF"), (&run.power, "supply current")] {
+        match stream {
+            Stream::Absent(why) => missing.push(why.clone()),
+            Stream::Unreadable(why) => missing.push(format!("{name} unreadable: {why}")),
+            Stream::Read(_) => {}
+        }
+    }
+    match &run.net {
+        Stream::Absent(why) => missing.push(why.clone()),
+        Stream::Unreadable(why) => missing.push(format!("packets unreadable: {why}")),
+        Stream::Read(_) => {}
+    }
+    if run.duts.is_empty() {
+        missing.push("run.json lists no DUT: nothing to plot".into());
+    }
+    missing.extend(run.notes.iter().cloned());
+    match &run.findings {
+        Ok(f) => missing.extend(f.problems.iter().cloned()),
+        Err(e) => missing.push(e.clone()),
+    }
+    if !missing.is_empty() {
+        out.push_str("<ul class=\"notes\">");
+        for m in &missing {
+            let _ = write!(out, "<li>{}</li>", escape(m));
+        }
+        out.push_str("</ul>");
+    }
+    if !run.faults.is_empty() {
+        out.push_str("<h2>Faults</h2><table class=\"faults\"><tr><th>t</th><th>source</th><th>DUT</th><th>what</th></tr>");
+        for f in &run.faults {
+            let _ = write!(
+                out,
+                "<tr><td>{:.3} s</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                f.t,
+                escape(&f.source),
+                escape(f.dut.as_deref().unwrap_or("-")),
+                escape(&f.detail)
+            );
+        }
+        out.push_str("</table>");
+    }
+    out.push_str("</header>");
+}
+
+/// "54 s", "12 min 3 s", "24 h 0 min".
+fn duration_words(s: f64) -> String {
+    let whole = s.max(0.0).round() as u64;
+    if whole < 120 {
+        format!("{s:.1} s")
+    } else if whole < 7200 {
+        format!("{} min {} s", whole / 60, whole % 60)
+    } else {
+        format!("{} h {} min", whole / 3600, (whole % 3600) / 60)
+    }
+}
+
+/// Every finding with its number within its DUT and its anchor on the
+/// plots.
+fn number_findings(run: &RunData) -> Vec<(String, Marked<'_>)> {
+    let Ok(doc) = &run.findings else {
+        return Vec::new();
+    };
+    doc.duts
+        .iter()
+        .flat_map(|d| {
+            d.findings.iter().enumerate().map(move |(i, f)| {
+                (
+                    d.dut.clone(),
+                    Marked {
+                        anchor: format!("finding-{}-{}", id(&d.dut), i + 1),
+                        number: i + 1,
+                        finding: f,
+                    },
+                )
+            })
+        })
+        .collect()
+}
+
+fn findings_table(out: &mut String, run: &RunData, numbered: &[(String, Marked<'_>)]) {
+    out.push_str("<section id=\"findings\"><h2>Findings</h2>");
+    match &run.findings {
+        Err(e) => {
+            let _ = write!(out, "<p class=\"notes\">{}</p></section>", escape(e));
+            return;
+        }
+        Ok(FindingsDoc { duts, .. }) if duts.iter().all(|d| d.findings.is_empty()) => {
+            out.push_str("<p>Nothing found.</p></section>");
+            return;
+        }
+        Ok(_) => {}
+    }
+    out.push_str("<table class=\"findings\"><tr><th>#</th><th>DUT</th><th>severity</th><th>finding</th><th>phase</th><th>when</th><th>channel / flow</th><th>what and why</th></tr>");
+    let on_plot = |dut: &str| run.duts.iter().any(|d| d.name == dut);
+    for (dut, m) in numbered {
+        let f = m.finding;
+        let number = if on_plot(dut) {
+            format!(
+                "<a class=\"finding-link\" href=\"#{}\">#{}</a>",
+                escape(&m.anchor),
+                m.number
+            )
+        } else {
+            format!("#{}", m.number)
+        };
+        let _ = write!(
+            out,
+            "<tr id=\"row-{}\"><td>{number}</td><td>{}</td><td class=\"sev-{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}<div class=\"ev\">{}</div></td></tr>",
+            escape(&m.anchor),
+            escape(dut),
+            id(&f.severity),
+            escape(&f.severity),
+            escape(&f.kind),
+            escape(f.phase.as_deref().unwrap_or("-")),
+            escape(&when(f)),
+            escape(f.channel.as_deref().unwrap_or("-")),
+            escape(&f.summary),
+            evidence_words(f)
+        );
+    }
+    out.push_str("</table></section>");
+}
+
+fn when(f: &FindingDoc) -> String {
+    if (f.end_s - f.start_s).abs() < 0.0005 {
+        format!("{:.3} s", f.start_s)
+    } else {
+        format!("{:.3}-{:.3} s", f.start_s, f.end_s)
+    }
+}
+
+/// The evidence map as `key: value` lines (escaped HTML), with the score.
+fn evidence_words(f: &FindingDoc) -> String {
+    let mut lines = vec![format!("score: {}", number(f.score))];
+    for (k, v) in &f.evidence {
+        lines.push(format!("{}: {}", k.replace('_', " "), value_words(v)));
+    }
+    lines
+        .iter()
+        .map(|l| escape(l))
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
+/// A JSON value as a person reads it: numbers rounded, lists joined (the
+/// first dozen), objects as `key value` pairs.
+pub fn value_words(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if n.is_f64() => number(x),
+            _ => n.to_string(),
+        },
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let mut shown: Vec<String> = items.iter().take(12).map(value_words).collect();
+            if items.len() > 12 {
+                shown.push(format!("… ({} more)", items.len() - 12));
+            }
+            shown.join(", ")
+        }
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| format!("{} {}", k.replace('_', " "), value_words(v)))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+/// Four significant digits, no trailing zeros.
+fn number(x: f64) -> String {
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    if x == x.trunc() && x.abs() < 1e12 {
+        return format!("{x:.0}");
+    }
+    let digits = (3 - x.abs().log10().floor() as i32).clamp(0, 9) as usize;
+    let s = format!("{x:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn evidence_reads_as_words() {
+        assert_eq!(value_words(&json!(0.123456)), "0.1235");
+        assert_eq!(value_words(&json!(55.0)), "55");
+        assert_eq!(value_words(&json!(12)), "12");
+        assert_eq!(value_words(&json!([1, 2])), "1, 2");
+        assert_eq!(value_words(&json!({"level_db": 14.25})), "level db 14.25");
+        assert_eq!(value_words(&json!(true)), "yes");
+        assert_eq!(duration_words(54.0), "54.0 s");
+        assert_eq!(duration_words(86400.0), "24 h 0 min");
+    }
+}

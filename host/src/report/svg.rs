@@ -1,0 +1,187 @@
+//! Writing SVG and HTML text by hand: escaping, and a few shape helpers.
+//!
+//! Why by hand rather than a plotting crate: the report needs stacked
+//! traces, shaded phases and anchors a table can link to, all in one
+//! self-contained file; a few string helpers do that with no dependency
+//! and no surprises in what ends up in the page. Every piece of text that
+//! came from a recording (DUT names, band names, DNS names, fault details)
+//! goes through [`escape`]: a run directory is input, and a phase named
+//! `<script>` must show as text, not run.
+
+use std::fmt::Write;
+
+/// Escape `text` for HTML/SVG text content and for attribute values in
+/// double or single quotes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // Control characters are not allowed in XML 1.0 text; a
+            // corrupted name must not break the whole page.
+            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A string usable as an HTML id and URL fragment: letters, digits, `-` and
+/// `_` kept, anything else `-`.
+pub fn id(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// A number for a coordinate: two decimals are finer than a pixel and keep
+/// the file small.
+pub fn num(v: f64) -> String {
+    if v.is_finite() {
+        let s = format!("{v:.2}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        if s == "-0" { "0".into() } else { s.into() }
+    } else {
+        "0".into()
+    }
+}
+
+/// An SVG document being written.
+#[derive(Debug)]
+pub struct Svg {
+    out: String,
+}
+
+impl Svg {
+    /// Start an `<svg>` of `width` x `height` pixels with `class` and an
+    /// accessible `title`.
+    pub fn new(width: f64, height: f64, class: &str, title: &str) -> Self {
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" class="{}" width="{}" height="{}" viewBox="0 0 {} {}" role="img"><title>{}</title>"#,
+            escape(class),
+            num(width),
+            num(height),
+            num(width),
+            num(height),
+            escape(title)
+        );
+        Svg { out }
+    }
+
+    pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, class: &str) {
+        let _ = write!(
+            self.out,
+            r#"<rect class="{}" x="{}" y="{}" width="{}" height="{}"/>"#,
+            escape(class),
+            num(x),
+            num(y),
+            num(w.max(0.0)),
+            num(h.max(0.0))
+        );
+    }
+
+    pub fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, class: &str) {
+        let _ = write!(
+            self.out,
+            r#"<line class="{}" x1="{}" y1="{}" x2="{}" y2="{}"/>"#,
+            escape(class),
+            num(x1),
+            num(y1),
+            num(x2),
+            num(y2)
+        );
+    }
+
+    /// Text at (x, y); `anchor` is `start`, `middle` or `end`.
+    pub fn text(&mut self, x: f64, y: f64, anchor: &str, class: &str, text: &str) {
+        let _ = write!(
+            self.out,
+            r#"<text class="{}" x="{}" y="{}" text-anchor="{}">{}</text>"#,
+            escape(class),
+            num(x),
+            num(y),
+            escape(anchor),
+            escape(text)
+        );
+    }
+
+    /// A path with data `d` (built from numbers only, so not escaped).
+    pub fn path(&mut self, d: &str, class: &str) {
+        if d.is_empty() {
+            return;
+        }
+        let _ = write!(self.out, r#"<path class="{}" d="{}"/>"#, escape(class), d);
+    }
+
+    /// Open a group; `id` (if any) makes it a link target.
+    pub fn group(&mut self, id_: Option<&str>, class: &str, tooltip: Option<&str>) {
+        match id_ {
+            Some(i) => {
+                let _ = write!(
+                    self.out,
+                    r#"<g id="{}" class="{}">"#,
+                    escape(i),
+                    escape(class)
+                );
+            }
+            None => {
+                let _ = write!(self.out, r#"<g class="{}">"#, escape(class));
+            }
+        }
+        if let Some(t) = tooltip {
+            let _ = write!(self.out, "<title>{}</title>", escape(t));
+        }
+    }
+
+    pub fn end_group(&mut self) {
+        self.out.push_str("</g>");
+    }
+
+    pub fn finish(mut self) -> String {
+        self.out.push_str("</svg>");
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_from_a_recording_cannot_break_out() {
+        assert_eq!(
+            escape(r#"<script>alert("x" & 'y')</script>"#),
+            "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;"
+        );
+        assert_eq!(escape("LTE B3 uplink, room"), "LTE B3 uplink, room");
+        assert_eq!(escape("a\u{0}b\nc"), "a\u{FFFD}b\nc");
+        let mut svg = Svg::new(10.0, 10.0, "x\"><b", "<t>");
+        svg.text(1.0, 2.0, "start", "label", "phase \"<airplane>\"");
+        let out = svg.finish();
+        assert!(!out.contains("<b"));
+        assert!(!out.contains("<t>"));
+        assert!(out.contains("phase &quot;&lt;airplane&gt;&quot;"));
+    }
+
+    #[test]
+    fn ids_are_safe_fragments() {
+        assert_eq!(id("phone-b 1/<x>"), "phone-b-1--x-");
+        assert_eq!(num(1.0), "1");
+        assert_eq!(num(-0.001), "0");
+        assert_eq!(num(2.5), "2.5");
+        assert_eq!(num(1.256), "1.26");
+        assert_eq!(num(f64::NAN), "0");
+    }
+}
