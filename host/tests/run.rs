@@ -20,6 +20,18 @@ fn run_dir(bench: &TestBench, stdout: &[u8]) -> PathBuf {
     bench.dir.path().join(v["dir"].as_str().expect("dir"))
 }
 
+/// The run directories under `runs/`, leaving aside the history index that
+/// lives beside them.
+fn run_dirs(runs: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs)
+        .expect("runs/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
 fn json_file(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).expect("read")).expect("JSON")
 }
@@ -436,11 +448,8 @@ fn sigterm_stops_the_run_safe_and_marks_it_incomplete() {
     send_signal(&child, "TERM");
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(143));
-    let runs: Vec<PathBuf> = std::fs::read_dir(bench.dir.path().join("runs"))
-        .expect("runs/")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    assert_eq!(runs.len(), 1);
+    let runs = run_dirs(&bench.dir.path().join("runs"));
+    assert_eq!(runs.len(), 1, "{runs:?}");
     let run = json_file(&runs[0].join("run.json"));
     assert_eq!(run["complete"], false);
     assert_eq!(run["ending"]["how"], "stopped");
@@ -463,12 +472,7 @@ fn kill_9_leaves_a_directory_readable_up_to_the_last_second() {
     let (mut child, mut log) = bench.spawn(&["run", "s.toml"]);
     wait_for_line(&mut log, "phone-b: phase boot");
     let runs = bench.dir.path().join("runs");
-    let dir = std::fs::read_dir(&runs)
-        .expect("runs/")
-        .next()
-        .expect("a run directory")
-        .expect("entry")
-        .path();
+    let dir = run_dirs(&runs).pop().expect("a run directory");
     // Let a few seconds of data reach the files, watching them grow (the
     // recorder flushes at least once a second).
     let deadline = Instant::now() + Duration::from_secs(20);
