@@ -12,48 +12,8 @@ use benchctl::history::{Baseline, ChangeKind, Index, compare};
 use serde_json::Value;
 
 mod common;
+use common::firmware::{BEACON_BUILD, bench_text, scenario_text};
 use common::{TestBench, repo_root};
-
-const ALLOW: &str = r#"["gstatic.com", "google.com", "googleapis.com", "android.com", "youtube.com", "10.77.0.0/16"]"#;
-
-/// Boot, two minutes online (a beacon every 10 s shows 11 check-ins; the
-/// detector needs 6), a few seconds of airplane mode.
-fn scenario_text() -> String {
-    format!(
-        r#"[scenario]
-name = "history-check"
-duts = ["phone-a", "phone-b"]
-on_fault = "abort"
-steps = [
-  {{ phase = "boot" }}, {{ do = "net.isolate" }}, {{ do = "usb.on" }}, {{ do = "power.on" }}, {{ wait = "10s" }},
-  {{ phase = "online", net = "allowlist", allow = {ALLOW} }},
-  {{ do = "net.allowlist", allow = {ALLOW} }}, {{ wait = "120s" }},
-  {{ phase = "airplane", rf = "silent", net = "none" }}, {{ do = "net.isolate" }},
-  {{ do = "device.airplane", state = "on" }}, {{ wait = "5s" }},
-]
-"#
-    )
-}
-
-const BEACON_BUILD: &str = "sim-android 14 (UP1A.231005.008-beacon)";
-
-/// The default bench with honest phones; with `beacon`, phone-a runs the
-/// build that checks in with 10.77.0.5 (inside the allowlist, so no
-/// finding fails it) every 10 s.
-fn bench_text(beacon: bool) -> String {
-    let text = std::fs::read_to_string(repo_root().join("bench.toml")).expect("bench.toml");
-    let start = text.find("implants = [").expect("phone-b has implants");
-    let end = start + text[start..].find("]\n").expect("implants list ends") + 2;
-    let text = format!("{}implants = []\n{}", &text[..start], &text[end..]);
-    if beacon {
-        let device = format!(
-            r#"device = {{ kind = "sim", build = "{BEACON_BUILD}", implants = [{{ kind = "beacon", dest_ip = "10.77.0.5", port = 443, period_s = 10, jitter = 0.1, proto = "tcp" }}] }}"#
-        );
-        text.replacen(r#"device = { kind = "sim" }"#, &device, 1)
-    } else {
-        text
-    }
-}
 
 /// Record one run into `runs/<name>` starting `hours` after a fixed
 /// instant, analyze it, write its findings.json and index it, as

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 mod common;
-use common::outside::junit_cases;
+use common::firmware;
+use common::outside::{JunitCase, junit_cases, junit_results};
 use common::{TestBench, repo_root, wait_for_line};
 
 /// Two short scenarios: phone-a alone (honest: passes), and phone-b
@@ -55,6 +56,8 @@ fn a_suite_in_virtual_time_runs_every_scenario_and_writes_one_junit() {
         "runs",
         "--junit",
         junit.to_str().expect("utf-8"),
+        "--artifacts",
+        "evidence",
     ]);
     assert_eq!(
         out.status.code(),
@@ -76,6 +79,19 @@ fn a_suite_in_virtual_time_runs_every_scenario_and_writes_one_junit() {
         let dir = bench.dir.path().join(run["dir"].as_str().expect("dir"));
         assert!(dir.join("run.json").is_file(), "{}", dir.display());
         assert!(dir.join("findings.json").is_file(), "{}", dir.display());
+        let copied = bench
+            .dir
+            .path()
+            .join("evidence")
+            .join(dir.file_name().expect("run id"));
+        for f in ["findings.json", "run.json", "events.jsonl"] {
+            assert_eq!(
+                std::fs::read(copied.join(f)).expect("copied"),
+                std::fs::read(dir.join(f)).expect("original"),
+                "{f}"
+            );
+        }
+        assert!(!copied.join("rf.sigmf-data").exists(), "samples stay put");
     }
     // One file, one testsuite per run, read by a real JUnit consumer.
     let cases = junit_cases(&junit);
@@ -185,4 +201,128 @@ fn a_live_suite_holds_the_bench_lock_from_first_to_last_scenario() {
     let status = holder.wait().expect("suite");
     assert_eq!(status.code(), Some(1), "phone-b fails its airplane phase");
     assert!(queued.wait().expect("queued").success());
+}
+
+/// Three nights of the same suite in virtual time with `--baseline
+/// last-pass`: the first has nothing to compare with, the second is
+/// unchanged, the third runs after phone-a's firmware update that adds a
+/// beacon to an allowed host: every finding passes, and the night fails on
+/// the regression alone, naming it in the JUnit report.
+#[test]
+fn suite_baseline_last_pass_fails_the_night_a_beacon_appears() {
+    let bench = TestBench::with_bench(&firmware::bench_text(false));
+    let dir = bench.dir.path();
+    std::fs::write(dir.join("check.toml"), firmware::scenario_text()).expect("write");
+    std::fs::write(
+        dir.join("nights.toml"),
+        "[suite]\nname = \"nights\"\nscenarios = [\"check.toml\"]\n",
+    )
+    .expect("write");
+    let night = |seed: &str, junit: &str| {
+        let out = bench.run(&[
+            "--json",
+            "suite",
+            "nights.toml",
+            "--virtual-time",
+            "--seed",
+            seed,
+            "--baseline",
+            "last-pass",
+            "--junit",
+            junit,
+        ]);
+        let cases = junit_results(&dir.join(junit));
+        let baseline_cases: Vec<JunitCase> = cases
+            .into_iter()
+            .filter(|c| c.name.ends_with("no regression against last-pass"))
+            .collect();
+        (out, baseline_cases)
+    };
+    let outcome_of = |cases: &[JunitCase], dut: &str| {
+        cases
+            .iter()
+            .find(|c| c.name.starts_with(dut))
+            .unwrap_or_else(|| panic!("no baseline testcase for {dut}: {cases:?}"))
+            .outcome
+            .clone()
+    };
+
+    let (out, cases) = night("11", "night1.xml");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        outcome_of(&cases, "phone-a"),
+        "skipped",
+        "nothing to compare with yet"
+    );
+    assert_eq!(outcome_of(&cases, "phone-b"), "skipped");
+
+    let (out, cases) = night("12", "night2.xml");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(outcome_of(&cases, "phone-a"), "passed");
+    assert_eq!(outcome_of(&cases, "phone-b"), "passed");
+
+    std::fs::write(bench.bench_file(), firmware::bench_text(true)).expect("update phone-a");
+    let (out, cases) = night("13", "night3.xml");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the regression fails the night: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = report(&out.stdout);
+    assert_eq!(r["verdict"], "fail");
+    let run = &r["runs"][0];
+    assert_eq!(run["verdict"], "pass", "no single finding failed: {run}");
+    let a = run["diff"]["duts"]
+        .as_array()
+        .expect("diff duts")
+        .iter()
+        .find(|d| d["dut"] == "phone-a")
+        .expect("phone-a in the diff");
+    let regressions: Vec<&Value> = a["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter(|c| c["regression"] == true)
+        .collect();
+    assert!(
+        regressions
+            .iter()
+            .any(|c| c["kind"] == "new-periodic-emitter"
+                && c["summary"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("10.77.0.5"))),
+        "{a}"
+    );
+    assert_eq!(outcome_of(&cases, "phone-a"), "failure");
+    assert_eq!(
+        outcome_of(&cases, "phone-b"),
+        "passed",
+        "phone-b did not change"
+    );
+    let failure = cases
+        .iter()
+        .find(|c| c.name.starts_with("phone-a"))
+        .expect("a");
+    assert!(
+        failure.message.contains("new-periodic-emitter") && failure.message.contains("10.77.0.5"),
+        "{}",
+        failure.message
+    );
+    // The history has all three nights, with phone-a's new build.
+    let history = bench.ok(&["--json", "history", "--dut", "phone-a"]);
+    let rows: Value = serde_json::from_str(&history).expect("history --json");
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), 3, "{history}");
+    assert_eq!(rows[0]["build"], firmware::BEACON_BUILD, "newest first");
 }

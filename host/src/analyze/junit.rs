@@ -8,12 +8,40 @@ use std::fmt::Write;
 
 use super::{Findings, Verdict};
 
+/// A run compared with its baseline (`suite --baseline last-pass`): one
+/// testcase per DUT in the run's testsuite, failing with what regressed.
+/// The testcase is named after what was asked (`no regression against
+/// last-pass`), not the baseline run, so CI keeps one history per test.
+#[derive(Debug, Clone)]
+pub struct BaselineCheck {
+    /// What was asked for, e.g. `last-pass`.
+    pub asked: String,
+    /// Per DUT; Err: the run history could not be read (a testcase error).
+    pub duts: Result<Vec<DutAgainstBaseline>, String>,
+}
+
+/// One DUT of a run against its baseline.
+#[derive(Debug, Clone)]
+pub struct DutAgainstBaseline {
+    pub dut: String,
+    /// The baseline run; None: nothing to compare with (a skipped testcase).
+    pub baseline: Option<String>,
+    /// The regressions in words (empty: none).
+    pub regressions: Vec<String>,
+}
+
 /// The XML document for `runs`.
 pub fn render(runs: &[Findings]) -> String {
+    render_with_baselines(runs, &[])
+}
+
+/// [`render`], with `baselines[i]` (if any) judged in run `i`'s testsuite.
+pub fn render_with_baselines(runs: &[Findings], baselines: &[Option<BaselineCheck>]) -> String {
     let mut total = (0usize, 0usize, 0usize);
     let mut suites = String::new();
-    for run in runs {
-        let (xml, counts) = suite(run);
+    for (i, run) in runs.iter().enumerate() {
+        let baseline = baselines.get(i).and_then(Option::as_ref);
+        let (xml, counts) = suite(run, baseline);
         suites.push_str(&xml);
         total = (total.0 + counts.0, total.1 + counts.1, total.2 + counts.2);
     }
@@ -24,7 +52,7 @@ pub fn render(runs: &[Findings]) -> String {
 }
 
 /// One run's `<testsuite>` and its (tests, failures, errors).
-fn suite(run: &Findings) -> (String, (usize, usize, usize)) {
+fn suite(run: &Findings, baseline: Option<&BaselineCheck>) -> (String, (usize, usize, usize)) {
     let name = run.run_id.clone().unwrap_or_else(|| run.input.clone());
     let mut cases = String::new();
     let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
@@ -96,6 +124,55 @@ fn suite(run: &Findings) -> (String, (usize, usize, usize)) {
             );
         }
         cases.push_str("</testcase>\n");
+    }
+    if let Some(check) = baseline {
+        let case = |cases: &mut String, dut: Option<&str>| {
+            let _ = write!(
+                cases,
+                "    <testcase classname=\"{}\" name=\"no regression against {}\" time=\"0\">",
+                esc(&dut.map_or_else(|| name.clone(), |d| format!("{name}.{d}"))),
+                esc(&check.asked)
+            );
+        };
+        match &check.duts {
+            Err(why) => {
+                tests += 1;
+                errors += 1;
+                case(&mut cases, None);
+                let _ = write!(cases, "<error type=\"history\" message=\"{}\"/>", esc(why));
+                cases.push_str("</testcase>\n");
+            }
+            Ok(duts) => {
+                for d in duts {
+                    tests += 1;
+                    case(&mut cases, Some(&d.dut));
+                    match &d.baseline {
+                        None => {
+                            skipped += 1;
+                            cases.push_str("<skipped message=\"no earlier run to compare with\"/>");
+                        }
+                        Some(b) if !d.regressions.is_empty() => {
+                            failures += 1;
+                            let _ = write!(
+                                cases,
+                                "<failure type=\"regression\" message=\"{}\">against {}:\n{}</failure>",
+                                esc(&d.regressions.join("; ")),
+                                esc(b),
+                                esc(&d.regressions.join("\n"))
+                            );
+                        }
+                        Some(b) => {
+                            let _ = write!(
+                                cases,
+                                "<system-out>against {}: no regression</system-out>",
+                                esc(b)
+                            );
+                        }
+                    }
+                    cases.push_str("</testcase>\n");
+                }
+            }
+        }
     }
     let xml = format!(
         "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n    <properties><property name=\"verdict\" value=\"{}\"/><property name=\"input\" value=\"{}\"/></properties>\n{cases}  </testsuite>\n",

@@ -1,5 +1,5 @@
 //! `benchctl history`: the runs in a runs folder, newest first, from its
-//! index (`<runs>/history.sqlite`); `after_run` indexes what `benchctl run`
+//! index (`<runs>/history.sqlite`); `after_run` indexes what `run` and `suite`
 //! just recorded.
 
 use std::path::{Path, PathBuf};
@@ -70,7 +70,7 @@ pub fn open_and_catch_up(runs: &Path) -> Result<Index, CliError> {
     Ok(index)
 }
 
-/// Index a run `benchctl run` just recorded. A problem with the index is
+/// Index a run `run` or `suite` just recorded. A problem with the index is
 /// logged and never changes the run's outcome: the recording is what
 /// matters, and the next `benchctl history` indexes it.
 pub fn after_run(runs: &Path, run_dir: &Path, findings: Option<&crate::analyze::Findings>) {

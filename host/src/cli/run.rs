@@ -105,7 +105,6 @@ impl Run {
         // the guard stays armed only for a panic on the way here.
         guard.hold();
         let Recorded { outcome, findings } = recorded?;
-        super::history::after_run(&self.out, &outcome.dir, findings.as_ref());
         if let (Some(path), Some(f)) = (&self.junit, &findings) {
             super::analyze::write_junit(path, std::slice::from_ref(f))?;
         }
@@ -169,7 +168,7 @@ pub(super) async fn record_one(
     .map_err(|e| CliError::Hw(HwError::new("run", e.to_string())))?;
     // Judge what was recorded, whatever the ending: a run cut short
     // still shows what happened up to then.
-    let findings = after_recording(&outcome.dir);
+    let findings = after_recording(out, &outcome.dir);
     if !ctx.global.quiet {
         tracing::info!(
             "{} in {:.1}s: {} frames ({} lost), {} packets, {} faults; steps late by p50 {:.1} ms, p99 {:.1} ms",
@@ -186,10 +185,11 @@ pub(super) async fn record_one(
     Ok(Recorded { outcome, findings })
 }
 
-/// What follows every recording, live or in virtual time: the analysis
-/// (findings.json) and the report (report.html). None when it could not be
-/// analyzed (logged).
-pub(super) fn after_recording(dir: &Path) -> Option<crate::analyze::Findings> {
+/// What follows every recording into `dir` under the runs folder `out`,
+/// live or in virtual time: the analysis (findings.json), the report
+/// (report.html) and the entry in the run history (`out`/history.sqlite).
+/// None when it could not be analyzed (logged).
+pub(super) fn after_recording(out: &Path, dir: &Path) -> Option<crate::analyze::Findings> {
     let findings = match super::analyze::analyze_and_keep(dir) {
         Ok(f) => Some(f),
         Err(e) => {
@@ -198,6 +198,7 @@ pub(super) fn after_recording(dir: &Path) -> Option<crate::analyze::Findings> {
         }
     };
     super::report::after_run(dir, findings.as_ref());
+    super::history::after_run(out, dir, findings.as_ref());
     findings
 }
 

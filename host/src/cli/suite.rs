@@ -8,9 +8,11 @@ use serde::Serialize;
 
 use super::run::{Recorded, after_recording, record_one};
 use super::{CliError, Context, table};
+use crate::analyze::junit::{BaselineCheck, DutAgainstBaseline};
 use crate::analyze::{Findings, Verdict};
 use crate::bench::safety::SafetyGuard;
 use crate::config::{BenchConfig, duration};
+use crate::history::{self, Baseline, Diff, Index};
 use crate::runner::Ending;
 use crate::suite::{self, Suite};
 
@@ -30,12 +32,23 @@ use crate::suite::{self, Suite};
 /// 2.5-hour nightly suite takes seconds. It refuses a bench with real
 /// hardware.
 ///
-/// Exit code: the worst verdict: 1 if any DUT of any run fails, 3 if a run
-/// was incomplete or aborted and nothing failed, 0 if all pass; 2 for a
+/// Every run is indexed in the run history (<out>/history.sqlite). With
+/// --baseline last-pass each run is then compared, per DUT, with the last
+/// passing run of the same scenario on this bench (what `benchctl diff`
+/// does): a new destination, a new periodic emitter, clearly more RF
+/// bursts, clearly higher current or a new failing finding is a
+/// regression and fails the suite, even when every verdict passed. Each
+/// DUT gets a JUnit testcase "no regression against last-pass" (skipped
+/// when there is no earlier passing run).
+///
+/// Exit code: the worst verdict: 1 if any DUT of any run fails or
+/// regressed, 3 if a run was incomplete or aborted (or the history could
+/// not be read for --baseline) and nothing failed, 0 if all pass; 2 for a
 /// bad suite or scenario; 128+N when stopped by signal N.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   benchctl suite suites/nightly.toml --junit nightly.xml   on the bench, hours
+  benchctl suite suites/nightly.toml --baseline last-pass  fail the night on a regression
   benchctl --wait 2h suite suites/nightly.toml             queue behind another job
   benchctl suite suites/nightly.toml --virtual-time        the simulated lab, seconds
   benchctl suite suites/nightly.toml --dry-run             check it and list the runs")]
@@ -57,6 +70,15 @@ pub struct SuiteCmd {
     /// Check the suite and list its scenarios; switch nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Also copy each run's evidence (report.html, findings.json, run.json,
+    /// events.jsonl) to DIR/<run id>/, for CI artifacts; the run
+    /// directories stay under --out with the history
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
+    /// Compare every run with the last passing run of its scenario (per
+    /// DUT) and fail on a regression; `benchctl diff RUN` shows the same
+    #[arg(long, value_name = "last-pass", value_parser = ["last-pass"])]
+    pub baseline: Option<String>,
 }
 
 /// One scenario of the suite, as it went.
@@ -71,6 +93,63 @@ struct SuiteRun {
     verdict: Option<Verdict>,
     /// Finding kinds that failed a DUT, per DUT.
     failing: Vec<(String, Vec<&'static str>)>,
+    /// With --baseline: the run against its baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diff: Option<Diff>,
+    /// With --baseline: why the run could not be compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diff_error: Option<String>,
+    #[serde(skip)]
+    findings: Option<Findings>,
+}
+
+impl SuiteRun {
+    /// What the suite makes of this run: its verdict, worsened by a
+    /// regression (fail) or a comparison that could not be made
+    /// (incomplete at best); not run counts as incomplete.
+    fn judged(&self) -> Verdict {
+        let verdict = self.verdict.unwrap_or(Verdict::Incomplete);
+        if self.diff.as_ref().is_some_and(Diff::has_regression) {
+            Verdict::Fail
+        } else if self.diff_error.is_some() && verdict == Verdict::Pass {
+            Verdict::Incomplete
+        } else {
+            verdict
+        }
+    }
+
+    /// The JUnit testcases of the baseline comparison.
+    fn baseline_check(&self, asked: &str) -> Option<BaselineCheck> {
+        let duts = match (&self.diff, &self.diff_error) {
+            (_, Some(why)) => Err(why.clone()),
+            (Some(diff), None) => Ok(diff
+                .duts
+                .iter()
+                .map(|d| DutAgainstBaseline {
+                    dut: d.dut.clone(),
+                    baseline: d.baseline.clone(),
+                    regressions: d
+                        .changes
+                        .iter()
+                        .filter(|c| c.regression)
+                        .map(|c| {
+                            let phase = c
+                                .phase
+                                .as_deref()
+                                .map(|p| format!("[{p}] "))
+                                .unwrap_or_default();
+                            format!("{}: {phase}{}", c.kind.as_str(), c.summary)
+                        })
+                        .collect(),
+                })
+                .collect()),
+            (None, None) => return None,
+        };
+        Some(BaselineCheck {
+            asked: asked.to_string(),
+            duts,
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -107,13 +186,18 @@ impl SuiteCmd {
                 ""
             }
         );
-        let (runs, findings, stop) = if self.virtual_time {
+        let (runs, stop) = if self.virtual_time {
             self.record_virtual(ctx, &config, &suite)?
         } else {
             self.record_live(ctx, &suite).await?
         };
         if let Some(path) = &self.junit {
-            super::analyze::write_junit(path, &findings)?;
+            self.write_junit(path, &runs)?;
+        }
+        if let Some(into) = &self.artifacts {
+            for dir in runs.iter().filter_map(|r| r.dir.as_deref()) {
+                copy_evidence(dir, into)?;
+            }
         }
         let worst = worst(&runs);
         let report = SuiteReport {
@@ -178,7 +262,7 @@ impl SuiteCmd {
         &self,
         ctx: &Context,
         suite: &Suite,
-    ) -> Result<(Vec<SuiteRun>, Vec<Findings>, Stop), CliError> {
+    ) -> Result<(Vec<SuiteRun>, Stop), CliError> {
         let (mut bench, _lock) = ctx.take_bench().await?;
         let mut guard = SafetyGuard::new(&mut bench);
         for e in &suite.entries {
@@ -187,7 +271,6 @@ impl SuiteCmd {
             }
         }
         let mut runs = Vec::new();
-        let mut all = Vec::new();
         let mut stop = Stop::No;
         for e in &suite.entries {
             if !matches!(stop, Stop::No) {
@@ -207,17 +290,11 @@ impl SuiteCmd {
                 Ending::Aborted { .. } => Stop::Aborted,
                 Ending::Stopped { signal } => Stop::Signal(*signal),
             };
-            runs.push(ran(
-                e,
-                &outcome.dir,
-                &outcome.ending.to_string(),
-                findings.as_ref(),
-            ));
-            all.extend(findings);
+            runs.push(self.ran(e, &outcome.dir, &outcome.ending.to_string(), findings));
         }
         // Every run ended with its DUTs in their safe state (journaled).
         guard.hold();
-        Ok((runs, all, stop))
+        Ok((runs, stop))
     }
 
     /// The simulated lab in virtual time: no lock (nothing is switched).
@@ -226,7 +303,7 @@ impl SuiteCmd {
         ctx: &Context,
         config: &BenchConfig,
         suite: &Suite,
-    ) -> Result<(Vec<SuiteRun>, Vec<Findings>, Stop), CliError> {
+    ) -> Result<(Vec<SuiteRun>, Stop), CliError> {
         let real = config.real_hardware();
         if !real.is_empty() {
             return Err(CliError::Usage(format!(
@@ -236,7 +313,6 @@ impl SuiteCmd {
             )));
         }
         let mut runs = Vec::new();
-        let mut all = Vec::new();
         let mut stop = Stop::No;
         for e in &suite.entries {
             if let Some(s) = ctx.shutdown.signal() {
@@ -256,7 +332,7 @@ impl SuiteCmd {
             let report = crate::sim::offline::record(config, &e.scenario, &dir, &options).map_err(
                 |err| CliError::Reported(format!("recording {}: {err}", e.file.display())),
             )?;
-            let findings = after_recording(&dir);
+            let findings = after_recording(&self.out, &dir);
             let ending = if report.complete {
                 "finished (virtual time)".to_string()
             } else {
@@ -269,11 +345,36 @@ impl SuiteCmd {
                 report.seconds,
                 dir.display()
             );
-            runs.push(ran(e, &dir, &ending, findings.as_ref()));
-            all.extend(findings);
+            runs.push(self.ran(e, &dir, &ending, findings));
         }
-        Ok((runs, all, stop))
+        Ok((runs, stop))
     }
+}
+
+/// The files of a run directory a person opens first, for CI artifacts
+/// (the samples and packets stay in the run directory).
+const EVIDENCE: [&str; 4] = ["report.html", "findings.json", "run.json", "events.jsonl"];
+
+fn copy_evidence(run: &Path, into: &Path) -> Result<(), CliError> {
+    let Some(id) = run.file_name() else {
+        return Ok(());
+    };
+    let to = into.join(id);
+    std::fs::create_dir_all(&to)
+        .map_err(|e| CliError::Usage(format!("cannot make {}: {e}", to.display())))?;
+    for name in EVIDENCE {
+        let from = run.join(name);
+        if from.is_file() {
+            std::fs::copy(&from, to.join(name)).map_err(|e| {
+                CliError::Usage(format!(
+                    "cannot copy {} to {}: {e}",
+                    from.display(),
+                    to.display()
+                ))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn not_run(e: &suite::SuiteEntry) -> SuiteRun {
@@ -284,11 +385,71 @@ fn not_run(e: &suite::SuiteEntry) -> SuiteRun {
         ending: "not run".into(),
         verdict: None,
         failing: Vec::new(),
+        diff: None,
+        diff_error: None,
+        findings: None,
     }
 }
 
-fn ran(e: &suite::SuiteEntry, dir: &Path, ending: &str, findings: Option<&Findings>) -> SuiteRun {
+impl SuiteCmd {
+    /// A run recorded (and analyzed and indexed, if it could be), compared
+    /// with its baseline when asked.
+    fn ran(
+        &self,
+        e: &suite::SuiteEntry,
+        dir: &Path,
+        ending: &str,
+        findings: Option<Findings>,
+    ) -> SuiteRun {
+        let mut run = ran(e, dir, ending, findings);
+        if self.baseline.is_some() && run.findings.is_some() {
+            match self.against_last_pass(dir) {
+                Ok(diff) => {
+                    let n = diff.regressions().count();
+                    if n > 0 {
+                        // In full with the suite's summary at the end.
+                        tracing::warn!(
+                            "{}: {n} regression(s) against the last passing run",
+                            e.scenario.name
+                        );
+                    }
+                    run.diff = Some(diff);
+                }
+                Err(why) => {
+                    tracing::error!("{}: {why}", dir.display());
+                    run.diff_error = Some(why);
+                }
+            }
+        }
+        run
+    }
+
+    fn against_last_pass(&self, dir: &Path) -> Result<Diff, String> {
+        let key = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| format!("{}: not a run directory name", dir.display()))?;
+        let index = Index::open(&self.out).map_err(|e| e.to_string())?;
+        history::compare(&index, key, Baseline::LastPass)
+            .map_err(|e| format!("cannot compare with the last passing run: {e}"))
+    }
+
+    fn write_junit(&self, path: &Path, runs: &[SuiteRun]) -> Result<(), CliError> {
+        let asked = self.baseline.as_deref().unwrap_or("last-pass");
+        let (findings, checks): (Vec<Findings>, Vec<Option<BaselineCheck>>) = runs
+            .iter()
+            .filter_map(|r| Some((r.findings.clone()?, r.baseline_check(asked))))
+            .unzip();
+        let xml = crate::analyze::junit::render_with_baselines(&findings, &checks);
+        crate::state::write_atomic(path, xml.as_bytes()).map_err(|e| {
+            CliError::Usage(format!("cannot write JUnit XML to {}: {e}", path.display()))
+        })
+    }
+}
+
+fn ran(e: &suite::SuiteEntry, dir: &Path, ending: &str, findings: Option<Findings>) -> SuiteRun {
     let failing = findings
+        .as_ref()
         .map(|f| {
             f.duts
                 .iter()
@@ -312,21 +473,44 @@ fn ran(e: &suite::SuiteEntry, dir: &Path, ending: &str, findings: Option<&Findin
         dir: Some(dir.to_path_buf()),
         ending: ending.to_string(),
         // Not analyzable: as bad as incomplete.
-        verdict: Some(findings.map_or(Verdict::Incomplete, |f| f.verdict)),
+        verdict: Some(findings.as_ref().map_or(Verdict::Incomplete, |f| f.verdict)),
         failing,
+        diff: None,
+        diff_error: None,
+        findings,
     }
 }
 
 /// Fail over incomplete over pass; a scenario not run makes the suite
 /// incomplete at best.
 fn worst(runs: &[SuiteRun]) -> Option<Verdict> {
-    let vs: Vec<Verdict> = runs
-        .iter()
-        .map(|r| r.verdict.unwrap_or(Verdict::Incomplete))
-        .collect();
+    let vs: Vec<Verdict> = runs.iter().map(SuiteRun::judged).collect();
     [Verdict::Fail, Verdict::Incomplete, Verdict::Pass]
         .into_iter()
         .find(|v| vs.contains(v))
+}
+
+/// What failed in a run: failing finding kinds and regressed change kinds,
+/// per DUT.
+fn failing_cell(r: &SuiteRun) -> String {
+    let mut parts: Vec<String> = r
+        .failing
+        .iter()
+        .map(|(dut, kinds)| format!("{dut}: {}", kinds.join(", ")))
+        .collect();
+    for d in r.diff.iter().flat_map(|diff| &diff.duts) {
+        let mut kinds: Vec<&str> = d
+            .changes
+            .iter()
+            .filter(|c| c.regression)
+            .map(|c| c.kind.as_str())
+            .collect();
+        kinds.dedup();
+        if !kinds.is_empty() {
+            parts.push(format!("{}: regressed ({})", d.dut, kinds.join(", ")));
+        }
+    }
+    parts.join("; ")
 }
 
 fn render(report: &SuiteReport) -> String {
@@ -339,19 +523,29 @@ fn render(report: &SuiteReport) -> String {
                 r.verdict
                     .map_or("-".into(), |v| format!("{v:?}").to_uppercase()),
                 r.ending.clone(),
-                r.failing
-                    .iter()
-                    .map(|(dut, kinds)| format!("{dut}: {}", kinds.join(", ")))
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                failing_cell(r),
                 r.dir
                     .as_ref()
                     .map_or("-".into(), |d| d.display().to_string()),
             ]
         })
         .collect();
+    // The regressions in full, below the table: what changed and against
+    // which run.
+    let mut regressions = String::new();
+    for diff in report.runs.iter().filter_map(|r| r.diff.as_ref()) {
+        if diff.has_regression() {
+            regressions.push('\n');
+            regressions.push_str(&diff.render());
+        }
+    }
+    for r in &report.runs {
+        if let Some(why) = &r.diff_error {
+            regressions.push_str(&format!("\n{}: not compared: {why}\n", r.scenario));
+        }
+    }
     format!(
-        "suite \"{}\": {}\n\n{}",
+        "suite \"{}\": {}\n\n{}{regressions}",
         report.suite,
         report
             .verdict

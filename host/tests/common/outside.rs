@@ -140,7 +140,29 @@ pub fn epoch_nanos(text: &str) -> u128 {
 
 /// (dut + test name, failed) of every JUnit testcase, as junitparser reads them.
 pub fn junit_cases(path: &Path) -> Vec<(String, bool)> {
-    let script = "import sys, json\nfrom junitparser import JUnitXml\nout = []\nfor suite in JUnitXml.fromfile(sys.argv[1]):\n    for case in suite:\n        dut = case.classname.split('.')[-1]\n        failed = any(r.__class__.__name__ in ('Failure', 'Error') for r in case.result)\n        out.append([dut + ' ' + case.name, failed])\nprint(json.dumps(out))\n";
+    junit_results(path)
+        .into_iter()
+        .map(|c| {
+            let failed = matches!(c.outcome.as_str(), "failure" | "error");
+            (c.name, failed)
+        })
+        .collect()
+}
+
+/// One JUnit testcase as junitparser reads it.
+#[derive(Debug, serde::Deserialize)]
+pub struct JunitCase {
+    /// The DUT (last part of the classname), a space, the test name.
+    pub name: String,
+    /// `passed`, `failure`, `error` or `skipped`.
+    pub outcome: String,
+    /// The failure, error or skip message and text.
+    pub message: String,
+}
+
+/// Every JUnit testcase with its outcome, as junitparser reads them.
+pub fn junit_results(path: &Path) -> Vec<JunitCase> {
+    let script = "import sys, json\nfrom junitparser import JUnitXml\nout = []\nfor suite in JUnitXml.fromfile(sys.argv[1]):\n    for case in suite:\n        dut = case.classname.split('.')[-1]\n        results = list(case.result)\n        outcome = results[0].__class__.__name__.lower() if results else 'passed'\n        message = ' '.join((r.message or '') + ' ' + (r.text or '') for r in results)\n        out.append({'name': dut + ' ' + case.name, 'outcome': outcome, 'message': message})\nprint(json.dumps(out))\n";
     let out = run_python(script, path, "junitparser rejected");
-    serde_json::from_slice::<Vec<(String, bool)>>(&out).expect("cases")
+    serde_json::from_slice(&out).expect("cases")
 }
