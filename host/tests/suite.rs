@@ -8,7 +8,7 @@ use serde_json::Value;
 mod common;
 use common::firmware;
 use common::outside::{JunitCase, junit_cases, junit_results};
-use common::{TestBench, repo_root, wait_for_line};
+use common::{TestBench, repo_root, send_signal, wait_for_line};
 
 /// Two short scenarios: phone-a alone (honest: passes), and phone-b
 /// (carries the default bench's airplane-tx implant, whose first burst
@@ -73,8 +73,8 @@ fn a_suite_in_virtual_time_runs_every_scenario_and_writes_one_junit() {
     assert_eq!(runs[0]["scenario"], "quick-a");
     assert_eq!(runs[0]["verdict"], "pass");
     assert_eq!(runs[1]["verdict"], "fail");
-    assert_eq!(runs[1]["failing"][0][0], "phone-b");
-    assert_eq!(runs[1]["failing"][0][1][0], "rf-in-silence");
+    assert_eq!(runs[1]["failing"]["phone-b"][0], "rf-in-silence");
+    assert_eq!(runs[1]["failing"].as_object().map(|f| f.len()), Some(1));
     for run in runs {
         let dir = bench.dir.path().join(run["dir"].as_str().expect("dir"));
         assert!(dir.join("run.json").is_file(), "{}", dir.display());
@@ -325,4 +325,93 @@ fn suite_baseline_last_pass_fails_the_night_a_beacon_appears() {
     let rows = rows.as_array().expect("rows");
     assert_eq!(rows.len(), 3, "{history}");
     assert_eq!(rows[0]["build"], firmware::BEACON_BUILD, "newest first");
+}
+
+/// SIGTERM during the first scenario of a live suite: that run stops with
+/// its DUTs safe, the second is not started, the exit code is 128+15, and
+/// the JUnit file still names both runs, the unrecorded one as an error
+/// rather than leaving a shorter, green night.
+#[test]
+fn a_stopped_suite_starts_nothing_more_and_its_junit_shows_the_hole() {
+    let bench = TestBench::default_bench();
+    let suite = write_suite(bench.dir.path(), 30);
+    let junit = bench.dir.path().join("stopped.xml");
+    let (mut child, mut stderr) = bench.spawn(&[
+        "suite",
+        suite.to_str().expect("utf-8"),
+        "--junit",
+        junit.to_str().expect("utf-8"),
+    ]);
+    wait_for_line(&mut stderr, "phone-a: phase boot");
+    send_signal(&child, "TERM");
+    let status = child.wait().expect("suite");
+    assert_eq!(status.code(), Some(143));
+    let runs: Vec<PathBuf> = std::fs::read_dir(bench.dir.path().join("runs"))
+        .expect("runs/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(runs.len(), 1, "quick-b was not started: {runs:?}");
+    assert_eq!(
+        bench.outputs("phone-a"),
+        ("off".into(), "off".into(), "isolated".into())
+    );
+    let cases = junit_results(&junit);
+    let recording: Vec<&JunitCase> = cases
+        .iter()
+        .filter(|c| c.name.ends_with("recording complete"))
+        .collect();
+    assert_eq!(recording.len(), 2, "{cases:?}");
+    assert!(recording.iter().all(|c| c.outcome == "error"), "{cases:?}");
+    assert!(
+        recording
+            .iter()
+            .any(|c| c.message.contains("quick-b: not run")),
+        "{cases:?}"
+    );
+}
+
+/// What the suite will write to, and the history --baseline reads, are
+/// checked before the first scenario: found out after a night on the
+/// bench, they would cost the night.
+#[test]
+fn a_suite_that_could_not_keep_its_results_is_refused_before_it_starts() {
+    let bench = TestBench::default_bench();
+    let suite = write_suite(bench.dir.path(), 1);
+    let suite = suite.to_str().expect("utf-8");
+    let dir = bench.dir.path();
+    std::fs::write(dir.join("a-file"), "not a folder").expect("write");
+    let refused = |args: &[&str], expect: &str| {
+        let mut all = vec!["suite", suite];
+        all.extend_from_slice(args);
+        let out = bench.run(&all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    };
+    refused(
+        &["--artifacts", "a-file"],
+        "--artifacts a-file: cannot make it",
+    );
+    refused(
+        &["--junit", "no-such-folder/night.xml"],
+        "--junit no-such-folder/night.xml: no-such-folder is not a folder",
+    );
+    std::fs::create_dir_all(dir.join("runs")).expect("runs");
+    std::fs::write(dir.join("runs/history.sqlite"), "garbage").expect("write");
+    refused(
+        &["--baseline", "last-pass"],
+        "--baseline last-pass needs the run history of runs",
+    );
+    let recorded = std::fs::read_dir(dir.join("runs"))
+        .expect("runs")
+        .filter(|e| e.as_ref().expect("entry").path().is_dir())
+        .count();
+    assert_eq!(recorded, 0, "nothing was recorded");
+    assert_eq!(
+        bench.outputs("phone-a"),
+        ("off".into(), "off".into(), "isolated".into()),
+        "nothing was switched"
+    );
 }

@@ -30,18 +30,41 @@ pub struct DutAgainstBaseline {
     pub regressions: Vec<String>,
 }
 
-/// The XML document for `runs`.
-pub fn render(runs: &[Findings]) -> String {
-    render_with_baselines(runs, &[])
+/// One run of a suite, as the JUnit file shows it.
+#[derive(Debug, Clone)]
+pub enum SuiteRun<'a> {
+    /// Analyzed; with `suite --baseline`, compared with its baseline too.
+    Judged {
+        findings: &'a Findings,
+        baseline: Option<BaselineCheck>,
+    },
+    /// Not judged: not run (an earlier run stopped the suite), or its
+    /// recording could not be analyzed. One testcase in error, so the CI
+    /// report shows the hole instead of a shorter, green night.
+    Unjudged { name: String, why: String },
 }
 
-/// [`render`], with `baselines[i]` (if any) judged in run `i`'s testsuite.
-pub fn render_with_baselines(runs: &[Findings], baselines: &[Option<BaselineCheck>]) -> String {
+/// The XML document for `runs`.
+pub fn render(runs: &[Findings]) -> String {
+    let runs: Vec<SuiteRun> = runs
+        .iter()
+        .map(|findings| SuiteRun::Judged {
+            findings,
+            baseline: None,
+        })
+        .collect();
+    render_suite(&runs)
+}
+
+/// The XML document for a suite's runs, in order.
+pub fn render_suite(runs: &[SuiteRun]) -> String {
     let mut total = (0usize, 0usize, 0usize);
     let mut suites = String::new();
-    for (i, run) in runs.iter().enumerate() {
-        let baseline = baselines.get(i).and_then(Option::as_ref);
-        let (xml, counts) = suite(run, baseline);
+    for run in runs {
+        let (xml, counts) = match run {
+            SuiteRun::Judged { findings, baseline } => suite(findings, baseline.as_ref()),
+            SuiteRun::Unjudged { name, why } => unjudged(name, why),
+        };
         suites.push_str(&xml);
         total = (total.0 + counts.0, total.1 + counts.1, total.2 + counts.2);
     }
@@ -49,6 +72,16 @@ pub fn render_with_baselines(runs: &[Findings], baselines: &[Option<BaselineChec
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"benchctl\" tests=\"{}\" failures=\"{}\" errors=\"{}\">\n{suites}</testsuites>\n",
         total.0, total.1, total.2
     )
+}
+
+/// The `<testsuite>` of a run that was not judged: one testcase in error.
+fn unjudged(name: &str, why: &str) -> (String, (usize, usize, usize)) {
+    let xml = format!(
+        "  <testsuite name=\"{n}\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">\n    <testcase classname=\"{n}\" name=\"recording complete\" time=\"0\"><error type=\"not-judged\" message=\"{w}\"/></testcase>\n  </testsuite>\n",
+        n = esc(name),
+        w = esc(why)
+    );
+    (xml, (1, 0, 1))
 }
 
 /// One run's `<testsuite>` and its (tests, failures, errors).
@@ -149,7 +182,7 @@ fn suite(run: &Findings, baseline: Option<&BaselineCheck>) -> (String, (usize, u
                     match &d.baseline {
                         None => {
                             skipped += 1;
-                            cases.push_str("<skipped message=\"no earlier run to compare with\"/>");
+                            cases.push_str("<skipped message=\"no earlier passing run of this scenario to compare with\"/>");
                         }
                         Some(b) if !d.regressions.is_empty() => {
                             failures += 1;

@@ -101,10 +101,12 @@ impl Run {
             guard.touch(&timeline.dut);
         }
         let recorded = record_one(ctx, &mut guard, scenario, &self.scenario, &self.out).await;
-        // The runner drove every DUT to its safe state and journaled it;
-        // the guard stays armed only for a panic on the way here.
-        guard.hold();
+        // After a recording the runner has driven every DUT to its safe
+        // state and journaled it; the guard stays armed for a panic on the
+        // way here and for an error, which may have cut that short (it
+        // applies the safe state again when it drops).
         let Recorded { outcome, findings } = recorded?;
+        guard.hold();
         if let (Some(path), Some(f)) = (&self.junit, &findings) {
             super::analyze::write_junit(path, std::slice::from_ref(f))?;
         }

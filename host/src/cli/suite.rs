@@ -1,6 +1,7 @@
 //! `benchctl suite <suite.toml>`: several scenarios back to back, one JUnit
 //! file, one exit code.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -8,7 +9,7 @@ use serde::Serialize;
 
 use super::run::{Recorded, after_recording, record_one};
 use super::{CliError, Context, table};
-use crate::analyze::junit::{BaselineCheck, DutAgainstBaseline};
+use crate::analyze::junit::{self, BaselineCheck, DutAgainstBaseline};
 use crate::analyze::{Findings, Verdict};
 use crate::bench::safety::SafetyGuard;
 use crate::config::{BenchConfig, duration};
@@ -92,7 +93,7 @@ struct SuiteRun {
     ending: String,
     verdict: Option<Verdict>,
     /// Finding kinds that failed a DUT, per DUT.
-    failing: Vec<(String, Vec<&'static str>)>,
+    failing: BTreeMap<String, BTreeSet<&'static str>>,
     /// With --baseline: the run against its baseline.
     #[serde(skip_serializing_if = "Option::is_none")]
     diff: Option<Diff>,
@@ -175,6 +176,7 @@ impl SuiteCmd {
         if self.dry_run {
             return self.plan(ctx, &suite);
         }
+        self.preflight()?;
         tracing::info!(
             "suite \"{}\": {} scenario(s), about {}{}",
             suite.name,
@@ -191,13 +193,23 @@ impl SuiteCmd {
         } else {
             self.record_live(ctx, &suite).await?
         };
-        if let Some(path) = &self.junit {
-            self.write_junit(path, &runs)?;
+        // The night has run: a file that cannot be written now is said
+        // loudly, and the verdict still decides the exit code.
+        let mut problems = Vec::new();
+        if let Some(path) = &self.junit
+            && let Err(e) = self.write_junit(path, &runs)
+        {
+            problems.push(e.to_string());
         }
         if let Some(into) = &self.artifacts {
             for dir in runs.iter().filter_map(|r| r.dir.as_deref()) {
-                copy_evidence(dir, into)?;
+                if let Err(e) = copy_evidence(dir, into) {
+                    problems.push(e.to_string());
+                }
             }
+        }
+        for p in &problems {
+            tracing::error!("{p}");
         }
         let worst = worst(&runs);
         let report = SuiteReport {
@@ -209,6 +221,9 @@ impl SuiteCmd {
         match stop {
             Stop::Signal(s) => Err(CliError::Interrupted(s)),
             _ => match worst {
+                Some(Verdict::Pass) if !problems.is_empty() => {
+                    Err(CliError::Reported(problems.join("; ")))
+                }
                 Some(Verdict::Pass) => Ok(()),
                 Some(v) => Err(CliError::Verdict(v)),
                 None => Err(CliError::Reported(
@@ -216,6 +231,43 @@ impl SuiteCmd {
                 )),
             },
         }
+    }
+
+    /// Before anything is switched: every place the suite will write to
+    /// can be written, and the history --baseline reads can be read. Found
+    /// out after a night on the bench, it would cost the night.
+    fn preflight(&self) -> Result<(), CliError> {
+        let make = |dir: &Path, what: &str| {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                CliError::Usage(format!("{what} {}: cannot make it: {e}", dir.display()))
+            })
+        };
+        make(&self.out, "--out")?;
+        if let Some(into) = &self.artifacts {
+            make(into, "--artifacts")?;
+        }
+        if let Some(path) = &self.junit {
+            let folder = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            if !folder.is_dir() || path.is_dir() {
+                return Err(CliError::Usage(format!(
+                    "--junit {}: {} is not a folder to write it in",
+                    path.display(),
+                    if path.is_dir() { path } else { folder }.display()
+                )));
+            }
+        }
+        if self.baseline.is_some() {
+            Index::open(&self.out).map_err(|e| {
+                CliError::Usage(format!(
+                    "--baseline last-pass needs the run history of {}: {e}",
+                    self.out.display()
+                ))
+            })?;
+        }
+        Ok(())
     }
 
     fn plan(&self, ctx: &Context, suite: &Suite) -> Result<(), CliError> {
@@ -272,7 +324,13 @@ impl SuiteCmd {
         }
         let mut runs = Vec::new();
         let mut stop = Stop::No;
+        let mut cut_short = false;
         for e in &suite.entries {
+            // A stop asked for between two scenarios (while the last one
+            // was being analyzed) starts nothing more.
+            if let Some(s) = ctx.shutdown.signal() {
+                stop = Stop::Signal(s);
+            }
             if !matches!(stop, Stop::No) {
                 runs.push(not_run(e));
                 continue;
@@ -281,8 +339,14 @@ impl SuiteCmd {
             let Recorded { outcome, findings } = match recorded {
                 Ok(r) => r,
                 Err(err) => {
-                    guard.hold();
-                    return Err(err);
+                    // The runs before this one stand; the rest is not run.
+                    // The error may have cut the runner's safe state short:
+                    // the guard, still armed, applies it again when it drops.
+                    tracing::error!("{}: {err}", e.file.display());
+                    runs.push(failed_to_record(e, &err));
+                    stop = Stop::Aborted;
+                    cut_short = true;
+                    continue;
                 }
             };
             stop = match &outcome.ending {
@@ -293,7 +357,9 @@ impl SuiteCmd {
             runs.push(self.ran(e, &outcome.dir, &outcome.ending.to_string(), findings));
         }
         // Every run ended with its DUTs in their safe state (journaled).
-        guard.hold();
+        if !cut_short {
+            guard.hold();
+        }
         Ok((runs, stop))
     }
 
@@ -323,15 +389,27 @@ impl SuiteCmd {
                 continue;
             }
             let started = std::time::SystemTime::now();
-            let (dir, _) = crate::runner::new_run_dir(&self.out, started, &e.scenario.name)
-                .map_err(|err| CliError::Usage(err.to_string()))?;
             let options = crate::sim::offline::OfflineOptions {
                 started_utc: started,
                 ..crate::sim::offline::OfflineOptions::new(self.seed)
             };
-            let report = crate::sim::offline::record(config, &e.scenario, &dir, &options).map_err(
-                |err| CliError::Reported(format!("recording {}: {err}", e.file.display())),
-            )?;
+            let recorded = crate::runner::new_run_dir(&self.out, started, &e.scenario.name)
+                .map_err(|err| err.to_string())
+                .and_then(|(dir, _)| {
+                    crate::sim::offline::record(config, &e.scenario, &dir, &options)
+                        .map(|report| (dir, report))
+                        .map_err(|err| format!("recording: {err}"))
+                });
+            let (dir, report) = match recorded {
+                Ok(r) => r,
+                Err(err) => {
+                    // The runs before this one stand; the rest is not run.
+                    tracing::error!("{}: {err}", e.file.display());
+                    runs.push(failed_to_record(e, &err));
+                    stop = Stop::Aborted;
+                    continue;
+                }
+            };
             let findings = after_recording(&self.out, &dir);
             let ending = if report.complete {
                 "finished (virtual time)".to_string()
@@ -378,13 +456,22 @@ fn copy_evidence(run: &Path, into: &Path) -> Result<(), CliError> {
 }
 
 fn not_run(e: &suite::SuiteEntry) -> SuiteRun {
+    unrecorded(e, "not run".into())
+}
+
+/// A scenario whose recording failed with `err` (no verdict).
+fn failed_to_record(e: &suite::SuiteEntry, err: &dyn std::fmt::Display) -> SuiteRun {
+    unrecorded(e, format!("not recorded: {err}"))
+}
+
+fn unrecorded(e: &suite::SuiteEntry, ending: String) -> SuiteRun {
     SuiteRun {
         scenario: e.scenario.name.clone(),
         file: e.file.clone(),
         dir: None,
-        ending: "not run".into(),
+        ending,
         verdict: None,
-        failing: Vec::new(),
+        failing: BTreeMap::new(),
         diff: None,
         diff_error: None,
         findings: None,
@@ -436,11 +523,29 @@ impl SuiteCmd {
 
     fn write_junit(&self, path: &Path, runs: &[SuiteRun]) -> Result<(), CliError> {
         let asked = self.baseline.as_deref().unwrap_or("last-pass");
-        let (findings, checks): (Vec<Findings>, Vec<Option<BaselineCheck>>) = runs
-            .iter()
-            .filter_map(|r| Some((r.findings.clone()?, r.baseline_check(asked))))
-            .unzip();
-        let xml = crate::analyze::junit::render_with_baselines(&findings, &checks);
+        let entries: Vec<junit::SuiteRun> =
+            runs.iter()
+                .map(|r| match &r.findings {
+                    Some(findings) => junit::SuiteRun::Judged {
+                        findings,
+                        baseline: r.baseline_check(asked),
+                    },
+                    None => junit::SuiteRun::Unjudged {
+                        name: r.dir.as_deref().and_then(Path::file_name).map_or_else(
+                            || r.scenario.clone(),
+                            |d| d.to_string_lossy().into_owned(),
+                        ),
+                        why: match &r.dir {
+                            None => format!("{}: {}", r.scenario, r.ending),
+                            Some(_) => format!(
+                                "{}: {}; the recording could not be analyzed",
+                                r.scenario, r.ending
+                            ),
+                        },
+                    },
+                })
+                .collect();
+        let xml = junit::render_suite(&entries);
         crate::state::write_atomic(path, xml.as_bytes()).map_err(|e| {
             CliError::Usage(format!("cannot write JUnit XML to {}: {e}", path.display()))
         })
@@ -455,13 +560,12 @@ fn ran(e: &suite::SuiteEntry, dir: &Path, ending: &str, findings: Option<Finding
                 .iter()
                 .filter(|d| d.verdict == Verdict::Fail)
                 .map(|d| {
-                    let mut kinds: Vec<&'static str> = d
+                    let kinds = d
                         .findings
                         .iter()
                         .filter(|x| x.severity >= crate::detect::Severity::Medium)
                         .map(|x| x.kind)
                         .collect();
-                    kinds.dedup();
                     (d.dut.clone(), kinds)
                 })
                 .collect()
@@ -496,16 +600,20 @@ fn failing_cell(r: &SuiteRun) -> String {
     let mut parts: Vec<String> = r
         .failing
         .iter()
-        .map(|(dut, kinds)| format!("{dut}: {}", kinds.join(", ")))
+        .map(|(dut, kinds)| {
+            let kinds: Vec<&str> = kinds.iter().copied().collect();
+            format!("{dut}: {}", kinds.join(", "))
+        })
         .collect();
     for d in r.diff.iter().flat_map(|diff| &diff.duts) {
-        let mut kinds: Vec<&str> = d
+        let kinds: Vec<&str> = d
             .changes
             .iter()
             .filter(|c| c.regression)
             .map(|c| c.kind.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
             .collect();
-        kinds.dedup();
         if !kinds.is_empty() {
             parts.push(format!("{}: regressed ({})", d.dut, kinds.join(", ")));
         }

@@ -204,9 +204,14 @@ pub async fn run(
         .await;
     let late = std::mem::take(&mut state.late);
 
-    // Whatever happened: DUTs to their safe state, recorded as actions.
-    for dut in &duts {
-        let failures = bench.apply_safe_state(dut);
+    // Whatever happened: DUTs to their safe state, every one of them before
+    // anything is written (a journal that cannot be written, a full disk,
+    // must not leave the next DUT switched on), then recorded as actions.
+    let safe: Vec<_> = duts
+        .iter()
+        .map(|dut| (dut, bench.apply_safe_state(dut)))
+        .collect();
+    for (dut, failures) in safe {
         let detail = safe_state_words(bench.config(), dut);
         journal.record(Event::action(
             Some(dut),
@@ -219,7 +224,8 @@ pub async fn run(
             journal.record(Event::fault("bench", e.to_string(), Some(dut)))?;
         }
     }
-    let duration_s = clock.seconds(Instant::now());
+    // A run stopped before its clock's origin lasted no time at all.
+    let duration_s = clock.seconds(Instant::now()).max(0.0);
     // Let the plant see the safe state and the last packets reach the tap.
     let plant_report = plant.map(|p| {
         std::thread::sleep(Duration::from_millis(30));
