@@ -180,6 +180,32 @@ fn a_firmware_update_that_adds_a_beacon_shows_in_the_diff() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no run \"no-such-run\""));
+    // A mistyped path is named as such, not looked up in ./runs.
+    let typo = runs.join("night9");
+    let out = bench.run(&["diff", typo.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}: no such run directory", typo.display())),
+        "{err}"
+    );
+    let elsewhere = bench.dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).expect("mkdir");
+    let out = bench
+        .cmd(&["diff", "night3"])
+        .current_dir(&elsewhere)
+        .output()
+        .expect("benchctl runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no runs folder runs to look up run \"night3\" in"),
+        "{err}"
+    );
+    // The exit says what it was: a regression, not a verdict.
+    let out = bench.run(&["diff", night3.to_str().expect("utf-8")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("3 regression(s) against the baseline"), "{err}");
 
     // History: newest first, one line per DUT, filters.
     let rows = |args: &[&str]| -> Vec<Value> {

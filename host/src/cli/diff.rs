@@ -46,6 +46,19 @@ pub struct Diff {
 impl Diff {
     pub fn run(self, ctx: &Context) -> Result<(), CliError> {
         let given = Path::new(&self.run);
+        // A path that is not a run directory is a typo, not a run id to
+        // look up in ./runs.
+        if self.run.contains('/') && !is_run_dir(given) {
+            return Err(CliError::Usage(format!(
+                "{}: {}; give a run directory, or a run's name or id with --runs DIR",
+                self.run,
+                if given.is_dir() {
+                    "not a run directory (no run.json in it)"
+                } else {
+                    "no such run directory"
+                }
+            )));
+        }
         let runs = self.runs.clone().unwrap_or_else(|| {
             if is_run_dir(given) {
                 given
@@ -56,6 +69,13 @@ impl Diff {
                 PathBuf::from("runs")
             }
         });
+        if !runs.is_dir() {
+            return Err(CliError::Usage(format!(
+                "no runs folder {} to look up run \"{}\" in; give the run directory's path, or --runs DIR",
+                runs.display(),
+                self.run
+            )));
+        }
         let mut index = super::history::open_and_catch_up(&runs)?;
         // A run directory outside the runs folder is indexed where it is.
         for key in std::iter::once(self.run.as_str()).chain(match &self.baseline {
@@ -66,12 +86,36 @@ impl Diff {
         }
         let diff = diff::compare(&index, &self.run, self.baseline.clone())
             .map_err(|e| CliError::Usage(e.to_string()))?;
+        if let Baseline::Run(key) = &self.baseline {
+            warn_if_unlike(&index, &diff, key);
+        }
         ctx.print(&diff, || diff.render());
-        if diff.has_regression() {
-            // A regression is the bench's answer, as a failing verdict is.
-            Err(CliError::Verdict(crate::analyze::Verdict::Fail))
-        } else {
-            Ok(())
+        match diff.regressions().count() {
+            0 => Ok(()),
+            n => Err(CliError::Regression(n)),
+        }
+    }
+}
+
+/// A baseline from another scenario or bench compares different phases
+/// and rooms: every difference is then news. Said before the diff.
+fn warn_if_unlike(index: &Index, diff: &crate::history::Diff, baseline: &str) {
+    if let Ok(Some(b)) = index.run(baseline) {
+        if b.scenario != diff.scenario {
+            tracing::warn!(
+                "the baseline {} is a run of scenario \"{}\", not \"{}\": phases are matched by name, expect changes that are only the scenarios' differences",
+                b.dir,
+                b.scenario,
+                diff.scenario
+            );
+        }
+        if b.bench != diff.bench {
+            tracing::warn!(
+                "the baseline {} was recorded on bench \"{}\", not \"{}\"",
+                b.dir,
+                b.bench,
+                diff.bench
+            );
         }
     }
 }

@@ -131,6 +131,9 @@ pub enum CliError {
         crate::analyze::Verdict::Pass => "verdict: pass",
     })]
     Verdict(crate::analyze::Verdict),
+    /// `diff` found regressions: the bench's answer, as a failing verdict is.
+    #[error("{0} regression(s) against the baseline")]
+    Regression(usize),
 }
 
 impl From<BenchError> for CliError {
@@ -148,7 +151,7 @@ impl CliError {
             CliError::Config(_) | CliError::Usage(_) => 2,
             CliError::Hw(_) | CliError::Lock(_) | CliError::Reported(_) => 3,
             CliError::Interrupted(signo) => 128 + *signo as u8,
-            CliError::Verdict(crate::analyze::Verdict::Fail) => 1,
+            CliError::Verdict(crate::analyze::Verdict::Fail) | CliError::Regression(_) => 1,
             CliError::Verdict(crate::analyze::Verdict::Incomplete) => 3,
             CliError::Verdict(crate::analyze::Verdict::Pass) => 0,
         })
