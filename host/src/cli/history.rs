@@ -35,8 +35,8 @@ pub struct History {
     #[arg(long, value_name = "NAME")]
     pub scenario: Option<String>,
     /// At most this many runs
-    #[arg(long, value_name = "N")]
-    pub limit: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
 }
 
 impl History {
@@ -46,10 +46,10 @@ impl History {
             .rows(&RunFilter {
                 dut: self.dut.clone(),
                 scenario: self.scenario.clone(),
-                limit: self.limit,
+                limit: self.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             })
             .map_err(|e| CliError::Usage(e.to_string()))?;
-        ctx.print(&rows, || render(&rows, &self.runs));
+        ctx.print(&rows, || render(&rows, &self.runs, &self.filters()));
         Ok(())
     }
 }
@@ -87,9 +87,27 @@ pub fn after_run(runs: &Path, run_dir: &Path, findings: Option<&crate::analyze::
     }
 }
 
-fn render(rows: &[RunRow], runs: &Path) -> String {
+impl History {
+    /// The filters given, in words (empty: none).
+    fn filters(&self) -> String {
+        let mut words = Vec::new();
+        if let Some(d) = &self.dut {
+            words.push(format!("with DUT \"{d}\""));
+        }
+        if let Some(s) = &self.scenario {
+            words.push(format!("of scenario \"{s}\""));
+        }
+        words.join(" ")
+    }
+}
+
+fn render(rows: &[RunRow], runs: &Path, filters: &str) -> String {
     if rows.is_empty() {
-        return format!("no runs in {}\n", runs.display());
+        return if filters.is_empty() {
+            format!("no runs in {}\n", runs.display())
+        } else {
+            format!("no runs {filters} in {}\n", runs.display())
+        };
     }
     let table_rows: Vec<Vec<String>> = rows
         .iter()

@@ -23,7 +23,7 @@ use crate::report;
 #[command(after_help = "Examples:
   benchctl report runs/20261126T153000Z-backdoor-hunt
   benchctl report runs/*                                 one report.html in each
-  benchctl report runs/last --out /tmp/last.html         elsewhere (one run only)")]
+  benchctl report runs/20261127T010000Z-nightly --out /tmp/night.html   elsewhere (one run only)")]
 pub struct Report {
     /// Run directories
     #[arg(required = true, value_name = "RUN_DIR")]

@@ -30,7 +30,7 @@ use crate::suite::{self, Suite};
 ///
 /// --virtual-time records a fully simulated bench in virtual time (the
 /// same phone, plant and shield models as a live run, no waiting): a
-/// 2.5-hour nightly suite takes seconds. It refuses a bench with real
+/// 2 h 49 min nightly suite takes seconds. It refuses a bench with real
 /// hardware.
 ///
 /// Every run is indexed in the run history (<out>/history.sqlite). With
