@@ -142,8 +142,10 @@ fn floor_of(hist: &[u64]) -> Floor {
     }
 }
 
-/// The bin holding the median of `total` counts.
-fn quantile_bin(counts: impl Iterator<Item = (usize, u64)>, total: u64) -> usize {
+/// The bin holding the median of `total` counts. Also the history's
+/// per-phase idle current (`history::profile`), so a histogram's median is
+/// taken one way.
+pub(crate) fn quantile_bin(counts: impl Iterator<Item = (usize, u64)>, total: u64) -> usize {
     let half = total.div_ceil(2);
     let mut seen = 0;
     for (i, c) in counts {

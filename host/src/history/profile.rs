@@ -273,15 +273,7 @@ fn current_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<
             if total == 0 {
                 continue;
             }
-            let half = total.div_ceil(2);
-            let mut seen = 0;
-            let median_bin = hist
-                .iter()
-                .position(|&c| {
-                    seen += c;
-                    seen >= half
-                })
-                .unwrap_or(0);
+            let median_bin = rf::quantile_bin(hist.iter().copied().enumerate(), total);
             duts[d].phases[k].current.push(CurrentProfile {
                 channel: channels[ch].label().to_string(),
                 idle_a: median_bin as f64 * CURRENT_BIN_A,
