@@ -25,6 +25,8 @@
 //!   input.
 //! - [`dns`]: RFC 1035 messages with name compression (loop-safe), over UDP
 //!   and TCP; builders for the queries and A answers the simulator sends.
+//! - [`frame`]: the other direction, builders of real frames with correct
+//!   checksums, for the simulated phones and for tests.
 //! - [`allowlist`]: the `allow` entries (IP addresses, CIDR blocks, DNS
 //!   names with their subdomains), addresses learned from DNS answers, and
 //!   the per-packet verdict with a reason a lab engineer can read.
@@ -34,6 +36,7 @@
 
 pub mod allowlist;
 pub mod dns;
+pub mod frame;
 pub mod packet;
 
 pub use allowlist::{

@@ -749,95 +749,23 @@ pub(crate) mod build {
     pub const DUT_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x4d, 0x01, 0x02];
     pub const GW_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x4d, 0x01, 0x01];
 
-    /// RFC 1071 ones' complement sum, folded and inverted.
-    pub fn checksum(data: &[u8], mut sum: u32) -> u16 {
-        let mut chunks = data.chunks_exact(2);
-        for c in &mut chunks {
-            sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-        }
-        if let [last] = chunks.remainder() {
-            sum += u32::from(*last) << 8;
-        }
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-        !(sum as u16)
-    }
+    use crate::net::frame::{self, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6};
+    pub use crate::net::frame::{icmp, ipv6, udp};
 
-    fn pseudo_sum(src: IpAddr, dst: IpAddr, proto: u8, len: usize) -> u32 {
-        let mut bytes = Vec::new();
-        match (src, dst) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => {
-                bytes.extend_from_slice(&s.octets());
-                bytes.extend_from_slice(&d.octets());
-            }
-            (IpAddr::V6(s), IpAddr::V6(d)) => {
-                bytes.extend_from_slice(&s.octets());
-                bytes.extend_from_slice(&d.octets());
-            }
-            _ => panic!("mixed address families"),
-        }
-        let words: u32 = bytes
-            .chunks_exact(2)
-            .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
-            .sum();
-        words + u32::from(proto) + len as u32
-    }
-
+    /// An Ethernet frame padded to the IEEE 802.3 minimum (60 bytes before
+    /// the FCS), as one arrives from the wire.
     pub fn ethernet(dst: [u8; 6], src: [u8; 6], ethertype: u16, body: &[u8]) -> Vec<u8> {
-        let mut f = Vec::new();
-        f.extend_from_slice(&dst);
-        f.extend_from_slice(&src);
-        f.extend_from_slice(&ethertype.to_be_bytes());
-        f.extend_from_slice(body);
-        // IEEE 802.3 minimum frame: 60 bytes before the FCS.
-        while f.len() < 60 {
-            f.push(0);
-        }
+        let mut f = frame::ethernet(dst, src, ethertype, body);
+        f.resize(f.len().max(60), 0);
         f
     }
 
+    /// IPv4 with a fixed id.
     pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, ttl: u8, l4: &[u8]) -> Vec<u8> {
-        let total = (20 + l4.len()) as u16;
-        let mut h = vec![0x45, 0x00];
-        h.extend_from_slice(&total.to_be_bytes());
-        h.extend_from_slice(&0x1c46u16.to_be_bytes());
-        h.extend_from_slice(&0x4000u16.to_be_bytes()); // DF
-        h.extend_from_slice(&[ttl, proto, 0, 0]);
-        h.extend_from_slice(&src.octets());
-        h.extend_from_slice(&dst.octets());
-        let c = checksum(&h, 0);
-        h[10..12].copy_from_slice(&c.to_be_bytes());
-        h.extend_from_slice(l4);
-        h
+        frame::ipv4(src, dst, proto, ttl, 0x1c46, l4)
     }
 
-    pub fn ipv6(src: Ipv6Addr, dst: Ipv6Addr, next: u8, hops: u8, body: &[u8]) -> Vec<u8> {
-        let mut h = vec![0x60, 0x00, 0x00, 0x00];
-        h.extend_from_slice(&(body.len() as u16).to_be_bytes());
-        h.extend_from_slice(&[next, hops]);
-        h.extend_from_slice(&src.octets());
-        h.extend_from_slice(&dst.octets());
-        h.extend_from_slice(body);
-        h
-    }
-
-    pub fn udp(src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-        let len = 8 + payload.len();
-        let mut s = Vec::new();
-        s.extend_from_slice(&sport.to_be_bytes());
-        s.extend_from_slice(&dport.to_be_bytes());
-        s.extend_from_slice(&(len as u16).to_be_bytes());
-        s.extend_from_slice(&[0, 0]);
-        s.extend_from_slice(payload);
-        let mut c = checksum(&s, pseudo_sum(src, dst, 17, len));
-        if c == 0 {
-            c = 0xffff;
-        }
-        s[6..8].copy_from_slice(&c.to_be_bytes());
-        s
-    }
-
+    /// A TCP segment without options, with Linux's usual window.
     #[allow(clippy::too_many_arguments)]
     pub fn tcp(
         src: IpAddr,
@@ -849,33 +777,16 @@ pub(crate) mod build {
         flags: u8,
         payload: &[u8],
     ) -> Vec<u8> {
-        let mut s = Vec::new();
-        s.extend_from_slice(&sport.to_be_bytes());
-        s.extend_from_slice(&dport.to_be_bytes());
-        s.extend_from_slice(&seq.to_be_bytes());
-        s.extend_from_slice(&ack.to_be_bytes());
-        s.push(5 << 4);
-        s.push(flags);
-        s.extend_from_slice(&64240u16.to_be_bytes());
-        s.extend_from_slice(&[0, 0, 0, 0]);
-        s.extend_from_slice(payload);
-        let c = checksum(&s, pseudo_sum(src, dst, 6, s.len()));
-        s[16..18].copy_from_slice(&c.to_be_bytes());
-        s
-    }
-
-    /// An ICMP or ICMPv6 message; `rest` follows the checksum.
-    pub fn icmp(src: IpAddr, dst: IpAddr, icmp_type: u8, code: u8, rest: &[u8]) -> Vec<u8> {
-        let mut m = vec![icmp_type, code, 0, 0];
-        m.extend_from_slice(rest);
-        // ICMPv6 sums a pseudo-header (RFC 4443 §2.3); ICMP does not.
-        let sum = match src {
-            IpAddr::V4(_) => 0,
-            IpAddr::V6(_) => pseudo_sum(src, dst, 58, m.len()),
-        };
-        let c = checksum(&m, sum);
-        m[2..4].copy_from_slice(&c.to_be_bytes());
-        m
+        frame::Tcp {
+            sport,
+            dport,
+            seq,
+            ack,
+            flags,
+            window: 64240,
+            options: &[],
+        }
+        .segment(src, dst, payload)
     }
 
     /// A whole Ethernet/IPv4 frame around an L4 segment.
@@ -885,7 +796,7 @@ pub(crate) mod build {
         } else {
             (DUT_MAC, GW_MAC)
         };
-        ethernet(dmac, smac, 0x0800, &ipv4(src, dst, proto, 64, l4))
+        ethernet(dmac, smac, ETHERTYPE_IPV4, &ipv4(src, dst, proto, 64, l4))
     }
 
     /// Ethernet/IPv4/UDP.
@@ -934,7 +845,12 @@ pub(crate) mod build {
         hops: u8,
         body: &[u8],
     ) -> Vec<u8> {
-        ethernet(dmac, DUT_MAC, 0x86dd, &ipv6(src, dst, next, hops, body))
+        ethernet(
+            dmac,
+            DUT_MAC,
+            ETHERTYPE_IPV6,
+            &ipv6(src, dst, next, hops, body),
+        )
     }
 
     /// A deterministic generator (SplitMix64) for the no-panic tests: the
@@ -960,7 +876,7 @@ pub(crate) mod build {
         a.extend_from_slice(&sender.octets());
         a.extend_from_slice(&[0; 6]);
         a.extend_from_slice(&target.octets());
-        ethernet([0xff; 6], DUT_MAC, 0x0806, &a)
+        ethernet([0xff; 6], DUT_MAC, ETHERTYPE_ARP, &a)
     }
 }
 

@@ -13,7 +13,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use super::rng::{SimRng, mix};
-use crate::net::dns;
+use crate::net::{dns, frame};
 
 pub use super::implant::Implant;
 use super::implant::{Proto, SECRET, secret_bit};
@@ -1235,7 +1235,12 @@ impl SimPhone {
         } else {
             self.rng.next_u64() as u16
         };
-        ethernet(dmac, smac, &ipv4(src, dst, proto, ttl, id, l4))
+        frame::ethernet(
+            dmac,
+            smac,
+            frame::ETHERTYPE_IPV4,
+            &frame::ipv4(src, dst, proto, ttl, id, l4),
+        )
     }
 
     fn udp_frame(
@@ -1251,7 +1256,7 @@ impl SimPhone {
         } else {
             (remote, self.ip, rport, lport)
         };
-        let seg = udp(src, dst, sp, dp, payload);
+        let seg = frame::udp(src.into(), dst.into(), sp, dp, payload);
         self.ip_frame(outbound, remote, 17, &seg)
     }
 
@@ -1272,8 +1277,27 @@ impl SimPhone {
         } else {
             (c.remote, self.ip, c.rport, c.lport, c.rcv, c.snd)
         };
-        let ack = if flags & ACK != 0 { ack } else { 0 };
-        let seg = tcp(src, dst, sp, dp, seq, ack, flags, payload);
+        // A SYN carries what Android's kernel offers: MSS 1460, SACK
+        // permitted, timestamps, window scale 7 (20 option bytes).
+        let mut syn_options = [0u8; 20];
+        let options: &[u8] = if flags & SYN != 0 {
+            syn_options[..8].copy_from_slice(&[2, 4, 0x05, 0xb4, 4, 2, 8, 10]);
+            syn_options[8..12].copy_from_slice(&seq.rotate_left(7).to_be_bytes());
+            syn_options[12..].copy_from_slice(&[0, 0, 0, 0, 1, 3, 3, 7]);
+            &syn_options
+        } else {
+            &[]
+        };
+        let seg = frame::Tcp {
+            sport: sp,
+            dport: dp,
+            seq,
+            ack: if flags & ACK != 0 { ack } else { 0 },
+            flags,
+            window: if flags & SYN != 0 { 65535 } else { 502 },
+            options,
+        }
+        .segment(src.into(), dst.into(), payload);
         self.ip_frame(outbound, c.remote, 6, &seg)
     }
 }
@@ -1282,113 +1306,6 @@ const FIN: u8 = 0x01;
 const SYN: u8 = 0x02;
 const PSH: u8 = 0x08;
 const ACK: u8 = 0x10;
-
-/// RFC 1071 Internet checksum over `data`, continuing `sum`.
-fn checksum(data: &[u8], mut sum: u32) -> u16 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        sum += u32::from(*last) << 8;
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
-/// The TCP/UDP pseudo-header sum (RFC 768, RFC 793).
-fn pseudo(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, len: usize) -> u32 {
-    let s = src.octets();
-    let d = dst.octets();
-    [[s[0], s[1]], [s[2], s[3]], [d[0], d[1]], [d[2], d[3]]]
-        .iter()
-        .map(|w| u32::from(u16::from_be_bytes(*w)))
-        .sum::<u32>()
-        + u32::from(proto)
-        + len as u32
-}
-
-fn ethernet(dst: [u8; 6], src: [u8; 6], ip: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(14 + ip.len());
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&0x0800u16.to_be_bytes());
-    f.extend_from_slice(ip);
-    f
-}
-
-fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, ttl: u8, id: u16, l4: &[u8]) -> Vec<u8> {
-    let total = (20 + l4.len()) as u16;
-    let mut h = vec![0x45, 0x00];
-    h.extend_from_slice(&total.to_be_bytes());
-    h.extend_from_slice(&id.to_be_bytes());
-    // Don't fragment, as Linux sets for path MTU discovery.
-    h.extend_from_slice(&0x4000u16.to_be_bytes());
-    h.extend_from_slice(&[ttl, proto, 0, 0]);
-    h.extend_from_slice(&src.octets());
-    h.extend_from_slice(&dst.octets());
-    let c = checksum(&h, 0);
-    h[10..12].copy_from_slice(&c.to_be_bytes());
-    h.extend_from_slice(l4);
-    h
-}
-
-fn udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let len = 8 + payload.len();
-    let mut s = Vec::with_capacity(len);
-    s.extend_from_slice(&sport.to_be_bytes());
-    s.extend_from_slice(&dport.to_be_bytes());
-    s.extend_from_slice(&(len as u16).to_be_bytes());
-    s.extend_from_slice(&[0, 0]);
-    s.extend_from_slice(payload);
-    let mut c = checksum(&s, pseudo(src, dst, 17, len));
-    // 0 means "no checksum" in UDP; a computed 0 is sent as all ones.
-    if c == 0 {
-        c = 0xffff;
-    }
-    s[6..8].copy_from_slice(&c.to_be_bytes());
-    s
-}
-
-#[allow(clippy::too_many_arguments)]
-fn tcp(
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    sport: u16,
-    dport: u16,
-    seq: u32,
-    ack: u32,
-    flags: u8,
-    payload: &[u8],
-) -> Vec<u8> {
-    // A SYN carries what Android's kernel offers: MSS 1460, SACK permitted,
-    // timestamps, window scale 7 (20 option bytes).
-    let opts: Vec<u8> = if flags & SYN != 0 {
-        let mut o = vec![2, 4, 0x05, 0xb4, 4, 2, 8, 10];
-        o.extend_from_slice(&seq.rotate_left(7).to_be_bytes());
-        o.extend_from_slice(&[0, 0, 0, 0, 1, 3, 3, 7]);
-        o
-    } else {
-        Vec::new()
-    };
-    let hlen = 20 + opts.len();
-    let mut s = Vec::with_capacity(hlen + payload.len());
-    s.extend_from_slice(&sport.to_be_bytes());
-    s.extend_from_slice(&dport.to_be_bytes());
-    s.extend_from_slice(&seq.to_be_bytes());
-    s.extend_from_slice(&ack.to_be_bytes());
-    s.push(((hlen / 4) as u8) << 4);
-    s.push(flags);
-    s.extend_from_slice(&(if flags & SYN != 0 { 65535u16 } else { 502 }).to_be_bytes());
-    s.extend_from_slice(&[0, 0, 0, 0]);
-    s.extend_from_slice(&opts);
-    s.extend_from_slice(payload);
-    let c = checksum(&s, pseudo(src, dst, 6, s.len()));
-    s[16..18].copy_from_slice(&c.to_be_bytes());
-    s
-}
 
 /// An SNTP packet (RFC 4330): `first` = LI/VN/mode (0x23 client v4, 0x24
 /// server v4), transmit timestamp from `ts`.
@@ -1449,7 +1366,7 @@ pub(crate) mod tests {
         assert_eq!(&frame[12..14], &[0x08, 0x00], "ethertype");
         let ip = &frame[14..];
         assert_eq!(ip[0], 0x45);
-        assert_eq!(checksum(&ip[..20], 0), 0, "IPv4 header checksum");
+        assert_eq!(frame::checksum(&ip[..20], 0), 0, "IPv4 header checksum");
         let total = u16::from_be_bytes([ip[2], ip[3]]) as usize;
         assert_eq!(total, ip.len(), "IPv4 total length");
         let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
@@ -1464,7 +1381,11 @@ pub(crate) mod tests {
         }
         let len = u16::from_be_bytes([l4[4], l4[5]]) as usize;
         assert_eq!(len, l4.len(), "UDP length");
-        assert_eq!(checksum(l4, pseudo(src, dst, 17, len)), 0, "UDP checksum");
+        assert_eq!(
+            frame::checksum(l4, frame::pseudo_sum(src.into(), dst.into(), 17, len)),
+            0,
+            "UDP checksum"
+        );
         Some(Udp {
             dst,
             sport: u16::from_be_bytes([l4[0], l4[1]]),
@@ -1479,7 +1400,7 @@ pub(crate) mod tests {
             return None;
         }
         assert_eq!(
-            checksum(l4, pseudo(src, dst, 6, l4.len())),
+            frame::checksum(l4, frame::pseudo_sum(src.into(), dst.into(), 6, l4.len())),
             0,
             "TCP checksum"
         );
