@@ -7,75 +7,25 @@
 //!
 //!     cargo bench -p benchctl --bench analyze
 
-use std::path::Path;
 use std::time::Instant;
 
-fn vm_hwm_kb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
+mod common;
 
 fn main() {
-    let hours: f64 = std::env::var("BENCH_HOURS")
-        .ok()
-        .and_then(|h| h.parse().ok())
-        .unwrap_or(1.0);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bench_path = root.join("bench.toml");
-    let bench = benchctl::config::parse(
-        &bench_path,
-        &std::fs::read_to_string(&bench_path).expect("bench.toml"),
-    )
-    .expect("default bench");
-    // The demo's phases, stretched to `hours`.
-    let minutes = |share: f64| format!("{}s", (hours * 3600.0 * share).round() as u64);
-    let scenario_text = format!(
-        r#"[scenario]
-name = "long"
-duts = ["phone-a", "phone-b"]
-steps = [
-  {{ phase = "boot" }}, {{ do = "net.isolate" }}, {{ do = "power.on" }}, {{ wait = "10s" }},
-  {{ phase = "online", net = "allowlist", allow = ["gstatic.com", "google.com", "googleapis.com", "android.com", "youtube.com", "10.77.0.0/16"] }},
-  {{ do = "net.allowlist", allow = ["gstatic.com", "google.com", "googleapis.com", "android.com", "youtube.com", "10.77.0.0/16"] }},
-  {{ wait = "{}" }},
-  {{ phase = "airplane", rf = "silent", net = "none" }}, {{ do = "device.airplane", state = "on" }}, {{ wait = "{}" }},
-  {{ do = "device.airplane", state = "off" }},
-  {{ phase = "isolated", net = "none" }}, {{ do = "net.isolate" }}, {{ wait = "{}" }},
-  {{ phase = "soft-off", rf = "silent", net = "none", power = "off" }}, {{ do = "device.power-off" }}, {{ wait = "{}" }},
-]
-"#,
-        minutes(0.55),
-        minutes(0.15),
-        minutes(0.15),
-        minutes(0.15)
-    );
-    let scenario = benchctl::scenario::parse(Path::new("long.toml"), &scenario_text, &bench)
-        .expect("scenario");
-    let dir = std::env::temp_dir().join(format!("benchctl-bench-analyze-{}", std::process::id()));
-    let run = dir.join("run");
-    let t = Instant::now();
-    let report = benchctl::sim::offline::record(
-        &bench,
-        &scenario,
-        &run,
-        &benchctl::sim::offline::OfflineOptions::new(1),
-    )
-    .expect("record");
-    let record_s = t.elapsed().as_secs_f64();
-    let bytes: u64 = ["rf.sigmf-data", "power.sigmf-data"]
-        .iter()
-        .map(|f| std::fs::metadata(run.join(f)).map_or(0, |m| m.len()))
-        .sum();
+    let long = common::record_long_run("analyze");
+    let run = &long.run;
+    let report = &long.recorded;
+    let record_s = long.record_s;
+    let bytes = long.sample_bytes();
     let pcap = std::fs::metadata(run.join("net.pcapng")).map_or(0, |m| m.len());
 
     // Peak memory of the analysis alone: reset the high-water mark first.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let before = vm_hwm_kb();
+    common::reset_vm_hwm();
+    let before = common::vm_hwm_kb();
     let t = Instant::now();
-    let findings = benchctl::analyze::analyze(&run).expect("analyze");
+    let findings = benchctl::analyze::analyze(run).expect("analyze");
     let analyze_s = t.elapsed().as_secs_f64();
-    let peak = vm_hwm_kb();
+    let peak = common::vm_hwm_kb();
     let mb = bytes as f64 / 1e6;
     println!(
         "recording: {:.1} h virtual, {} frames, {:.0} MB of samples, {:.1} MB of packets ({} packets), recorded in {:.1} s",
@@ -93,13 +43,6 @@ steps = [
         findings.verdict,
         analyze_s * 24.0 / (report.seconds / 3600.0)
     );
-    match (before, peak) {
-        (Some(b), Some(p)) => println!(
-            "peak resident memory during analysis: {:.1} MB (process before: {:.1} MB)",
-            p as f64 / 1024.0,
-            b as f64 / 1024.0
-        ),
-        _ => println!("peak memory: /proc/self/status not readable here"),
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+    common::print_peak_memory("analysis", before, peak);
+    let _ = std::fs::remove_dir_all(&long.dir);
 }

@@ -8,68 +8,18 @@
 //!
 //!     cargo bench -p benchctl --bench report
 
-use std::path::Path;
 use std::time::Instant;
 
-fn vm_hwm_kb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
+mod common;
 
 fn main() {
-    let hours: f64 = std::env::var("BENCH_HOURS")
-        .ok()
-        .and_then(|h| h.parse().ok())
-        .unwrap_or(1.0);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bench_path = root.join("bench.toml");
-    let bench = benchctl::config::parse(
-        &bench_path,
-        &std::fs::read_to_string(&bench_path).expect("bench.toml"),
-    )
-    .expect("default bench");
-    // The demo's phases stretched to `hours`, as in benches/analyze.rs.
-    let seconds = |share: f64| format!("{}s", (hours * 3600.0 * share).round() as u64);
-    let allow = r#"["gstatic.com", "google.com", "googleapis.com", "android.com", "youtube.com", "10.77.0.0/16"]"#;
-    let scenario_text = format!(
-        r#"[scenario]
-name = "long"
-duts = ["phone-a", "phone-b"]
-steps = [
-  {{ phase = "boot" }}, {{ do = "net.isolate" }}, {{ do = "power.on" }}, {{ wait = "10s" }},
-  {{ phase = "online", net = "allowlist", allow = {allow} }}, {{ do = "net.allowlist", allow = {allow} }},
-  {{ wait = "{}" }},
-  {{ phase = "airplane", rf = "silent", net = "none" }}, {{ do = "device.airplane", state = "on" }}, {{ wait = "{}" }},
-  {{ do = "device.airplane", state = "off" }},
-  {{ phase = "isolated", net = "none" }}, {{ do = "net.isolate" }}, {{ wait = "{}" }},
-  {{ phase = "soft-off", rf = "silent", net = "none", power = "off" }}, {{ do = "device.power-off" }}, {{ wait = "{}" }},
-]
-"#,
-        seconds(0.55),
-        seconds(0.15),
-        seconds(0.15),
-        seconds(0.15)
-    );
-    let scenario = benchctl::scenario::parse(Path::new("long.toml"), &scenario_text, &bench)
-        .expect("scenario");
-    let dir = std::env::temp_dir().join(format!("benchctl-bench-report-{}", std::process::id()));
-    let run = dir.join("run");
-    let t = Instant::now();
-    let recorded = benchctl::sim::offline::record(
-        &bench,
-        &scenario,
-        &run,
-        &benchctl::sim::offline::OfflineOptions::new(1),
-    )
-    .expect("record");
-    let record_s = t.elapsed().as_secs_f64();
-    let findings = benchctl::analyze::analyze(&run).expect("analyze");
-    benchctl::analyze::write(&run, &findings).expect("findings.json");
-    let bytes: u64 = ["rf.sigmf-data", "power.sigmf-data"]
-        .iter()
-        .map(|f| std::fs::metadata(run.join(f)).map_or(0, |m| m.len()))
-        .sum();
+    let long = common::record_long_run("report");
+    let run = &long.run;
+    let recorded = &long.recorded;
+    let record_s = long.record_s;
+    let findings = benchctl::analyze::analyze(run).expect("analyze");
+    benchctl::analyze::write(run, &findings).expect("findings.json");
+    let bytes = long.sample_bytes();
     println!(
         "recording: {:.1} h virtual, {} frames, {:.0} MB of samples, {} packets, recorded in {:.1} s; verdict {:?}",
         recorded.seconds / 3600.0,
@@ -81,13 +31,13 @@ steps = [
     );
 
     // Rendering alone: reset the high-water mark first.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let before = vm_hwm_kb();
+    common::reset_vm_hwm();
+    let before = common::vm_hwm_kb();
     let out = run.join(benchctl::report::FILE_NAME);
     let t = Instant::now();
-    benchctl::report::write(&run, None, &out).expect("report");
+    benchctl::report::write(run, None, &out).expect("report");
     let render_s = t.elapsed().as_secs_f64();
-    let peak = vm_hwm_kb();
+    let peak = common::vm_hwm_kb();
     let size = std::fs::metadata(&out).map_or(0, |m| m.len());
     println!(
         "report: {:.2} s, {:.0} MB/s of sample data, {:.0} kB of HTML; a 24-hour recording would take about {:.0} s",
@@ -96,17 +46,10 @@ steps = [
         size as f64 / 1e3,
         render_s * 24.0 / (recorded.seconds / 3600.0)
     );
-    match (before, peak) {
-        (Some(b), Some(p)) => println!(
-            "peak resident memory during rendering: {:.1} MB (process before: {:.1} MB)",
-            p as f64 / 1024.0,
-            b as f64 / 1024.0
-        ),
-        _ => println!("peak memory: /proc/self/status not readable here"),
-    }
+    common::print_peak_memory("rendering", before, peak);
     if std::env::var_os("BENCH_KEEP").is_some() {
         println!("kept: {}", out.display());
     } else {
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&long.dir);
     }
 }

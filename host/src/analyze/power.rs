@@ -25,31 +25,24 @@ where
     let mut out = vec![Vec::new(); n];
     // (start t, samples, sum, peak)
     let mut open: Vec<Option<(f64, u64, f64, f64)>> = vec![None; n];
-    reader.seek_frame(0)?;
-    let mut buf = Vec::new();
-    let mut index = 0u64;
-    while reader.read_frames(&mut buf, 65_536)? > 0 {
-        for frame in buf.chunks_exact(n) {
-            let t = reader.t_of(index);
-            for (ch, &v) in frame.iter().enumerate() {
-                let over = v.is_finite() && limit(ch, t).is_some_and(|l| v > l);
-                match (&mut open[ch], over) {
-                    (Some((_, len, sum, peak)), true) => {
-                        *len += 1;
-                        *sum += v;
-                        *peak = peak.max(v);
-                    }
-                    (slot @ None, true) => *slot = Some((t, 1, v, v)),
-                    (slot, false) => {
-                        if let Some(run) = slot.take() {
-                            out[ch].push(excess(run, period));
-                        }
+    reader.for_each_frame(|t, frame| {
+        for (ch, &v) in frame.iter().enumerate() {
+            let over = v.is_finite() && limit(ch, t).is_some_and(|l| v > l);
+            match (&mut open[ch], over) {
+                (Some((_, len, sum, peak)), true) => {
+                    *len += 1;
+                    *sum += v;
+                    *peak = peak.max(v);
+                }
+                (slot @ None, true) => *slot = Some((t, 1, v, v)),
+                (slot, false) => {
+                    if let Some(run) = slot.take() {
+                        out[ch].push(excess(run, period));
                     }
                 }
             }
-            index += 1;
         }
-    }
+    })?;
     for (ch, slot) in open.iter_mut().enumerate() {
         if let Some(run) = slot.take() {
             out[ch].push(excess(run, period));

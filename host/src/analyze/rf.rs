@@ -95,17 +95,13 @@ fn floors(reader: &mut SigmfReader) -> Result<Vec<Floor>, ReadError> {
     let n = reader.num_channels();
     let bins = ((HIST_HI_DBM - HIST_LO_DBM) / HIST_STEP_DB) as usize + 1;
     let mut hist = vec![vec![0u64; bins]; n];
-    reader.seek_frame(0)?;
-    let mut buf = Vec::new();
-    while reader.read_frames(&mut buf, 65_536)? > 0 {
-        for frame in buf.chunks_exact(n) {
-            for (h, v) in hist.iter_mut().zip(frame) {
-                if v.is_finite() {
-                    h[bin(*v, bins)] += 1;
-                }
+    reader.for_each_frame(|_, frame| {
+        for (h, v) in hist.iter_mut().zip(frame) {
+            if v.is_finite() {
+                h[bin(*v, bins)] += 1;
             }
         }
-    }
+    })?;
     Ok(hist.iter().map(|h| floor_of(h)).collect())
 }
 
@@ -146,8 +142,10 @@ fn floor_of(hist: &[u64]) -> Floor {
     }
 }
 
-/// The bin holding the median of `total` counts.
-fn quantile_bin(counts: impl Iterator<Item = (usize, u64)>, total: u64) -> usize {
+/// The bin holding the median of `total` counts. Also the history's
+/// per-phase idle current (`history::profile`), so a histogram's median is
+/// taken one way.
+pub(crate) fn quantile_bin(counts: impl Iterator<Item = (usize, u64)>, total: u64) -> usize {
     let half = total.div_ceil(2);
     let mut seen = 0;
     for (i, c) in counts {
@@ -163,49 +161,41 @@ fn find_bursts(reader: &mut SigmfReader, floors: &[Floor]) -> Result<Vec<Vec<Bur
     let n = reader.num_channels();
     let period = 1.0 / reader.sample_rate();
     let mut bursts = vec![Vec::new(); n];
-    // Per channel: (first sample index, samples, peak) of the run going on.
-    let mut open: Vec<Option<(u64, usize, f64)>> = vec![None; n];
-    let close =
-        |bursts: &mut Vec<Vec<Burst>>, ch: usize, run: (u64, usize, f64), reader: &SigmfReader| {
-            let (first, len, peak) = run;
-            if len >= 1 {
-                let start_s = reader.t_of(first);
-                bursts[ch].push(Burst {
-                    channel: ch,
-                    start_s,
-                    end_s: start_s + len as f64 * period,
-                    peak_dbm: peak,
-                    room: false,
-                });
-            }
-        };
-    reader.seek_frame(0)?;
-    let mut buf = Vec::new();
-    let mut index = 0u64;
-    while reader.read_frames(&mut buf, 65_536)? > 0 {
-        for frame in buf.chunks_exact(n) {
-            for (ch, &v) in frame.iter().enumerate() {
-                let above = v.is_finite() && v > floors[ch].threshold_dbm;
-                match (&mut open[ch], above) {
-                    (Some((_, len, peak)), true) => {
-                        *len += 1;
-                        *peak = peak.max(v);
-                    }
-                    (slot @ None, true) => *slot = Some((index, 1, v)),
-                    (slot @ Some(_), false) => {
-                        if let Some(run) = slot.take() {
-                            close(&mut bursts, ch, run, reader);
-                        }
-                    }
-                    (None, false) => {}
-                }
-            }
-            index += 1;
+    // Per channel: (first sample's time, samples, peak) of the run going on.
+    let mut open: Vec<Option<(f64, usize, f64)>> = vec![None; n];
+    let close = |bursts: &mut Vec<Vec<Burst>>, ch: usize, run: (f64, usize, f64)| {
+        let (start_s, len, peak) = run;
+        if len >= 1 {
+            bursts[ch].push(Burst {
+                channel: ch,
+                start_s,
+                end_s: start_s + len as f64 * period,
+                peak_dbm: peak,
+                room: false,
+            });
         }
-    }
+    };
+    reader.for_each_frame(|t, frame| {
+        for (ch, &v) in frame.iter().enumerate() {
+            let above = v.is_finite() && v > floors[ch].threshold_dbm;
+            match (&mut open[ch], above) {
+                (Some((_, len, peak)), true) => {
+                    *len += 1;
+                    *peak = peak.max(v);
+                }
+                (slot @ None, true) => *slot = Some((t, 1, v)),
+                (slot @ Some(_), false) => {
+                    if let Some(run) = slot.take() {
+                        close(&mut bursts, ch, run);
+                    }
+                }
+                (None, false) => {}
+            }
+        }
+    })?;
     for (ch, slot) in open.iter_mut().enumerate() {
         if let Some(run) = slot.take() {
-            close(&mut bursts, ch, run, reader);
+            close(&mut bursts, ch, run);
         }
     }
     Ok(bursts)

@@ -135,6 +135,25 @@ pub struct DutDiff {
     pub changes: Vec<Change>,
 }
 
+impl DutDiff {
+    /// Note a change of this DUT, seen in `phase` (None: the whole run).
+    fn add_change(
+        &mut self,
+        kind: ChangeKind,
+        phase: Option<&str>,
+        regression: bool,
+        summary: String,
+    ) {
+        self.changes.push(Change {
+            dut: self.dut.clone(),
+            kind,
+            phase: phase.map(str::to_string),
+            regression,
+            summary,
+        });
+    }
+}
+
 /// A run against its baseline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Diff {
@@ -286,17 +305,16 @@ pub fn compare(index: &Index, run: &str, baseline: Baseline) -> Result<Diff, His
         };
         if base_dut.build != dut.build {
             let word = |b: &Option<String>| b.clone().unwrap_or_else(|| "unknown".into());
-            diff.changes.push(Change {
-                dut: dut.name.clone(),
-                kind: ChangeKind::BuildChanged,
-                phase: None,
-                regression: false,
-                summary: format!(
+            diff.add_change(
+                ChangeKind::BuildChanged,
+                None,
+                false,
+                format!(
                     "firmware build {} -> {}",
                     word(&base_dut.build),
                     word(&dut.build)
                 ),
-            });
+            );
         }
         let empty = DutProfile::default();
         let now = profile
@@ -333,12 +351,11 @@ pub fn compare(index: &Index, run: &str, baseline: Baseline) -> Result<Diff, His
                 }
                 let failing = now.findings.iter().any(|g| g.kind == f.kind && g.fails());
                 let count = now.findings.iter().filter(|g| g.kind == f.kind).count();
-                diff.changes.push(Change {
-                    dut: dut.name.clone(),
-                    kind: ChangeKind::NewFinding,
-                    phase: f.phase.clone(),
-                    regression: failing,
-                    summary: format!(
+                diff.add_change(
+                    ChangeKind::NewFinding,
+                    f.phase.as_deref(),
+                    failing,
+                    format!(
                         "{} ({}{}): {}",
                         f.kind,
                         f.severity,
@@ -349,7 +366,7 @@ pub fn compare(index: &Index, run: &str, baseline: Baseline) -> Result<Diff, His
                         },
                         f.summary
                     ),
-                });
+                );
             }
         }
         diff.changes.sort_by(|a, b| {
@@ -410,13 +427,14 @@ fn domain(name: &str) -> String {
     }
 }
 
+/// `now` against `then` (and `earlier`, the passing runs before it), one
+/// DUT's profiles; the changes go into `diff`, that DUT's.
 fn compare_profiles(
     now: &DutProfile,
     then: &DutProfile,
     earlier: &[&DutProfile],
     diff: &mut DutDiff,
 ) {
-    let dut = &now.dut;
     // Destinations and timers: anywhere in the baseline (or the passing
     // runs before it) counts as known: the same push server reached in
     // another phase is not news.
@@ -460,12 +478,11 @@ fn compare_profiles(
                 .iter()
                 .map(|n| domain(n))
                 .find(|dom| known_domains.contains(dom));
-            diff.changes.push(Change {
-                dut: dut.clone(),
-                kind: ChangeKind::NewDestination,
-                phase: Some(p.phase.clone()),
-                regression: familiar.is_none(),
-                summary: format!(
+            diff.add_change(
+                ChangeKind::NewDestination,
+                Some(&p.phase),
+                familiar.is_none(),
+                format!(
                     "sent {} packet{} ({} bytes) to {}, which it never contacted in the baseline{}",
                     d.packets,
                     if d.packets == 1 { "" } else { "s" },
@@ -475,7 +492,7 @@ fn compare_profiles(
                         .map(|dom| format!(" (it did talk to other hosts of {dom})"))
                         .unwrap_or_default()
                 ),
-            });
+            );
         }
         for f in p.periodic.iter().filter(|f| is_timer(f)) {
             let key = (f.address.as_str(), f.port, f.proto.as_str());
@@ -488,19 +505,18 @@ fn compare_profiles(
                 .find(|d| d.address == f.address && d.port == f.port && d.proto == f.proto)
                 .map(|d| d.label())
                 .unwrap_or_else(|| format!("{}:{}/{}", f.address, f.port, f.proto));
-            diff.changes.push(Change {
-                dut: dut.clone(),
-                kind: ChangeKind::NewPeriodicEmitter,
-                phase: Some(p.phase.clone()),
-                regression: true,
-                summary: format!(
+            diff.add_change(
+                ChangeKind::NewPeriodicEmitter,
+                Some(&p.phase),
+                true,
+                format!(
                     "checks in with {names} every {:.1} s (jitter {:.0}%, {} check-ins, beacon score {:.2}); no timer to it in the baseline",
                     f.period_s,
                     f.jitter * 100.0,
                     f.checkins,
                     f.score
                 ),
-            });
+            );
         }
         let Some(base) = base else {
             diff.notes.push(format!(
@@ -520,12 +536,11 @@ fn compare_profiles(
                 && c.bursts_per_min >= BURST_FACTOR * b.bursts_per_min
                 && c.bursts_per_min - b.bursts_per_min >= BURST_MIN_INCREASE_PER_MIN
             {
-                diff.changes.push(Change {
-                    dut: dut.clone(),
-                    kind: ChangeKind::MoreBursts,
-                    phase: Some(p.phase.clone()),
-                    regression: true,
-                    summary: format!(
+                diff.add_change(
+                    ChangeKind::MoreBursts,
+                    Some(&p.phase),
+                    true,
+                    format!(
                         "{}: {:.1} bursts a minute (baseline {:.1}), up to {} above the floor",
                         c.channel,
                         c.bursts_per_min,
@@ -533,7 +548,7 @@ fn compare_profiles(
                         c.peak_above_floor_db
                             .map_or_else(|| "?".to_string(), |v| format!("{v:.0} dB")),
                     ),
-                });
+                );
             }
         }
         for c in &p.current {
@@ -543,12 +558,11 @@ fn compare_profiles(
             if c.idle_a >= CURRENT_FACTOR * b.idle_a
                 && c.idle_a - b.idle_a >= CURRENT_MIN_INCREASE_A
             {
-                diff.changes.push(Change {
-                    dut: dut.clone(),
-                    kind: ChangeKind::HigherCurrent,
-                    phase: Some(p.phase.clone()),
-                    regression: true,
-                    summary: format!(
+                diff.add_change(
+                    ChangeKind::HigherCurrent,
+                    Some(&p.phase),
+                    true,
+                    format!(
                         "{}: draws {:.1} mA (median; baseline {:.1} mA), peaks {:.0} mA (baseline {:.0} mA)",
                         c.channel,
                         c.idle_a * 1e3,
@@ -556,7 +570,7 @@ fn compare_profiles(
                         c.max_a * 1e3,
                         b.max_a * 1e3
                     ),
-                });
+                );
             }
         }
     }

@@ -722,21 +722,54 @@ fn write_profile(
     Ok(())
 }
 
-type PhasePlaces = std::collections::BTreeMap<(String, i64), (usize, usize)>;
+/// A profile being read back: its phases, then each per-phase table's
+/// rows placed in them.
+#[derive(Default)]
+struct PlacedProfile {
+    profile: RunProfile,
+    /// (dut, seq) -> where the phase went in `profile`: (dut, phase) index.
+    at: std::collections::BTreeMap<(String, i64), (usize, usize)>,
+}
 
-/// The phase `(dut, seq)` of `profile`, placed by `at`.
-fn phase_mut<'a>(
-    profile: &'a mut RunProfile,
-    at: &PhasePlaces,
-    dut: String,
-    seq: i64,
-) -> Option<&'a mut PhaseProfile> {
-    let (d, p) = *at.get(&(dut, seq))?;
-    profile.duts.get_mut(d)?.phases.get_mut(p)
+impl PlacedProfile {
+    /// The phase `(dut, seq)`.
+    fn phase_mut(&mut self, dut: String, seq: i64) -> Option<&mut PhaseProfile> {
+        let (d, p) = *self.at.get(&(dut, seq))?;
+        self.profile.duts.get_mut(d)?.phases.get_mut(p)
+    }
+
+    /// Run `id`'s rows of the per-phase table `table` (`rf`, `current`,
+    /// ...), in the order they were written: `row` makes a value of the
+    /// row's `columns` (they follow `dut, seq`, so start at column 2) and
+    /// `add` puts it in its phase. Rows of a phase the index does not list
+    /// are left out.
+    fn read_rows<T>(
+        &mut self,
+        conn: &Connection,
+        id: i64,
+        table: &str,
+        columns: &str,
+        row: impl Fn(&rusqlite::Row) -> rusqlite::Result<T>,
+        add: impl Fn(&mut PhaseProfile, T),
+    ) -> rusqlite::Result<()> {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT dut, seq, {columns} FROM {table} WHERE run = ?1 ORDER BY rowid"
+        ))?;
+        for placed in stmt.query_map(params![id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, row(r)?))
+        })? {
+            let (dut, seq, value) = placed?;
+            if let Some(p) = self.phase_mut(dut, seq) {
+                add(p, value);
+            }
+        }
+        Ok(())
+    }
 }
 
 fn read_profile(conn: &Connection, id: i64) -> rusqlite::Result<RunProfile> {
-    let mut profile = RunProfile::default();
+    let mut placed = PlacedProfile::default();
+    let PlacedProfile { profile, at } = &mut placed;
     let mut stmt = conn.prepare(
         "SELECT dut, seq, phase, start_s, end_s FROM phases WHERE run = ?1 ORDER BY dut, seq",
     )?;
@@ -752,8 +785,6 @@ fn read_profile(conn: &Connection, id: i64) -> rusqlite::Result<RunProfile> {
             },
         ))
     })?;
-    // (dut, seq) -> where the phase went in `profile`.
-    let mut at = PhasePlaces::new();
     for row in phases {
         let (dut, seq, phase) = row?;
         let d = match profile.duts.iter().position(|d| d.dut == dut) {
@@ -769,97 +800,74 @@ fn read_profile(conn: &Connection, id: i64) -> rusqlite::Result<RunProfile> {
         profile.duts[d].phases.push(phase);
         at.insert((dut, seq), (d, profile.duts[d].phases.len() - 1));
     }
-    let mut stmt = conn.prepare(
-        "SELECT dut, seq, channel, bursts, bursts_per_min, peak_above_floor_db, median_above_floor_db
-         FROM rf WHERE run = ?1 ORDER BY rowid",
-    )?;
-    for row in stmt.query_map(params![id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            ChannelProfile {
+    placed.read_rows(
+        conn,
+        id,
+        "rf",
+        "channel, bursts, bursts_per_min, peak_above_floor_db, median_above_floor_db",
+        |r| {
+            Ok(ChannelProfile {
                 channel: r.get(2)?,
                 bursts: r.get(3)?,
                 bursts_per_min: r.get(4)?,
                 peak_above_floor_db: r.get(5)?,
                 median_above_floor_db: r.get(6)?,
-            },
-        ))
-    })? {
-        let (dut, seq, c) = row?;
-        if let Some(p) = phase_mut(&mut profile, &at, dut, seq) {
-            p.rf.push(c);
-        }
-    }
-    let mut stmt = conn.prepare(
-        "SELECT dut, seq, channel, idle_a, max_a FROM current WHERE run = ?1 ORDER BY rowid",
+            })
+        },
+        |p, c| p.rf.push(c),
     )?;
-    for row in stmt.query_map(params![id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            CurrentProfile {
+    placed.read_rows(
+        conn,
+        id,
+        "current",
+        "channel, idle_a, max_a",
+        |r| {
+            Ok(CurrentProfile {
                 channel: r.get(2)?,
                 idle_a: r.get(3)?,
                 max_a: r.get(4)?,
-            },
-        ))
-    })? {
-        let (dut, seq, c) = row?;
-        if let Some(p) = phase_mut(&mut profile, &at, dut, seq) {
-            p.current.push(c);
-        }
-    }
-    let mut stmt = conn.prepare(
-        "SELECT dut, seq, address, port, proto, packets, bytes, names
-         FROM destinations WHERE run = ?1 ORDER BY rowid",
+            })
+        },
+        |p, c| p.current.push(c),
     )?;
-    for row in stmt.query_map(params![id], |r| {
-        let names: String = r.get(7)?;
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            Destination {
+    placed.read_rows(
+        conn,
+        id,
+        "destinations",
+        "address, port, proto, packets, bytes, names",
+        |r| {
+            let names: String = r.get(7)?;
+            Ok(Destination {
                 address: r.get(2)?,
                 port: r.get(3)?,
                 proto: r.get(4)?,
                 packets: r.get(5)?,
                 bytes: r.get(6)?,
                 names: serde_json::from_str(&names).unwrap_or_default(),
-            },
-        ))
-    })? {
-        let (dut, seq, x) = row?;
-        if let Some(p) = phase_mut(&mut profile, &at, dut, seq) {
-            p.destinations.push(x);
-        }
-    }
-    let mut stmt = conn
-        .prepare("SELECT dut, seq, name, queries FROM dns_names WHERE run = ?1 ORDER BY rowid")?;
-    for row in stmt.query_map(params![id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            DnsName {
+            })
+        },
+        |p, x| p.destinations.push(x),
+    )?;
+    placed.read_rows(
+        conn,
+        id,
+        "dns_names",
+        "name, queries",
+        |r| {
+            Ok(DnsName {
                 name: r.get(2)?,
                 queries: r.get(3)?,
-            },
-        ))
-    })? {
-        let (dut, seq, n) = row?;
-        if let Some(p) = phase_mut(&mut profile, &at, dut, seq) {
-            p.dns.push(n);
-        }
-    }
-    let mut stmt = conn.prepare(
-        "SELECT dut, seq, address, port, proto, period_s, jitter, checkins, score
-         FROM periodic_flows WHERE run = ?1 ORDER BY rowid",
+            })
+        },
+        |p, n| p.dns.push(n),
     )?;
-    for row in stmt.query_map(params![id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            PeriodicFlow {
+    placed.read_rows(
+        conn,
+        id,
+        "periodic_flows",
+        "address, port, proto, period_s, jitter, checkins, score",
+        |r| {
+            Ok(PeriodicFlow {
                 address: r.get(2)?,
                 port: r.get(3)?,
                 proto: r.get(4)?,
@@ -867,15 +875,11 @@ fn read_profile(conn: &Connection, id: i64) -> rusqlite::Result<RunProfile> {
                 jitter: r.get(6)?,
                 checkins: r.get(7)?,
                 score: r.get(8)?,
-            },
-        ))
-    })? {
-        let (dut, seq, f) = row?;
-        if let Some(p) = phase_mut(&mut profile, &at, dut, seq) {
-            p.periodic.push(f);
-        }
-    }
-    Ok(profile)
+            })
+        },
+        |p, f| p.periodic.push(f),
+    )?;
+    Ok(placed.profile)
 }
 
 #[cfg(test)]

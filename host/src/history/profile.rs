@@ -245,35 +245,27 @@ fn current_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<
             None => Vec::new(),
         })
         .collect();
-    let n = reader.num_channels();
-    reader.seek_frame(0)?;
-    let mut buf = Vec::new();
-    let mut index = 0u64;
-    while reader.read_frames(&mut buf, 65_536)? > 0 {
-        for frame in buf.chunks_exact(n) {
-            let t = reader.t_of(index);
-            index += 1;
-            for (ch, &v) in frame.iter().enumerate() {
-                let Some(d) = owner[ch] else { continue };
-                if !v.is_finite() {
-                    continue;
-                }
-                let Some(k) = duts[d].phases.iter().position(|p| {
-                    let (from, to) = judged(p);
-                    from <= t && t < to
-                }) else {
-                    continue;
-                };
-                let (hist, max) = &mut stats[ch][k];
-                if hist.is_empty() {
-                    hist.resize(bins, 0);
-                }
-                let bin = ((v.max(0.0) / CURRENT_BIN_A).round() as usize).min(bins - 1);
-                hist[bin] += 1;
-                *max = max.max(v);
+    reader.for_each_frame(|t, frame| {
+        for (ch, &v) in frame.iter().enumerate() {
+            let Some(d) = owner[ch] else { continue };
+            if !v.is_finite() {
+                continue;
             }
+            let Some(k) = duts[d].phases.iter().position(|p| {
+                let (from, to) = judged(p);
+                from <= t && t < to
+            }) else {
+                continue;
+            };
+            let (hist, max) = &mut stats[ch][k];
+            if hist.is_empty() {
+                hist.resize(bins, 0);
+            }
+            let bin = ((v.max(0.0) / CURRENT_BIN_A).round() as usize).min(bins - 1);
+            hist[bin] += 1;
+            *max = max.max(v);
         }
-    }
+    })?;
     for (ch, per_phase) in stats.into_iter().enumerate() {
         let Some(d) = owner[ch] else { continue };
         for (k, (hist, max)) in per_phase.into_iter().enumerate() {
@@ -281,15 +273,7 @@ fn current_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<
             if total == 0 {
                 continue;
             }
-            let half = total.div_ceil(2);
-            let mut seen = 0;
-            let median_bin = hist
-                .iter()
-                .position(|&c| {
-                    seen += c;
-                    seen >= half
-                })
-                .unwrap_or(0);
+            let median_bin = rf::quantile_bin(hist.iter().copied().enumerate(), total);
             duts[d].phases[k].current.push(CurrentProfile {
                 channel: channels[ch].label().to_string(),
                 idle_a: median_bin as f64 * CURRENT_BIN_A,

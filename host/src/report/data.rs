@@ -324,29 +324,18 @@ fn sigmf_traces(
             reader.partial_frame_bytes()
         ));
     }
-    let n = reader.num_channels().max(1);
-    let mut buf = Vec::new();
-    loop {
-        let first = reader.position();
-        match reader.read_frames(&mut buf, 1 << 16) {
-            Ok(0) => break,
-            Ok(_) => {
-                for (k, frame) in buf.chunks_exact(n).enumerate() {
-                    let t = reader.t_of(first + k as u64);
-                    // Every trace shares the same columns.
-                    let Some(col) = traces.first().and_then(|tr| tr.envelope.column_of(t)) else {
-                        continue;
-                    };
-                    for (trace, v) in traces.iter_mut().zip(frame) {
-                        trace.envelope.push_at(col, *v);
-                    }
-                }
-            }
-            Err(e) => {
-                notes.push(format!("{e}; {what} plotted up to there"));
-                break;
-            }
+    // A read error keeps what was plotted before it.
+    let read = reader.for_each_frame(|t, frame| {
+        // Every trace shares the same columns.
+        let Some(col) = traces.first().and_then(|tr| tr.envelope.column_of(t)) else {
+            return;
+        };
+        for (trace, v) in traces.iter_mut().zip(frame) {
+            trace.envelope.push_at(col, *v);
         }
+    });
+    if let Err(e) = read {
+        notes.push(format!("{e}; {what} plotted up to there"));
     }
     Stream::Read(traces)
 }

@@ -3,7 +3,8 @@
 //!
 //! The data file is never loaded: a day of 11 channels at 1 kS/s is ~3.8 GB.
 //! [`SigmfReader::read_frames`] fills a caller's buffer through a
-//! `BufReader`, and [`SigmfReader::channel_values`] walks one channel over a
+//! `BufReader`, [`SigmfReader::for_each_frame`] walks every frame with its
+//! time, and [`SigmfReader::channel_values`] walks one channel over a
 //! time range (reading the other channels' bytes along the way, which costs
 //! less than seeking for each value).
 //!
@@ -750,6 +751,28 @@ impl SigmfReader {
         Ok(n)
     }
 
+    /// Call `f(t, frame)` for every whole frame from the first, in order:
+    /// `t` is the frame's run time, `frame` its values, channels in data
+    /// order, NaN kept. Returns the number of frames seen.
+    ///
+    /// The frames are read in blocks into one buffer reused to the end, so
+    /// memory stays flat however long the recording (a day of power is
+    /// gigabytes). On an error the frames before it have been seen, so a
+    /// caller can keep what it has (a plot up to the error).
+    pub fn for_each_frame(&mut self, mut f: impl FnMut(f64, &[f64])) -> Result<u64, ReadError> {
+        self.seek_frame(0)?;
+        let n = self.num_channels().max(1);
+        let mut buf = Vec::new();
+        let mut index = 0u64;
+        while self.read_frames(&mut buf, 65_536)? > 0 {
+            for frame in buf.chunks_exact(n) {
+                f(self.t_of(index), frame);
+                index += 1;
+            }
+        }
+        Ok(index)
+    }
+
     /// Walk channel `channel`'s samples with `start_t <= t < end_t`, reading
     /// through the data in chunks (memory stays flat). Moves the read
     /// position.
@@ -973,6 +996,21 @@ mod tests {
             }
         }
         assert_eq!(reader.read_frames(&mut buf, 100).unwrap(), 0);
+
+        // for_each_frame starts from the first frame wherever the reader
+        // stands, and gives each frame with its time.
+        let mut seen = Vec::new();
+        let count = reader
+            .for_each_frame(|t, frame| seen.push((t, frame.to_vec())))
+            .unwrap();
+        assert_eq!(count, 20);
+        assert_eq!(seen.len(), 20);
+        for (i, (t, frame)) in seen.iter().enumerate() {
+            assert_eq!(*t, reader.t_of(i as u64));
+            let want = &all[i * 3..i * 3 + 3];
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(frame), bits(want), "frame {i}");
+        }
 
         // One channel over a time range: frames 8..=16 are t in [1.258, 1.267).
         let samples: Vec<Sample> = reader
