@@ -1,7 +1,7 @@
 //! What the report shows, read from a run directory in one streaming pass
-//! per file: the manifest and journal (small, read whole), RF and current
-//! squeezed into per-column envelopes, packets counted per column and peer,
-//! and the findings.
+//! per file (two for the packets): the manifest and journal (small, read
+//! whole), RF and current squeezed into per-column envelopes, packets
+//! counted per column and peer, and the findings.
 //!
 //! Every optional file that is missing or unreadable becomes a sentence in
 //! the report rather than an error: a run cut short, or recorded on a bench
@@ -9,7 +9,7 @@
 //! not. Only an unreadable `run.json` or `events.jsonl` stops the report,
 //! since without them there is no run clock and no DUT list to show.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -156,6 +156,44 @@ impl FindingsDoc {
     }
 }
 
+impl FindingDoc {
+    /// The packet-row peers this finding is about: the address its
+    /// `channel` names (an address, or a flow `src>dst:port/proto`) and the
+    /// addresses in its `destinations` evidence. An RF channel's label or a
+    /// DNS name comes out too and simply matches no row.
+    pub fn peers(&self) -> Vec<String> {
+        let mut wanted: Vec<String> = Vec::new();
+        if let Some(channel) = &self.channel {
+            let dest = channel.split_once('>').map_or(channel.as_str(), |(_, d)| d);
+            let dest = dest.split('/').next().unwrap_or(dest);
+            // `ip:port`: the port is after the last colon (IPv6 has more).
+            let host = if channel.contains('>') {
+                dest.rsplit_once(':').map_or(dest, |(h, _)| h)
+            } else {
+                dest
+            };
+            wanted.push(host.trim_matches(|c| c == '[' || c == ']').to_string());
+        }
+        if let Some(Value::Array(dests)) = self.evidence.get("destinations") {
+            wanted.extend(dests.iter().filter_map(|d| d.as_str().map(str::to_string)));
+        }
+        wanted
+    }
+}
+
+/// Per DUT, the peers its findings name: they get a packet row of their
+/// own however late or quietly they turn up.
+fn named_peers(findings: Option<&FindingsDoc>) -> HashMap<String, HashSet<String>> {
+    let mut named: HashMap<String, HashSet<String>> = HashMap::new();
+    for d in findings.map(|f| f.duts.as_slice()).unwrap_or_default() {
+        named
+            .entry(d.dut.clone())
+            .or_default()
+            .extend(d.findings.iter().flat_map(FindingDoc::peers));
+    }
+    named
+}
+
 /// Read everything the report needs from `dir`. `findings`: analysis the
 /// caller already has; otherwise findings.json, otherwise analysis now.
 pub fn load(dir: &Path, findings: Option<&crate::analyze::Findings>) -> Result<RunData, ReadError> {
@@ -226,11 +264,13 @@ pub fn load(dir: &Path, findings: Option<&crate::analyze::Findings>) -> Result<R
         end_t,
         &mut notes,
     );
-    let net = packet_rows(&run, end_t, &mut notes);
+    // Findings before packets: the peers they name get packet rows.
     let findings = match findings {
         Some(f) => FindingsDoc::from_findings(f),
         None => findings_of(dir),
     };
+    let named = named_peers(findings.as_ref().ok());
+    let net = packet_rows(&run, end_t, &named, &mut notes);
     Ok(RunData {
         dir: dir.to_path_buf(),
         run_id: manifest.run_id.clone(),
@@ -340,11 +380,17 @@ fn sigmf_traces(
     Stream::Read(traces)
 }
 
-/// Packets per DUT and peer, counted per column, from one pass over
-/// `net.pcapng`.
+/// Packets per DUT and peer, counted per column, from two passes over
+/// `net.pcapng`: the first counts packets per peer, so the rows can go to
+/// the peers that matter rather than to the first ones seen (a destination
+/// a finding names may only turn up at hour 20); the second places every
+/// packet in its row. Memory grows with the number of peers, never with
+/// the run's length: a count per peer, then [`MAX_PEER_ROWS`] rows of
+/// columns.
 fn packet_rows(
     run: &RunDir,
     end_t: f64,
+    named: &HashMap<String, HashSet<String>>,
     notes: &mut Vec<String>,
 ) -> Stream<BTreeMap<String, Vec<PeerRow>>> {
     let mut reader = match run.net() {
@@ -363,16 +409,110 @@ fn packet_rows(
             )
         })
         .collect();
+
+    // Pass 1: packets per DUT and peer.
+    let mut counts: HashMap<String, HashMap<String, u64>> = HashMap::new();
+    let (untimed, error) = each_packet(&mut reader, run, &axis, &dut_ips, |dut, peer, _, _| {
+        *counts.entry(dut).or_default().entry(peer).or_default() += 1;
+    });
+    if let Some(e) = error {
+        notes.push(format!("{e}; packets shown up to there"));
+    }
+    if untimed > 0 {
+        notes.push(format!(
+            "net.pcapng: {untimed} packets without a timestamp are not on the timeline"
+        ));
+    }
+
+    // The rows: every peer a finding names, then the busiest; the rest
+    // share one row.
+    let no_names = HashSet::new();
     let mut rows: BTreeMap<String, Vec<PeerRow>> = BTreeMap::new();
+    let mut row_of: HashMap<String, HashMap<String, usize>> = HashMap::new();
+    for (dut, peers) in &counts {
+        let chosen = choose_rows(peers, named.get(dut).unwrap_or(&no_names));
+        let mut dut_rows: Vec<PeerRow> = chosen.iter().map(|p| PeerRow::new(p.clone())).collect();
+        let mut index: HashMap<String, usize> = chosen.into_iter().zip(0..).collect();
+        if peers.len() > dut_rows.len() {
+            index.insert(OTHER_PEERS.into(), dut_rows.len());
+            dut_rows.push(PeerRow::new(OTHER_PEERS.into()));
+        }
+        rows.insert(dut.clone(), dut_rows);
+        row_of.insert(dut.clone(), index);
+    }
+    drop(counts);
+
+    // Pass 2: every packet into its row. Its notes were said in pass 1;
+    // a capture that cannot be opened again keeps its rows empty.
+    match run.net() {
+        Ok(Some(mut reader)) => {
+            each_packet(&mut reader, run, &axis, &dut_ips, |dut, peer, sent, col| {
+                let (Some(dut_rows), Some(index)) = (rows.get_mut(&dut), row_of.get(&dut)) else {
+                    return;
+                };
+                let Some(&at) = index.get(&peer).or_else(|| index.get(OTHER_PEERS)) else {
+                    return;
+                };
+                let row = &mut dut_rows[at];
+                row.total += 1;
+                let counts = if sent {
+                    &mut row.sent
+                } else {
+                    &mut row.received
+                };
+                counts[col] = counts[col].saturating_add(1);
+            });
+        }
+        Ok(None) => notes.push("net.pcapng went away while the report was read".into()),
+        Err(e) => notes.push(format!("{e}; packets not placed")),
+    }
+
+    for dut_rows in rows.values_mut() {
+        // Busiest peers first; the shared row last.
+        dut_rows.sort_by(|a, b| {
+            (a.peer == OTHER_PEERS)
+                .cmp(&(b.peer == OTHER_PEERS))
+                .then(b.total.cmp(&a.total))
+                .then(a.peer.cmp(&b.peer))
+        });
+    }
+    Stream::Read(rows)
+}
+
+/// The peers of one DUT that get a row of their own: those its findings
+/// name first, then the busiest, [`MAX_PEER_ROWS`] in all.
+fn choose_rows(counts: &HashMap<String, u64>, named: &HashSet<String>) -> Vec<String> {
+    let mut peers: Vec<(&String, u64)> = counts.iter().map(|(p, n)| (p, *n)).collect();
+    peers.sort_by(|a, b| {
+        named
+            .contains(b.0)
+            .cmp(&named.contains(a.0))
+            .then(b.1.cmp(&a.1))
+            .then(a.0.cmp(b.0))
+    });
+    peers
+        .into_iter()
+        .take(MAX_PEER_ROWS)
+        .map(|(p, _)| p.clone())
+        .collect()
+}
+
+/// Every timed packet on the time axis as (DUT, peer, sent by the DUT,
+/// column); returns the packets without a timestamp and the read error
+/// that ended the pass early, if any.
+fn each_packet(
+    reader: &mut crate::record::read::PacketReader,
+    run: &RunDir,
+    axis: &Envelope,
+    dut_ips: &HashMap<&str, Vec<IpAddr>>,
+    mut f: impl FnMut(String, String, bool, usize),
+) -> (u64, Option<ReadError>) {
     let mut untimed = 0u64;
     loop {
         let packet = match reader.next_packet() {
             Ok(Some(p)) => p,
-            Ok(None) => break,
-            Err(e) => {
-                notes.push(format!("{e}; packets shown up to there"));
-                break;
-            }
+            Ok(None) => return (untimed, None),
+            Err(e) => return (untimed, Some(e)),
         };
         let Some(time) = packet.time else {
             untimed += 1;
@@ -388,45 +528,8 @@ fn packet_rows(
         let dut = interface_dut(reader.interfaces(), interface);
         let ips = dut_ips.get(dut.as_str()).map(Vec::as_slice).unwrap_or(&[]);
         let (peer, sent) = seen.peer(ips);
-        let dut_rows = rows.entry(dut).or_default();
-        let at = match dut_rows.iter().position(|r| r.peer == peer) {
-            Some(i) => i,
-            None if dut_rows.len() < MAX_PEER_ROWS => {
-                dut_rows.push(PeerRow::new(peer));
-                dut_rows.len() - 1
-            }
-            None => match dut_rows.iter().position(|r| r.peer == OTHER_PEERS) {
-                Some(i) => i,
-                None => {
-                    dut_rows.push(PeerRow::new(OTHER_PEERS.into()));
-                    dut_rows.len() - 1
-                }
-            },
-        };
-        let row = &mut dut_rows[at];
-        row.total += 1;
-        let counts = if sent {
-            &mut row.sent
-        } else {
-            &mut row.received
-        };
-        counts[col] = counts[col].saturating_add(1);
+        f(dut, peer, sent, col);
     }
-    if untimed > 0 {
-        notes.push(format!(
-            "net.pcapng: {untimed} packets without a timestamp are not on the timeline"
-        ));
-    }
-    for dut_rows in rows.values_mut() {
-        // Busiest peers first; the shared row last.
-        dut_rows.sort_by(|a, b| {
-            (a.peer == OTHER_PEERS)
-                .cmp(&(b.peer == OTHER_PEERS))
-                .then(b.total.cmp(&a.total))
-                .then(a.peer.cmp(&b.peer))
-        });
-    }
-    Stream::Read(rows)
 }
 
 /// The row that collects peers beyond [`MAX_PEER_ROWS`].
@@ -489,5 +592,123 @@ impl Seen {
             Seen::Ip { dst, .. } => (dst.to_string(), true),
             Seen::Other(what) => (what, true),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::net::packet::build::{udp, v4_frame};
+    use crate::record::pcapng::PcapngWriter;
+
+    /// The `honest` fixture's manifest and journal (2026-11-26T15:30:00Z,
+    /// 30 s, phone-a at 10.77.1.2) with `net.pcapng` written by the test.
+    fn run_with_packets(packets: &[(f64, Ipv4Addr)]) -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/runs/honest");
+        for name in ["run.json", "events.jsonl"] {
+            std::fs::copy(fixture.join(name), tmp.path().join(name)).expect("copy");
+        }
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_707_000);
+        let dut = Ipv4Addr::new(10, 77, 1, 2);
+        let mut pcap =
+            PcapngWriter::create(&tmp.path().join("net.pcapng"), &["phone-a", "phone-b"])
+                .expect("pcapng");
+        for (t, peer) in packets {
+            let l4 = udp(dut.into(), (*peer).into(), 40000, 443, b"x");
+            let frame = v4_frame(true, dut, *peer, 17, &l4);
+            pcap.packet(
+                0,
+                start + Duration::from_secs_f64(*t),
+                &frame,
+                frame.len() as u32,
+            )
+            .expect("packet");
+        }
+        pcap.finish().expect("finish");
+        tmp
+    }
+
+    #[test]
+    fn a_late_quiet_peer_a_finding_names_gets_its_own_row() {
+        // 50 peers talked to early and often, then one packet to the
+        // exfiltration address at the end: neither first seen nor busy.
+        let mut packets = Vec::new();
+        for k in 0..50u8 {
+            for n in 0..5 {
+                packets.push((
+                    1.0 + f64::from(k) * 0.1 + f64::from(n) * 0.01,
+                    Ipv4Addr::new(198, 51, 100, k),
+                ));
+            }
+        }
+        let late = Ipv4Addr::new(203, 0, 113, 99);
+        packets.push((25.0, late));
+        let tmp = run_with_packets(&packets);
+        std::fs::write(
+            tmp.path().join(crate::analyze::FILE_NAME),
+            r#"{"verdict":"fail","duts":[{"dut":"phone-a","verdict":"fail","findings":[
+                {"kind":"net-in-none","severity":"high","phase":"airplane","start_s":25.0,"end_s":25.0,
+                 "channel":"10.77.1.2:40000>203.0.113.99:443/udp","evidence":{"destinations":["203.0.113.99"]}}]}]}"#,
+        )
+        .expect("findings.json");
+        let run = load(tmp.path(), None).expect("load");
+        let Stream::Read(rows) = &run.net else {
+            panic!("packets read: {:?}", run.net);
+        };
+        let rows = &rows["phone-a"];
+        assert_eq!(
+            rows.len(),
+            MAX_PEER_ROWS + 1,
+            "the cap holds, one shared row"
+        );
+        let own = rows
+            .iter()
+            .find(|r| r.peer == late.to_string())
+            .expect("the named peer has a row of its own");
+        assert_eq!(own.total, 1);
+        assert_eq!(own.sent.iter().sum::<u32>(), 1, "its packet placed");
+        let other = rows.last().expect("rows");
+        assert_eq!(other.peer, OTHER_PEERS);
+        assert_eq!(other.total, 50 * 5 + 1 - 5 * 39 - 1, "the rest share a row");
+        // Every packet is on some row.
+        assert_eq!(
+            rows.iter().map(|r| r.total).sum::<u64>(),
+            packets.len() as u64
+        );
+    }
+
+    #[test]
+    fn the_busiest_peers_get_the_rows_the_findings_leave() {
+        // Ten quiet peers first, then 45 busy ones: the quiet ones share.
+        let mut packets = Vec::new();
+        for k in 0..10u8 {
+            packets.push((1.0, Ipv4Addr::new(192, 0, 2, k)));
+        }
+        for k in 0..45u8 {
+            for n in 0..3 {
+                packets.push((2.0 + f64::from(n), Ipv4Addr::new(198, 51, 100, k)));
+            }
+        }
+        let tmp = run_with_packets(&packets);
+        std::fs::write(
+            tmp.path().join(crate::analyze::FILE_NAME),
+            r#"{"verdict":"pass","duts":[]}"#,
+        )
+        .expect("findings.json");
+        let run = load(tmp.path(), None).expect("load");
+        let Stream::Read(rows) = &run.net else {
+            panic!("packets read");
+        };
+        let rows = &rows["phone-a"];
+        assert!(
+            rows[..MAX_PEER_ROWS].iter().all(|r| r.total == 3),
+            "busy peers have the rows"
+        );
+        assert_eq!(rows[MAX_PEER_ROWS].peer, OTHER_PEERS);
+        assert_eq!(rows[MAX_PEER_ROWS].total, 10 + 5 * 3);
     }
 }

@@ -3,8 +3,8 @@
 //! network, no external fonts) that lab engineers open from a mail or a CI
 //! artifact and look at before they read a table.
 //!
-//! - `data.rs`: the run directory read in one streaming pass per file
-//!   (memory flat in the run's length);
+//! - `data.rs`: the run directory read in one streaming pass per file (two
+//!   over the packets, to pick their rows; memory flat in the run's length);
 //! - `envelope.rs`: min/max per pixel column, so no burst is lost;
 //! - `plot.rs`: one DUT's figure (phases, RF, current, packets, findings);
 //! - `html.rs`: the page, the header and the findings table;

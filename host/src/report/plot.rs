@@ -268,26 +268,11 @@ pub fn dut_figure(run: &RunData, dut: &DutInfo, findings: &[Marked<'_>]) -> Stri
     svg.finish()
 }
 
-/// The packet rows a network finding is about: the peer its `channel`
-/// names (an address, or a flow `src>dst:port/proto`) and the addresses in
-/// its `destinations` evidence; from the first such row to the last. None
-/// when no row matches (a DNS name, say): the finding then spans every row.
+/// The packet rows a network finding is about ([`FindingDoc::peers`]):
+/// from the first such row to the last. None when no row matches (a DNS
+/// name, say): the finding then spans every row.
 fn peer_strip(f: &FindingDoc, peers: &[PeerRow], net_top: f64) -> Option<Strip> {
-    let mut wanted: Vec<String> = Vec::new();
-    if let Some(channel) = &f.channel {
-        let dest = channel.split_once('>').map_or(channel.as_str(), |(_, d)| d);
-        let dest = dest.split('/').next().unwrap_or(dest);
-        // `ip:port`: the port is after the last colon (IPv6 has more).
-        let host = if channel.contains('>') {
-            dest.rsplit_once(':').map_or(dest, |(h, _)| h)
-        } else {
-            dest
-        };
-        wanted.push(host.trim_matches(|c| c == '[' || c == ']').to_string());
-    }
-    if let Some(serde_json::Value::Array(dests)) = f.evidence.get("destinations") {
-        wanted.extend(dests.iter().filter_map(|d| d.as_str().map(str::to_string)));
-    }
+    let wanted = f.peers();
     let rows: Vec<usize> = peers
         .iter()
         .enumerate()
