@@ -38,6 +38,7 @@ svg.figure{display:block;max-width:100%;height:auto;font-family:system-ui,sans-s
 .finding-badge{fill:#e6007e}.finding-number{font-size:10px;font-weight:700;fill:#fff}
 g.finding:target .finding-box,g.finding.here .finding-box{stroke-width:5;fill-opacity:.3}
 a.finding-link{color:#e6007e;font-weight:700;text-decoration:none}
+.phase-legend{margin:4px 0 0;font-size:12.5px;color:#444}ul.phase-legend{padding-left:20px}
 footer{margin-top:30px;color:#888;font-size:12px}
 "#;
 
@@ -93,6 +94,7 @@ pub fn page(run: &RunData) -> String {
             badge(&dut_verdict)
         );
         out.push_str(&plot::dut_figure(run, dut, &marked));
+        phase_legend(&mut out, run, dut);
         out.push_str("</section>");
     }
     findings_table(&mut out, run, &numbered);
@@ -104,6 +106,34 @@ pub fn page(run: &RunData) -> String {
     );
     let _ = writeln!(out, "<script>{SCRIPT}</script></body></html>");
     out
+}
+
+/// The phases the figure names in short (too narrow for their name or
+/// their expectations), in full: readable without hovering.
+fn phase_legend(out: &mut String, run: &RunData, dut: &super::data::DutInfo) {
+    let labels = plot::phase_labels(&dut.phases, run.end_t);
+    if !labels.iter().any(|l| l.shortened) {
+        return;
+    }
+    out.push_str("<p class=\"phase-legend\">Phases named in short on the plot:</p><ul class=\"phase-legend\">");
+    for (i, (p, l)) in dut.phases.iter().zip(&labels).enumerate() {
+        if !l.shortened {
+            continue;
+        }
+        let number = if l.numbered {
+            format!("<b>{}</b> ", i + 1)
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            out,
+            "<li>{number}{}, {}: {}</li>",
+            escape(&p.name),
+            escape(&plot::span(p.start, p.end, run.end_t)),
+            escape(&p.expect)
+        );
+    }
+    out.push_str("</ul>");
 }
 
 fn badge(verdict: &str) -> String {
@@ -229,8 +259,8 @@ fn header(out: &mut String, run: &RunData, verdict: &str) {
         for f in &run.faults {
             let _ = write!(
                 out,
-                "<tr><td>{:.3} s</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                f.t,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&plot::moment(f.t, run.end_t, true)),
                 escape(&f.source),
                 escape(f.dut.as_deref().unwrap_or("-")),
                 escape(&f.detail)
@@ -311,21 +341,13 @@ fn findings_table(out: &mut String, run: &RunData, numbered: &[(String, Marked<'
             escape(&f.severity),
             escape(&f.kind),
             escape(f.phase.as_deref().unwrap_or("-")),
-            escape(&when(f)),
+            escape(&plot::span(f.start_s, f.end_s, run.end_t)),
             escape(f.channel.as_deref().unwrap_or("-")),
             escape(&f.summary),
             evidence_words(f)
         );
     }
     out.push_str("</table></section>");
-}
-
-fn when(f: &FindingDoc) -> String {
-    if (f.end_s - f.start_s).abs() < 0.0005 {
-        format!("{:.3} s", f.start_s)
-    } else {
-        format!("{:.3}-{:.3} s", f.start_s, f.end_s)
-    }
 }
 
 /// The evidence map as `key: value` lines (escaped HTML), with the score.
@@ -387,7 +409,142 @@ fn number(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::data::{DutFindingsDoc, DutInfo, PhaseBand};
     use serde_json::json;
+
+    /// Two hours, nothing recorded but the journal, two DUTs whose names
+    /// differ in one character that ids cannot hold, each with a finding
+    /// an hour in; phone.a has a ten-second phase in between long ones.
+    fn two_hour_run() -> RunData {
+        let phase = |name: &str, start: f64, end: f64, expect: &str| PhaseBand {
+            name: name.into(),
+            start,
+            end,
+            expect: expect.into(),
+        };
+        let dut = |name: &str, phases: Vec<PhaseBand>| DutInfo {
+            name: name.into(),
+            model: "sim-android".into(),
+            build: None,
+            ips: vec!["10.77.1.2".into()],
+            phases,
+        };
+        let finding = || FindingDoc {
+            kind: "net-in-none".into(),
+            severity: "high".into(),
+            phase: Some("airplane".into()),
+            start_s: 3674.172,
+            end_s: 3679.669,
+            channel: Some("203.0.113.9".into()),
+            score: 1.0,
+            summary: "packets in airplane mode".into(),
+            evidence: Default::default(),
+        };
+        let findings = FindingsDoc {
+            verdict: "fail".into(),
+            complete: true,
+            duts: ["phone.a", "phone-a"]
+                .iter()
+                .map(|d| DutFindingsDoc {
+                    dut: (*d).into(),
+                    verdict: "fail".into(),
+                    findings: vec![finding(), finding()],
+                })
+                .collect(),
+            problems: Vec::new(),
+        };
+        RunData {
+            dir: "runs/x".into(),
+            run_id: "x".into(),
+            bench: "sim-lab".into(),
+            scenario: "fixture".into(),
+            started_utc: "2026-11-26T15:30:00.000Z".into(),
+            complete: true,
+            ending: None,
+            end_t: 7200.0,
+            duts: vec![
+                dut(
+                    "phone.a",
+                    vec![
+                        phase("boot", 0.0, 3600.0, "no expectations"),
+                        phase(
+                            "airplane",
+                            3600.0,
+                            3610.0,
+                            "rf silent, net none, power off (≤ 5 mA)",
+                        ),
+                        phase("online", 3610.0, 7200.0, "net allowlist (6)"),
+                    ],
+                ),
+                dut("phone-a", Vec::new()),
+            ],
+            faults: Vec::new(),
+            rf: Stream::Absent("no rf".into()),
+            power: Stream::Absent("no power".into()),
+            net: Stream::Absent("no net".into()),
+            findings: Ok(findings),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Every `attr="…"` value in `html`.
+    fn values<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
+        html.split(attr)
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect()
+    }
+
+    #[test]
+    fn anchors_are_unique_and_every_link_has_one_target() {
+        let html = page(&two_hour_run());
+        let ids = values(&html, " id=\"");
+        let mut unique = ids.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len(), "duplicate ids: {ids:?}");
+        let links = values(&html, "href=\"#");
+        assert_eq!(links.len(), 2 + 4, "two DUT rows, four findings");
+        for link in links {
+            assert_eq!(
+                ids.iter().filter(|i| **i == link).count(),
+                1,
+                "#{link} in {ids:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn finding_times_read_like_the_axis() {
+        let html = page(&two_hour_run());
+        assert!(html.contains(">1:00</text>"), "the axis in h:mm");
+        assert!(
+            html.contains("<td>1:01:14.172–1:01:19.669</td>"),
+            "the table in h:mm:ss"
+        );
+        assert!(!html.contains("3674.172"), "no bare seconds");
+    }
+
+    #[test]
+    fn a_narrow_phase_is_named_without_hovering() {
+        let html = page(&two_hour_run());
+        let names: Vec<&str> = html
+            .split("class=\"phase-name\"")
+            .skip(1)
+            .filter_map(|rest| {
+                rest.split_once('>')
+                    .map(|(_, t)| t.split('<').next().unwrap_or(""))
+            })
+            .collect();
+        assert_eq!(names, ["boot", "2", "online"], "the narrow one by number");
+        // In full under the figure: name, when, every expectation.
+        assert!(
+            html.contains(
+                "<li><b>2</b> airplane, 1:00:00–1:00:10: rf silent, net none, power off (≤ 5 mA)</li>"
+            ),
+            "{html}"
+        );
+    }
 
     #[test]
     fn evidence_reads_as_words() {

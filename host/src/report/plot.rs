@@ -96,8 +96,11 @@ pub fn dut_figure(run: &RunData, dut: &DutInfo, findings: &[Marked<'_>]) -> Stri
     );
     svg.rect(LEFT, 0.0, columns, axis_top, "plot-bg");
 
-    // Phases: shaded through every row, named with their expectations.
-    for (i, p) in dut.phases.iter().enumerate() {
+    // Phases: shaded through every row, named with their expectations;
+    // a phase too narrow for its name shows its number, and the page lists
+    // it in full under the figure.
+    let labels = phase_labels(&dut.phases, run.end_t);
+    for (i, (p, label)) in dut.phases.iter().zip(&labels).enumerate() {
         let (x0, x1) = (x_of(p.start), x_of(p.end));
         let strict = p.expect != "no expectations";
         let class = match (strict, i % 2) {
@@ -109,21 +112,20 @@ pub fn dut_figure(run: &RunData, dut: &DutInfo, findings: &[Marked<'_>]) -> Stri
             None,
             "phase-group",
             Some(&format!(
-                "phase {} ({:.1}-{:.1} s): {}",
-                p.name, p.start, p.end, p.expect
+                "phase {} ({}): {}",
+                p.name,
+                span(p.start, p.end, run.end_t),
+                p.expect
             )),
         );
         svg.rect(x0, 0.0, x1 - x0, axis_top, class);
         svg.line(x0, 0.0, x0, axis_top, "phase-edge");
-        let fits = ((x1 - x0 - 6.0) / 6.2).max(0.0) as usize;
-        svg.text(x0 + 3.0, 15.0, "start", "phase-name", &clip(&p.name, fits));
-        svg.text(
-            x0 + 3.0,
-            30.0,
-            "start",
-            "phase-expect",
-            &clip(&p.expect, fits + fits / 5),
-        );
+        if let Some((x, anchor)) = label.name_at {
+            svg.text(x, 15.0, anchor, "phase-name", &label.name);
+        }
+        if !label.expect.is_empty() {
+            svg.text(x0 + 3.0, 30.0, "start", "phase-expect", &label.expect);
+        }
         svg.end_group();
     }
     svg.text(LEFT - 8.0, 15.0, "end", "row-head", "phase");
@@ -248,8 +250,12 @@ pub fn dut_figure(run: &RunData, dut: &DutInfo, findings: &[Marked<'_>]) -> Stri
             Some(&m.anchor),
             &format!("finding sev-{}", super::svg::id(&f.severity)),
             Some(&format!(
-                "#{} {} ({}): {}",
-                m.number, f.kind, f.severity, f.summary
+                "#{} {} ({}) {}: {}",
+                m.number,
+                f.kind,
+                f.severity,
+                span(f.start_s, f.end_s, run.end_t),
+                f.summary
             )),
         );
         let (x0, x1) = (x0 - FINDING_PAD, x1 + FINDING_PAD);
@@ -284,6 +290,83 @@ fn peer_strip(f: &FindingDoc, peers: &[PeerRow], net_top: f64) -> Option<Strip> 
         top: net_top + first as f64 * PEER_ROW,
         height: (last - first + 1) as f64 * PEER_ROW,
     })
+}
+
+/// Width of a character of a phase's name (12 px bold), px.
+const NAME_CHAR: f64 = 6.2;
+
+/// How a phase is named on its band.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseLabel {
+    /// The name as drawn: whole, or `3 air…` / `3` (the phase's number in
+    /// the DUT's list, and as much of the name as fits).
+    pub name: String,
+    /// Where the name is drawn (x, text anchor); None when not even the
+    /// number fits without covering its neighbour's label.
+    pub name_at: Option<(f64, &'static str)>,
+    /// The expectations as drawn, cut to the band.
+    pub expect: String,
+    /// The name or the expectations are not drawn whole: the page names
+    /// the phase in full under the figure.
+    pub shortened: bool,
+    /// The name shows the phase's number rather than the whole name.
+    pub numbered: bool,
+}
+
+/// Each phase's label on a run of `end_t` seconds: the name if it fits the
+/// band, else its number with as much of the name as fits; the number of
+/// a band narrower than it is centred over the band unless that covers a
+/// neighbour's label (the page still lists the phase, with its times).
+pub fn phase_labels(phases: &[super::data::PhaseBand], end_t: f64) -> Vec<PhaseLabel> {
+    let columns = super::data::PLOT_COLUMNS as f64;
+    let x_of = |t: f64| LEFT + (t / end_t).clamp(0.0, 1.0) * columns;
+    // Right end of the last name drawn, so a centred number does not land
+    // on it.
+    let mut taken = 0.0_f64;
+    phases
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (x0, x1) = (x_of(p.start), x_of(p.end));
+            let fits = ((x1 - x0 - 6.0) / NAME_CHAR).max(0.0) as usize;
+            let expect = clip(&p.expect, fits + fits / 5);
+            let whole_name = p.name.chars().count() <= fits;
+            let number = (i + 1).to_string();
+            let name = if whole_name {
+                p.name.clone()
+            } else if fits >= number.len() + 4 {
+                // `3 air…`: the number, a space, at least two letters.
+                format!("{number} {}", clip(&p.name, fits - number.len() - 1))
+            } else {
+                number
+            };
+            let width = name.chars().count() as f64 * NAME_CHAR;
+            let name_at = if name.chars().count() <= fits {
+                Some((x0 + 3.0, "start"))
+            } else {
+                let centre =
+                    ((x0 + x1) / 2.0).clamp(LEFT + width / 2.0, LEFT + columns - width / 2.0);
+                // Clear of the label before and of the next band's, which
+                // starts 3 px into it.
+                (centre - width / 2.0 >= taken + 2.0 && centre + width / 2.0 <= x1 + 2.5)
+                    .then_some((centre, "middle"))
+            };
+            if let Some((x, anchor)) = name_at {
+                taken = if anchor == "start" {
+                    x + width
+                } else {
+                    x + width / 2.0
+                };
+            }
+            PhaseLabel {
+                shortened: !whole_name || expect != p.expect,
+                numbered: !whole_name,
+                name,
+                name_at,
+                expect,
+            }
+        })
+        .collect()
 }
 
 /// Cut `text` to `max` characters with an ellipsis.
@@ -517,6 +600,44 @@ pub fn clock(t: f64, step: f64) -> String {
     }
 }
 
+/// A moment on a run of `end_t` seconds as its time axis reads it:
+/// `h:mm:ss` where the axis counts in h:mm, seconds where it counts in
+/// seconds; `ms` keeps the milliseconds.
+pub fn moment(t: f64, end_t: f64, ms: bool) -> String {
+    let t = t.max(0.0);
+    if nice_step(end_t / 10.0) < 60.0 {
+        return if ms {
+            format!("{t:.3} s")
+        } else {
+            format!("{t:.0} s")
+        };
+    }
+    let millis = (t * 1000.0).round() as u64;
+    let (h, m, s) = (millis / 3_600_000, millis / 60_000 % 60, millis / 1000 % 60);
+    if ms {
+        format!("{h}:{m:02}:{s:02}.{:03}", millis % 1000)
+    } else {
+        format!("{h}:{m:02}:{s:02}")
+    }
+}
+
+/// A span of a run of `end_t` seconds in the time axis's terms: one
+/// moment when it is one, the milliseconds kept unless both ends are whole
+/// seconds. `1:01:14.172–1:01:19.669`, `12.500–13.000 s`.
+pub fn span(start: f64, end: f64, end_t: f64) -> String {
+    let whole = |t: f64| (t * 1000.0).round() % 1000.0 == 0.0;
+    let ms = !(whole(start) && whole(end));
+    if (end - start).abs() < 0.0005 {
+        return moment(start, end_t, ms);
+    }
+    let (a, b) = (moment(start, end_t, ms), moment(end, end_t, ms));
+    // The unit once, after both ends.
+    match (a.strip_suffix(" s"), b.strip_suffix(" s")) {
+        (Some(a), Some(b)) => format!("{a}–{b} s"),
+        _ => format!("{a}–{b}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,5 +651,48 @@ mod tests {
         assert_eq!(clock(5400.0, 1800.0), "1:30");
         assert_eq!(clock(12.0, 5.0), "12 s");
         assert_eq!(clip("airplane", 4), "air…");
+    }
+
+    #[test]
+    fn moments_read_like_the_axis() {
+        // A day: the axis reads h:mm.
+        assert_eq!(span(3674.172, 3679.669, 86400.0), "1:01:14.172–1:01:19.669");
+        assert_eq!(span(3600.0, 3610.0, 86400.0), "1:00:00–1:00:10");
+        assert_eq!(span(61.5, 61.5, 86400.0), "0:01:01.500");
+        // Half a minute: the axis reads seconds.
+        assert_eq!(span(12.5, 13.0, 30.0), "12.500–13.000 s");
+        assert_eq!(span(5.0, 13.0, 30.0), "5–13 s");
+        assert_eq!(moment(7.25, 30.0, true), "7.250 s");
+    }
+
+    #[test]
+    fn narrow_phases_show_their_number_and_say_they_are_short() {
+        let band = |name: &str, start: f64, end: f64| super::super::data::PhaseBand {
+            name: name.into(),
+            start,
+            end,
+            expect: "rf silent, net none, power off (≤ 5 mA)".into(),
+        };
+        // On a day: 2 h is 83 px, 25 min 17 px, 10 s well under a pixel.
+        let phases = [
+            band("warm-up", 0.0, 7200.0),
+            band("airplane", 7200.0, 8700.0),
+            band("blip", 8700.0, 8710.0),
+            band("flight-mode-long-soak", 8710.0, 86400.0),
+        ];
+        let labels = phase_labels(&phases, 86400.0);
+        assert_eq!(labels[0].name, "warm-up");
+        assert!(!labels[0].numbered);
+        assert!(labels[0].shortened, "its expectations are cut");
+        assert_eq!(labels[1].name, "2");
+        assert!(labels[1].name_at.is_some());
+        // Sub-pixel: its number would cover its neighbours' labels, so it
+        // is not drawn, but it is still listed under the figure.
+        assert_eq!(labels[2].name, "3");
+        assert!(labels[2].name_at.is_none());
+        assert!(labels[2].shortened && labels[2].numbered);
+        assert_eq!(labels[3].name, "flight-mode-long-soak");
+        assert_eq!(labels[3].expect, "rf silent, net none, power off (≤ 5 mA)");
+        assert!(!labels[3].shortened);
     }
 }

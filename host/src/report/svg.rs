@@ -30,18 +30,20 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A string usable as an HTML id and URL fragment: letters, digits, `-` and
-/// `_` kept, anything else `-`.
+/// A string usable as an HTML id and URL fragment, one to one: ASCII
+/// letters, digits and `-` kept, every other byte of the UTF-8 as `_` and
+/// two hex digits. One to one, so `phone.a` and `phone-a` (`phone_2ea`,
+/// `phone-a`) never share an anchor.
 pub fn id(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "_{b:02x}");
+        }
+    }
+    out
 }
 
 /// A number for a coordinate: two decimals are finer than a pixel and keep
@@ -177,7 +179,10 @@ mod tests {
 
     #[test]
     fn ids_are_safe_fragments() {
-        assert_eq!(id("phone-b 1/<x>"), "phone-b-1--x-");
+        assert_eq!(id("phone-b 1/<x>"), "phone-b_201_2f_3cx_3e");
+        assert_eq!(id("phone.a"), "phone_2ea");
+        assert_eq!(id("phone_2ea"), "phone_5f2ea");
+        assert_eq!(id("é"), "_c3_a9");
         assert_eq!(num(1.0), "1");
         assert_eq!(num(-0.001), "0");
         assert_eq!(num(2.5), "2.5");
