@@ -186,6 +186,10 @@ fn the_airplane_tx_report_renders_in_chromium_with_the_finding_marked() {
         "phases with expectations"
     );
     assert!(html.contains("above floor db: "), "evidence in words");
+    assert!(
+        html.contains("<td>20.122–22.573 s</td>"),
+        "the finding's time in the axis's seconds"
+    );
 
     let url = format!("file://{}", dir.join("report.html").display());
     let profile = tmp.path().join("chromium-profile");

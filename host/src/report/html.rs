@@ -429,16 +429,14 @@ mod tests {
             ips: vec!["10.77.1.2".into()],
             phases,
         };
-        let finding = || FindingDoc {
-            kind: "net-in-none".into(),
-            severity: "high".into(),
-            phase: Some("airplane".into()),
-            start_s: 3674.172,
-            end_s: 3679.669,
-            channel: Some("203.0.113.9".into()),
-            score: 1.0,
-            summary: "packets in airplane mode".into(),
-            evidence: Default::default(),
+        // As findings.json says it.
+        let finding = || -> FindingDoc {
+            serde_json::from_value(json!({
+                "kind": "net-in-none", "severity": "high", "phase": "airplane",
+                "start_s": 3674.172, "end_s": 3679.669, "channel": "203.0.113.9",
+                "summary": "packets in airplane mode"
+            }))
+            .expect("a finding")
         };
         let findings = FindingsDoc {
             verdict: "fail".into(),
