@@ -205,7 +205,10 @@ fn a_firmware_update_that_adds_a_beacon_shows_in_the_diff() {
     // The exit says what it was: a regression, not a verdict.
     let out = bench.run(&["diff", night3.to_str().expect("utf-8")]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("3 regression(s) against the baseline"), "{err}");
+    assert!(
+        err.contains("3 regression(s) against the baseline"),
+        "{err}"
+    );
 
     // History: newest first, one line per DUT, filters.
     let rows = |args: &[&str]| -> Vec<Value> {
