@@ -101,7 +101,7 @@ pub fn parse(path: &Path, source: &str, bench: &BenchConfig) -> Result<Suite, Co
     // after the suite's, all of them, so one pass shows every problem.
     let mut scenario_errors: Vec<ConfigError> = Vec::new();
     for file in suite.scenarios.get_ref() {
-        let resolved = base.join(file.get_ref());
+        let resolved = tidy(&base.join(file.get_ref()));
         if !resolved.is_file() {
             diag.error_with_help(
                 file.span(),
@@ -134,9 +134,45 @@ pub fn parse(path: &Path, source: &str, bench: &BenchConfig) -> Result<Suite, Co
     })
 }
 
+/// `suites/../scenarios/x.toml` as `scenarios/x.toml`, for messages and
+/// run listings people read. Lexical: a `..` after a symlinked folder
+/// would go elsewhere, so a path that does not name the same file after
+/// tidying is kept as it was.
+fn tidy(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    let same = match (path.canonicalize(), out.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        (Err(_), Err(_)) => true,
+        _ => false,
+    };
+    if same { out } else { path.to_path_buf() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tidy_drops_parent_steps_but_not_leading_ones() {
+        // Neither path exists, so the lexical form stands.
+        assert_eq!(
+            tidy(Path::new("/no/such/suites/../scenarios/x.toml")),
+            Path::new("/no/such/scenarios/x.toml")
+        );
+        assert_eq!(tidy(Path::new("../a/./b/../c")), Path::new("../a/c"));
+        assert_eq!(tidy(Path::new("../../x")), Path::new("../../x"));
+    }
 
     fn bench() -> BenchConfig {
         let text = include_str!("../../bench.toml");

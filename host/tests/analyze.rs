@@ -243,3 +243,46 @@ fn eval_reports_detection_and_false_positives_per_class() {
             .any(|l| l["class"] == "airplane-tx" && l["strength"] == "medium")
     );
 }
+
+/// A recording that stops short of the run (a full disk, a lost shield, a
+/// copy cut short) cannot vouch for the phases it did not hear: the run is
+/// incomplete (exit 3), and the analysis says what is missing, instead of
+/// passing the phones on silence it never measured.
+#[test]
+fn a_recording_that_does_not_cover_the_run_is_not_a_pass() {
+    let bench = TestBench::default_bench();
+    let honest = common::repo_root().join("fixtures/runs/honest");
+    let analyze = |name: &str, keep_bytes: fn(u64) -> u64| {
+        let dir = bench.dir.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        for entry in std::fs::read_dir(&honest).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_name() != "findings.json" {
+                std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+            }
+        }
+        let data = dir.join("rf.sigmf-data");
+        let len = std::fs::metadata(&data).unwrap().len();
+        let file = std::fs::OpenOptions::new().write(true).open(&data).unwrap();
+        file.set_len(keep_bytes(len)).unwrap();
+        let out = bench.run(&["analyze", dir.to_str().unwrap(), "--json"]);
+        let json: Value = serde_json::from_slice(&out.stdout).expect("findings JSON");
+        (out.status.code(), json)
+    };
+    let (code, whole) = analyze("whole", |len| len);
+    assert_eq!(code, Some(0), "the fixture passes whole: {whole}");
+    // Half the frames (whole frames: 9 channels of f32).
+    let (code, half) = analyze("half", |len| len / 2 / 36 * 36);
+    assert_eq!(code, Some(3), "{half}");
+    assert_eq!(half["verdict"], "incomplete");
+    let problems = half["problems"].to_string();
+    assert!(problems.contains("rf.sigmf-data covers only"), "{problems}");
+    let (code, empty) = analyze("empty", |_| 0);
+    assert_eq!(code, Some(3), "{empty}");
+    assert!(
+        empty["problems"]
+            .to_string()
+            .contains("rf.sigmf-data holds no samples"),
+        "{empty}"
+    );
+}

@@ -205,7 +205,10 @@ fn a_firmware_update_that_adds_a_beacon_shows_in_the_diff() {
     // The exit says what it was: a regression, not a verdict.
     let out = bench.run(&["diff", night3.to_str().expect("utf-8")]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("3 regression(s) against the baseline"), "{err}");
+    assert!(
+        err.contains("3 regression(s) against the baseline"),
+        "{err}"
+    );
 
     // History: newest first, one line per DUT, filters.
     let rows = |args: &[&str]| -> Vec<Value> {
@@ -282,6 +285,30 @@ fn runs_copied_in_are_indexed_and_reindexing_replaces() {
     assert!(!online.destinations.is_empty(), "{online:?}");
     assert!(online.rf.iter().any(|c| c.bursts > 0), "{online:?}");
     assert!(online.current.iter().all(|c| c.idle_a > 0.01), "{online:?}");
+    drop(index);
+    // A run from elsewhere compared with this folder's runs is indexed for
+    // the comparison only: it does not join the folder's history.
+    let elsewhere = bench.dir.path().join("elsewhere");
+    copy_dir(
+        &repo_root().join("fixtures/runs/airplane-tx"),
+        &elsewhere.join("visitor"),
+    );
+    let out = bench.run(&[
+        "diff",
+        elsewhere.join("visitor").to_str().expect("utf-8"),
+        "--baseline",
+        "honest",
+        "--runs",
+        runs.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "airplane-tx regressed against honest: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let listed = bench.ok(&["history", "--runs", runs.to_str().expect("utf-8")]);
+    assert!(!listed.contains("visitor"), "{listed}");
 }
 
 #[test]

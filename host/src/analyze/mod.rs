@@ -200,10 +200,12 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
         if reader.truncated() {
             problems.push("rf.sigmf-data ends in a partial frame".into());
         }
+        problems.extend(coverage_gap(&reader, run.duration_s(), "rf.sigmf-data"));
         rf_findings(&mut reader, &duts, &mut findings)?;
     }
     let power = run.power()?;
     if let Some(mut reader) = power {
+        problems.extend(coverage_gap(&reader, run.duration_s(), "power.sigmf-data"));
         power_findings(&mut reader, &duts, &mut findings)?;
     }
     let net = run.net()?;
@@ -254,6 +256,30 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
         checks,
         problems,
     ))
+}
+
+/// How far a recording may start after t = 0 or end before the run does
+/// and still count as covering it: the shield's stream starts a moment
+/// after the run clock (0.4 s on the simulated bench) and the recorder
+/// writes at least once a second.
+const COVERAGE_SLACK_S: f64 = 1.0;
+
+/// A SigMF recording that does not cover the run: what it misses, in
+/// words. A phase nobody heard is not a silent phase, so this makes the
+/// run incomplete rather than letting it pass on missing data.
+fn coverage_gap(reader: &SigmfReader, duration_s: Option<f64>, file: &str) -> Option<String> {
+    let end = duration_s?;
+    let (from, to) = (reader.t0(), reader.end_t());
+    if reader.frames() == 0 {
+        return Some(format!(
+            "{file} holds no samples for a {end:.1} s run: nothing it should measure was heard"
+        ));
+    }
+    (from > COVERAGE_SLACK_S || to < end - COVERAGE_SLACK_S).then(|| {
+        format!(
+            "{file} covers only {from:.1}-{to:.1} s of a {end:.1} s run: what happened outside that was not measured"
+        )
+    })
 }
 
 /// Walk a capture's packets: `(interface name, time, bytes)`. True if its

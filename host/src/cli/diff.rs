@@ -22,7 +22,8 @@ use crate::history::{Baseline, Index, diff};
 /// thresholds.
 ///
 /// Both runs are taken from the runs folder's index (<runs>/history.sqlite),
-/// indexed first if they are not in it.
+/// indexed first if they are not in it; a run directory from outside the
+/// folder is indexed for this comparison only.
 ///
 /// Exit code: 0 no regression (also when there is nothing to compare
 /// with), 1 at least one regression, 2 a run that is not there or an index
@@ -77,15 +78,24 @@ impl Diff {
             )));
         }
         let mut index = super::history::open_and_catch_up(&runs)?;
-        // A run directory outside the runs folder is indexed where it is.
+        // A run directory outside the runs folder is indexed for this
+        // comparison only: it is not one of the folder's runs, and must not
+        // become a last-pass baseline there.
+        let mut visitors = Vec::new();
         for key in std::iter::once(self.run.as_str()).chain(match &self.baseline {
             Baseline::Run(b) => Some(b.as_str()),
             Baseline::LastPass => None,
         }) {
-            ensure_indexed(&mut index, key)?;
+            visitors.extend(ensure_indexed(&mut index, key, &runs)?);
         }
         let diff = diff::compare(&index, &self.run, self.baseline.clone())
-            .map_err(|e| CliError::Usage(e.to_string()))?;
+            .map_err(|e| CliError::Usage(e.to_string()));
+        for dir in &visitors {
+            if let Err(e) = index.forget(dir) {
+                tracing::warn!("{dir} stays in the history of {}: {e}", runs.display());
+            }
+        }
+        let diff = diff?;
         if let Baseline::Run(key) = &self.baseline {
             warn_if_unlike(&index, &diff, key);
         }
@@ -124,12 +134,19 @@ fn is_run_dir(p: &Path) -> bool {
     p.join(crate::record::run_json::FILE_NAME).is_file()
 }
 
-fn ensure_indexed(index: &mut Index, key: &str) -> Result<(), CliError> {
+/// Index run `key` if it is a run directory the index lacks; its name when
+/// it lies outside the runs folder `runs` (to forget after the diff).
+fn ensure_indexed(index: &mut Index, key: &str, runs: &Path) -> Result<Option<String>, CliError> {
     let usage = |e: crate::history::HistoryError| CliError::Usage(e.to_string());
     let path = Path::new(key);
     let known = index.run(key).map_err(usage)?.is_some();
-    if !known && is_run_dir(path) {
-        index.add_run_dir(path).map_err(usage)?;
+    if known || !is_run_dir(path) {
+        return Ok(None);
     }
-    Ok(())
+    let record = index.add_run_dir(path).map_err(usage)?;
+    let inside = match (path.canonicalize(), runs.canonicalize()) {
+        (Ok(p), Ok(r)) => p.parent() == Some(r.as_path()),
+        _ => false,
+    };
+    Ok((!inside).then_some(record.dir))
 }

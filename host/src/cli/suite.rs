@@ -42,10 +42,16 @@ use crate::suite::{self, Suite};
 /// DUT gets a JUnit testcase "no regression against last-pass" (skipped
 /// when there is no earlier passing run).
 ///
+/// Where results go (--out, --junit, --artifacts) and the history
+/// --baseline reads are checked before the first scenario too. After the
+/// night, a file that cannot be written is reported and the verdict still
+/// decides the exit code.
+///
 /// Exit code: the worst verdict: 1 if any DUT of any run fails or
-/// regressed, 3 if a run was incomplete or aborted (or the history could
-/// not be read for --baseline) and nothing failed, 0 if all pass; 2 for a
-/// bad suite or scenario; 128+N when stopped by signal N.
+/// regressed, 3 if a run was incomplete, aborted or not recorded (or could
+/// not be compared with its baseline) and nothing failed, 0 if all pass; 2
+/// for a bad suite or scenario, or a place that cannot be written; 128+N
+/// when stopped by signal N.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   benchctl suite suites/nightly.toml --junit nightly.xml   on the bench, hours

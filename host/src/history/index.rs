@@ -427,6 +427,16 @@ impl Index {
             .ok_or_else(|| HistoryError::NoSuchRun(dir.clone()))
     }
 
+    /// Drop run directory `dir` (its name in the runs folder) and all it
+    /// holds from the index; true if it was there.
+    pub fn forget(&mut self, dir: &str) -> Result<bool, HistoryError> {
+        let n = self
+            .conn
+            .execute("DELETE FROM runs WHERE dir = ?1", params![dir])
+            .map_err(sql(&self.path))?;
+        Ok(n > 0)
+    }
+
     /// A run by its directory's name, its run id, or a path to its
     /// directory (its last component is the name).
     pub fn run(&self, key: &str) -> Result<Option<RunRecord>, HistoryError> {
