@@ -39,6 +39,13 @@ fn record(runs: &Path, name: &str, beacon: bool, seed: u64, hours: u64) -> PathB
     dir
 }
 
+fn json_run_id(dir: &Path) -> String {
+    let run: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("run.json")).expect("run.json"))
+            .expect("JSON");
+    run["run_id"].as_str().expect("run_id").to_string()
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("dir");
     for entry in std::fs::read_dir(from).expect("read dir") {
@@ -309,6 +316,21 @@ fn runs_copied_in_are_indexed_and_reindexing_replaces() {
     );
     let listed = bench.ok(&["history", "--runs", runs.to_str().expect("utf-8")]);
     assert!(!listed.contains("visitor"), "{listed}");
+    // A copy under another name shares the run id: asked by run id, the
+    // two are named rather than one picked silently.
+    for copy in ["night-a", "night-b"] {
+        copy_dir(&elsewhere.join("visitor"), &runs.join(copy));
+    }
+    let run_id = json_run_id(&runs.join("night-a"));
+    let out = bench.run(&["diff", &run_id, "--runs", runs.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "run id \"{run_id}\" names 2 run directories: night-a, night-b"
+        )),
+        "{err}"
+    );
 }
 
 #[test]

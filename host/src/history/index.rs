@@ -454,15 +454,27 @@ impl Index {
             .map_err(&err)?;
         let id = match id {
             Some(id) => Some(id),
-            None => self
-                .conn
-                .query_row(
-                    "SELECT id FROM runs WHERE run_id = ?1 ORDER BY started_utc DESC LIMIT 1",
-                    params![key],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(&err)?,
+            None => {
+                let mut stmt = self
+                    .conn
+                    .prepare("SELECT id, dir FROM runs WHERE run_id = ?1 ORDER BY dir")
+                    .map_err(&err)?;
+                let found: Vec<(i64, String)> = stmt
+                    .query_map(params![key], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(&err)?
+                    .collect::<Result<_, _>>()
+                    .map_err(&err)?;
+                match found.as_slice() {
+                    [] => None,
+                    [(id, _)] => Some(*id),
+                    many => {
+                        return Err(HistoryError::AmbiguousRunId(
+                            key.to_string(),
+                            many.iter().map(|(_, d)| d.clone()).collect(),
+                        ));
+                    }
+                }
+            }
         };
         id.map(|id| self.record(id)).transpose()
     }

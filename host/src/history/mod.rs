@@ -65,6 +65,10 @@ pub enum HistoryError {
     },
     #[error("no run \"{0}\" in the history (a run directory's name or run id, or a path to one)")]
     NoSuchRun(String),
+    /// Copies of one run (a run directory copied in under another name)
+    /// share its run id: which one is meant must be said.
+    #[error("run id \"{0}\" names {n} run directories: {list}; give the directory's name instead", n = .1.len(), list = .1.join(", "))]
+    AmbiguousRunId(String, Vec<String>),
 }
 
 /// A finding as the history keeps it (findings.md's keys, the ones a
