@@ -277,6 +277,22 @@ fn a_recording_that_does_not_cover_the_run_is_not_a_pass() {
     assert_eq!(half["verdict"], "incomplete");
     let problems = half["problems"].to_string();
     assert!(problems.contains("rf.sigmf-data covers only"), "{problems}");
+    // Every sample lost (NaN, as the format marks a lost frame): the same.
+    let (code, _) = analyze("lost", |len| len);
+    let lost = bench.dir.path().join("lost");
+    let len = std::fs::metadata(lost.join("rf.sigmf-data")).unwrap().len() as usize;
+    let nan: Vec<u8> = f32::NAN.to_le_bytes().repeat(len / 4);
+    std::fs::write(lost.join("rf.sigmf-data"), nan).unwrap();
+    assert_eq!(code, Some(0));
+    let out = bench.run(&["analyze", lost.to_str().unwrap(), "--json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("findings JSON");
+    assert_eq!(out.status.code(), Some(3), "{json}");
+    assert!(
+        json["problems"]
+            .to_string()
+            .contains("has a measured sample in 0% of its frames"),
+        "{json}"
+    );
     let (code, empty) = analyze("empty", |_| 0);
     assert_eq!(code, Some(3), "{empty}");
     assert!(

@@ -316,6 +316,21 @@ fn runs_copied_in_are_indexed_and_reindexing_replaces() {
     );
     let listed = bench.ok(&["history", "--runs", runs.to_str().expect("utf-8")]);
     assert!(!listed.contains("visitor"), "{listed}");
+    // A run from elsewhere named like one of the folder's runs is refused,
+    // not answered with the folder's run.
+    copy_dir(
+        &repo_root().join("fixtures/runs/airplane-tx"),
+        &elsewhere.join("honest"),
+    );
+    let out = bench.run(&[
+        "diff",
+        elsewhere.join("honest").to_str().expect("utf-8"),
+        "--runs",
+        runs.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already has a run named honest"), "{err}");
     // A copy under another name shares the run id: asked by run id, the
     // two are named rather than one picked silently.
     for copy in ["night-a", "night-b"] {

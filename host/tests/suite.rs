@@ -319,12 +319,49 @@ fn suite_baseline_last_pass_fails_the_night_a_beacon_appears() {
         "{}",
         failure.message
     );
-    // The history has all three nights, with phone-a's new build.
+    // The history has all three nights, with phone-a's new build, and
+    // knows night 3 regressed; its baseline.json says why.
     let history = bench.ok(&["--json", "history", "--dut", "phone-a"]);
     let rows: Value = serde_json::from_str(&history).expect("history --json");
     let rows = rows.as_array().expect("rows");
     assert_eq!(rows.len(), 3, "{history}");
     assert_eq!(rows[0]["build"], firmware::BEACON_BUILD, "newest first");
+    assert_eq!(rows[0]["regressed"], true, "{history}");
+    assert_eq!(rows[1]["regressed"], false, "{history}");
+    let night3 = dir.join(run["dir"].as_str().expect("dir"));
+    assert!(night3.join("baseline.json").is_file());
+
+    // Night 4, the same build: a regressed night is nobody's baseline, so
+    // the night still fails against night 2 instead of passing against 3.
+    let (out, cases) = night("14", "night4.xml");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "still red: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(outcome_of(&cases, "phone-a"), "failure");
+    // Until the lab says the change was meant: night 4 accepted, night 5
+    // compares with it and passes.
+    let night4 = report(&out.stdout)["runs"][0]["dir"]
+        .as_str()
+        .expect("dir")
+        .to_string();
+    let accepted = bench.run(&["diff", &night4, "--accept"]);
+    assert_eq!(
+        accepted.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+    let (out, cases) = night("15", "night5.xml");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "green again: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(outcome_of(&cases, "phone-a"), "passed");
 }
 
 /// SIGTERM during the first scenario of a live suite: that run stops with

@@ -201,7 +201,7 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
             problems.push("rf.sigmf-data ends in a partial frame".into());
         }
         problems.extend(coverage_gap(&reader, run.duration_s(), "rf.sigmf-data"));
-        rf_findings(&mut reader, &duts, &mut findings)?;
+        rf_findings(&mut reader, &duts, &mut findings, &mut problems)?;
     }
     let power = run.power()?;
     if let Some(mut reader) = power {
@@ -258,6 +258,11 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
     ))
 }
 
+/// The share of a DUT's RF channel that must hold measured (not NaN)
+/// samples for the run to be complete: a tenth lost is a recording with
+/// holes big enough to hide a burst train.
+const MIN_MEASURED_SHARE: f64 = 0.9;
+
 /// How far a recording may start after t = 0 or end before the run does
 /// and still count as covering it: the shield's stream starts a moment
 /// after the run clock (0.4 s on the simulated bench) and the recorder
@@ -275,7 +280,9 @@ fn coverage_gap(reader: &SigmfReader, duration_s: Option<f64>, file: &str) -> Op
             "{file} holds no samples for a {end:.1} s run: nothing it should measure was heard"
         ));
     }
-    (from > COVERAGE_SLACK_S || to < end - COVERAGE_SLACK_S).then(|| {
+    // A slow logger writes a sample per finished window: a period short.
+    let slack = COVERAGE_SLACK_S.max(2.0 / reader.sample_rate());
+    (from > slack || to < end - slack).then(|| {
         format!(
             "{file} covers only {from:.1}-{to:.1} s of a {end:.1} s run: what happened outside that was not measured"
         )
@@ -443,9 +450,24 @@ fn rf_findings(
     reader: &mut SigmfReader,
     duts: &[DutPhases],
     out: &mut BTreeMap<String, Vec<Finding>>,
+    problems: &mut Vec<String>,
 ) -> Result<(), ReadError> {
     let result = rf::analyze(reader)?;
     let channels = reader.channels().to_vec();
+    // Lost samples are NaN (recording-format.md): a DUT channel that holds
+    // few measured ones cannot vouch for silence either.
+    let frames = reader.frames();
+    for (ch, channel) in channels.iter().enumerate() {
+        let measured = result.floors[ch].samples as f64 / frames.max(1) as f64;
+        if channel.dut.is_some() && frames > 0 && measured < MIN_MEASURED_SHARE {
+            problems.push(format!(
+                "rf.sigmf-data: channel \"{}\" of {} has a measured sample in {:.0}% of its frames (the rest were lost)",
+                channel.label(),
+                channel.dut.as_deref().unwrap_or("?"),
+                measured * 100.0
+            ));
+        }
+    }
     for (ch, channel) in channels.iter().enumerate() {
         let Some(dut) = channel.dut.as_deref() else {
             continue;

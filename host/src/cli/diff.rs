@@ -42,6 +42,11 @@ pub struct Diff {
     /// The runs folder [default: the run directory's parent, else ./runs]
     #[arg(long, value_name = "DIR")]
     pub runs: Option<PathBuf>,
+    /// The run's regressions were expected (a firmware meant to change):
+    /// record them as accepted, so the run can be the next nights' baseline
+    /// (a regressed run never is otherwise). Exits 0
+    #[arg(long)]
+    pub accept: bool,
 }
 
 impl Diff {
@@ -82,29 +87,82 @@ impl Diff {
         // comparison only: it is not one of the folder's runs, and must not
         // become a last-pass baseline there.
         let mut visitors = Vec::new();
-        for key in std::iter::once(self.run.as_str()).chain(match &self.baseline {
-            Baseline::Run(b) => Some(b.as_str()),
-            Baseline::LastPass => None,
-        }) {
-            visitors.extend(ensure_indexed(&mut index, key, &runs)?);
-        }
-        let diff = diff::compare(&index, &self.run, self.baseline.clone())
-            .map_err(|e| CliError::Usage(e.to_string()));
+        let diff = self.compare(&mut index, &runs, &mut visitors);
+        // Whatever happened, the visitors leave the folder's history.
         for dir in &visitors {
             if let Err(e) = index.forget(dir) {
                 tracing::warn!("{dir} stays in the history of {}: {e}", runs.display());
             }
         }
         let diff = diff?;
-        if let Baseline::Run(key) = &self.baseline {
-            warn_if_unlike(&index, &diff, key);
-        }
         ctx.print(&diff, || diff.render());
         match diff.regressions().count() {
+            _ if self.accept => Ok(()),
             0 => Ok(()),
             n => Err(CliError::Regression(n)),
         }
     }
+
+    /// Index what needs it (noting visitors from outside the folder as
+    /// they are added), compare, and accept if asked.
+    fn compare(
+        &self,
+        index: &mut Index,
+        runs: &Path,
+        visitors: &mut Vec<String>,
+    ) -> Result<crate::history::Diff, CliError> {
+        for key in std::iter::once(self.run.as_str()).chain(match &self.baseline {
+            Baseline::Run(b) => Some(b.as_str()),
+            Baseline::LastPass => None,
+        }) {
+            visitors.extend(ensure_indexed(index, key, runs)?);
+        }
+        let diff = diff::compare(index, &self.run, self.baseline.clone())
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        if let Baseline::Run(key) = &self.baseline {
+            warn_if_unlike(index, &diff, key);
+        }
+        if self.accept {
+            if visitors.contains(&diff.run) {
+                return Err(CliError::Usage(format!(
+                    "--accept: {} is not one of the runs in {}; only a run of the folder can be its baseline",
+                    self.run,
+                    runs.display()
+                )));
+            }
+            accept(index, runs, &diff)?;
+        }
+        Ok(diff)
+    }
+}
+
+/// Mark run `diff.run`'s regressions as expected: in its baseline.json (so
+/// a rebuilt index agrees) and in the index.
+fn accept(index: &mut Index, runs: &Path, diff: &crate::history::Diff) -> Result<(), CliError> {
+    let file = runs.join(&diff.run).join(crate::history::BASELINE_FILE);
+    let mut doc = match std::fs::read(&file) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            CliError::Usage(format!(
+                "{}: not valid JSON ({e}); remove it and accept again",
+                file.display()
+            ))
+        })?,
+        Err(_) => serde_json::to_value(diff).map_err(|e| CliError::Usage(e.to_string()))?,
+    };
+    if let serde_json::Value::Object(map) = &mut doc {
+        map.insert("accepted".into(), true.into());
+    }
+    let json = serde_json::to_vec_pretty(&doc).map_err(|e| CliError::Usage(e.to_string()))?;
+    crate::state::write_atomic(&file, &json)
+        .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", file.display())))?;
+    index
+        .accept_regressions(&diff.run)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    tracing::info!(
+        "{}: its regressions are accepted; it can be the baseline of the nights after it",
+        diff.run
+    );
+    Ok(())
 }
 
 /// A baseline from another scenario or bench compares different phases
@@ -139,8 +197,25 @@ fn is_run_dir(p: &Path) -> bool {
 fn ensure_indexed(index: &mut Index, key: &str, runs: &Path) -> Result<Option<String>, CliError> {
     let usage = |e: crate::history::HistoryError| CliError::Usage(e.to_string());
     let path = Path::new(key);
-    let known = index.run(key).map_err(usage)?.is_some();
-    if known || !is_run_dir(path) {
+    let known = index.run(key).map_err(usage)?;
+    if let Some(record) = &known
+        && is_run_dir(path)
+    {
+        // A directory outside the folder named like one of its runs: the
+        // index would answer with the folder's run, not this one.
+        let same = match (path.canonicalize(), runs.join(&record.dir).canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if !same {
+            return Err(CliError::Usage(format!(
+                "{key}: the history of {} already has a run named {}; compare a copy of this one under another name",
+                runs.display(),
+                record.dir
+            )));
+        }
+    }
+    if known.is_some() || !is_run_dir(path) {
         return Ok(None);
     }
     let record = index.add_run_dir(path).map_err(usage)?;

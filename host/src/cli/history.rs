@@ -122,10 +122,10 @@ fn render(rows: &[RunRow], runs: &Path, filters: &str) -> String {
                 r.scenario.clone(),
                 r.dut.clone(),
                 r.build.clone().unwrap_or_else(|| "-".into()),
-                if r.complete {
-                    r.verdict.to_uppercase()
-                } else {
-                    format!("{} (incomplete)", r.verdict.to_uppercase())
+                match (r.complete, r.regressed) {
+                    (true, false) => r.verdict.to_uppercase(),
+                    (true, true) => format!("{}, REGRESSED", r.verdict.to_uppercase()),
+                    (false, _) => format!("{} (incomplete)", r.verdict.to_uppercase()),
                 },
                 findings,
                 r.dir.clone(),

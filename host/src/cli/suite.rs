@@ -42,10 +42,11 @@ use crate::suite::{self, Suite};
 /// DUT gets a JUnit testcase "no regression against last-pass" (skipped
 /// when there is no earlier passing run).
 ///
-/// Where results go (--out, --junit, --artifacts) and the history
-/// --baseline reads are checked before the first scenario too. After the
-/// night, a file that cannot be written is reported and the verdict still
-/// decides the exit code.
+/// Where results go (--out, --junit, --artifacts: folders that can be
+/// written) and the history --baseline reads are checked before the first
+/// scenario too. After the night, a file that still cannot be written is
+/// reported: a night that failed exits 1 all the same, one that passed
+/// exits 3 (its evidence is not all there).
 ///
 /// Exit code: the worst verdict: 1 if any DUT of any run fails or
 /// regressed, 3 if a run was incomplete, aborted or not recorded (or could
@@ -78,7 +79,7 @@ pub struct SuiteCmd {
     #[arg(long)]
     pub dry_run: bool,
     /// Also copy each run's evidence (report.html, findings.json, run.json,
-    /// events.jsonl) to DIR/<run id>/, for CI artifacts; the run
+    /// events.jsonl, baseline.json) to DIR/<run id>/, for CI artifacts; the run
     /// directories stay under --out with the history
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
@@ -100,6 +101,9 @@ struct SuiteRun {
     verdict: Option<Verdict>,
     /// Finding kinds that failed a DUT, per DUT.
     failing: BTreeMap<String, BTreeSet<&'static str>>,
+    /// With --baseline: a DUT regressed against its baseline (the run
+    /// fails the suite whatever its verdict).
+    regressed: bool,
     /// With --baseline: the run against its baseline.
     #[serde(skip_serializing_if = "Option::is_none")]
     diff: Option<Diff>,
@@ -116,7 +120,7 @@ impl SuiteRun {
     /// (incomplete at best); not run counts as incomplete.
     fn judged(&self) -> Verdict {
         let verdict = self.verdict.unwrap_or(Verdict::Incomplete);
-        if self.diff.as_ref().is_some_and(Diff::has_regression) {
+        if self.regressed {
             Verdict::Fail
         } else if self.diff_error.is_some() && verdict == Verdict::Pass {
             Verdict::Incomplete
@@ -243,10 +247,17 @@ impl SuiteCmd {
     /// can be written, and the history --baseline reads can be read. Found
     /// out after a night on the bench, it would cost the night.
     fn preflight(&self) -> Result<(), CliError> {
+        // A folder that exists may still refuse files: write one to see.
         let make = |dir: &Path, what: &str| {
             std::fs::create_dir_all(dir).map_err(|e| {
                 CliError::Usage(format!("{what} {}: cannot make it: {e}", dir.display()))
-            })
+            })?;
+            let probe = dir.join(format!(".benchctl-write-check-{}", std::process::id()));
+            std::fs::write(&probe, b"")
+                .and_then(|()| std::fs::remove_file(&probe))
+                .map_err(|e| {
+                    CliError::Usage(format!("{what} {}: cannot write in it: {e}", dir.display()))
+                })
         };
         make(&self.out, "--out")?;
         if let Some(into) = &self.artifacts {
@@ -264,6 +275,9 @@ impl SuiteCmd {
                     if path.is_dir() { path } else { folder }.display()
                 )));
             }
+            // Written at the end by a rename in its folder: that folder
+            // must take new files.
+            make(folder, "--junit's folder")?;
         }
         if self.baseline.is_some() {
             Index::open(&self.out).map_err(|e| {
@@ -362,6 +376,10 @@ impl SuiteCmd {
             };
             runs.push(self.ran(e, &outcome.dir, &outcome.ending.to_string(), findings));
         }
+        // A stop asked for while the last run was being analyzed.
+        if let (Stop::No, Some(s)) = (&stop, ctx.shutdown.signal()) {
+            stop = Stop::Signal(s);
+        }
         // Every run ended with its DUTs in their safe state (journaled).
         if !cut_short {
             guard.hold();
@@ -431,13 +449,22 @@ impl SuiteCmd {
             );
             runs.push(self.ran(e, &dir, &ending, findings));
         }
+        if let (Stop::No, Some(s)) = (&stop, ctx.shutdown.signal()) {
+            stop = Stop::Signal(s);
+        }
         Ok((runs, stop))
     }
 }
 
 /// The files of a run directory a person opens first, for CI artifacts
 /// (the samples and packets stay in the run directory).
-const EVIDENCE: [&str; 4] = ["report.html", "findings.json", "run.json", "events.jsonl"];
+const EVIDENCE: [&str; 5] = [
+    "report.html",
+    "findings.json",
+    "run.json",
+    "events.jsonl",
+    history::BASELINE_FILE,
+];
 
 fn copy_evidence(run: &Path, into: &Path) -> Result<(), CliError> {
     let Some(id) = run.file_name() else {
@@ -478,6 +505,7 @@ fn unrecorded(e: &suite::SuiteEntry, ending: String) -> SuiteRun {
         ending,
         verdict: None,
         failing: BTreeMap::new(),
+        regressed: false,
         diff: None,
         diff_error: None,
         findings: None,
@@ -506,6 +534,7 @@ impl SuiteCmd {
                             e.scenario.name
                         );
                     }
+                    run.regressed = n > 0;
                     run.diff = Some(diff);
                 }
                 Err(why) => {
@@ -517,14 +546,33 @@ impl SuiteCmd {
         run
     }
 
+    /// Compare the run in `dir` with its DUTs' last passing runs, and keep
+    /// the comparison: in the run directory (baseline.json, evidence and
+    /// the source for a rebuilt index) and in the index, where a DUT that
+    /// regressed is no one's baseline (else the night after a regression
+    /// would compare with it and pass).
     fn against_last_pass(&self, dir: &Path) -> Result<Diff, String> {
         let key = dir
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| format!("{}: not a run directory name", dir.display()))?;
-        let index = Index::open(&self.out).map_err(|e| e.to_string())?;
-        history::compare(&index, key, Baseline::LastPass)
-            .map_err(|e| format!("cannot compare with the last passing run: {e}"))
+        let mut index = Index::open(&self.out).map_err(|e| e.to_string())?;
+        let diff = history::compare(&index, key, Baseline::LastPass)
+            .map_err(|e| format!("cannot compare with the last passing run: {e}"))?;
+        let json = serde_json::to_vec_pretty(&diff).map_err(|e| e.to_string())?;
+        let file = dir.join(history::BASELINE_FILE);
+        crate::state::write_atomic(&file, &json)
+            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        let regressed: Vec<String> = diff
+            .duts
+            .iter()
+            .filter(|d| d.changes.iter().any(|c| c.regression))
+            .map(|d| d.dut.clone())
+            .collect();
+        index
+            .mark_regressed(key, &regressed)
+            .map_err(|e| format!("cannot record the regression in the history: {e}"))?;
+        Ok(diff)
     }
 
     fn write_junit(&self, path: &Path, runs: &[SuiteRun]) -> Result<(), CliError> {
@@ -585,6 +633,7 @@ fn ran(e: &suite::SuiteEntry, dir: &Path, ending: &str, findings: Option<Finding
         // Not analyzable: as bad as incomplete.
         verdict: Some(findings.as_ref().map_or(Verdict::Incomplete, |f| f.verdict)),
         failing,
+        regressed: false,
         diff: None,
         diff_error: None,
         findings,
@@ -634,8 +683,11 @@ fn render(report: &SuiteReport) -> String {
         .map(|r| {
             vec![
                 r.scenario.clone(),
-                r.verdict
-                    .map_or("-".into(), |v| format!("{v:?}").to_uppercase()),
+                match (r.verdict, r.regressed) {
+                    (None, _) => "-".into(),
+                    (Some(v), false) => format!("{v:?}").to_uppercase(),
+                    (Some(v), true) => format!("{v:?}, REGRESSED").to_uppercase(),
+                },
                 r.ending.clone(),
                 failing_cell(r),
                 r.dir

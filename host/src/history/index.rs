@@ -16,6 +16,7 @@
 //! | version | what changed |
 //! | --- | --- |
 //! | 1 | runs, duts, findings, phases, rf, current, destinations, dns_names, periodic_flows |
+//! | 2 | `duts.regressed`: the DUT regressed against its baseline in a `suite --baseline` night |
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -135,6 +136,9 @@ const MIGRATIONS: &[&str] = &[
         score REAL NOT NULL
     );
     CREATE INDEX periodic_flows_by_run ON periodic_flows (run);",
+    // 1 -> 2: a night that failed on a regression alone must not become
+    // the next night's baseline.
+    "ALTER TABLE duts ADD COLUMN regressed INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this benchctl writes.
@@ -188,6 +192,8 @@ pub struct RunRow {
     pub model: String,
     pub build: Option<String>,
     pub verdict: String,
+    /// It regressed against its baseline (`suite --baseline`).
+    pub regressed: bool,
     pub findings: u64,
     pub failing: u64,
 }
@@ -396,17 +402,19 @@ impl Index {
         )
         .map_err(&err)?;
         let id = tx.last_insert_rowid();
+        let regressed = super::regressed_duts(run_dir)?;
         for d in run.duts() {
             let v = verdict.duts.iter().find(|v| v.dut == d.name);
             tx.execute(
-                "INSERT INTO duts (run, name, model, build, verdict) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO duts (run, name, model, build, verdict, regressed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     id,
                     d.name,
                     d.model,
                     d.build,
                     // A DUT the findings do not name was not judged.
-                    v.map_or("unknown", |v| v.verdict.as_str())
+                    v.map_or("unknown", |v| v.verdict.as_str()),
+                    regressed.contains(&d.name)
                 ],
             )
             .map_err(&err)?;
@@ -425,6 +433,38 @@ impl Index {
         tx.commit().map_err(&err)?;
         self.run(&dir)?
             .ok_or_else(|| HistoryError::NoSuchRun(dir.clone()))
+    }
+
+    /// Record that `duts` of run directory `dir` regressed against their
+    /// baseline (the run's `baseline.json` says the same, for a rebuild).
+    pub fn mark_regressed(&mut self, dir: &str, duts: &[String]) -> Result<(), HistoryError> {
+        self.set_regressed(dir, duts, true)
+    }
+
+    /// The regressions of run directory `dir` were expected (a firmware
+    /// that is meant to talk to a new host): its DUTs may be baselines.
+    pub fn accept_regressions(&mut self, dir: &str) -> Result<(), HistoryError> {
+        self.conn
+            .execute(
+                "UPDATE duts SET regressed = 0 WHERE run = (SELECT id FROM runs WHERE dir = ?1)",
+                params![dir],
+            )
+            .map_err(sql(&self.path))?;
+        Ok(())
+    }
+
+    fn set_regressed(&mut self, dir: &str, duts: &[String], on: bool) -> Result<(), HistoryError> {
+        let err = sql(&self.path);
+        for dut in duts {
+            self.conn
+                .execute(
+                    "UPDATE duts SET regressed = ?3 WHERE name = ?2
+                       AND run = (SELECT id FROM runs WHERE dir = ?1)",
+                    params![dir, dut, on],
+                )
+                .map_err(&err)?;
+        }
+        Ok(())
     }
 
     /// Drop run directory `dir` (its name in the runs folder) and all it
@@ -545,7 +585,7 @@ impl Index {
                     LIMIT ?3
                  )
                  SELECT r.dir, r.started_utc, r.bench, r.scenario, r.complete, r.verdict,
-                        d.name, d.model, d.build, d.verdict,
+                        d.name, d.model, d.build, d.verdict, d.regressed,
                         (SELECT COUNT(*) FROM findings f WHERE f.run = r.id AND f.dut = d.name),
                         (SELECT COUNT(*) FROM findings f WHERE f.run = r.id AND f.dut = d.name
                             AND f.severity IN ('medium', 'high'))
@@ -567,8 +607,9 @@ impl Index {
                     model: r.get(7)?,
                     build: r.get(8)?,
                     verdict: r.get(9)?,
-                    findings: r.get(10)?,
-                    failing: r.get(11)?,
+                    regressed: r.get(10)?,
+                    findings: r.get(11)?,
+                    failing: r.get(12)?,
                 })
             })
             .map_err(&err)?
@@ -578,7 +619,8 @@ impl Index {
     }
 
     /// The last complete run of `run`'s scenario on its bench, started
-    /// before it, in which `dut` passed: the night before that was fine.
+    /// before it, in which `dut` passed (and did not regress): the night
+    /// before that was fine.
     pub fn last_pass_before(
         &self,
         run: &RunRecord,
@@ -588,7 +630,8 @@ impl Index {
     }
 
     /// Up to `limit` complete runs of `run`'s scenario on its bench,
-    /// started before it, in which `dut` passed; the latest first.
+    /// started before it, in which `dut` passed and did not regress against
+    /// its own baseline; the latest first.
     pub fn passes_before(
         &self,
         run: &RunRecord,
@@ -602,6 +645,7 @@ impl Index {
                 "SELECT r.id FROM runs r JOIN duts d ON d.run = r.id
                  WHERE r.bench = ?1 AND r.scenario = ?2 AND r.dir != ?3
                    AND r.started_utc < ?4 AND r.complete AND d.name = ?5 AND d.verdict = 'pass'
+                   AND NOT d.regressed
                  ORDER BY r.started_utc DESC, r.dir DESC LIMIT ?6",
             )
             .map_err(&err)?;

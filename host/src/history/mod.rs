@@ -26,6 +26,49 @@ pub use profile::{DutProfile, PhaseProfile, RunProfile};
 /// The index's file name inside the runs folder.
 pub const FILE_NAME: &str = "history.sqlite";
 
+/// In a run directory: the run compared with its baseline, written by
+/// `suite --baseline` (a [`Diff`] as JSON, plus `"accepted": true` once
+/// `diff --accept` said the regressions were expected). The index reads
+/// which DUTs regressed from it, so a rebuilt index still knows.
+pub const BASELINE_FILE: &str = "baseline.json";
+
+/// The DUTs `run_dir`'s [`BASELINE_FILE`] says regressed (none without
+/// one, or when its regressions were accepted: `"accepted": true`).
+pub fn regressed_duts(run_dir: &Path) -> Result<Vec<String>, HistoryError> {
+    let path = run_dir.join(BASELINE_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(HistoryError::Baseline {
+                path,
+                why: e.to_string(),
+            });
+        }
+    };
+    let diff: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| HistoryError::Baseline {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+    if diff.get("accepted") == Some(&serde_json::Value::Bool(true)) {
+        return Ok(Vec::new());
+    }
+    let duts = diff["duts"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    Ok(duts
+        .iter()
+        .filter(|d| {
+            d["changes"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["regression"] == true))
+        })
+        .filter_map(|d| d["dut"].as_str().map(str::to_string))
+        .collect())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
     #[error("{}: no such runs folder", .0.display())]
@@ -65,6 +108,8 @@ pub enum HistoryError {
     },
     #[error("no run \"{0}\" in the history (a run directory's name or run id, or a path to one)")]
     NoSuchRun(String),
+    #[error("{}: not a readable baseline comparison ({why}); remove it and index the run again", path.display())]
+    Baseline { path: PathBuf, why: String },
     /// Copies of one run (a run directory copied in under another name)
     /// share its run id: which one is meant must be said.
     #[error("run id \"{0}\" names {n} run directories: {list}; give the directory's name instead", n = .1.len(), list = .1.join(", "))]
