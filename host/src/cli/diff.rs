@@ -11,8 +11,8 @@ use crate::history::{Baseline, Index, diff};
 /// is a regression.
 ///
 /// The baseline is by default, per DUT, the last complete earlier run of
-/// the same scenario on the same bench in which that DUT passed
-/// (`last-pass`); or any run given by its directory or run id. Compared:
+/// the same scenario on the same bench in which that DUT passed and did
+/// not regress in a `suite --baseline` night (`last-pass`); or any run given by its directory or run id. Compared:
 /// the firmware build (a change is reported, not a regression), and the
 /// emission profile per phase: destinations contacted, periodic flows
 /// (timers), RF bursts per minute per channel, supply current, and finding

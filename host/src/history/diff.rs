@@ -70,7 +70,7 @@ pub const KNOWN_RUNS: usize = 10;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Baseline {
     /// Per DUT, the last complete earlier run of the same scenario on the
-    /// same bench in which that DUT passed.
+    /// same bench in which that DUT passed and did not regress.
     LastPass,
     /// This run (directory name, run id or path), for every DUT.
     Run(String),
