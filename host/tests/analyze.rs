@@ -293,6 +293,27 @@ fn a_recording_that_does_not_cover_the_run_is_not_a_pass() {
             .contains("has a measured sample in 0% of its frames"),
         "{json}"
     );
+    // The same for the supply current: a phone "off" with no current
+    // measured is not shown to be off.
+    let (_, _) = analyze("lost-power", |len| len);
+    let lost = bench.dir.path().join("lost-power");
+    let len = std::fs::metadata(lost.join("power.sigmf-data"))
+        .unwrap()
+        .len() as usize;
+    std::fs::write(
+        lost.join("power.sigmf-data"),
+        f32::NAN.to_le_bytes().repeat(len / 4),
+    )
+    .unwrap();
+    let out = bench.run(&["analyze", lost.to_str().unwrap(), "--json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("findings JSON");
+    assert_eq!(out.status.code(), Some(3), "{json}");
+    assert!(
+        json["problems"]
+            .to_string()
+            .contains("power.sigmf-data: channel"),
+        "{json}"
+    );
     let (code, empty) = analyze("empty", |_| 0);
     assert_eq!(code, Some(3), "{empty}");
     assert!(

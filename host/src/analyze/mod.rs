@@ -206,7 +206,7 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
     let power = run.power()?;
     if let Some(mut reader) = power {
         problems.extend(coverage_gap(&reader, run.duration_s(), "power.sigmf-data"));
-        power_findings(&mut reader, &duts, &mut findings)?;
+        power_findings(&mut reader, &duts, &mut findings, &mut problems)?;
     }
     let net = run.net()?;
     if let Some(reader) = net {
@@ -258,10 +258,36 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
     ))
 }
 
-/// The share of a DUT's RF channel that must hold measured (not NaN)
+/// The share of a DUT's channel that must hold measured (not NaN)
 /// samples for the run to be complete: a tenth lost is a recording with
 /// holes big enough to hide a burst train.
 const MIN_MEASURED_SHARE: f64 = 0.9;
+
+/// Lost samples are NaN (recording-format.md): a DUT's channel that holds
+/// few measured ones cannot vouch for silence or for a phone that is off.
+/// One problem per such channel of `file`.
+fn too_few_measured(
+    file: &str,
+    channels: &[crate::record::read::Channel],
+    measured: &[u64],
+    frames: u64,
+) -> Vec<String> {
+    channels
+        .iter()
+        .zip(measured)
+        .filter_map(|(channel, &n)| {
+            let dut = channel.dut.as_deref()?;
+            let share = n as f64 / frames.max(1) as f64;
+            (frames > 0 && share < MIN_MEASURED_SHARE).then(|| {
+                format!(
+                    "{file}: channel \"{}\" of {dut} has a measured sample in {:.0}% of its frames (the rest were lost)",
+                    channel.label(),
+                    share * 100.0
+                )
+            })
+        })
+        .collect()
+}
 
 /// How far a recording may start after t = 0 or end before the run does
 /// and still count as covering it: the shield's stream starts a moment
@@ -454,20 +480,13 @@ fn rf_findings(
 ) -> Result<(), ReadError> {
     let result = rf::analyze(reader)?;
     let channels = reader.channels().to_vec();
-    // Lost samples are NaN (recording-format.md): a DUT channel that holds
-    // few measured ones cannot vouch for silence either.
-    let frames = reader.frames();
-    for (ch, channel) in channels.iter().enumerate() {
-        let measured = result.floors[ch].samples as f64 / frames.max(1) as f64;
-        if channel.dut.is_some() && frames > 0 && measured < MIN_MEASURED_SHARE {
-            problems.push(format!(
-                "rf.sigmf-data: channel \"{}\" of {} has a measured sample in {:.0}% of its frames (the rest were lost)",
-                channel.label(),
-                channel.dut.as_deref().unwrap_or("?"),
-                measured * 100.0
-            ));
-        }
-    }
+    let measured: Vec<u64> = result.floors.iter().map(|f| f.samples).collect();
+    problems.extend(too_few_measured(
+        "rf.sigmf-data",
+        &channels,
+        &measured,
+        reader.frames(),
+    ));
     for (ch, channel) in channels.iter().enumerate() {
         let Some(dut) = channel.dut.as_deref() else {
             continue;
@@ -563,6 +582,7 @@ fn power_findings(
     reader: &mut SigmfReader,
     duts: &[DutPhases],
     out: &mut BTreeMap<String, Vec<Finding>>,
+    problems: &mut Vec<String>,
 ) -> Result<(), ReadError> {
     let channels = reader.channels().to_vec();
     let owner: Vec<Option<&DutPhases>> = channels
@@ -573,11 +593,17 @@ fn power_findings(
                 .and_then(|n| duts.iter().find(|d| d.name == n))
         })
         .collect();
-    let excess = power::above(reader, |ch, t| {
+    let above = power::above(reader, |ch, t| {
         let p = owner.get(ch).copied().flatten()?.at(t)?;
         (p.power == PowerExpect::Off && t >= p.start + SETTLE_S).then_some(p.off_current_a)
     })?;
-    for (ch, stretches) in excess.iter().enumerate() {
+    problems.extend(too_few_measured(
+        "power.sigmf-data",
+        &channels,
+        &above.measured,
+        reader.frames(),
+    ));
+    for (ch, stretches) in above.excess.iter().enumerate() {
         let Some(d) = owner[ch] else { continue };
         for p in d.phases.iter().filter(|p| p.power == PowerExpect::Off) {
             let inside: Vec<&power::Excess> = stretches

@@ -14,19 +14,30 @@ pub struct Excess {
     pub mean_a: f64,
 }
 
+/// What one pass over the current found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Above {
+    /// Per channel, the stretches above the limit.
+    pub excess: Vec<Vec<Excess>>,
+    /// Per channel, the samples measured (not NaN: not lost).
+    pub measured: Vec<u64>,
+}
+
 /// Per channel, where its samples exceed `limit(channel, t)` (None: no
 /// limit at that time). A NaN sample ends a stretch.
-pub fn above<F>(reader: &mut SigmfReader, mut limit: F) -> Result<Vec<Vec<Excess>>, ReadError>
+pub fn above<F>(reader: &mut SigmfReader, mut limit: F) -> Result<Above, ReadError>
 where
     F: FnMut(usize, f64) -> Option<f64>,
 {
     let n = reader.num_channels();
     let period = 1.0 / reader.sample_rate();
     let mut out = vec![Vec::new(); n];
+    let mut measured = vec![0u64; n];
     // (start t, samples, sum, peak)
     let mut open: Vec<Option<(f64, u64, f64, f64)>> = vec![None; n];
     reader.for_each_frame(|t, frame| {
         for (ch, &v) in frame.iter().enumerate() {
+            measured[ch] += u64::from(v.is_finite());
             let over = v.is_finite() && limit(ch, t).is_some_and(|l| v > l);
             match (&mut open[ch], over) {
                 (Some((_, len, sum, peak)), true) => {
@@ -48,7 +59,10 @@ where
             out[ch].push(excess(run, period));
         }
     }
-    Ok(out)
+    Ok(Above {
+        excess: out,
+        measured,
+    })
 }
 
 /// A finished stretch: (start t, samples, sum, peak) at `period` s a sample.

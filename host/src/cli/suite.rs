@@ -363,7 +363,7 @@ impl SuiteCmd {
                     // The error may have cut the runner's safe state short:
                     // the guard, still armed, applies it again when it drops.
                     tracing::error!("{}: {err}", e.file.display());
-                    runs.push(failed_to_record(e, &err));
+                    runs.push(failed_to_record(e, None, &err));
                     stop = Stop::Aborted;
                     cut_short = true;
                     continue;
@@ -417,19 +417,25 @@ impl SuiteCmd {
                 started_utc: started,
                 ..crate::sim::offline::OfflineOptions::new(self.seed)
             };
-            let recorded = crate::runner::new_run_dir(&self.out, started, &e.scenario.name)
-                .map_err(|err| err.to_string())
-                .and_then(|(dir, _)| {
-                    crate::sim::offline::record(config, &e.scenario, &dir, &options)
-                        .map(|report| (dir, report))
-                        .map_err(|err| format!("recording: {err}"))
-                });
-            let (dir, report) = match recorded {
-                Ok(r) => r,
+            let dir = match crate::runner::new_run_dir(&self.out, started, &e.scenario.name) {
+                Ok((dir, _)) => dir,
                 Err(err) => {
                     // The runs before this one stand; the rest is not run.
                     tracing::error!("{}: {err}", e.file.display());
-                    runs.push(failed_to_record(e, &err));
+                    runs.push(failed_to_record(e, None, &err));
+                    stop = Stop::Aborted;
+                    continue;
+                }
+            };
+            let report = match crate::sim::offline::record(config, &e.scenario, &dir, &options) {
+                Ok(report) => report,
+                Err(err) => {
+                    tracing::error!("{}: recording: {err}", e.file.display());
+                    runs.push(failed_to_record(
+                        e,
+                        Some(&dir),
+                        &format!("recording: {err}"),
+                    ));
                     stop = Stop::Aborted;
                     continue;
                 }
@@ -489,19 +495,24 @@ fn copy_evidence(run: &Path, into: &Path) -> Result<(), CliError> {
 }
 
 fn not_run(e: &suite::SuiteEntry) -> SuiteRun {
-    unrecorded(e, "not run".into())
+    unrecorded(e, None, "not run".into())
 }
 
-/// A scenario whose recording failed with `err` (no verdict).
-fn failed_to_record(e: &suite::SuiteEntry, err: &dyn std::fmt::Display) -> SuiteRun {
-    unrecorded(e, format!("not recorded: {err}"))
+/// A scenario whose recording failed with `err` (no verdict), in `dir` if
+/// it got that far (what it holds is named, not left unnamed in --out).
+fn failed_to_record(
+    e: &suite::SuiteEntry,
+    dir: Option<&Path>,
+    err: &dyn std::fmt::Display,
+) -> SuiteRun {
+    unrecorded(e, dir, format!("not recorded: {err}"))
 }
 
-fn unrecorded(e: &suite::SuiteEntry, ending: String) -> SuiteRun {
+fn unrecorded(e: &suite::SuiteEntry, dir: Option<&Path>, ending: String) -> SuiteRun {
     SuiteRun {
         scenario: e.scenario.name.clone(),
         file: e.file.clone(),
-        dir: None,
+        dir: dir.map(Path::to_path_buf),
         ending,
         verdict: None,
         failing: BTreeMap::new(),
