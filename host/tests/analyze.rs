@@ -140,6 +140,26 @@ fn analyze_refuses_what_it_cannot_read_with_a_reason() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("benchctl-run/9"), "{stderr}");
+
+    // `analyze runs/*` also names the runs folder's history index: passed
+    // over beside runs, refused alone.
+    let runs = bench.dir.path().join("runs");
+    std::fs::create_dir_all(runs.join("honest")).unwrap();
+    for entry in std::fs::read_dir(common::repo_root().join("fixtures/runs/honest")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), runs.join("honest").join(entry.file_name())).unwrap();
+    }
+    std::fs::write(runs.join("history.sqlite"), b"").unwrap();
+    let out = bench.run(&["analyze", "runs/honest", "runs/history.sqlite"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bench.run(&["analyze", "runs/history.sqlite"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to analyze"));
 }
 
 /// The NeFiAS captures (../shared/data/nefias): four covert timing

@@ -34,7 +34,12 @@ impl Analyze {
     pub fn run(self, ctx: &Context) -> Result<(), CliError> {
         let mut results = Vec::new();
         let mut unreadable = Vec::new();
-        for input in &self.inputs {
+        // `runs/*` also matches the runs folder's history index.
+        for input in self
+            .inputs
+            .iter()
+            .filter(|p| !crate::history::is_index_file(p))
+        {
             match analyze_and_keep(input) {
                 Ok(f) => {
                     ctx.print_line(&f, || analyze::summary::render(&f));
@@ -45,6 +50,11 @@ impl Analyze {
                     unreadable.push(input.display().to_string());
                 }
             }
+        }
+        if results.is_empty() && unreadable.is_empty() {
+            return Err(CliError::Usage(
+                "nothing to analyze: history.sqlite is a runs folder's history, not a run".into(),
+            ));
         }
         if let Some(path) = &self.junit {
             write_junit(path, &results)?;

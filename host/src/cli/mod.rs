@@ -35,8 +35,10 @@ use crate::shutdown::Shutdown;
 const AFTER_HELP: &str = "\
 Exit codes:
   0  success
-  1  verdict fail (`run`, `analyze`): a DUT did what its phase forbids, or a covert pattern
-  2  usage or bench file error; nothing was switched
+  1  verdict fail (`run`, `analyze`, `suite`): a DUT did what its phase forbids, or a
+     covert pattern; or a regression against the baseline (`diff`, `suite --baseline`)
+  2  usage, bench/scenario/suite file error, an input or run history that cannot be
+     read, or an output place that cannot be written; nothing was switched
   3  hardware or infrastructure fault (a device failed, the bench is in use), or
      a run that did not record completely and in which nothing failed
   130, 143, 129  stopped by SIGINT, SIGTERM, SIGHUP; touched DUTs went to their safe state

@@ -42,7 +42,12 @@ impl Report {
             )));
         }
         let mut failed = Vec::new();
-        for dir in &self.runs {
+        // `runs/*` also matches the runs folder's history index.
+        for dir in self
+            .runs
+            .iter()
+            .filter(|p| !crate::history::is_index_file(p))
+        {
             let out = self
                 .out
                 .clone()

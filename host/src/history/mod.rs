@@ -26,6 +26,20 @@ pub use profile::{DutProfile, PhaseProfile, RunProfile};
 /// The index's file name inside the runs folder.
 pub const FILE_NAME: &str = "history.sqlite";
 
+/// True for a runs folder's history index: what `runs/*` also matches
+/// beside the run directories, and commands that take run directories
+/// pass over (said at debug level).
+pub fn is_index_file(path: &Path) -> bool {
+    let skip = path.is_file() && path.file_name() == Some(std::ffi::OsStr::new(FILE_NAME));
+    if skip {
+        tracing::debug!(
+            "{}: the run history, not a run; passed over",
+            path.display()
+        );
+    }
+    skip
+}
+
 /// In a run directory: the run compared with its baseline, written by
 /// `suite --baseline` (a [`Diff`] as JSON, plus `"accepted": true` once
 /// `diff --accept` said the regressions were expected). The index reads
