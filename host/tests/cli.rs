@@ -158,7 +158,10 @@ fn help_teaches_exit_codes() {
     let bench = TestBench::default_bench();
     let out = bench.ok(&["--help"]);
     assert!(out.contains("Exit codes:"), "{out}");
-    assert!(out.contains("2  usage, bench/scenario/suite file error"), "{out}");
+    assert!(
+        out.contains("2  usage, bench/scenario/suite file error"),
+        "{out}"
+    );
     assert!(out.contains("`diff`, `suite --baseline`"), "{out}");
 }
 
