@@ -272,7 +272,8 @@ fn eval_reports_detection_and_false_positives_per_class() {
 fn a_recording_that_does_not_cover_the_run_is_not_a_pass() {
     let bench = TestBench::default_bench();
     let honest = common::repo_root().join("fixtures/runs/honest");
-    let analyze = |name: &str, keep_bytes: fn(u64) -> u64| {
+    // A copy of the honest fixture, damaged by `damage`, analyzed.
+    let analyze = |name: &str, damage: &dyn Fn(&Path)| {
         let dir = bench.dir.path().join(name);
         std::fs::create_dir(&dir).unwrap();
         for entry in std::fs::read_dir(&honest).unwrap() {
@@ -281,60 +282,54 @@ fn a_recording_that_does_not_cover_the_run_is_not_a_pass() {
                 std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
             }
         }
-        let data = dir.join("rf.sigmf-data");
-        let len = std::fs::metadata(&data).unwrap().len();
-        let file = std::fs::OpenOptions::new().write(true).open(&data).unwrap();
-        file.set_len(keep_bytes(len)).unwrap();
+        damage(&dir);
         let out = bench.run(&["analyze", dir.to_str().unwrap(), "--json"]);
         let json: Value = serde_json::from_slice(&out.stdout).expect("findings JSON");
         (out.status.code(), json)
     };
-    let (code, whole) = analyze("whole", |len| len);
+    let truncate = |file: &'static str, keep: fn(u64) -> u64| {
+        move |dir: &Path| {
+            let data = dir.join(file);
+            let len = std::fs::metadata(&data).unwrap().len();
+            let f = std::fs::OpenOptions::new().write(true).open(&data).unwrap();
+            f.set_len(keep(len)).unwrap();
+        }
+    };
+    // Every sample lost: NaN, as the format marks a lost frame.
+    let all_lost = |file: &'static str| {
+        move |dir: &Path| {
+            let data = dir.join(file);
+            let len = std::fs::metadata(&data).unwrap().len() as usize;
+            std::fs::write(&data, f32::NAN.to_le_bytes().repeat(len / 4)).unwrap();
+        }
+    };
+    let (code, whole) = analyze("whole", &|_| {});
     assert_eq!(code, Some(0), "the fixture passes whole: {whole}");
     // Half the frames (whole frames: 9 channels of f32).
-    let (code, half) = analyze("half", |len| len / 2 / 36 * 36);
+    let (code, half) = analyze("half", &truncate("rf.sigmf-data", |len| len / 2 / 36 * 36));
     assert_eq!(code, Some(3), "{half}");
     assert_eq!(half["verdict"], "incomplete");
     let problems = half["problems"].to_string();
     assert!(problems.contains("rf.sigmf-data covers only"), "{problems}");
-    // Every sample lost (NaN, as the format marks a lost frame): the same.
-    let (code, _) = analyze("lost", |len| len);
-    let lost = bench.dir.path().join("lost");
-    let len = std::fs::metadata(lost.join("rf.sigmf-data")).unwrap().len() as usize;
-    let nan: Vec<u8> = f32::NAN.to_le_bytes().repeat(len / 4);
-    std::fs::write(lost.join("rf.sigmf-data"), nan).unwrap();
-    assert_eq!(code, Some(0));
-    let out = bench.run(&["analyze", lost.to_str().unwrap(), "--json"]);
-    let json: Value = serde_json::from_slice(&out.stdout).expect("findings JSON");
-    assert_eq!(out.status.code(), Some(3), "{json}");
+    let (code, lost) = analyze("lost", &all_lost("rf.sigmf-data"));
+    assert_eq!(code, Some(3), "{lost}");
     assert!(
-        json["problems"]
+        lost["problems"]
             .to_string()
             .contains("has a measured sample in 0% of its frames"),
-        "{json}"
+        "{lost}"
     );
     // The same for the supply current: a phone "off" with no current
     // measured is not shown to be off.
-    let (_, _) = analyze("lost-power", |len| len);
-    let lost = bench.dir.path().join("lost-power");
-    let len = std::fs::metadata(lost.join("power.sigmf-data"))
-        .unwrap()
-        .len() as usize;
-    std::fs::write(
-        lost.join("power.sigmf-data"),
-        f32::NAN.to_le_bytes().repeat(len / 4),
-    )
-    .unwrap();
-    let out = bench.run(&["analyze", lost.to_str().unwrap(), "--json"]);
-    let json: Value = serde_json::from_slice(&out.stdout).expect("findings JSON");
-    assert_eq!(out.status.code(), Some(3), "{json}");
+    let (code, lost) = analyze("lost-power", &all_lost("power.sigmf-data"));
+    assert_eq!(code, Some(3), "{lost}");
     assert!(
-        json["problems"]
+        lost["problems"]
             .to_string()
             .contains("power.sigmf-data: channel"),
-        "{json}"
+        "{lost}"
     );
-    let (code, empty) = analyze("empty", |_| 0);
+    let (code, empty) = analyze("empty", &truncate("rf.sigmf-data", |_| 0));
     assert_eq!(code, Some(3), "{empty}");
     assert!(
         empty["problems"]

@@ -152,9 +152,7 @@ fn accept(index: &mut Index, runs: &Path, diff: &crate::history::Diff) -> Result
     if let serde_json::Value::Object(map) = &mut doc {
         map.insert("accepted".into(), true.into());
     }
-    let json = serde_json::to_vec_pretty(&doc).map_err(|e| CliError::Usage(e.to_string()))?;
-    crate::state::write_atomic(&file, &json)
-        .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", file.display())))?;
+    crate::history::write_baseline_file(&runs.join(&diff.run), &doc).map_err(CliError::Usage)?;
     index
         .accept_regressions(&diff.run)
         .map_err(|e| CliError::Usage(e.to_string()))?;

@@ -140,17 +140,8 @@ impl SuiteRun {
                     dut: d.dut.clone(),
                     baseline: d.baseline.clone(),
                     regressions: d
-                        .changes
-                        .iter()
-                        .filter(|c| c.regression)
-                        .map(|c| {
-                            let phase = c
-                                .phase
-                                .as_deref()
-                                .map(|p| format!("[{p}] "))
-                                .unwrap_or_default();
-                            format!("{}: {phase}{}", c.kind.as_str(), c.summary)
-                        })
+                        .regressions()
+                        .map(|c| format!("{}: {}{}", c.kind.as_str(), c.phase_tag(), c.summary))
                         .collect(),
                 })
                 .collect()),
@@ -570,14 +561,11 @@ impl SuiteCmd {
         let mut index = Index::open(&self.out).map_err(|e| e.to_string())?;
         let diff = history::compare(&index, key, Baseline::LastPass)
             .map_err(|e| format!("cannot compare with the last passing run: {e}"))?;
-        let json = serde_json::to_vec_pretty(&diff).map_err(|e| e.to_string())?;
-        let file = dir.join(history::BASELINE_FILE);
-        crate::state::write_atomic(&file, &json)
-            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        history::write_baseline_file(dir, &diff)?;
         let regressed: Vec<String> = diff
             .duts
             .iter()
-            .filter(|d| d.changes.iter().any(|c| c.regression))
+            .filter(|d| d.regressed())
             .map(|d| d.dut.clone())
             .collect();
         index
@@ -673,9 +661,7 @@ fn failing_cell(r: &SuiteRun) -> String {
         .collect();
     for d in r.diff.iter().flat_map(|diff| &diff.duts) {
         let kinds: Vec<&str> = d
-            .changes
-            .iter()
-            .filter(|c| c.regression)
+            .regressions()
             .map(|c| c.kind.as_str())
             .collect::<BTreeSet<_>>()
             .into_iter()

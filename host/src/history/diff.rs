@@ -23,7 +23,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::index::Index;
 use super::profile::{DutProfile, PhaseProfile};
@@ -87,7 +87,7 @@ impl std::str::FromStr for Baseline {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChangeKind {
     BuildChanged,
@@ -112,7 +112,7 @@ impl ChangeKind {
 }
 
 /// One thing that changed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub dut: String,
     pub kind: ChangeKind,
@@ -124,7 +124,7 @@ pub struct Change {
 }
 
 /// One DUT's changes against its baseline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DutDiff {
     pub dut: String,
     /// The baseline run's directory name; None when there is none.
@@ -135,7 +135,28 @@ pub struct DutDiff {
     pub changes: Vec<Change>,
 }
 
+impl Change {
+    /// `[phase] ` to put before the summary, or nothing for a change of
+    /// the whole run.
+    pub fn phase_tag(&self) -> String {
+        self.phase
+            .as_deref()
+            .map(|p| format!("[{p}] "))
+            .unwrap_or_default()
+    }
+}
+
 impl DutDiff {
+    /// This DUT's changes that are regressions.
+    pub fn regressions(&self) -> impl Iterator<Item = &Change> + '_ {
+        self.changes.iter().filter(|c| c.regression)
+    }
+
+    /// At least one of its changes is a regression.
+    pub fn regressed(&self) -> bool {
+        self.regressions().next().is_some()
+    }
+
     /// Note a change of this DUT, seen in `phase` (None: the whole run).
     fn add_change(
         &mut self,
@@ -155,7 +176,7 @@ impl DutDiff {
 }
 
 /// A run against its baseline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Diff {
     pub run: String,
     pub bench: String,
@@ -169,10 +190,7 @@ pub struct Diff {
 impl Diff {
     /// The changes that are regressions.
     pub fn regressions(&self) -> impl Iterator<Item = &Change> + '_ {
-        self.duts
-            .iter()
-            .flat_map(|d| &d.changes)
-            .filter(|c| c.regression)
+        self.duts.iter().flat_map(DutDiff::regressions)
     }
 
     pub fn has_regression(&self) -> bool {
@@ -218,15 +236,11 @@ impl Diff {
                 .max()
                 .unwrap_or(0);
             for c in &d.changes {
-                let phase = c
-                    .phase
-                    .as_deref()
-                    .map(|p| format!("[{p}] "))
-                    .unwrap_or_default();
                 out.push_str(&format!(
-                    "    {:<10}  {:<width$}  {phase}{}\n",
+                    "    {:<10}  {:<width$}  {}{}\n",
                     if c.regression { "REGRESSION" } else { "change" },
                     c.kind.as_str(),
+                    c.phase_tag(),
                     c.summary,
                 ));
             }

@@ -46,9 +46,25 @@ pub fn is_index_file(path: &Path) -> bool {
 /// which DUTs regressed from it, so a rebuilt index still knows.
 pub const BASELINE_FILE: &str = "baseline.json";
 
+/// Write `run_dir`'s [`BASELINE_FILE`]: a [`Diff`], or one marked
+/// accepted. The error is in words.
+pub fn write_baseline_file(run_dir: &Path, doc: &impl Serialize) -> Result<(), String> {
+    let file = run_dir.join(BASELINE_FILE);
+    let json = serde_json::to_vec_pretty(doc).map_err(|e| e.to_string())?;
+    crate::state::write_atomic(&file, &json)
+        .map_err(|e| format!("cannot write {}: {e}", file.display()))
+}
+
 /// The DUTs `run_dir`'s [`BASELINE_FILE`] says regressed (none without
 /// one, or when its regressions were accepted: `"accepted": true`).
 pub fn regressed_duts(run_dir: &Path) -> Result<Vec<String>, HistoryError> {
+    #[derive(Deserialize)]
+    struct Kept {
+        #[serde(flatten)]
+        diff: Diff,
+        #[serde(default)]
+        accepted: bool,
+    }
     let path = run_dir.join(BASELINE_FILE);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
@@ -60,26 +76,19 @@ pub fn regressed_duts(run_dir: &Path) -> Result<Vec<String>, HistoryError> {
             });
         }
     };
-    let diff: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| HistoryError::Baseline {
-            path: path.clone(),
-            why: e.to_string(),
-        })?;
-    if diff.get("accepted") == Some(&serde_json::Value::Bool(true)) {
+    let kept: Kept = serde_json::from_slice(&bytes).map_err(|e| HistoryError::Baseline {
+        path: path.clone(),
+        why: e.to_string(),
+    })?;
+    if kept.accepted {
         return Ok(Vec::new());
     }
-    let duts = diff["duts"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    Ok(duts
-        .iter()
-        .filter(|d| {
-            d["changes"]
-                .as_array()
-                .is_some_and(|c| c.iter().any(|c| c["regression"] == true))
-        })
-        .filter_map(|d| d["dut"].as_str().map(str::to_string))
+    Ok(kept
+        .diff
+        .duts
+        .into_iter()
+        .filter(DutDiff::regressed)
+        .map(|d| d.dut)
         .collect())
 }
 
