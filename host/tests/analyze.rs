@@ -311,6 +311,31 @@ fn a_recording_that_does_not_cover_the_run_is_not_a_pass() {
     assert_eq!(half["verdict"], "incomplete");
     let problems = half["problems"].to_string();
     assert!(problems.contains("rf.sigmf-data covers only"), "{problems}");
+    // A shield that started 1.5 s late, written the two ways the format
+    // allows: the offset in `bench:t0`, or NaN padding. Both measured the
+    // run, and both are judged the same.
+    let late_t0 = |dir: &Path| {
+        let data = dir.join("rf.sigmf-data");
+        let bytes = std::fs::read(&data).unwrap();
+        std::fs::write(&data, &bytes[1500 * 36..]).unwrap();
+        let meta_path = dir.join("rf.sigmf-meta");
+        let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+        let t0 = meta["captures"][0]["bench:t0"].as_f64().unwrap_or(0.0);
+        meta["captures"][0]["bench:t0"] = serde_json::json!(t0 + 1.5);
+        std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+    };
+    let late_nan = |dir: &Path| {
+        let data = dir.join("rf.sigmf-data");
+        let mut bytes = std::fs::read(&data).unwrap();
+        for v in bytes[..1500 * 36].chunks_exact_mut(4) {
+            v.copy_from_slice(&f32::NAN.to_le_bytes());
+        }
+        std::fs::write(&data, bytes).unwrap();
+    };
+    let (code_t0, t0) = analyze("late-t0", &late_t0);
+    let (code_nan, nan) = analyze("late-nan", &late_nan);
+    assert_eq!(code_t0, Some(0), "{t0}");
+    assert_eq!(code_nan, Some(0), "{nan}");
     let (code, lost) = analyze("lost", &all_lost("rf.sigmf-data"));
     assert_eq!(code, Some(3), "{lost}");
     assert!(

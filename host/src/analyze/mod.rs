@@ -200,13 +200,23 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
         if reader.truncated() {
             problems.push("rf.sigmf-data ends in a partial frame".into());
         }
-        problems.extend(coverage_gap(&reader, run.duration_s(), "rf.sigmf-data"));
-        rf_findings(&mut reader, &duts, &mut findings, &mut problems)?;
+        let measured = rf_findings(&mut reader, &duts, &mut findings)?;
+        problems.extend(coverage(
+            "rf.sigmf-data",
+            &reader,
+            run.duration_s(),
+            &measured,
+        ));
     }
     let power = run.power()?;
     if let Some(mut reader) = power {
-        problems.extend(coverage_gap(&reader, run.duration_s(), "power.sigmf-data"));
-        power_findings(&mut reader, &duts, &mut findings, &mut problems)?;
+        let measured = power_findings(&mut reader, &duts, &mut findings)?;
+        problems.extend(coverage(
+            "power.sigmf-data",
+            &reader,
+            run.duration_s(),
+            &measured,
+        ));
     }
     let net = run.net()?;
     if let Some(reader) = net {
@@ -258,27 +268,52 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
     ))
 }
 
-/// The share of a DUT's channel that must hold measured (not NaN)
-/// samples for the run to be complete: a tenth lost is a recording with
-/// holes big enough to hide a burst train.
+/// The share of the run a DUT's channel must hold measured samples for
+/// (not NaN, not before the recording started or after it stopped) for
+/// the run to be complete: a tenth missing is a hole big enough to hide a
+/// burst train.
 const MIN_MEASURED_SHARE: f64 = 0.9;
 
-/// Lost samples are NaN (recording-format.md): a DUT's channel that holds
-/// few measured ones cannot vouch for silence or for a phone that is off.
-/// One problem per such channel of `file`.
-fn too_few_measured(
+/// How much of the run's end a recording may miss without counting it:
+/// the shield's stream starts a moment after the run clock (0.4 s on the
+/// simulated bench), the recorder writes at least once a second, and a
+/// slow logger writes a sample per finished window.
+const COVERAGE_SLACK_S: f64 = 1.0;
+
+/// Whether `file` measured the run, in words when it did not. The
+/// recording format lets a writer mark a late start three ways (shift the
+/// data, pad with NaN, or set `bench:t0`) and a lost frame as NaN, so what
+/// counts is the same for all of them: per DUT channel, the measured
+/// samples (`measured`, per channel) against the samples the run should
+/// hold. A phase nobody heard is not a silent phase, so this makes the run
+/// incomplete rather than letting it pass on missing data.
+fn coverage(
     file: &str,
-    channels: &[crate::record::read::Channel],
+    reader: &SigmfReader,
+    duration_s: Option<f64>,
     measured: &[u64],
-    frames: u64,
 ) -> Vec<String> {
-    channels
+    let frames = reader.frames();
+    if let Some(end) = duration_s
+        && frames == 0
+    {
+        return vec![format!(
+            "{file} holds no samples for a {end:.1} s run: nothing it should measure was heard"
+        )];
+    }
+    let rate = reader.sample_rate();
+    let slack = COVERAGE_SLACK_S.max(2.0 / rate);
+    let expected = duration_s
+        .map_or(0.0, |end| (end - slack) * rate)
+        .max(frames as f64);
+    let short: Vec<String> = reader
+        .channels()
         .iter()
         .zip(measured)
         .filter_map(|(channel, &n)| {
             let dut = channel.dut.as_deref()?;
-            let share = n as f64 / frames.max(1) as f64;
-            (frames > 0 && share < MIN_MEASURED_SHARE).then(|| {
+            let share = n as f64 / expected.max(1.0);
+            (share < MIN_MEASURED_SHARE).then(|| {
                 format!(
                     "{file}: channel \"{}\" of {dut} has a measured sample in {:.0}% of its frames (the rest were lost)",
                     channel.label(),
@@ -286,33 +321,15 @@ fn too_few_measured(
                 )
             })
         })
-        .collect()
-}
-
-/// How far a recording may start after t = 0 or end before the run does
-/// and still count as covering it: the shield's stream starts a moment
-/// after the run clock (0.4 s on the simulated bench) and the recorder
-/// writes at least once a second.
-const COVERAGE_SLACK_S: f64 = 1.0;
-
-/// A SigMF recording that does not cover the run: what it misses, in
-/// words. A phase nobody heard is not a silent phase, so this makes the
-/// run incomplete rather than letting it pass on missing data.
-fn coverage_gap(reader: &SigmfReader, duration_s: Option<f64>, file: &str) -> Option<String> {
-    let end = duration_s?;
+        .collect();
     let (from, to) = (reader.t0(), reader.end_t());
-    if reader.frames() == 0 {
-        return Some(format!(
-            "{file} holds no samples for a {end:.1} s run: nothing it should measure was heard"
-        ));
-    }
-    // A slow logger writes a sample per finished window: a period short.
-    let slack = COVERAGE_SLACK_S.max(2.0 / reader.sample_rate());
-    (from > slack || to < end - slack).then(|| {
-        format!(
+    match duration_s {
+        // Said once for the file when the recording itself is short.
+        Some(end) if !short.is_empty() && (from > slack || to < end - slack) => vec![format!(
             "{file} covers only {from:.1}-{to:.1} s of a {end:.1} s run: what happened outside that was not measured"
-        )
-    })
+        )],
+        _ => short,
+    }
 }
 
 /// Walk a capture's packets: `(interface name, time, bytes)`. True if its
@@ -472,21 +489,14 @@ fn checks_for(duts: &[DutPhases], rf: bool, power: bool, net: bool) -> Vec<Check
     checks
 }
 
+/// RF findings into `out`; per channel, the samples measured.
 fn rf_findings(
     reader: &mut SigmfReader,
     duts: &[DutPhases],
     out: &mut BTreeMap<String, Vec<Finding>>,
-    problems: &mut Vec<String>,
-) -> Result<(), ReadError> {
+) -> Result<Vec<u64>, ReadError> {
     let result = rf::analyze(reader)?;
     let channels = reader.channels().to_vec();
-    let measured: Vec<u64> = result.floors.iter().map(|f| f.samples).collect();
-    problems.extend(too_few_measured(
-        "rf.sigmf-data",
-        &channels,
-        &measured,
-        reader.frames(),
-    ));
     for (ch, channel) in channels.iter().enumerate() {
         let Some(dut) = channel.dut.as_deref() else {
             continue;
@@ -556,7 +566,7 @@ fn rf_findings(
             });
         }
     }
-    Ok(())
+    Ok(result.floors.iter().map(|f| f.samples).collect())
 }
 
 fn timing_evidence(a: &detect::timing::TimingAssessment) -> BTreeMap<String, serde_json::Value> {
@@ -578,12 +588,12 @@ fn timing_evidence(a: &detect::timing::TimingAssessment) -> BTreeMap<String, ser
     e
 }
 
+/// Power findings into `out`; per channel, the samples measured.
 fn power_findings(
     reader: &mut SigmfReader,
     duts: &[DutPhases],
     out: &mut BTreeMap<String, Vec<Finding>>,
-    problems: &mut Vec<String>,
-) -> Result<(), ReadError> {
+) -> Result<Vec<u64>, ReadError> {
     let channels = reader.channels().to_vec();
     let owner: Vec<Option<&DutPhases>> = channels
         .iter()
@@ -597,12 +607,6 @@ fn power_findings(
         let p = owner.get(ch).copied().flatten()?.at(t)?;
         (p.power == PowerExpect::Off && t >= p.start + SETTLE_S).then_some(p.off_current_a)
     })?;
-    problems.extend(too_few_measured(
-        "power.sigmf-data",
-        &channels,
-        &above.measured,
-        reader.frames(),
-    ));
     for (ch, stretches) in above.excess.iter().enumerate() {
         let Some(d) = owner[ch] else { continue };
         for p in d.phases.iter().filter(|p| p.power == PowerExpect::Off) {
@@ -647,7 +651,7 @@ fn power_findings(
             });
         }
     }
-    Ok(())
+    Ok(above.measured)
 }
 
 fn net_findings(d: &DutPhases, sorter: &DutSorter, out: &mut Vec<Finding>) {
