@@ -1,16 +1,16 @@
 //! Analysis: a run directory (any that follows recording-format.md) or a
 //! bare packet capture in, findings out (findings.md, `benchctl-findings/1`).
 //!
-//! One pass per stream, memory flat in the recording's length: RF (`rf.rs`:
-//! floors, bursts, the room), supply current (`power.rs`), packets (`net.rs`:
-//! sorted per DUT for the detectors). The phase expectations are checked
-//! here; the covert-pattern statistics live in `crate::detect`, one file
-//! each. `junit.rs` and `summary.rs` present the result.
+//! One pass per stream, memory flat in the recording's length: RF
+//! (`detect::rf_silence`: floors, bursts, the room), supply current
+//! (`detect::power_off`), packets (`net.rs`: sorted per DUT for the
+//! detectors). This module reads the run, hands each DUT's phases and
+//! streams to the detectors in `crate::detect` (one file per finding kind),
+//! checks that the recording covers the run, and decides the verdicts.
+//! `junit.rs` and `summary.rs` present the result.
 
 pub mod junit;
 pub mod net;
-pub mod power;
-pub mod rf;
 pub mod summary;
 
 use std::collections::BTreeMap;
@@ -18,9 +18,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use serde_json::json;
 
-use crate::detect::{self, Finding, Severity};
+use crate::detect::{self, Finding, Severity, power_off, rf_silence};
 use crate::record::read::{PacketReader, ReadError, RunDir, SigmfReader};
 use crate::record::{NetExpect, PowerExpect, RfExpect};
 use net::{DutSorter, NetPhase};
@@ -34,8 +33,6 @@ pub const FILE_NAME: &str = "findings.json";
 /// written just before the action that brings the DUT into it, and a phone
 /// takes a moment to obey (radios off, shutdown).
 pub const SETTLE_S: f64 = 1.0;
-/// Current above the limit for less than this is a spike, not a draw.
-pub const MIN_EXCESS_S: f64 = 0.05;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {
@@ -495,56 +492,28 @@ fn rf_findings(
     duts: &[DutPhases],
     out: &mut BTreeMap<String, Vec<Finding>>,
 ) -> Result<Vec<u64>, ReadError> {
-    let result = rf::analyze(reader)?;
-    let channels = reader.channels().to_vec();
-    for (ch, channel) in channels.iter().enumerate() {
-        let Some(dut) = channel.dut.as_deref() else {
+    let result = rf_silence::analyze(reader)?;
+    let period = 1.0 / reader.sample_rate();
+    for (ch, channel) in reader.channels().iter().enumerate() {
+        let Some(d) = channel
+            .dut
+            .as_deref()
+            .and_then(|dut| duts.iter().find(|d| d.name == dut))
+        else {
             continue;
         };
-        let Some(d) = duts.iter().find(|d| d.name == dut) else {
-            continue;
-        };
-        let floor = result.floors[ch];
-        let mine: Vec<&rf::Burst> = result.bursts[ch].iter().filter(|b| !b.room).collect();
-        let period = 1.0 / reader.sample_rate();
+        let label = channel.label();
+        let list = out.entry(d.name.clone()).or_default();
+        let mine: Vec<&rf_silence::Burst> = result.bursts[ch].iter().filter(|b| !b.room).collect();
         for p in d.phases.iter().filter(|p| p.rf == RfExpect::Silent) {
-            let inside: Vec<&&rf::Burst> = mine
-                .iter()
-                .filter(|b| b.counts(period))
-                .filter(|b| b.start_s >= p.start + SETTLE_S && b.start_s < p.end)
-                .collect();
-            let (Some(first), Some(last)) = (inside.first(), inside.last()) else {
-                continue;
-            };
-            let peak = inside.iter().map(|b| b.peak_dbm).fold(f64::MIN, f64::max);
-            let longest = inside.iter().map(|b| b.duration_s()).fold(0.0, f64::max);
-            let above = peak - floor.median_dbm;
-            let mut evidence = BTreeMap::new();
-            evidence.insert("bursts".into(), json!(inside.len()));
-            evidence.insert("peak_dbm".into(), json!(round(peak, 1)));
-            evidence.insert("floor_dbm".into(), json!(round(floor.median_dbm, 1)));
-            evidence.insert("threshold_dbm".into(), json!(round(floor.threshold_dbm, 1)));
-            evidence.insert("above_floor_db".into(), json!(round(above, 1)));
-            evidence.insert("longest_ms".into(), json!(round(longest * 1e3, 1)));
-            out.entry(dut.to_string()).or_default().push(Finding {
-                kind: "rf-in-silence",
-                severity: Severity::High,
-                phase: Some(p.name.clone()),
-                start_s: first.start_s,
-                end_s: last.end_s,
-                channel: Some(channel.label().to_string()),
-                score: (above / 20.0).clamp(0.5, 1.0),
-                summary: format!(
-                    "{} burst{} up to {:.0} dB above the noise floor (longest {:.0} ms) in {} during phase \"{}\", which expects RF silence",
-                    inside.len(),
-                    if inside.len() == 1 { "" } else { "s" },
-                    above,
-                    longest * 1e3,
-                    channel.label(),
-                    p.name
-                ),
-                evidence,
-            });
+            let phase = (p.name.as_str(), p.start + SETTLE_S, p.end);
+            list.extend(rf_silence::finding(
+                &mine,
+                &result.floors[ch],
+                period,
+                phase,
+                label,
+            ));
         }
         // Bits in the gaps between bursts, over the whole recording; burst
         // starts are on the sample grid.
@@ -553,39 +522,10 @@ fn rf_findings(
             && a.covert
         {
             let phase = d.at(a.start_s).map(|p| p.name.clone());
-            out.entry(dut.to_string()).or_default().push(Finding {
-                kind: "timing-channel",
-                severity: Severity::High,
-                phase,
-                start_s: a.start_s,
-                end_s: a.end_s,
-                channel: Some(channel.label().to_string()),
-                score: a.score,
-                summary: format!("RF bursts in {}: {}", channel.label(), a.summary),
-                evidence: timing_evidence(&a),
-            });
+            list.push(a.finding(label.to_string(), &format!("RF bursts in {label}:"), phase));
         }
     }
     Ok(result.floors.iter().map(|f| f.samples).collect())
-}
-
-fn timing_evidence(a: &detect::timing::TimingAssessment) -> BTreeMap<String, serde_json::Value> {
-    let mut e = BTreeMap::new();
-    e.insert("events".into(), json!(a.events));
-    e.insert(
-        "levels_ms".into(),
-        json!(
-            a.levels_s
-                .iter()
-                .map(|l| round(l * 1e3, 1))
-                .collect::<Vec<_>>()
-        ),
-    );
-    e.insert("regularity".into(), json!(round(a.regularity, 3)));
-    e.insert("eps_similarity".into(), json!(round(a.eps_similarity, 3)));
-    e.insert("kappa".into(), json!(round(a.kappa, 3)));
-    e.insert("cce".into(), json!(round(a.cce, 3)));
-    e
 }
 
 /// Power findings into `out`; per channel, the samples measured.
@@ -603,52 +543,23 @@ fn power_findings(
                 .and_then(|n| duts.iter().find(|d| d.name == n))
         })
         .collect();
-    let above = power::above(reader, |ch, t| {
+    let above = power_off::above(reader, |ch, t| {
         let p = owner.get(ch).copied().flatten()?.at(t)?;
         (p.power == PowerExpect::Off && t >= p.start + SETTLE_S).then_some(p.off_current_a)
     })?;
     for (ch, stretches) in above.excess.iter().enumerate() {
         let Some(d) = owner[ch] else { continue };
         for p in d.phases.iter().filter(|p| p.power == PowerExpect::Off) {
-            let inside: Vec<&power::Excess> = stretches
-                .iter()
-                .filter(|e| e.start_s >= p.start && e.start_s < p.end)
-                .filter(|e| e.end_s - e.start_s >= MIN_EXCESS_S)
-                .collect();
-            let (Some(first), Some(last)) = (inside.first(), inside.last()) else {
-                continue;
-            };
-            let over_s: f64 = inside.iter().map(|e| e.end_s - e.start_s).sum();
-            let peak = inside.iter().map(|e| e.peak_a).fold(0.0, f64::max);
-            let mean = inside
-                .iter()
-                .map(|e| e.mean_a * (e.end_s - e.start_s))
-                .sum::<f64>()
-                / over_s;
-            let span = (p.end - p.start - SETTLE_S).max(over_s);
-            let mut evidence = BTreeMap::new();
-            evidence.insert("limit_a".into(), json!(p.off_current_a));
-            evidence.insert("mean_a".into(), json!(round(mean, 4)));
-            evidence.insert("peak_a".into(), json!(round(peak, 4)));
-            evidence.insert("seconds_above".into(), json!(round(over_s, 2)));
-            out.entry(d.name.clone()).or_default().push(Finding {
-                kind: "power-in-off",
-                severity: Severity::High,
-                phase: Some(p.name.clone()),
-                start_s: first.start_s,
-                end_s: last.end_s,
-                channel: Some(channels[ch].label().to_string()),
-                score: (over_s / span).clamp(0.5, 1.0),
-                summary: format!(
-                    "draws {:.1} mA on average (peaks {:.0} mA) for {:.1} s of phase \"{}\", where it claims to be off (limit {:.1} mA)",
-                    mean * 1e3,
-                    peak * 1e3,
-                    over_s,
-                    p.name,
-                    p.off_current_a * 1e3
-                ),
-                evidence,
-            });
+            let judged_s = p.end - p.start - SETTLE_S;
+            out.entry(d.name.clone())
+                .or_default()
+                .extend(power_off::finding(
+                    stretches,
+                    (p.name.as_str(), p.start, p.end),
+                    judged_s,
+                    p.off_current_a,
+                    channels[ch].label(),
+                ));
         }
     }
     Ok(above.measured)
@@ -656,88 +567,22 @@ fn power_findings(
 
 fn net_findings(d: &DutPhases, sorter: &DutSorter, out: &mut Vec<Finding>) {
     let traffic = &sorter.traffic;
-    // Packets while isolated, per phase.
     for (i, p) in d.phases.iter().enumerate() {
-        let sent: Vec<&net::Offence> = traffic
-            .in_isolation
-            .iter()
-            .filter(|o| o.phase == i)
-            .collect();
-        if let (Some(first), Some(last)) = (sent.first(), sent.last()) {
-            let mut dests: Vec<&str> = sent.iter().map(|o| o.dest.as_str()).collect();
-            dests.sort_unstable();
-            dests.dedup();
-            let mut evidence = BTreeMap::new();
-            evidence.insert("packets".into(), json!(sent.len()));
-            evidence.insert("destinations".into(), json!(dests));
-            out.push(Finding {
-                kind: "net-in-isolation",
-                severity: Severity::High,
-                phase: Some(p.name.clone()),
-                start_s: first.t,
-                end_s: last.t,
-                channel: None,
-                score: 1.0,
-                summary: format!(
-                    "sent {} packet{} (to {}) during phase \"{}\", which allows none",
-                    sent.len(),
-                    if sent.len() == 1 { "" } else { "s" },
-                    list(&dests, 3),
-                    p.name
-                ),
-                evidence,
-            });
+        fn in_phase(offences: &[net::Offence], i: usize) -> Vec<&net::Offence> {
+            offences.iter().filter(|o| o.phase == i).collect()
         }
-        // Denied destinations, per phase and destination.
-        let mut by_dest: BTreeMap<&str, Vec<&net::Offence>> = BTreeMap::new();
-        for o in traffic.denied.iter().filter(|o| o.phase == i) {
-            by_dest.entry(o.dest.as_str()).or_default().push(o);
-        }
-        for (dest, offences) in by_dest {
-            let (first, last) = (offences[0], offences[offences.len() - 1]);
-            let mut evidence = BTreeMap::new();
-            evidence.insert("packets".into(), json!(offences.len()));
-            evidence.insert("allow".into(), json!(p.allow));
-            out.push(Finding {
-                kind: "net-unexpected-destination",
-                severity: Severity::High,
-                phase: Some(p.name.clone()),
-                start_s: first.t,
-                end_s: last.t,
-                channel: Some(dest.to_string()),
-                score: 1.0,
-                summary: format!(
-                    "{} packet{} during phase \"{}\": {}",
-                    offences.len(),
-                    if offences.len() == 1 { "" } else { "s" },
-                    p.name,
-                    first.why
-                ),
-                evidence,
-            });
-        }
+        out.extend(detect::net_policy::isolation_finding(
+            &p.name,
+            &in_phase(&traffic.in_isolation, i),
+        ));
+        out.extend(detect::net_policy::destination_findings(
+            &p.name,
+            &p.allow,
+            &in_phase(&traffic.denied, i),
+        ));
     }
     for a in detect::dns_exfil::assess(&traffic.dns_queries) {
-        let mut evidence = BTreeMap::new();
-        evidence.insert("queries".into(), json!(a.queries));
-        evidence.insert("unique_ratio".into(), json!(round(a.unique_ratio, 3)));
-        evidence.insert("mean_label_len".into(), json!(round(a.mean_label_len, 1)));
-        evidence.insert(
-            "mean_entropy_bits".into(),
-            json!(round(a.mean_entropy_bits, 2)),
-        );
-        evidence.insert("example".into(), json!(a.example));
-        out.push(Finding {
-            kind: "dns-exfiltration",
-            severity: Severity::High,
-            phase: d.at(a.start_s).map(|p| p.name.clone()),
-            start_s: a.start_s,
-            end_s: a.end_s,
-            channel: Some(a.parent.clone()),
-            score: a.score,
-            summary: a.summary.clone(),
-            evidence,
-        });
+        out.push(a.finding(d.at(a.start_s).map(|p| p.name.clone())));
     }
     for (dest, conns) in &traffic.connections {
         let Some(a) = detect::beacon::assess(conns) else {
@@ -746,69 +591,23 @@ fn net_findings(d: &DutPhases, sorter: &DutSorter, out: &mut Vec<Finding>) {
         if a.score < detect::beacon::THRESHOLD {
             continue;
         }
-        let severity = if traffic.denied_dests.contains(&dest.dst) {
-            Severity::High
-        } else if traffic.allowed_dests.contains(&dest.dst) {
-            // A push keep-alive to an allowed service is normal (findings.md).
-            Severity::Low
-        } else {
-            Severity::Medium
-        };
-        let mut evidence = BTreeMap::new();
-        evidence.insert("connections".into(), json!(a.connections));
-        evidence.insert("period_s".into(), json!(round(a.period_s, 2)));
-        evidence.insert("jitter".into(), json!(round(a.jitter, 3)));
-        evidence.insert("skew".into(), json!(round(a.skew, 3)));
-        evidence.insert("size_dispersion".into(), json!(round(a.size_dispersion, 3)));
-        out.push(Finding {
-            kind: "net-beacon",
+        let severity = detect::beacon::severity(
+            traffic.denied_dests.contains(&dest.dst),
+            traffic.allowed_dests.contains(&dest.dst),
+        );
+        out.push(a.finding(
+            dest.label(),
             severity,
-            phase: d.at(a.start_s).map(|p| p.name.clone()),
-            start_s: a.start_s,
-            end_s: a.end_s,
-            channel: Some(dest.label()),
-            score: a.score,
-            summary: a.summary.clone(),
-            evidence,
-        });
+            d.at(a.start_s).map(|p| p.name.clone()),
+        ));
     }
     for (dest, times) in &traffic.flows {
         let Some(a) = detect::timing::assess(times) else {
             continue;
         };
-        if !a.covert {
-            continue;
+        if a.covert {
+            let phase = d.at(a.start_s).map(|p| p.name.clone());
+            out.push(a.finding(dest.label(), &format!("packets {}:", dest.label()), phase));
         }
-        out.push(Finding {
-            kind: "timing-channel",
-            severity: Severity::High,
-            phase: d.at(a.start_s).map(|p| p.name.clone()),
-            start_s: a.start_s,
-            end_s: a.end_s,
-            channel: Some(dest.label()),
-            score: a.score,
-            summary: format!("packets {}: {}", dest.label(), a.summary),
-            evidence: timing_evidence(&a),
-        });
-    }
-}
-
-fn round(v: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (v * f).round() / f
-}
-
-/// "a, b, c and 4 more".
-fn list(items: &[&str], max: usize) -> String {
-    let shown = items
-        .iter()
-        .take(max)
-        .copied()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if items.len() > max {
-        format!("{shown} and {} more", items.len() - max)
-    } else {
-        shown
     }
 }

@@ -1,7 +1,7 @@
 //! Packets: one pass over the capture, in time order, sorting what each DUT
-//! sent into what the detectors need: packets in phases that allow none,
-//! destinations an allowlist denies, the DNS names it asked for, per-flow
-//! packet times (timing channels) and per-destination connections (beacons).
+//! sent into what the detectors need: packets its phases forbid (judged by
+//! `detect::net_policy`), the DNS names it asked for, per-flow packet times
+//! (timing channels) and per-destination connections (beacons).
 //!
 //! Memory grows with the DUTs' traffic (a time per packet), not with the
 //! capture's bytes: the frames themselves are dropped as soon as they are read.
@@ -9,8 +9,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use crate::detect::net_policy::proto_name;
+pub use crate::detect::net_policy::{NetPhase, Offence};
 use crate::net::packet::{self, Transport, ip_proto};
-use crate::net::{Allowlist, Decision, Direction, dns};
+use crate::net::{Direction, dns};
 
 /// Where a DUT's packet went, as the detectors group traffic.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -27,17 +29,6 @@ impl Dest {
     pub fn label(&self) -> String {
         format!("{}>{}:{}/{}", self.src, self.dst, self.dport, self.proto)
     }
-}
-
-/// A packet the phase's expectations forbid.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Offence {
-    /// Index into the DUT's phase list.
-    pub phase: usize,
-    pub t: f64,
-    pub dest: String,
-    /// Why, in words (for an allowlist: which rule it broke).
-    pub why: String,
 }
 
 /// What one DUT's traffic holds for the detectors.
@@ -66,16 +57,6 @@ pub struct DutTraffic {
     pub flow_bytes: BTreeMap<Dest, Vec<u32>>,
     /// (start t, bytes) of each connection per destination (beacons).
     pub connections: BTreeMap<Dest, Vec<(f64, u64)>>,
-}
-
-/// A DUT's phases as the net pass needs them: time span, expectation and
-/// the allowlist (with what it learned so far).
-#[derive(Debug)]
-pub struct NetPhase {
-    pub start: f64,
-    pub end: f64,
-    pub none: bool,
-    pub allow: Option<Allowlist>,
 }
 
 /// A UDP exchange counts as a new connection after this much silence on
@@ -137,35 +118,16 @@ impl DutSorter {
         let phase = self.phases.iter().position(|p| p.start <= t && t < p.end);
         if let Some(i) = phase {
             let settled = t >= self.phases[i].start + self.settle_s;
-            let p = &mut self.phases[i];
-            if let Some(allow) = &mut p.allow {
-                let decision = allow.observe(&frame, dir);
-                if dir == Direction::FromDut {
-                    let remote = ip.dst;
-                    match &decision {
-                        Decision::Denied(d) if settled => {
-                            self.traffic.denied_dests.insert(remote);
-                            self.traffic.denied.push(Offence {
-                                phase: i,
-                                t,
-                                dest: d.destination(),
-                                why: d.to_string(),
-                            });
-                        }
-                        Decision::Allowed(_) => {
-                            self.traffic.allowed_dests.insert(remote);
-                        }
-                        _ => {}
-                    }
-                }
+            let judged = self.phases[i].judge(i, t, settled, (&frame, ip), dir);
+            if let Some((remote, offence)) = judged.denied {
+                self.traffic.denied_dests.insert(remote);
+                self.traffic.denied.push(offence);
             }
-            if dir == Direction::FromDut && p.none && settled {
-                self.traffic.in_isolation.push(Offence {
-                    phase: i,
-                    t,
-                    dest: ip.dst.to_string(),
-                    why: format!("{} to {}", proto_name(ip.protocol), ip.dst),
-                });
+            if let Some(remote) = judged.allowed {
+                self.traffic.allowed_dests.insert(remote);
+            }
+            if let Some(offence) = judged.in_isolation {
+                self.traffic.in_isolation.push(offence);
             }
         }
         if dir == Direction::ToDut {
@@ -234,16 +196,6 @@ impl DutSorter {
             // TCP data of a connection whose SYN came before the capture.
             _ => {}
         }
-    }
-}
-
-fn proto_name(p: u8) -> String {
-    match p {
-        ip_proto::TCP => "tcp".into(),
-        ip_proto::UDP => "udp".into(),
-        ip_proto::ICMP => "icmp".into(),
-        ip_proto::ICMPV6 => "icmpv6".into(),
-        other => other.to_string(),
     }
 }
 

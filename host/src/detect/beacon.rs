@@ -56,6 +56,12 @@
 //! both score high. Telling them apart is the analyzer's job, which lowers
 //! the severity to `low` when the destination is allowed (findings.md).
 
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::{Finding, Severity, round};
+
 /// Score at or above which the connections are a beacon. Fixed on the
 /// generated sequences with seeds 0..100: periodic check-ins (5-600 s,
 /// jitter up to 20%) scored at least 0.86, bursty app traffic at most 0.63,
@@ -120,6 +126,47 @@ pub struct BeaconAssessment {
 /// Judge one (source, destination, port) tuple's connections: (start time
 /// in seconds, bytes sent). Any order; entries with a non-finite time are
 /// ignored. None when fewer than [`MIN_CHECKINS`] check-ins remain.
+impl BeaconAssessment {
+    /// The `net-beacon` finding for the flow labelled `channel`. `severity`
+    /// depends on where it goes ([`severity`]).
+    pub fn finding(&self, channel: String, severity: Severity, phase: Option<String>) -> Finding {
+        let mut evidence = BTreeMap::new();
+        evidence.insert("connections".into(), json!(self.connections));
+        evidence.insert("period_s".into(), json!(round(self.period_s, 2)));
+        evidence.insert("jitter".into(), json!(round(self.jitter, 3)));
+        evidence.insert("skew".into(), json!(round(self.skew, 3)));
+        evidence.insert(
+            "size_dispersion".into(),
+            json!(round(self.size_dispersion, 3)),
+        );
+        Finding {
+            kind: "net-beacon",
+            severity,
+            phase,
+            start_s: self.start_s,
+            end_s: self.end_s,
+            channel: Some(channel),
+            score: self.score,
+            summary: self.summary.clone(),
+            evidence,
+        }
+    }
+}
+
+/// How much a beacon matters, by where it goes (findings.md): to a
+/// destination an allowlist denied, high; to one an allowlist allowed, low
+/// (a push keep-alive to an allowed service is normal); with no allowlist
+/// to say, medium.
+pub fn severity(denied: bool, allowed: bool) -> Severity {
+    if denied {
+        Severity::High
+    } else if allowed {
+        Severity::Low
+    } else {
+        Severity::Medium
+    }
+}
+
 pub fn assess(events: &[(f64, u64)]) -> Option<BeaconAssessment> {
     let mut conns: Vec<(f64, u64)> = events
         .iter()

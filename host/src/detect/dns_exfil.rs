@@ -44,6 +44,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde_json::json;
+
+use super::{Finding, Severity, round};
+
 /// Score at or above which a parent domain is reported. Fixed on the
 /// generated query sets with seeds 0..100: exfiltration of 16-32 character
 /// base32 or hex chunks scored at least 0.88; honest phones 0 (no parent
@@ -124,6 +128,35 @@ pub struct ExfilAssessment {
 /// Judge every DNS query name one DUT sent: (time in seconds, name). Any
 /// order; names are trimmed, lowercased and stripped of a trailing dot.
 /// Returns the suspicious parent domains, most suspicious first.
+impl ExfilAssessment {
+    /// The `dns-exfiltration` finding; its channel is the parent domain.
+    pub fn finding(&self, phase: Option<String>) -> Finding {
+        let mut evidence = BTreeMap::new();
+        evidence.insert("queries".into(), json!(self.queries));
+        evidence.insert("unique_ratio".into(), json!(round(self.unique_ratio, 3)));
+        evidence.insert(
+            "mean_label_len".into(),
+            json!(round(self.mean_label_len, 1)),
+        );
+        evidence.insert(
+            "mean_entropy_bits".into(),
+            json!(round(self.mean_entropy_bits, 2)),
+        );
+        evidence.insert("example".into(), json!(self.example));
+        Finding {
+            kind: "dns-exfiltration",
+            severity: Severity::High,
+            phase,
+            start_s: self.start_s,
+            end_s: self.end_s,
+            channel: Some(self.parent.clone()),
+            score: self.score,
+            summary: self.summary.clone(),
+            evidence,
+        }
+    }
+}
+
 pub fn assess(queries: &[(f64, String)]) -> Vec<ExfilAssessment> {
     let mut clean: Vec<(f64, String)> = queries
         .iter()

@@ -40,6 +40,12 @@
 //! [`assess`] only sees times: the caller names the flow or channel, so the
 //! summary is written to follow "packets 10.77.1.2:40122>…: ".
 
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::{Finding, Severity, round};
+
 /// Fewest gaps (between bursts, see [`MERGE_S`]) worth judging. Cabuk et al.
 /// and Gianvecchio & Wang both judge windows of at least 100 packets; fewer
 /// gaps cannot show a level structure with any confidence.
@@ -179,6 +185,36 @@ pub struct TimingAssessment {
     /// One sentence for the lab, written to follow the flow's or channel's
     /// name ("packets 10.77.1.2:40122>…: ").
     pub summary: String,
+}
+
+impl TimingAssessment {
+    /// The `timing-channel` finding on `channel` (a flow's label or an RF
+    /// channel's); `what` names the events for the summary ("packets
+    /// 10.77.1.2>…:", "RF bursts in LTE B3 uplink:").
+    pub fn finding(&self, channel: String, what: &str, phase: Option<String>) -> Finding {
+        let mut evidence = BTreeMap::new();
+        evidence.insert("events".into(), json!(self.events));
+        let levels_ms: Vec<f64> = self.levels_s.iter().map(|l| round(l * 1e3, 1)).collect();
+        evidence.insert("levels_ms".into(), json!(levels_ms));
+        evidence.insert("regularity".into(), json!(round(self.regularity, 3)));
+        evidence.insert(
+            "eps_similarity".into(),
+            json!(round(self.eps_similarity, 3)),
+        );
+        evidence.insert("kappa".into(), json!(round(self.kappa, 3)));
+        evidence.insert("cce".into(), json!(round(self.cce, 3)));
+        Finding {
+            kind: "timing-channel",
+            severity: Severity::High,
+            phase,
+            start_s: self.start_s,
+            end_s: self.end_s,
+            channel: Some(channel),
+            score: self.score,
+            summary: format!("{what} {}", self.summary),
+            evidence,
+        }
+    }
 }
 
 /// Judge the event times of one flow direction (packet capture times,

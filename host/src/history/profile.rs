@@ -4,7 +4,7 @@
 //!
 //! Computed from a run directory with the analyzer's own pieces, so the
 //! profile and the findings never disagree on what a burst or a check-in
-//! is: RF floors and bursts from `analyze::rf` (room bursts left out, as
+//! is: RF floors and bursts from `detect::rf_silence` (room bursts left out, as
 //! the analyzer leaves them out), packets sorted per DUT by
 //! `analyze::net::DutSorter`, periodic flows scored by
 //! `detect::beacon::assess` even when they stay below its threshold (a
@@ -18,8 +18,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::analyze::net::{DutSorter, DutTraffic};
-use crate::analyze::{SETTLE_S, read_packets, rf};
+use crate::analyze::{SETTLE_S, read_packets};
 use crate::detect::beacon;
+use crate::detect::rf_silence as rf;
 use crate::record::read::{ReadError, RunDir, SigmfReader};
 
 /// Supply current histogram: 0.1 mA bins up to this many amperes (a phone

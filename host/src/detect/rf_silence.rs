@@ -1,6 +1,9 @@
-//! RF: bursts above each channel's noise floor, told apart from the room.
+//! RF in a silent phase (`rf-in-silence`): bursts above each channel's
+//! noise floor, told apart from the room.
 //!
-//! Two passes over `rf.sigmf-data`, memory flat however long the recording:
+//! A phone in airplane mode, or "switched off", must not transmit; any
+//! burst its enclosure's antenna hears that the room did not cause fails
+//! it. Two passes over `rf.sigmf-data`, memory flat however long the recording:
 //!
 //! 1. **Noise floor per channel**, robustly: the median and the median
 //!    absolute deviation (MAD) of all its samples, from a 0.1 dB histogram
@@ -17,6 +20,11 @@
 //! samples of it (a signal from outside reaches every enclosure at once; two
 //! phones' own transmissions do not start on the same millisecond).
 
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::{Finding, Severity, plural, round};
 use crate::record::read::{ChannelKind, ReadError, SigmfReader};
 
 /// At least this far above the floor, whatever the MAD says: a log-amp
@@ -89,6 +97,52 @@ pub fn analyze(reader: &mut SigmfReader) -> Result<RfAnalysis, ReadError> {
     let mut bursts = find_bursts(reader, &floors)?;
     mark_room(reader, &mut bursts);
     Ok(RfAnalysis { floors, bursts })
+}
+
+/// The `rf-in-silence` finding for one silent phase of a DUT's channel:
+/// the channel's own bursts (`bursts`, the room's already left out) that
+/// count as transmissions and start in `[from, to)`; None when there are none.
+pub fn finding(
+    bursts: &[&Burst],
+    floor: &Floor,
+    period_s: f64,
+    (phase, from, to): (&str, f64, f64),
+    channel: &str,
+) -> Option<Finding> {
+    let inside: Vec<&Burst> = bursts
+        .iter()
+        .copied()
+        .filter(|b| b.counts(period_s) && b.start_s >= from && b.start_s < to)
+        .collect();
+    let (first, last) = (inside.first()?, inside.last()?);
+    let peak = inside.iter().map(|b| b.peak_dbm).fold(f64::MIN, f64::max);
+    let longest = inside.iter().map(|b| b.duration_s()).fold(0.0, f64::max);
+    let above = peak - floor.median_dbm;
+    let mut evidence = BTreeMap::new();
+    evidence.insert("bursts".into(), json!(inside.len()));
+    evidence.insert("peak_dbm".into(), json!(round(peak, 1)));
+    evidence.insert("floor_dbm".into(), json!(round(floor.median_dbm, 1)));
+    evidence.insert("threshold_dbm".into(), json!(round(floor.threshold_dbm, 1)));
+    evidence.insert("above_floor_db".into(), json!(round(above, 1)));
+    evidence.insert("longest_ms".into(), json!(round(longest * 1e3, 1)));
+    Some(Finding {
+        kind: "rf-in-silence",
+        severity: Severity::High,
+        phase: Some(phase.to_string()),
+        start_s: first.start_s,
+        end_s: last.end_s,
+        channel: Some(channel.to_string()),
+        // 10 dB above the floor is half sure, 20 dB and more sure.
+        score: (above / 20.0).clamp(0.5, 1.0),
+        summary: format!(
+            "{} burst{} up to {:.0} dB above the noise floor (longest {:.0} ms) in {channel} during phase \"{phase}\", which expects RF silence",
+            inside.len(),
+            plural(inside.len()),
+            above,
+            longest * 1e3,
+        ),
+        evidence,
+    })
 }
 
 fn floors(reader: &mut SigmfReader) -> Result<Vec<Floor>, ReadError> {

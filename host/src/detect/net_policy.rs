@@ -1,0 +1,293 @@
+//! Packets against the phase's network expectation: `net-in-isolation` and
+//! `net-unexpected-destination` (findings.md).
+//!
+//! The statistic is a rule, applied to every packet the DUT sends once the
+//! phase has settled:
+//!
+//! - `net = "none"`: the bench cut the link, so nothing the DUT sends has a
+//!   reason to exist. One packet is a finding (an implant that queues its
+//!   traffic and tries while isolated shows exactly this).
+//! - `net = "allowlist"`: a packet to a destination the phase's allowlist
+//!   does not name. The allowlist (`crate::net::allowlist`) matches DNS
+//!   names with their subdomains, IP addresses and CIDR ranges, and learns
+//!   the addresses DNS answers to the DUT gave for allowed names, so a
+//!   phone that looked up `mtalk.google.com` may talk to the address it got.
+//!   It sees both directions for that reason; only what the DUT sends is
+//!   judged.
+//!
+//! Findings are grouped the way a person reads them: per phase for
+//! isolation (how many packets, to whom), per phase and destination for the
+//! allowlist (which rule each destination broke).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde_json::json;
+
+use super::{Finding, Severity, list, plural};
+use crate::net::packet::{Frame, Packet};
+use crate::net::{Allowlist, Decision, Direction};
+
+/// A DUT's phase as the rule needs it: its time span, whether it allows no
+/// packets, and its allowlist (with what it learned so far).
+#[derive(Debug)]
+pub struct NetPhase {
+    pub start: f64,
+    pub end: f64,
+    pub none: bool,
+    pub allow: Option<Allowlist>,
+}
+
+/// A packet the phase's expectation forbids.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offence {
+    /// Index into the DUT's phase list.
+    pub phase: usize,
+    pub t: f64,
+    pub dest: String,
+    /// Why, in words (for an allowlist: which rule it broke).
+    pub why: String,
+}
+
+/// What one packet did against its phase's expectation.
+#[derive(Debug, Default, PartialEq)]
+pub struct Judgement {
+    /// Sent while the phase allows no packets.
+    pub in_isolation: Option<Offence>,
+    /// Sent to a destination the allowlist denies: (remote address, offence).
+    pub denied: Option<(IpAddr, Offence)>,
+    /// Sent to a destination the allowlist allows.
+    pub allowed: Option<IpAddr>,
+}
+
+impl NetPhase {
+    /// Judge one packet of phase number `index` at run time `t`. `settled`:
+    /// the phase's first moments (the bench still switching) are over; the
+    /// allowlist learns from every packet, settled or not.
+    pub fn judge(
+        &mut self,
+        index: usize,
+        t: f64,
+        settled: bool,
+        (frame, ip): (&Frame<'_>, &Packet<'_>),
+        dir: Direction,
+    ) -> Judgement {
+        let mut out = Judgement::default();
+        if let Some(allow) = &mut self.allow {
+            let decision = allow.observe(frame, dir);
+            if dir == Direction::FromDut {
+                match decision {
+                    Decision::Denied(d) if settled => {
+                        out.denied = Some((
+                            ip.dst,
+                            Offence {
+                                phase: index,
+                                t,
+                                dest: d.destination(),
+                                why: d.to_string(),
+                            },
+                        ));
+                    }
+                    Decision::Allowed(_) => out.allowed = Some(ip.dst),
+                    _ => {}
+                }
+            }
+        }
+        if dir == Direction::FromDut && self.none && settled {
+            out.in_isolation = Some(Offence {
+                phase: index,
+                t,
+                dest: ip.dst.to_string(),
+                why: format!("{} to {}", proto_name(ip.protocol), ip.dst),
+            });
+        }
+        out
+    }
+}
+
+/// The transport's name as findings and flow labels write it.
+pub(crate) fn proto_name(p: u8) -> String {
+    use crate::net::packet::ip_proto;
+    match p {
+        ip_proto::TCP => "tcp".into(),
+        ip_proto::UDP => "udp".into(),
+        ip_proto::ICMP => "icmp".into(),
+        ip_proto::ICMPV6 => "icmpv6".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The `net-in-isolation` finding of phase `phase` from the packets sent
+/// in it (in time order); None when it sent none.
+pub fn isolation_finding(phase: &str, sent: &[&Offence]) -> Option<Finding> {
+    let (first, last) = (sent.first()?, sent.last()?);
+    let mut dests: Vec<&str> = sent.iter().map(|o| o.dest.as_str()).collect();
+    dests.sort_unstable();
+    dests.dedup();
+    let mut evidence = BTreeMap::new();
+    evidence.insert("packets".into(), json!(sent.len()));
+    evidence.insert("destinations".into(), json!(dests));
+    Some(Finding {
+        kind: "net-in-isolation",
+        severity: Severity::High,
+        phase: Some(phase.to_string()),
+        start_s: first.t,
+        end_s: last.t,
+        channel: None,
+        score: 1.0,
+        summary: format!(
+            "sent {} packet{} (to {}) during phase \"{phase}\", which allows none",
+            sent.len(),
+            plural(sent.len()),
+            list(&dests, 3),
+        ),
+        evidence,
+    })
+}
+
+/// The `net-unexpected-destination` findings of phase `phase`, one per
+/// destination, from the denied packets sent in it (in time order). `allow`
+/// is the phase's allowlist as the scenario wrote it (evidence).
+pub fn destination_findings(phase: &str, allow: &[String], denied: &[&Offence]) -> Vec<Finding> {
+    let mut by_dest: BTreeMap<&str, Vec<&Offence>> = BTreeMap::new();
+    for o in denied {
+        by_dest.entry(o.dest.as_str()).or_default().push(o);
+    }
+    by_dest
+        .into_iter()
+        .map(|(dest, offences)| {
+            let (first, last) = (offences[0], offences[offences.len() - 1]);
+            let mut evidence = BTreeMap::new();
+            evidence.insert("packets".into(), json!(offences.len()));
+            evidence.insert("allow".into(), json!(allow));
+            Finding {
+                kind: "net-unexpected-destination",
+                severity: Severity::High,
+                phase: Some(phase.to_string()),
+                start_s: first.t,
+                end_s: last.t,
+                channel: Some(dest.to_string()),
+                score: 1.0,
+                summary: format!(
+                    "{} packet{} during phase \"{phase}\": {}",
+                    offences.len(),
+                    plural(offences.len()),
+                    first.why
+                ),
+                evidence,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::net::packet::build::v4_udp;
+    use crate::net::packet::parse_ethernet;
+
+    const DUT: Ipv4Addr = Ipv4Addr::new(10, 77, 1, 2);
+    const C2: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 17);
+    const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+
+    fn judge(phase: &mut NetPhase, settled: bool, bytes: &[u8], dir: Direction) -> Judgement {
+        let frame = parse_ethernet(bytes).expect("frame");
+        let ip = frame.ip().expect("ip");
+        phase.judge(0, 5.0, settled, (&frame, ip), dir)
+    }
+
+    #[test]
+    fn an_isolated_phase_forbids_what_the_dut_sends_once_settled() {
+        let mut p = NetPhase {
+            start: 0.0,
+            end: 10.0,
+            none: true,
+            allow: None,
+        };
+        let out = v4_udp(true, DUT, C2, 5000, 53, b"q");
+        let back = v4_udp(false, C2, DUT, 53, 5000, b"a");
+        assert!(
+            judge(&mut p, false, &out, Direction::FromDut)
+                .in_isolation
+                .is_none()
+        );
+        assert!(
+            judge(&mut p, true, &back, Direction::ToDut)
+                .in_isolation
+                .is_none()
+        );
+        let o = judge(&mut p, true, &out, Direction::FromDut)
+            .in_isolation
+            .expect("an offence");
+        assert_eq!(o.dest, "198.51.100.17");
+        assert_eq!(o.why, "udp to 198.51.100.17");
+    }
+
+    #[test]
+    fn an_allowlist_denies_by_rule_and_allows_the_rest() {
+        let allow = Allowlist::parse(&["10.77.0.0/16".to_string()]).expect("list");
+        let mut p = NetPhase {
+            start: 0.0,
+            end: 10.0,
+            none: false,
+            allow: Some(allow),
+        };
+        let ok = judge(
+            &mut p,
+            true,
+            &v4_udp(true, DUT, GATEWAY, 1, 443, b""),
+            Direction::FromDut,
+        );
+        assert_eq!(ok.allowed, Some(IpAddr::V4(GATEWAY)));
+        assert!(ok.denied.is_none());
+        let bad = judge(
+            &mut p,
+            true,
+            &v4_udp(true, DUT, C2, 1, 443, b""),
+            Direction::FromDut,
+        );
+        let (remote, o) = bad.denied.expect("denied");
+        assert_eq!(remote, IpAddr::V4(C2));
+        assert!(o.why.contains("not on the allowlist"), "{}", o.why);
+        // Before the phase settled, the same packet is the bench's moment.
+        let early = judge(
+            &mut p,
+            false,
+            &v4_udp(true, DUT, C2, 1, 443, b""),
+            Direction::FromDut,
+        );
+        assert!(early.denied.is_none());
+    }
+
+    #[test]
+    fn findings_group_per_phase_and_per_destination() {
+        let o = |t: f64, dest: &str| Offence {
+            phase: 0,
+            t,
+            dest: dest.to_string(),
+            why: format!("udp to {dest}"),
+        };
+        let sent = [o(2.0, "b"), o(3.0, "a"), o(4.0, "b")];
+        let refs: Vec<&Offence> = sent.iter().collect();
+        let f = isolation_finding("isolated", &refs).expect("finding");
+        assert_eq!((f.start_s, f.end_s), (2.0, 4.0));
+        assert_eq!(
+            f.summary,
+            "sent 3 packets (to a, b) during phase \"isolated\", which allows none"
+        );
+        assert!(isolation_finding("isolated", &[]).is_none());
+        let per_dest = destination_findings("online", &[], &refs);
+        let counts: Vec<(Option<&str>, usize)> = per_dest
+            .iter()
+            .map(|f| {
+                (
+                    f.channel.as_deref(),
+                    f.evidence["packets"].as_u64().unwrap_or(0) as usize,
+                )
+            })
+            .collect();
+        assert_eq!(counts, [(Some("a"), 1), (Some("b"), 2)]);
+    }
+}
