@@ -184,7 +184,7 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
                 .collect();
             Ok(DutPhases {
                 name: d.name.clone(),
-                ips: d.ip.iter().filter_map(|ip| ip.parse().ok()).collect(),
+                ips: d.addresses(),
                 phases,
             })
         })

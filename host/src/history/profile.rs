@@ -159,7 +159,7 @@ pub fn profile(dir: &Path) -> Result<RunProfile, ReadError> {
             .duts()
             .iter()
             .map(|d| {
-                let ips = d.ip.iter().filter_map(|ip| ip.parse().ok()).collect();
+                let ips = d.addresses();
                 // No phases: the profile counts traffic, it does not judge it.
                 DutSorter::new(ips, Vec::new(), 0.0)
             })

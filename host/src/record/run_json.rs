@@ -53,6 +53,24 @@ pub struct DutEntry {
     pub build: Option<String>,
 }
 
+impl DutEntry {
+    /// The addresses in `ip` that read as addresses (see [`parse_ip`]).
+    pub fn addresses(&self) -> Vec<std::net::IpAddr> {
+        self.ip.iter().filter_map(|ip| parse_ip(ip)).collect()
+    }
+}
+
+/// An address as `run.json` writes it: IPv4 or IPv6 text, an IPv6 one
+/// possibly scoped to an interface (`fe80::1%eth1`; the scope does not
+/// change which packets are the DUT's).
+pub fn parse_ip(text: &str) -> Option<std::net::IpAddr> {
+    let unscoped = match text.split_once('%') {
+        Some((addr, _zone)) if addr.contains(':') => addr,
+        _ => text,
+    };
+    unscoped.parse().ok()
+}
+
 impl RunManifest {
     /// A manifest for a run starting at `started`, not yet complete.
     pub fn new(

@@ -405,7 +405,7 @@ fn packet_rows(
         .map(|d| {
             (
                 d.name.as_str(),
-                d.ip.iter().filter_map(|ip| ip.parse().ok()).collect(),
+                d.addresses(),
             )
         })
         .collect();

@@ -259,6 +259,15 @@ impl Events {
         &self.path
     }
 
+    /// Every DUT a phase line names (by name), with the line of its first
+    /// phase.
+    pub fn phase_duts(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
+        self.phases.iter().filter_map(|(dut, indices)| {
+            let first = indices.iter().map(|&i| self.events[i].line).min()?;
+            Some((dut.as_str(), first))
+        })
+    }
+
     /// Every event, sorted by `t` (stable).
     pub fn all(&self) -> &[TimedEvent] {
         &self.events
@@ -290,11 +299,6 @@ impl Events {
     /// `t` of the latest event.
     pub fn last_t(&self) -> Option<f64> {
         self.events.last().map(|e| e.t)
-    }
-
-    /// The DUTs that have phase lines, by name.
-    pub fn phase_duts(&self) -> impl Iterator<Item = &str> {
-        self.phases.keys().map(String::as_str)
     }
 
     /// The fault lines, in `t` order.
@@ -400,6 +404,12 @@ fn parse_line(raw: &[u8]) -> Result<(f64, RunEvent), String> {
                     "phase line: \"expect\": off_current_a is {a}, not a current of 0 A or more"
                 ));
             }
+            // An allowlist entry that does not read would judge the phase
+            // by a shorter list than the scenario meant: an error, not a
+            // guess (the same parser the simulated link filters with).
+            if let Err(e) = crate::net::Allowlist::parse(&expect.allow) {
+                return Err(format!("phase line: \"expect\": allow: {e}"));
+            }
             RunEvent::Phase(Phase {
                 dut: line.dut,
                 name: line.name,
@@ -499,7 +509,10 @@ mod tests {
 
         assert!(events.phase_at("phone-a", -0.1).is_none());
         assert!(events.phase_at("phone-b", 10.0).is_none());
-        assert_eq!(events.phase_duts().collect::<Vec<_>>(), ["phone-a"]);
+        assert_eq!(
+            events.phase_duts().map(|(d, _)| d).collect::<Vec<_>>(),
+            ["phone-a"]
+        );
     }
 
     #[test]
@@ -618,6 +631,10 @@ mod tests {
             (
                 "{\"t\":1,\"kind\":\"phase\",\"dut\":\"a\",\"name\":\"n\",\"expect\":{\"power\":\"off\",\"off_current_a\":-1}}\n",
                 "off_current_a is -1",
+            ),
+            (
+                "{\"t\":1,\"kind\":\"phase\",\"dut\":\"a\",\"name\":\"n\",\"expect\":{\"net\":\"allowlist\",\"allow\":[\"google.com\",\"10.77.0.0/40\"]}}\n",
+                "events.jsonl:1: phase line: \"expect\": allow: \"10.77.0.0/40\"",
             ),
             (
                 "{\"t\":1,\"kind\":\"action\",\"action\":\"x\"}\n",

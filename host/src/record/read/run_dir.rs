@@ -52,6 +52,22 @@ impl RunDir {
         })?;
         let (manifest, started) = parse_manifest(&manifest_path, &bytes)?;
         let events = Events::read(&path.join(journal::FILE_NAME))?;
+        // A phase of a DUT the manifest does not list would never be
+        // judged (analysis goes by run.json's DUTs): say so instead.
+        if let Some((dut, line)) = events
+            .phase_duts()
+            .find(|(dut, _)| !manifest.duts.iter().any(|d| d.name == *dut))
+        {
+            let listed: Vec<&str> = manifest.duts.iter().map(|d| d.name.as_str()).collect();
+            return Err(ReadError::Line {
+                path: events.path().to_path_buf(),
+                line,
+                detail: format!(
+                    "phase line for DUT \"{dut}\", which run.json does not list (it lists {}): its phases would go unjudged",
+                    if listed.is_empty() { "none".to_string() } else { listed.join(", ") }
+                ),
+            });
+        }
         let exists = |name: &str| path.join(name).exists();
         let sigmf =
             |stream: Stream| stream.meta_path(path).exists() || stream.data_path(path).exists();
@@ -277,7 +293,19 @@ fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<(RunManifest, UtcTime), R
                 string(path, dut, "model", &format!("{key}.model"))?;
                 match dut.get("ip") {
                     None => {}
-                    Some(Value::Array(ips)) if ips.iter().all(Value::is_string) => {}
+                    Some(Value::Array(ips)) if ips.iter().all(Value::is_string) => {
+                        // Packets are told sent from received by these: a
+                        // typo would judge every answer as the DUT's doing.
+                        for (j, ip) in ips.iter().filter_map(Value::as_str).enumerate() {
+                            if run_json::parse_ip(ip).is_none() {
+                                return Err(ReadError::key(
+                                    path,
+                                    format!("{key}.ip[{j}]"),
+                                    format!("\"{ip}\" is not an IPv4 or IPv6 address"),
+                                ));
+                            }
+                        }
+                    }
                     Some(v) => {
                         return Err(ReadError::key(
                             path,
@@ -632,6 +660,11 @@ mod tests {
             ),
             (
                 "duts",
+                json!([{"name": "a", "model": "m", "ip": ["10.77.1.2", "10.77.2.999"]}]),
+                "key duts[0].ip[1]: \"10.77.2.999\" is not an IPv4 or IPv6 address",
+            ),
+            (
+                "duts",
                 json!([{"name": "a", "model": "m"}, {"name": "a", "model": "n"}]),
                 "key duts[1].name: \"a\" is listed twice",
             ),
@@ -663,6 +696,20 @@ mod tests {
         std::fs::remove_file(dir.path().join("events.jsonl")).unwrap();
         let err = RunDir::open(dir.path()).unwrap_err().to_string();
         assert!(err.contains("events.jsonl is missing"), "{err}");
+
+        std::fs::write(
+            dir.path().join("events.jsonl"),
+            concat!(
+                "{\"t\":0,\"kind\":\"phase\",\"dut\":\"phone-a\",\"name\":\"boot\",\"expect\":{}}\n",
+                "{\"t\":5,\"kind\":\"phase\",\"dut\":\"phone-z\",\"name\":\"airplane\",\"expect\":{\"rf\":\"silent\"}}\n",
+            ),
+        )
+        .unwrap();
+        let err = RunDir::open(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("events.jsonl:2: phase line for DUT \"phone-z\", which run.json does not list (it lists phone-a)"),
+            "{err}"
+        );
     }
 
     #[test]
