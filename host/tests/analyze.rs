@@ -126,7 +126,15 @@ fn analyze_refuses_what_it_cannot_read_with_a_reason() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("no-such-run: not a run directory"),
+        stderr.contains("no-such-run: no such file or directory"),
+        "{stderr}"
+    );
+    std::fs::create_dir_all(bench.dir.path().join("some-folder")).unwrap();
+    let out = bench.run(&["analyze", "some-folder"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("some-folder: not a run directory (no run.json)"),
         "{stderr}"
     );
 
@@ -455,4 +463,124 @@ steps = [
             findings.duts
         );
     }
+}
+
+/// A copy of fixture `name` in `dir`, with `edit` applied to the text of
+/// each of its files that it changes (file name, old text, new text).
+fn damaged_fixture(dir: &Path, name: &str, edits: &[(&str, &str, &str)]) -> PathBuf {
+    let run = dir.join(name);
+    std::fs::create_dir_all(&run).unwrap();
+    for entry in std::fs::read_dir(common::repo_root().join("fixtures/runs").join(name)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), run.join(entry.file_name())).unwrap();
+    }
+    for (file, old, new) in edits {
+        let path = run.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(old), "{file} holds {old:?}");
+        std::fs::write(&path, text.replacen(old, new, 1)).unwrap();
+    }
+    run
+}
+
+/// Inputs that would judge a phone by less than the recording says are
+/// refused with the file and the place (exit 2), and expectations nothing
+/// measured make the run incomplete (exit 3) instead of a pass.
+#[test]
+fn what_would_be_judged_wrongly_is_refused_or_incomplete() {
+    let bench = TestBench::default_bench();
+    let tmp = bench.dir.path();
+    let online = r#""allow":["gstatic.com""#;
+    let refused: Vec<(PathBuf, &str)> = vec![
+        (
+            // One bad entry used to empty the whole list.
+            damaged_fixture(
+                &tmp.join("bad-allow"),
+                "honest",
+                &[(
+                    "events.jsonl",
+                    online,
+                    r#""allow":["10.77.0.0/40","gstatic.com""#,
+                )],
+            ),
+            r#"events.jsonl:9: phase line: "expect": allow: "10.77.0.0/40""#,
+        ),
+        (
+            // A typo in the DUT's address used to blame it for every answer.
+            damaged_fixture(
+                &tmp.join("bad-ip"),
+                "honest",
+                &[("run.json", r#""10.77.2.2""#, r#""10.77.2.999""#)],
+            ),
+            r#"run.json: key duts[1].ip[0]: "10.77.2.999" is not an IPv4 or IPv6 address"#,
+        ),
+        (
+            // A phase of a DUT run.json does not list used to go unjudged.
+            damaged_fixture(
+                &tmp.join("unknown-dut"),
+                "honest",
+                &[(
+                    "events.jsonl",
+                    r#""dut":"phone-b","name":"online""#,
+                    r#""dut":"phone-z","name":"online""#,
+                )],
+            ),
+            r#"events.jsonl:12: phase line for DUT "phone-z", which run.json does not list (it lists phone-a, phone-b)"#,
+        ),
+    ];
+    for (run, expected) in &refused {
+        let out = bench.run(&["analyze", run.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", run.display());
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    let empty = tmp.join("empty.pcap");
+    std::fs::write(&empty, b"").unwrap();
+    let out = bench.run(&["analyze", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the file is empty"));
+
+    // phone-b's RF channels relabelled to a bench DUT outside the run:
+    // its airplane phase was heard by nobody. And phone-a without its ip.
+    let mut relabel: Vec<(&str, &str, &str)> = Vec::new();
+    for _ in 0..4 {
+        relabel.push((
+            "rf.sigmf-meta",
+            r#""dut": "phone-b""#,
+            r#""dut": "phone-q""#,
+        ));
+    }
+    relabel.push((
+        "run.json",
+        r#""ip": [
+        "10.77.1.2"
+      ],"#,
+        "",
+    ));
+    let run = damaged_fixture(&tmp.join("unheard"), "airplane-tx", &relabel);
+    let out = bench.run(&["analyze", "--json", run.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(findings["verdict"], "incomplete");
+    let problems: Vec<&str> = findings["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let problems = problems.join("\n");
+    assert!(
+        problems.contains("phone-b: RF silence expected in \"airplane\""),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("phone-a: the network expected in"),
+        "{problems}"
+    );
+    assert!(problems.contains("lists no ip for it"), "{problems}");
 }

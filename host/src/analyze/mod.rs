@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::detect::{self, Finding, Severity, power_off, rf_silence};
-use crate::record::read::{PacketReader, ReadError, RunDir, SigmfReader};
+use crate::record::read::{ChannelKind, PacketReader, ReadError, RunDir, SigmfReader};
+use crate::record::run_json::RunManifest;
 use crate::record::{NetExpect, PowerExpect, RfExpect};
 use net::{DutSorter, NetPhase};
 
@@ -40,6 +41,8 @@ pub enum AnalyzeError {
     Read(#[from] ReadError),
     #[error("{0}: not a run directory (no run.json) nor a .pcap/.pcapng file")]
     NotAnInput(PathBuf),
+    #[error("{0}: no such file or directory")]
+    NoSuchInput(PathBuf),
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -110,12 +113,28 @@ impl Findings {
 
 /// Analyze one input: a run directory or a `.pcap`/`.pcapng` file.
 pub fn analyze(path: &Path) -> Result<Findings, AnalyzeError> {
-    if path.is_dir() {
-        if !path.join(crate::record::run_json::FILE_NAME).exists() {
-            return Err(AnalyzeError::NotAnInput(path.to_path_buf()));
+    // Tell "not there" and "not allowed to look" from "not a recording":
+    // the fix differs (a typo, permissions, a wrong folder).
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => AnalyzeError::NoSuchInput(path.to_path_buf()),
+        _ => ReadError::Io {
+            path: path.to_path_buf(),
+            source: e,
         }
-        analyze_run(path)
-    } else if path.is_file() {
+        .into(),
+    })?;
+    if meta.is_dir() {
+        let manifest = path.join(crate::record::run_json::FILE_NAME);
+        match manifest.try_exists() {
+            Ok(true) => analyze_run(path),
+            Ok(false) => Err(AnalyzeError::NotAnInput(path.to_path_buf())),
+            Err(source) => Err(ReadError::Io {
+                path: manifest,
+                source,
+            }
+            .into()),
+        }
+    } else if meta.is_file() {
         analyze_capture(path)
     } else {
         Err(AnalyzeError::NotAnInput(path.to_path_buf()))
@@ -157,6 +176,14 @@ impl DutPhases {
 
 fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
     let run = RunDir::open(dir)?;
+    if run.duts().is_empty() {
+        return Err(ReadError::key(
+            &RunManifest::path(dir),
+            "duts",
+            "lists no DUT: there is nobody to judge (every run names the phones it recorded)",
+        )
+        .into());
+    }
     let mut problems = Vec::new();
     if !run.complete() {
         problems.push("the run did not finish (complete is false or missing)".to_string());
@@ -193,6 +220,25 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
         duts.iter().map(|d| (d.name.clone(), Vec::new())).collect();
 
     let rf = run.rf()?;
+    let power = run.power()?;
+    // A channel may name a bench DUT the run did not put through the
+    // scenario (an empty enclosure kept as the room's reference): it is the
+    // room's evidence, not an error. A DUT of the run that no channel names
+    // was not heard (see `unheard`).
+    let heard = |dut: &DutPhases| Heard {
+        rf: rf.as_ref().is_some_and(|r| {
+            r.channels().iter().any(|c| {
+                c.dut.as_deref() == Some(&dut.name) && matches!(c.kind, ChannelKind::Band { .. })
+            })
+        }),
+        power: power.as_ref().is_some_and(|r| {
+            r.channels()
+                .iter()
+                .any(|c| c.dut.as_deref() == Some(&dut.name))
+        }),
+        net: run.has_net() && !dut.ips.is_empty(),
+    };
+    let heard: Vec<Heard> = duts.iter().map(heard).collect();
     if let Some(mut reader) = rf {
         if reader.truncated() {
             problems.push("rf.sigmf-data ends in a partial frame".into());
@@ -205,7 +251,6 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
             &measured,
         ));
     }
-    let power = run.power()?;
     if let Some(mut reader) = power {
         let measured = power_findings(&mut reader, &duts, &mut findings)?;
         problems.extend(coverage(
@@ -245,7 +290,12 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
         if truncated {
             problems.push("net.pcapng ends in a cut block".into());
         }
-        for (d, sorter) in duts.iter().zip(sorters) {
+        for ((d, sorter), heard) in duts.iter().zip(sorters).zip(&heard) {
+            // Without its addresses, a DUT's sent and received packets look
+            // alike: judging them would blame it for its peers' answers.
+            if !heard.net {
+                continue;
+            }
             net_findings(
                 d,
                 &sorter,
@@ -254,7 +304,12 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
         }
     }
 
-    let checks = checks_for(&duts, run.has_rf(), run.has_power(), run.has_net());
+    let checks: Vec<Check> = duts
+        .iter()
+        .zip(&heard)
+        .flat_map(|(d, heard)| checks_for(d, *heard))
+        .collect();
+    problems.extend(unheard(&duts, &heard, &run));
     Ok(assemble(
         dir.display().to_string(),
         Some(run.run_id().to_string()),
@@ -348,6 +403,17 @@ pub(crate) fn read_packets(
 }
 
 fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
+    // An empty file is no capture (a copy that failed, a wrong name); in a
+    // run directory the same would be a recorder cut short, but a bare
+    // capture has no run to be cut short of.
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        return Err(ReadError::Bytes {
+            path: path.to_path_buf(),
+            offset: 0,
+            detail: "the file is empty: not a pcap or pcapng capture".into(),
+        }
+        .into());
+    }
     let reader = PacketReader::open(path)?;
     let unnamed = path.file_stem().map_or_else(
         || "capture".to_string(),
@@ -373,6 +439,22 @@ fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
         let t0 = *first.get_or_insert(time);
         sorters[i].frame(time.seconds_since(t0), data);
     })?;
+    if names.is_empty() {
+        // Not one packet: each interface the file declares is still a
+        // pseudo-DUT (findings.md), one that sent nothing. Cheap: there
+        // are no packets to read through.
+        let mut reader = PacketReader::open(path)?;
+        for p in reader.by_ref() {
+            p?;
+        }
+        for i in reader.interfaces() {
+            let name = i.name.clone().unwrap_or_else(|| unnamed.clone());
+            if !names.contains(&name) {
+                names.push(name);
+                sorters.push(DutSorter::new(Vec::new(), Vec::new(), 0.0));
+            }
+        }
+    }
     let mut findings = BTreeMap::new();
     let mut checks = Vec::new();
     for (name, sorter) in names.iter().zip(sorters) {
@@ -383,7 +465,14 @@ fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
         };
         let list = findings.entry(name.clone()).or_insert_with(Vec::new);
         net_findings(&d, &sorter, list);
-        checks.extend(checks_for(std::slice::from_ref(&d), false, false, true));
+        checks.extend(checks_for(
+            &d,
+            Heard {
+                rf: false,
+                power: false,
+                net: true,
+            },
+        ));
     }
     let problems = if truncated {
         vec!["the capture ends in a cut block".to_string()]
@@ -439,51 +528,116 @@ fn assemble(
     }
 }
 
-/// Every check the run's phases and streams call for.
-fn checks_for(duts: &[DutPhases], rf: bool, power: bool, net: bool) -> Vec<Check> {
+/// Which of a DUT's streams the run measured: an RF channel in its
+/// enclosure, its supply current, its packets (captured, and told apart by
+/// its addresses).
+#[derive(Debug, Clone, Copy)]
+struct Heard {
+    rf: bool,
+    power: bool,
+    net: bool,
+}
+
+/// Every check a DUT's phases and streams call for.
+fn checks_for(d: &DutPhases, heard: Heard) -> Vec<Check> {
     let mut checks = Vec::new();
-    for d in duts {
-        for p in &d.phases {
-            let mut add = |name: &str, kind: &'static str, ran: bool| {
-                checks.push(Check {
-                    dut: d.name.clone(),
-                    name: format!("{}: {name}", p.name),
-                    kind,
-                    phase: Some(p.name.clone()),
-                    ran,
-                })
-            };
-            if p.rf == RfExpect::Silent {
-                add("rf silent", "rf-in-silence", rf);
-            }
-            match p.net {
-                NetExpect::None => add("no packets", "net-in-isolation", net),
-                NetExpect::Allowlist => add(
-                    "allowlisted destinations only",
-                    "net-unexpected-destination",
-                    net,
-                ),
-                NetExpect::Any => {}
-            }
-            if p.power == PowerExpect::Off {
-                add("power off", "power-in-off", power);
-            }
-        }
-        for (kind, ran) in [
-            ("dns-exfiltration", net),
-            ("net-beacon", net),
-            ("timing-channel", net || rf),
-        ] {
+    for p in &d.phases {
+        let mut add = |name: &str, kind: &'static str, ran: bool| {
             checks.push(Check {
                 dut: d.name.clone(),
-                name: kind.to_string(),
+                name: format!("{}: {name}", p.name),
                 kind,
-                phase: None,
+                phase: Some(p.name.clone()),
                 ran,
-            });
+            })
+        };
+        if p.rf == RfExpect::Silent {
+            add("rf silent", "rf-in-silence", heard.rf);
+        }
+        match p.net {
+            NetExpect::None => add("no packets", "net-in-isolation", heard.net),
+            NetExpect::Allowlist => add(
+                "allowlisted destinations only",
+                "net-unexpected-destination",
+                heard.net,
+            ),
+            NetExpect::Any => {}
+        }
+        if p.power == PowerExpect::Off {
+            add("power off", "power-in-off", heard.power);
         }
     }
+    for (kind, ran) in [
+        ("dns-exfiltration", heard.net),
+        ("net-beacon", heard.net),
+        ("timing-channel", heard.net || heard.rf),
+    ] {
+        checks.push(Check {
+            dut: d.name.clone(),
+            name: kind.to_string(),
+            kind,
+            phase: None,
+            ran,
+        });
+    }
     checks
+}
+
+/// What the run's phases expected but nothing measured, in words: a phase
+/// nobody heard is not a silent phase, so these make the run incomplete
+/// instead of letting the DUT pass on data that is not there.
+fn unheard(duts: &[DutPhases], heard: &[Heard], run: &RunDir) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (d, heard) in duts.iter().zip(heard) {
+        let phases = |wanted: &dyn Fn(&PhaseSpan) -> bool| -> Vec<String> {
+            d.phases
+                .iter()
+                .filter(|p| wanted(p))
+                .map(|p| format!("\"{}\"", p.name))
+                .collect()
+        };
+        let rf = phases(&|p| p.rf == RfExpect::Silent);
+        if !heard.rf && !rf.is_empty() {
+            let why = if run.has_rf() {
+                "no channel of rf.sigmf-meta is in its enclosure"
+            } else {
+                "the run recorded no RF (no rf.sigmf-*)"
+            };
+            problems.push(format!(
+                "{}: RF silence expected in {} was not measured: {why}",
+                d.name,
+                rf.join(", ")
+            ));
+        }
+        let off = phases(&|p| p.power == PowerExpect::Off);
+        if !heard.power && !off.is_empty() {
+            let why = if run.has_power() {
+                "no channel of power.sigmf-meta measures it"
+            } else {
+                "the run recorded no current (no power.sigmf-*)"
+            };
+            problems.push(format!(
+                "{}: the current expected off in {} was not measured: {why}",
+                d.name,
+                off.join(", ")
+            ));
+        }
+        let net = phases(&|p| p.net != NetExpect::Any);
+        if !heard.net && (run.has_net() || !net.is_empty()) {
+            let why = if !run.has_net() {
+                "the run captured no packets (no net.pcapng)".to_string()
+            } else {
+                "run.json lists no ip for it, so its packets cannot be told from the answers it got: no network check ran on it".to_string()
+            };
+            let what = if net.is_empty() {
+                "its traffic".to_string()
+            } else {
+                format!("the network expected in {}", net.join(", "))
+            };
+            problems.push(format!("{}: {what} was not judged: {why}", d.name));
+        }
+    }
+    problems
 }
 
 /// RF findings into `out`; per channel, the samples measured.

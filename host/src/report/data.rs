@@ -402,12 +402,7 @@ fn packet_rows(
     let dut_ips: HashMap<&str, Vec<IpAddr>> = run
         .duts()
         .iter()
-        .map(|d| {
-            (
-                d.name.as_str(),
-                d.addresses(),
-            )
-        })
+        .map(|d| (d.name.as_str(), d.addresses()))
         .collect();
 
     // Pass 1: packets per DUT and peer.

@@ -64,7 +64,11 @@ impl RunDir {
                 line,
                 detail: format!(
                     "phase line for DUT \"{dut}\", which run.json does not list (it lists {}): its phases would go unjudged",
-                    if listed.is_empty() { "none".to_string() } else { listed.join(", ") }
+                    if listed.is_empty() {
+                        "none".to_string()
+                    } else {
+                        listed.join(", ")
+                    }
                 ),
             });
         }
