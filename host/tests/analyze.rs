@@ -469,16 +469,18 @@ steps = [
 /// each of its files that it changes (file name, old text, new text).
 fn damaged_fixture(dir: &Path, name: &str, edits: &[(&str, &str, &str)]) -> PathBuf {
     let run = dir.join(name);
-    std::fs::create_dir_all(&run).unwrap();
-    for entry in std::fs::read_dir(common::repo_root().join("fixtures/runs").join(name)).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), run.join(entry.file_name())).unwrap();
+    std::fs::create_dir_all(&run).expect("create the copy");
+    for entry in std::fs::read_dir(common::repo_root().join("fixtures/runs").join(name))
+        .expect("the fixture")
+    {
+        let entry = entry.expect("a fixture file");
+        std::fs::copy(entry.path(), run.join(entry.file_name())).expect("copy a fixture file");
     }
     for (file, old, new) in edits {
         let path = run.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
+        let text = std::fs::read_to_string(&path).expect("a text file");
         assert!(text.contains(old), "{file} holds {old:?}");
-        std::fs::write(&path, text.replacen(old, new, 1)).unwrap();
+        std::fs::write(&path, text.replacen(old, new, 1)).expect("write the damage");
     }
     run
 }
