@@ -168,6 +168,40 @@ fn analyze_refuses_what_it_cannot_read_with_a_reason() {
     let out = bench.run(&["analyze", "runs/history.sqlite"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to analyze"));
+
+    // An input that cannot be read is a JUnit error, not a missing suite:
+    // CI must not show a shorter, green report. Exit 2: nothing failed.
+    let junit = bench.dir.path().join("analysis.xml");
+    let out = bench.run(&[
+        "analyze",
+        "runs/honest",
+        "no-such-run",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let cases = common::outside::junit_results(&junit);
+    let hole: Vec<_> = cases.iter().filter(|c| c.outcome == "error").collect();
+    assert_eq!(hole.len(), 1, "{cases:?}");
+    assert!(
+        hole[0]
+            .message
+            .contains("no-such-run: no such file or directory"),
+        "{:?}",
+        hole[0]
+    );
+    assert!(cases.iter().filter(|c| c.outcome == "passed").count() > 5);
+
+    // A run directory analysis cannot write into (read-only archive; here
+    // findings.json is in the way as a folder, which stops root too) is
+    // still judged: a warning, the verdict, its exit code.
+    std::fs::remove_file(runs.join("honest/findings.json")).ok();
+    std::fs::create_dir_all(runs.join("honest/findings.json/in-the-way")).unwrap();
+    let out = bench.run(&["analyze", "runs/honest"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("not kept in the run directory"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("PASS"));
 }
 
 /// The NeFiAS captures (../shared/data/nefias): four covert timing

@@ -5,17 +5,22 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{CliError, Context};
+use crate::analyze::junit::SuiteRun;
 use crate::analyze::{self, Findings, Verdict};
 
 /// Look for covert behaviour in recordings and judge each DUT.
 ///
 /// Takes run directories (any that follows the run directory format,
-/// whoever wrote it) and bare packet captures (.pcap/.pcapng: each
-/// interface is judged as a DUT with no phases). For a run directory the
-/// findings also go to <RUN_DIR>/findings.json.
+/// whoever wrote it: recording-format.md) and bare packet captures
+/// (.pcap/.pcapng: each interface is judged as a DUT with no phases). For
+/// a run directory the findings also go to <RUN_DIR>/findings.json (the
+/// format is findings.md; a read-only directory is still judged, with a
+/// warning). A run is incomplete when it was cut short or when something
+/// its phases expect was not measured; the summary says what.
 ///
-/// Exit code: 1 if any DUT fails, 2 if an input cannot be read, 3 if a
-/// run was incomplete and nothing failed, 0 if everything passes.
+/// Exit code, over all inputs: 1 if any DUT fails (even if another input
+/// could not be read: a failing phone is a definite answer), else 2 if an
+/// input cannot be read, else 3 if a run was incomplete, else 0.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   benchctl analyze runs/20261126T153000Z-backdoor-hunt
@@ -32,32 +37,63 @@ pub struct Analyze {
 
 impl Analyze {
     pub fn run(self, ctx: &Context) -> Result<(), CliError> {
-        let mut results = Vec::new();
-        let mut unreadable = Vec::new();
+        // In input order; Err: could not be read, and why.
+        let mut outcomes: Vec<(String, Result<Findings, String>)> = Vec::new();
         // `runs/*` also matches the runs folder's history index.
         for input in self
             .inputs
             .iter()
             .filter(|p| !crate::history::is_index_file(p))
         {
-            match analyze_and_keep(input) {
+            let name = input.display().to_string();
+            match analyze::analyze(input) {
                 Ok(f) => {
+                    // The verdict stands without its copy on disk (an
+                    // archive mounted read-only is still worth judging).
+                    if input.is_dir()
+                        && let Err(e) = analyze::write(input, &f)
+                    {
+                        tracing::warn!("{e}: the verdict below is not kept in the run directory");
+                    }
                     ctx.print_line(&f, || analyze::summary::render(&f));
-                    results.push(f);
+                    outcomes.push((name, Ok(f)));
                 }
                 Err(e) => {
                     tracing::error!("{e}");
-                    unreadable.push(input.display().to_string());
+                    outcomes.push((name, Err(e.to_string())));
                 }
             }
         }
-        if results.is_empty() && unreadable.is_empty() {
+        if outcomes.is_empty() {
             return Err(CliError::Usage(
                 "nothing to analyze: history.sqlite is a runs folder's history, not a run".into(),
             ));
         }
         if let Some(path) = &self.junit {
-            write_junit(path, &results)?;
+            // An input that could not be read is a testsuite in error, so
+            // CI shows the hole instead of a shorter, green report.
+            let runs: Vec<SuiteRun> = outcomes
+                .iter()
+                .map(|(name, outcome)| match outcome {
+                    Ok(findings) => SuiteRun::Judged {
+                        findings,
+                        baseline: None,
+                    },
+                    Err(why) => SuiteRun::Unjudged {
+                        name: name.clone(),
+                        why: format!("could not be analyzed: {why}"),
+                    },
+                })
+                .collect();
+            write_junit_file(path, &analyze::junit::render_suite(&runs))?;
+        }
+        let mut results = Vec::new();
+        let mut unreadable = Vec::new();
+        for (name, outcome) in outcomes {
+            match outcome {
+                Ok(f) => results.push(f),
+                Err(_) => unreadable.push(name),
+            }
         }
         let worst = worst(&results);
         match (worst, unreadable.is_empty()) {
@@ -82,7 +118,11 @@ pub fn analyze_and_keep(input: &Path) -> Result<Findings, analyze::AnalyzeError>
 }
 
 pub fn write_junit(path: &Path, runs: &[Findings]) -> Result<(), CliError> {
-    crate::state::write_atomic(path, analyze::junit::render(runs).as_bytes())
+    write_junit_file(path, &analyze::junit::render(runs))
+}
+
+fn write_junit_file(path: &Path, xml: &str) -> Result<(), CliError> {
+    crate::state::write_atomic(path, xml.as_bytes())
         .map_err(|e| CliError::Usage(format!("cannot write JUnit XML to {}: {e}", path.display())))
 }
 
