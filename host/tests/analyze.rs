@@ -288,10 +288,14 @@ fn eval_reports_detection_and_false_positives_per_class() {
         (Some(2), Some(2))
     );
     assert_eq!(tx["by_strength"]["strong"], serde_json::json!([1, 1]));
+    // No honest phone in an implant class: no rate, not a perfect 0.
+    assert_eq!(tx["honest_phones"], 0);
+    assert_eq!(tx["false_positive_rate"], Value::Null);
     let benign = by_name("benign");
     assert_eq!(benign["detection_rate"], Value::Null);
     assert_eq!(benign["honest_phones"], 2);
     assert_eq!(benign["false_positives"], 0);
+    assert_eq!(benign["false_positive_rate"], 0.0);
     // The kept corpus: a run directory with its label per case.
     let labels: Vec<Value> = std::fs::read_dir(&keep)
         .expect("corpus kept")

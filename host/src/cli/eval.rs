@@ -25,11 +25,20 @@ use crate::sim::corpus::{self, Class};
 /// benchctl (not --bench): phone-b carries one implant with randomized
 /// parameters, across strength tiers down to the weakest the detectors
 /// claim to catch, or none (the benign class: room interference, BLE, push
-/// keep-alives, bursty apps, slow networks). Detection: phone-b fails with
-/// the finding its implant should cause. False positive: an honest phone
-/// fails (any DUT of a benign case, and any DUT other than phone-b in the
-/// run). Thresholds are fixed; the default seed is not the one they were
-/// chosen on.
+/// keep-alives, bursty apps, slow networks). phone-a stays switched off
+/// outside the scenario: its empty enclosure is the room's reference.
+///
+/// Detection: phone-b fails with the finding its implant should cause. False
+/// positive: the honest phone-b of a benign case fails (implant classes
+/// judge no honest phone, so their false positive column is "-").
+/// Thresholds are fixed; the default seed is not the one they were chosen on.
+///
+/// The table: per class, runs, detection rate (detected/runs), detection per
+/// strength tier (benign: runs per condition), the false positive rate
+/// (false positives/honest phones), and the mean time per run to record it
+/// in virtual time and to analyze it. Exit code 0 whenever the evaluation
+/// ran, whatever the rates (the targets are in the README); 3 if a case
+/// could not be recorded or analyzed.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   benchctl eval                               200 runs per class (several minutes on 2 cores)
@@ -61,10 +70,11 @@ pub struct ClassResult {
     /// Implant classes: runs where phone-b failed with the expected finding.
     pub detected: u64,
     pub detection_rate: Option<f64>,
-    /// Honest phones judged (phone-a in every run, phone-b in benign runs).
+    /// Honest phones judged (phone-b in benign runs).
     pub honest_phones: u64,
     pub false_positives: u64,
-    pub false_positive_rate: f64,
+    /// None when the class judged no honest phone.
+    pub false_positive_rate: Option<f64>,
     /// Per strength tier: (runs, detected).
     pub by_strength: BTreeMap<String, (u64, u64)>,
     pub mean_record_ms: f64,
@@ -160,7 +170,8 @@ impl Eval {
         for r in &mut results {
             r.mean_record_ms /= r.runs.max(1) as f64;
             r.mean_analyze_ms /= r.runs.max(1) as f64;
-            r.false_positive_rate = r.false_positives as f64 / r.honest_phones.max(1) as f64;
+            r.false_positive_rate =
+                (r.honest_phones > 0).then(|| r.false_positives as f64 / r.honest_phones as f64);
         }
         let report = Report {
             seed: self.seed,
@@ -276,10 +287,6 @@ fn render(report: &Report) -> String {
                 r.detection_rate.map_or("-".into(), |d| {
                     format!("{:.3} ({}/{})", d, r.detected, r.runs)
                 }),
-                format!(
-                    "{:.3} ({}/{})",
-                    r.false_positive_rate, r.false_positives, r.honest_phones
-                ),
                 r.by_strength
                     .iter()
                     .map(|(s, (n, d))| {
@@ -291,6 +298,9 @@ fn render(report: &Report) -> String {
                     })
                     .collect::<Vec<_>>()
                     .join(", "),
+                r.false_positive_rate.map_or("-".into(), |rate| {
+                    format!("{rate:.3} ({}/{})", r.false_positives, r.honest_phones)
+                }),
                 format!("{:.0} + {:.0}", r.mean_record_ms, r.mean_analyze_ms),
             ]
         })
@@ -305,8 +315,8 @@ fn render(report: &Report) -> String {
             "CLASS",
             "RUNS",
             "DETECTION",
-            "FALSE POSITIVES (honest phones)",
             "BY STRENGTH",
+            "FALSE POSITIVES (honest phones)",
             "MS/RUN (record + analyze)",
         ],
         &rows,
