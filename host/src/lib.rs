@@ -20,3 +20,4 @@ pub mod shutdown;
 pub mod sim;
 pub mod state;
 pub mod suite;
+pub mod xml;

@@ -4,6 +4,7 @@
 //! test reporters read (the Ant JUnit task's schema: testsuites > testsuite
 //! > testcase > failure | error | skipped).
 
+use crate::xml::escape as esc;
 use std::fmt::Write;
 
 use super::{Findings, Verdict};
@@ -222,23 +223,6 @@ fn suite(run: &Findings, baseline: Option<&BaselineCheck>) -> (String, (usize, u
 
 /// XML-escape text for attributes and content; drops characters XML 1.0
 /// cannot carry at all.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' | '\t' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
