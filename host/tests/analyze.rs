@@ -382,6 +382,28 @@ fn a_recording_that_does_not_cover_the_run_is_not_a_pass() {
     let (code_nan, nan) = analyze("late-nan", &late_nan);
     assert_eq!(code_t0, Some(0), "{t0}");
     assert_eq!(code_nan, Some(0), "{nan}");
+    // The whole recording, but shifted by `bench:t0` = 20 s in both files:
+    // 30 s of data in a 30 s run, of which only 10 s fall inside the run.
+    // Samples after the run's end do not stand in for its first 20 s.
+    let t0_20 = |dir: &Path| {
+        for file in ["rf.sigmf-meta", "power.sigmf-meta"] {
+            let meta_path = dir.join(file);
+            let mut meta: Value =
+                serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+            meta["captures"][0]["bench:t0"] = serde_json::json!(20.0);
+            std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+        }
+    };
+    let (code, shifted) = analyze("t0-past-the-end", &t0_20);
+    assert_ne!(code, Some(0), "{shifted}");
+    assert_eq!(shifted["complete"], false, "{shifted}");
+    let problems = shifted["problems"].to_string();
+    for file in ["rf.sigmf-data", "power.sigmf-data"] {
+        assert!(
+            problems.contains(&format!("{file} covers only 20.0-50.0 s of a 30.0 s run")),
+            "{problems}"
+        );
+    }
     let (code, lost) = analyze("lost", &all_lost("rf.sigmf-data"));
     assert_eq!(code, Some(3), "{lost}");
     assert!(

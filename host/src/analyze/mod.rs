@@ -219,6 +219,11 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
     let mut findings: BTreeMap<String, Vec<Finding>> =
         duts.iter().map(|d| (d.name.clone(), Vec::new())).collect();
 
+    // Coverage counts the samples measured while the run lasted: a
+    // recording shifted past the run's end holds samples, but not of it.
+    let counted = run
+        .duration_s()
+        .map_or(f64::NEG_INFINITY..=f64::INFINITY, |end| 0.0..=end);
     let rf = run.rf()?;
     let power = run.power()?;
     // A channel may name a bench DUT the run did not put through the
@@ -243,7 +248,7 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
         if reader.truncated() {
             problems.push("rf.sigmf-data ends in a partial frame".into());
         }
-        let measured = rf_findings(&mut reader, &duts, &mut findings)?;
+        let measured = rf_findings(&mut reader, &duts, counted.clone(), &mut findings)?;
         problems.extend(coverage(
             "rf.sigmf-data",
             &reader,
@@ -252,7 +257,7 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
         ));
     }
     if let Some(mut reader) = power {
-        let measured = power_findings(&mut reader, &duts, &mut findings)?;
+        let measured = power_findings(&mut reader, &duts, counted, &mut findings)?;
         problems.extend(coverage(
             "power.sigmf-data",
             &reader,
@@ -336,9 +341,12 @@ const COVERAGE_SLACK_S: f64 = 1.0;
 /// recording format lets a writer mark a late start three ways (shift the
 /// data, pad with NaN, or set `bench:t0`) and a lost frame as NaN, so what
 /// counts is the same for all of them: per DUT channel, the measured
-/// samples (`measured`, per channel) against the samples the run should
-/// hold. A phase nobody heard is not a silent phase, so this makes the run
-/// incomplete rather than letting it pass on missing data.
+/// samples at run times inside the run (`measured`, per channel: not NaN,
+/// in `[0, duration_s]`) against the samples the run should hold. A phase
+/// nobody heard is not a silent phase, so this makes the run incomplete
+/// rather than letting it pass on missing data, and samples from after the
+/// run's end (a `bench:t0` that shifts the recording past it) do not stand
+/// in for the run's own.
 fn coverage(
     file: &str,
     reader: &SigmfReader,
@@ -355,9 +363,10 @@ fn coverage(
     }
     let rate = reader.sample_rate();
     let slack = COVERAGE_SLACK_S.max(2.0 / rate);
-    let expected = duration_s
-        .map_or(0.0, |end| (end - slack) * rate)
-        .max(frames as f64);
+    // Only samples inside the run count, so the run's length sets what is
+    // expected: a recorder that went on after the run's end measured the
+    // run no worse. Without a length, the recording is all there is.
+    let expected = duration_s.map_or(frames as f64, |end| (end - slack) * rate);
     let short: Vec<String> = reader
         .channels()
         .iter()
@@ -640,13 +649,28 @@ fn unheard(duts: &[DutPhases], heard: &[Heard], run: &RunDir) -> Vec<String> {
     problems
 }
 
-/// RF findings into `out`; per channel, the samples measured.
+/// RF findings into `out`; per channel, the samples measured in `counted`.
 fn rf_findings(
     reader: &mut SigmfReader,
     duts: &[DutPhases],
+    counted: std::ops::RangeInclusive<f64>,
     out: &mut BTreeMap<String, Vec<Finding>>,
 ) -> Result<Vec<u64>, ReadError> {
-    let result = rf_silence::analyze(reader)?;
+    // Each DUT channel's floor comes from the quietest of its DUT's phases
+    // (`rf_silence`'s docs): what the phone does in one phase cannot lift
+    // the floor another phase is judged against.
+    let cuts: Vec<Vec<f64>> = reader
+        .channels()
+        .iter()
+        .map(|c| {
+            c.dut
+                .as_deref()
+                .and_then(|dut| duts.iter().find(|d| d.name == dut))
+                .map(|d| d.phases.iter().map(|p| p.start).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    let result = rf_silence::analyze(reader, &cuts, counted)?;
     let period = 1.0 / reader.sample_rate();
     for (ch, channel) in reader.channels().iter().enumerate() {
         let Some(d) = channel
@@ -679,13 +703,14 @@ fn rf_findings(
             list.push(a.finding(label.to_string(), &format!("RF bursts in {label}:"), phase));
         }
     }
-    Ok(result.floors.iter().map(|f| f.samples).collect())
+    Ok(result.measured)
 }
 
-/// Power findings into `out`; per channel, the samples measured.
+/// Power findings into `out`; per channel, the samples measured in `counted`.
 fn power_findings(
     reader: &mut SigmfReader,
     duts: &[DutPhases],
+    counted: std::ops::RangeInclusive<f64>,
     out: &mut BTreeMap<String, Vec<Finding>>,
 ) -> Result<Vec<u64>, ReadError> {
     let channels = reader.channels().to_vec();
@@ -697,7 +722,7 @@ fn power_findings(
                 .and_then(|n| duts.iter().find(|d| d.name == n))
         })
         .collect();
-    let above = power_off::above(reader, |ch, t| {
+    let above = power_off::above(reader, counted, |ch, t| {
         let p = owner.get(ch).copied().flatten()?.at(t)?;
         (p.power == PowerExpect::Off && t >= p.start + SETTLE_S).then_some(p.off_current_a)
     })?;

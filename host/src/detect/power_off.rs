@@ -9,6 +9,7 @@
 //! not a draw.
 
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 
 use serde_json::json;
 
@@ -33,13 +34,20 @@ pub struct Excess {
 pub struct Above {
     /// Per channel, the stretches above the limit.
     pub excess: Vec<Vec<Excess>>,
-    /// Per channel, the samples measured (not NaN: not lost).
+    /// Per channel, the samples measured (not NaN: not lost) at run times
+    /// inside the `counted` span given to [`above`].
     pub measured: Vec<u64>,
 }
 
 /// Per channel, where its samples exceed `limit(channel, t)` (None: no
-/// limit at that time). A NaN sample ends a stretch.
-pub fn above<F>(reader: &mut SigmfReader, mut limit: F) -> Result<Above, ReadError>
+/// limit at that time), and how many were measured in `counted`. A NaN
+/// sample is lost and ends a stretch; +inf (a sensor driven past its range)
+/// is measured, and above any limit.
+pub fn above<F>(
+    reader: &mut SigmfReader,
+    counted: RangeInclusive<f64>,
+    mut limit: F,
+) -> Result<Above, ReadError>
 where
     F: FnMut(usize, f64) -> Option<f64>,
 {
@@ -51,8 +59,8 @@ where
     let mut open: Vec<Option<(f64, u64, f64, f64)>> = vec![None; n];
     reader.for_each_frame(|t, frame| {
         for (ch, &v) in frame.iter().enumerate() {
-            measured[ch] += u64::from(v.is_finite());
-            let over = v.is_finite() && limit(ch, t).is_some_and(|l| v > l);
+            measured[ch] += u64::from(!v.is_nan() && counted.contains(&t));
+            let over = !v.is_nan() && limit(ch, t).is_some_and(|l| v > l);
             match (&mut open[ch], over) {
                 (Some((_, len, sum, peak)), true) => {
                     *len += 1;
@@ -103,6 +111,17 @@ pub fn finding(
         .map(|e| e.mean_a * (e.end_s - e.start_s))
         .sum::<f64>()
         / over_s;
+    // A sensor driven past its range reads +inf: more than any limit, by
+    // no number worth printing.
+    let draws = if mean.is_finite() {
+        format!(
+            "draws {:.1} mA on average (peaks {:.0} mA)",
+            mean * 1e3,
+            peak * 1e3
+        )
+    } else {
+        "drives the current sensor past its range".to_string()
+    };
     let mut evidence = BTreeMap::new();
     evidence.insert("limit_a".into(), json!(limit_a));
     evidence.insert("mean_a".into(), json!(round(mean, 4)));
@@ -118,10 +137,7 @@ pub fn finding(
         // The share of the phase spent above the limit, at least half sure.
         score: (over_s / judged_s.max(over_s)).clamp(0.5, 1.0),
         summary: format!(
-            "draws {:.1} mA on average (peaks {:.0} mA) for {:.1} s of phase \"{phase}\", where it claims to be off (limit {:.1} mA)",
-            mean * 1e3,
-            peak * 1e3,
-            over_s,
+            "{draws} for {over_s:.1} s of phase \"{phase}\", where it claims to be off (limit {:.1} mA)",
             limit_a * 1e3
         ),
         evidence,
@@ -135,5 +151,65 @@ fn excess((start, len, sum, peak): (f64, u64, f64, f64), period: f64) -> Excess 
         end_s: start + len as f64 * period,
         peak_a: peak,
         mean_a: sum / len as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::read::Stream;
+    use crate::record::sigmf::{SigmfWriter, Unit, current_channel};
+
+    /// A current sensor driven past its range writes +inf: a measured
+    /// sample above any limit, not a lost one. NaN is lost. Only samples
+    /// inside the counted span are counted as measured.
+    #[test]
+    fn plus_infinity_is_above_the_limit_and_nan_is_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = SigmfWriter::create(
+            dir.path(),
+            "power",
+            100.0,
+            vec![current_channel(Some("phone-a"))],
+            Unit::Ampere,
+            "2026-11-26T15:30:00.000Z",
+        )
+        .unwrap();
+        // 10 s at 100 S/s: 1 mA, but +inf for 0.2 s at 5 s and NaN for
+        // 0.1 s at 7 s.
+        let samples: Vec<f32> = (0..1000)
+            .map(|i| match i {
+                500..520 => f32::INFINITY,
+                700..710 => f32::NAN,
+                _ => 0.001,
+            })
+            .collect();
+        writer.push_frames(&samples).unwrap();
+        writer.finish().unwrap();
+        let mut reader = SigmfReader::open(dir.path(), Stream::Power).unwrap();
+        let above = above(&mut reader, 0.0..=8.995, |_, _| Some(0.005)).unwrap();
+        // 0..=8.995 s: 900 samples, less the 10 lost.
+        assert_eq!(above.measured, [890]);
+        assert_eq!(above.excess[0].len(), 1, "{above:?}");
+        let e = above.excess[0][0];
+        assert!(
+            (e.start_s - 5.0).abs() < 1e-9 && (e.end_s - 5.2).abs() < 1e-9,
+            "{e:?}"
+        );
+        let found = finding(
+            &above.excess[0],
+            ("soft-off", 1.0, 10.0),
+            9.0,
+            0.005,
+            "supply",
+        )
+        .expect("the saturated draw is found");
+        assert!(
+            found
+                .summary
+                .starts_with("drives the current sensor past its range for 0.2 s"),
+            "{}",
+            found.summary
+        );
     }
 }

@@ -6,12 +6,40 @@
 //! it. Two passes over `rf.sigmf-data`, memory flat however long the recording:
 //!
 //! 1. **Noise floor per channel**, robustly: the median and the median
-//!    absolute deviation (MAD) of all its samples, from a 0.1 dB histogram
+//!    absolute deviation (MAD) of its samples, from a 0.1 dB histogram
 //!    (Hampel's MAD, scaled by 1.4826 to a Gaussian σ; Rousseeuw & Croux,
 //!    "Alternatives to the median absolute deviation", JASA 1993). A phone
 //!    that transmits less than half the time does not move it.
-//! 2. **Bursts**: runs of at least `MIN_BURST_SAMPLES` samples above
-//!    `floor + max(MIN_ABOVE_DB, K_MAD · σ)`. A lost sample (NaN) ends a run.
+//!
+//!    **Which samples**: one histogram per *segment* of the channel's
+//!    recording, the segments being its DUT's phases from the journal (the
+//!    caller's `cuts`; a channel with no DUT, the ambient antenna, is one
+//!    segment). The floor is the quietest segment's (lowest median) among
+//!    those holding at least [`MIN_REFERENCE_S`] of samples; when none
+//!    does, the whole recording's. A median of the whole recording would let
+//!    a phone busy in its "any" phases for more than half the run lift its
+//!    own floor by tens of dB and hide every burst of its silent phases; a
+//!    median of the silent phase alone would let a phone that transmits
+//!    through most of that phase do the same. The quietest phase is neither:
+//!    it is the one where the DUT, whatever it did elsewhere, sent least.
+//!    The boot phase is usually that reference: until the bench's
+//!    `power.on` and the first seconds of a cold boot the phone is
+//!    unpowered or has no radio up, so the enclosure hears only itself and
+//!    the room. It is kept as a candidate like any phase, not taken as the
+//!    reference outright: a journal's boot phase may be shorter than
+//!    `MIN_REFERENCE_S`, or start with the phone already running.
+//!    Choosing the lowest of a few medians biases the floor down by a
+//!    fraction of a 0.1 dB bin at thousands of samples a segment, far
+//!    inside the [`MIN_ABOVE_DB`] margin. A phone that transmits through
+//!    more than half of *every* phase still lifts its floor; no floor taken
+//!    from its own channel can see it then.
+//! 2. **Bursts**: runs of samples above `floor + max(MIN_ABOVE_DB, K_MAD ·
+//!    σ)`. A lost sample (NaN) ends a run; a saturated detector's +inf is a
+//!    measured sample far above any threshold (a burst), -inf one below.
+//!    For the finding, runs apart by at most [`JOIN_GAP_SAMPLES`] samples are
+//!    one transmission ([`transmissions`]), and a transmission counts when
+//!    it lasts [`MIN_BURST_SAMPLES`]. The timing detector gets the runs as
+//!    they are.
 //!
 //! **The room**: a burst on a DUT's channel is the room's, not the DUT's,
 //! when the ambient antenna (a channel with no DUT) in an overlapping band
@@ -21,6 +49,7 @@
 //! phones' own transmissions do not start on the same millisecond).
 
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 
 use serde_json::json;
 
@@ -37,6 +66,19 @@ pub const K_MAD: f64 = 6.0;
 /// A burst in a silent phase lasts at least this many samples: one noisy
 /// sample is not a transmission worth failing a phone for.
 pub const MIN_BURST_SAMPLES: usize = 2;
+/// Runs of above-threshold samples at most this many samples apart are one
+/// transmission in the finding. A burst 10 dB above a floor with ±1.5-2 dB
+/// of noise dips under the threshold now and then for a sample or two (at
+/// 1 kS/s, a millisecond or two), which would otherwise report one 50 ms
+/// burst as five short ones. Three samples bridge those dips and no more:
+/// a radio's own pauses between separate transmissions (BLE advertising
+/// intervals of 20 ms and up, LTE's scheduling requests, Wi-Fi probes) are
+/// longer, so separate transmissions stay separate.
+pub const JOIN_GAP_SAMPLES: usize = 3;
+/// A segment must hold this much recording (s) to give the floor: long
+/// enough for a median and MAD over thousands of samples at 1 kS/s, short
+/// enough that a bench's boot phase qualifies.
+pub const MIN_REFERENCE_S: f64 = 5.0;
 /// How close (s) the ambient antenna's burst must be to count as the same.
 const ROOM_WINDOW_S: f64 = 0.02;
 
@@ -53,6 +95,7 @@ pub struct Floor {
     pub sigma_db: f64,
     /// Samples above this belong to bursts.
     pub threshold_dbm: f64,
+    /// Samples in the segment the floor was taken from.
     pub samples: u64,
 }
 
@@ -89,19 +132,53 @@ pub struct RfAnalysis {
     pub floors: Vec<Floor>,
     /// Per channel, in time order.
     pub bursts: Vec<Vec<Burst>>,
+    /// Per channel, the samples measured (not NaN: not lost) at run times
+    /// inside the `counted` span given to [`analyze`].
+    pub measured: Vec<u64>,
 }
 
-/// Both passes over `reader`.
-pub fn analyze(reader: &mut SigmfReader) -> Result<RfAnalysis, ReadError> {
-    let floors = floors(reader)?;
+/// Both passes over `reader`. `cuts[ch]` (ascending run times; missing or
+/// empty: the whole recording is one segment) cuts channel `ch` into the
+/// segments its floor is chosen from: the start of each of its DUT's
+/// phases. `counted` is the span of run time whose measured samples
+/// [`RfAnalysis::measured`] counts (the run, for its coverage).
+pub fn analyze(
+    reader: &mut SigmfReader,
+    cuts: &[Vec<f64>],
+    counted: RangeInclusive<f64>,
+) -> Result<RfAnalysis, ReadError> {
+    let (floors, measured) = floors(reader, cuts, &counted)?;
     let mut bursts = find_bursts(reader, &floors)?;
     mark_room(reader, &mut bursts);
-    Ok(RfAnalysis { floors, bursts })
+    Ok(RfAnalysis {
+        floors,
+        bursts,
+        measured,
+    })
+}
+
+/// A channel's bursts (in time order) as transmissions: runs at most
+/// [`JOIN_GAP_SAMPLES`] samples apart joined into one, from the first's
+/// start to the last's end, with the highest peak.
+pub fn transmissions(bursts: &[&Burst], period_s: f64) -> Vec<Burst> {
+    let join_s = JOIN_GAP_SAMPLES as f64 * period_s + 1e-9;
+    let mut out: Vec<Burst> = Vec::new();
+    for b in bursts {
+        match out.last_mut() {
+            Some(last) if b.start_s - last.end_s <= join_s => {
+                last.end_s = last.end_s.max(b.end_s);
+                last.peak_dbm = last.peak_dbm.max(b.peak_dbm);
+            }
+            _ => out.push(**b),
+        }
+    }
+    out
 }
 
 /// The `rf-in-silence` finding for one silent phase of a DUT's channel:
-/// the channel's own bursts (`bursts`, the room's already left out) that
-/// count as transmissions and start in `[from, to)`; None when there are none.
+/// the channel's own bursts (`bursts`, in time order, the room's already
+/// left out), joined into [`transmissions`], that last long enough to count
+/// and start in `[from, to)`; None when there are none.
 pub fn finding(
     bursts: &[&Burst],
     floor: &Floor,
@@ -109,15 +186,20 @@ pub fn finding(
     (phase, from, to): (&str, f64, f64),
     channel: &str,
 ) -> Option<Finding> {
-    let inside: Vec<&Burst> = bursts
-        .iter()
-        .copied()
+    let inside: Vec<Burst> = transmissions(bursts, period_s)
+        .into_iter()
         .filter(|b| b.counts(period_s) && b.start_s >= from && b.start_s < to)
         .collect();
     let (first, last) = (inside.first()?, inside.last()?);
     let peak = inside.iter().map(|b| b.peak_dbm).fold(f64::MIN, f64::max);
     let longest = inside.iter().map(|b| b.duration_s()).fold(0.0, f64::max);
     let above = peak - floor.median_dbm;
+    // A saturated detector reads +inf: far above the floor, by no number.
+    let how_far = if above.is_finite() {
+        format!("up to {above:.0} dB above the noise floor")
+    } else {
+        "saturating the detector, far above the noise floor".to_string()
+    };
     let mut evidence = BTreeMap::new();
     evidence.insert("bursts".into(), json!(inside.len()));
     evidence.insert("peak_dbm".into(), json!(round(peak, 1)));
@@ -135,28 +217,80 @@ pub fn finding(
         // 10 dB above the floor is half sure, 20 dB and more sure.
         score: (above / 20.0).clamp(0.5, 1.0),
         summary: format!(
-            "{} burst{} up to {:.0} dB above the noise floor (longest {:.0} ms) in {channel} during phase \"{phase}\", which expects RF silence",
+            "{} burst{} {how_far} (longest {:.0} ms) in {channel} during phase \"{phase}\", which expects RF silence",
             inside.len(),
             plural(inside.len()),
-            above,
             longest * 1e3,
         ),
         evidence,
     })
 }
 
-fn floors(reader: &mut SigmfReader) -> Result<Vec<Floor>, ReadError> {
+/// Per channel its floor (see the module docs: the quietest segment's) and
+/// its measured samples inside `counted`.
+fn floors(
+    reader: &mut SigmfReader,
+    cuts: &[Vec<f64>],
+    counted: &RangeInclusive<f64>,
+) -> Result<(Vec<Floor>, Vec<u64>), ReadError> {
     let n = reader.num_channels();
-    let bins = ((HIST_HI_DBM - HIST_LO_DBM) / HIST_STEP_DB) as usize + 1;
-    let mut hist = vec![vec![0u64; bins]; n];
-    reader.for_each_frame(|_, frame| {
-        for (h, v) in hist.iter_mut().zip(frame) {
-            if v.is_finite() {
-                h[bin(*v, bins)] += 1;
+    let bins = bins();
+    let no_cuts = Vec::new();
+    let cuts: Vec<&Vec<f64>> = (0..n).map(|ch| cuts.get(ch).unwrap_or(&no_cuts)).collect();
+    // Per channel, per segment: a histogram, allocated when the segment
+    // gets its first sample (a journal may name phases nobody recorded).
+    let mut hist: Vec<Vec<Vec<u64>>> = cuts.iter().map(|c| vec![Vec::new(); c.len() + 1]).collect();
+    // Per channel, the segment the recording has reached (frames come in
+    // time order).
+    let mut segment = vec![0usize; n];
+    let mut measured = vec![0u64; n];
+    reader.for_each_frame(|t, frame| {
+        for (ch, v) in frame.iter().enumerate() {
+            // Only NaN is lost: ±inf is a reading out of the detector's range.
+            if v.is_nan() {
+                continue;
             }
+            measured[ch] += u64::from(counted.contains(&t));
+            let seg = &mut segment[ch];
+            while cuts[ch].get(*seg).is_some_and(|&cut| t >= cut) {
+                *seg += 1;
+            }
+            let h = &mut hist[ch][*seg];
+            if h.is_empty() {
+                h.resize(bins, 0);
+            }
+            h[bin(*v, bins)] += 1;
         }
     })?;
-    Ok(hist.iter().map(|h| floor_of(h)).collect())
+    let min_samples = (MIN_REFERENCE_S * reader.sample_rate()).ceil() as u64;
+    let floors = hist
+        .iter()
+        .map(|segments| quietest(segments, min_samples, bins))
+        .collect();
+    Ok((floors, measured))
+}
+
+/// The floor of the quietest segment holding `min_samples`, else of all of
+/// them together.
+fn quietest(segments: &[Vec<u64>], min_samples: u64, bins: usize) -> Floor {
+    let reference = segments
+        .iter()
+        .filter(|h| h.iter().sum::<u64>() >= min_samples)
+        .map(|h| floor_of(h))
+        .min_by(|a, b| a.median_dbm.total_cmp(&b.median_dbm));
+    reference.unwrap_or_else(|| {
+        let mut all = vec![0u64; bins];
+        for h in segments {
+            for (a, c) in all.iter_mut().zip(h) {
+                *a += c;
+            }
+        }
+        floor_of(&all)
+    })
+}
+
+fn bins() -> usize {
+    ((HIST_HI_DBM - HIST_LO_DBM) / HIST_STEP_DB) as usize + 1
 }
 
 fn bin(v: f64, bins: usize) -> usize {
@@ -231,7 +365,8 @@ fn find_bursts(reader: &mut SigmfReader, floors: &[Floor]) -> Result<Vec<Vec<Bur
     };
     reader.for_each_frame(|t, frame| {
         for (ch, &v) in frame.iter().enumerate() {
-            let above = v.is_finite() && v > floors[ch].threshold_dbm;
+            // +inf (a saturated detector) is above; NaN (lost) ends a run.
+            let above = !v.is_nan() && v > floors[ch].threshold_dbm;
             match (&mut open[ch], above) {
                 (Some((_, len, peak)), true) => {
                     *len += 1;
@@ -336,10 +471,171 @@ fn mark_room(reader: &SigmfReader, bursts: &mut [Vec<Burst>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::read::Stream;
+    use crate::record::sigmf::{SigmfWriter, Unit, rf_channel};
+
+    const RATE: f64 = 1000.0;
+    const FLOOR_DBM: f64 = -95.0;
+
+    /// A 1 kS/s recording of phone-b's LTE antenna and the ambient one,
+    /// `secs` long: the floor with ±1.5 dB of noise, plus what `dut(t)`
+    /// adds (dB) on phone-b's channel. The reader over it.
+    fn recording(dir: &std::path::Path, secs: f64, dut: impl Fn(f64) -> f64) -> SigmfReader {
+        let mut writer = SigmfWriter::create(
+            dir,
+            "rf",
+            RATE,
+            vec![
+                rf_channel(Some("phone-b"), "lte-b3-ul", 1_710_000_000, 1_785_000_000),
+                rf_channel(None, "lte-b3-ul", 1_710_000_000, 1_785_000_000),
+            ],
+            Unit::Dbm,
+            "2026-11-26T15:30:00.000Z",
+        )
+        .unwrap();
+        let mut rng = crate::sim::rng::SimRng::new(5);
+        for i in 0..(secs * RATE) as u64 {
+            let t = i as f64 / RATE;
+            let noise = |rng: &mut crate::sim::rng::SimRng| FLOOR_DBM + rng.range(-1.5, 1.5);
+            let frame = [(noise(&mut rng) + dut(t)) as f32, noise(&mut rng) as f32];
+            writer.push_frame(&frame).unwrap();
+        }
+        writer.finish().unwrap();
+        SigmfReader::open(dir, Stream::Rf).unwrap()
+    }
+
+    /// Phases: "online" (any) from 0 s, "airplane" (silent) from `silent_from`.
+    fn judge(
+        reader: &mut SigmfReader,
+        silent_from: f64,
+        end: f64,
+    ) -> (RfAnalysis, Option<Finding>) {
+        let cuts = vec![vec![0.0, silent_from], Vec::new()];
+        let rf = analyze(reader, &cuts, 0.0..=end).unwrap();
+        let mine: Vec<&Burst> = rf.bursts[0].iter().filter(|b| !b.room).collect();
+        let found = finding(
+            &mine,
+            &rf.floors[0],
+            1.0 / RATE,
+            ("airplane", silent_from + 1.0, end),
+            "LTE B3 uplink",
+        );
+        (rf, found)
+    }
+
+    /// The reviewer's repro: phone-b's LTE channel 30 dB up for most of an
+    /// "any" phase, then one 50 ms burst 10 dB up in airplane mode. A floor
+    /// over the whole recording sits 30 dB up and hides the burst.
+    #[test]
+    fn a_phone_busy_in_another_phase_does_not_lift_its_silent_phase_floor() {
+        let dir = tempfile::tempdir().unwrap();
+        let dut = |t: f64| {
+            if (1.0..51.0).contains(&t) {
+                30.0
+            } else if (70.0..70.05).contains(&t) {
+                10.0
+            } else {
+                0.0
+            }
+        };
+        let mut reader = recording(dir.path(), 80.0, dut);
+        let (rf, found) = judge(&mut reader, 60.0, 80.0);
+        assert!(
+            (rf.floors[0].median_dbm - FLOOR_DBM).abs() < 0.5,
+            "{:?}",
+            rf.floors[0]
+        );
+        let found = found.expect("the airplane burst is found");
+        assert_eq!(found.evidence["bursts"], 1, "{found:?}");
+        assert!((found.start_s - 70.0).abs() < 0.01, "{found:?}");
+        // The ambient antenna has no DUT: its floor is the whole recording's.
+        assert_eq!(rf.floors[1].samples, 80_000);
+    }
+
+    /// ...nor does a phone that transmits through most of its silent phase
+    /// lift the floor that phase is judged against: the quiet phase before
+    /// sets it.
+    #[test]
+    fn a_phone_busy_through_its_silent_phase_does_not_lift_its_own_floor() {
+        let dir = tempfile::tempdir().unwrap();
+        let dut = |t: f64| if (45.0..58.0).contains(&t) { 12.0 } else { 0.0 };
+        let mut reader = recording(dir.path(), 60.0, dut);
+        let (rf, found) = judge(&mut reader, 40.0, 60.0);
+        assert!(
+            (rf.floors[0].median_dbm - FLOOR_DBM).abs() < 0.5,
+            "{:?}",
+            rf.floors[0]
+        );
+        let found = found.expect("the airplane transmission is found");
+        assert_eq!(found.evidence["longest_ms"], 13_000.0, "{found:?}");
+    }
+
+    /// One 50 ms burst whose samples dip under the threshold now and then is
+    /// one transmission in the finding, not five short ones; two bursts
+    /// 10 ms apart stay two. The timing detector's list keeps the runs.
+    #[test]
+    fn a_burst_that_dips_under_the_threshold_is_one_transmission() {
+        let dir = tempfile::tempdir().unwrap();
+        let dut = |t: f64| {
+            let ms = ((t - 30.0) * 1e3).round() as i64;
+            match ms {
+                // Dips of one, two and three samples inside the burst.
+                10 | 20 | 21 | 33..=35 => 0.0,
+                0..50 => 10.0,
+                // Ten samples of silence, then a second burst.
+                60..70 => 10.0,
+                _ => 0.0,
+            }
+        };
+        let mut reader = recording(dir.path(), 40.0, dut);
+        let (rf, found) = judge(&mut reader, 20.0, 40.0);
+        assert_eq!(rf.bursts[0].len(), 5, "{:?}", rf.bursts[0]);
+        let found = found.expect("found");
+        assert_eq!(found.evidence["bursts"], 2, "{found:?}");
+        assert_eq!(found.evidence["longest_ms"], 50.0, "{found:?}");
+        assert!(
+            found.summary.starts_with("2 bursts up to"),
+            "{}",
+            found.summary
+        );
+    }
+
+    /// A saturated detector writes +inf: a measured sample far above the
+    /// threshold, so a burst, and counted as measured; only NaN is lost.
+    /// Samples outside the counted span are not counted.
+    #[test]
+    fn plus_infinity_is_a_burst_and_nan_is_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let dut = |t: f64| {
+            if (30.0..30.02).contains(&t) {
+                f64::INFINITY
+            } else if (35.0..36.0).contains(&t) {
+                f64::NAN
+            } else {
+                0.0
+            }
+        };
+        let mut reader = recording(dir.path(), 40.0, dut);
+        let (rf, found) = judge(&mut reader, 20.0, 39.0);
+        assert!(
+            (rf.floors[0].median_dbm - FLOOR_DBM).abs() < 0.5,
+            "{:?}",
+            rf.floors[0]
+        );
+        let found = found.expect("the saturated burst is found");
+        assert_eq!(found.evidence["longest_ms"], 20.0, "{found:?}");
+        assert!(
+            found.summary.contains("saturating the detector"),
+            "{}",
+            found.summary
+        );
+        // 0..=39 s: 39 001 samples, less the lost second.
+        assert_eq!(rf.measured, [38_001, 39_001]);
+    }
 
     #[test]
     fn the_floor_ignores_a_busy_minority() {
-        let bins = ((HIST_HI_DBM - HIST_LO_DBM) / HIST_STEP_DB) as usize + 1;
+        let bins = bins();
         let mut h = vec![0u64; bins];
         let mut rng = crate::sim::rng::SimRng::new(1);
         for i in 0..100_000 {
