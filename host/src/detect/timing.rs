@@ -1720,7 +1720,9 @@ mod tests {
             let t = direction(&path, sender, receiver);
             let a = assess(&t).unwrap();
             // In capture order, one packet at a time: the same verdict.
-            assert_eq!(streamed(&t, 0.0).0.as_ref(), Some(&a), "{file}");
+            let (one_by_one, stream) = streamed(&t, 0.0);
+            assert_eq!(one_by_one.as_ref(), Some(&a), "{file}");
+            assert_eq!(stream.late(), 0, "{file}");
             println!(
                 "nefias {file}: {} packets, score {:.2}, covert {}, levels {:?} ms, regularity {:.3}, eps {:.2}, kappa {:.2}, cce {:.2}: {}",
                 t.len(),
@@ -1750,7 +1752,9 @@ mod tests {
         for (src, dst) in [(client, server), (server, client)] {
             let t = direction(&path, src, dst);
             let a = assess(&t);
-            assert_eq!(streamed(&t, 0.0).0, a, "HTTPS {src} > {dst}");
+            let (one_by_one, stream) = streamed(&t, 0.0);
+            assert_eq!(one_by_one, a, "HTTPS {src} > {dst}");
+            assert_eq!(stream.late(), 0, "HTTPS {src} > {dst}");
             println!(
                 "nefias HTTPS {src} > {dst}: {} packets, {}",
                 t.len(),
