@@ -780,8 +780,8 @@ fn net_findings(d: &DutPhases, sorter: &DutSorter, out: &mut Vec<Finding>) {
             d.at(a.start_s).map(|p| p.name.clone()),
         ));
     }
-    for (dest, times) in &traffic.flows {
-        let Some(a) = detect::timing::assess(times) else {
+    for (dest, flow) in &traffic.flows {
+        let Some(a) = flow.finish() else {
             continue;
         };
         if a.covert {

@@ -1,16 +1,25 @@
 //! Packets: one pass over the capture, in time order, sorting what each DUT
 //! sent into what the detectors need: packets its phases forbid (judged by
-//! `detect::net_policy`), the DNS names it asked for, per-flow packet times
-//! (timing channels) and per-destination connections (beacons).
+//! `detect::net_policy`), the DNS names it asked for, per-flow timing
+//! (timing channels), per-destination connections (beacons) and packet and
+//! byte counts (the run history).
 //!
-//! Memory grows with the DUTs' traffic (a time per packet), not with the
-//! capture's bytes: the frames themselves are dropped as soon as they are read.
+//! Memory does not grow with the number of packets: the frames are dropped
+//! as soon as they are read, a flow's timing is judged as it goes
+//! (`detect::timing::Stream` keeps a few hundred recent times per flow) and
+//! packets and bytes are counted, not kept. What does grow, and honestly
+//! so: a few kilobytes per flow (source, destination, protocol and port),
+//! one entry per connection (a TCP SYN, or a UDP exchange after a second of
+//! silence) and per DNS query the DUT sent, and one per packet a phase
+//! forbids. A busy day of one phone is tens of thousands of those, not the
+//! millions of packets.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use crate::detect::net_policy::proto_name;
 pub use crate::detect::net_policy::{NetPhase, Offence};
+use crate::detect::timing;
 use crate::net::packet::{self, Transport, ip_proto};
 use crate::net::{Direction, dns};
 
@@ -50,13 +59,23 @@ pub struct DutTraffic {
     /// Per address, the names DNS answers to the DUT gave for it: what the
     /// run history calls a destination by (`history::profile`).
     pub dns_names: BTreeMap<IpAddr, BTreeSet<String>>,
-    /// Send times per destination (timing channels).
-    pub flows: BTreeMap<Dest, Vec<f64>>,
-    /// The frame sizes of those packets, in the same order (the run
-    /// history's bytes per destination).
-    pub flow_bytes: BTreeMap<Dest, Vec<u32>>,
+    /// Per destination, its send times judged as they come (timing
+    /// channels).
+    pub flows: BTreeMap<Dest, timing::Stream>,
+    /// Per destination, packets and bytes sent in each of the sorter's
+    /// tally windows, in their order (the run history's destinations per
+    /// phase; empty without tally windows).
+    pub tallies: BTreeMap<Dest, Vec<Tally>>,
     /// (start t, bytes) of each connection per destination (beacons).
     pub connections: BTreeMap<Dest, Vec<(f64, u64)>>,
+}
+
+/// Packets sent to a destination in one tally window, and their frame
+/// bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub packets: u64,
+    pub bytes: u64,
 }
 
 /// A UDP exchange counts as a new connection after this much silence on
@@ -72,6 +91,9 @@ pub struct DutSorter {
     pub phases: Vec<NetPhase>,
     /// Ignore the first moments of a phase: the bench is still switching.
     pub settle_s: f64,
+    /// `[from, to)` intervals in which packets and bytes are counted per
+    /// destination (`DutTraffic::tallies`).
+    pub tally_windows: Vec<(f64, f64)>,
     pub traffic: DutTraffic,
     /// Per destination: time of the last packet.
     last_seen: BTreeMap<Dest, f64>,
@@ -88,6 +110,7 @@ impl DutSorter {
             ips,
             phases,
             settle_s,
+            tally_windows: Vec::new(),
             traffic: DutTraffic {
                 had_allowlist,
                 ..DutTraffic::default()
@@ -95,6 +118,13 @@ impl DutSorter {
             last_seen: BTreeMap::new(),
             last_syn_port: BTreeMap::new(),
         }
+    }
+
+    /// Also count packets and bytes per destination in each of `windows`
+    /// (`[from, to)` in run time).
+    pub fn with_tally_windows(mut self, windows: Vec<(f64, f64)>) -> Self {
+        self.tally_windows = windows;
+        self
     }
 
     /// One captured Ethernet frame at run time `t`.
@@ -174,12 +204,20 @@ impl DutSorter {
             dport,
         };
         self.traffic.flows.entry(dest.clone()).or_default().push(t);
-        self.traffic
-            .flow_bytes
-            .entry(dest.clone())
-            .or_default()
-            .push(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
         let bytes = bytes.len() as u64;
+        if !self.tally_windows.is_empty() {
+            let tallies = self
+                .traffic
+                .tallies
+                .entry(dest.clone())
+                .or_insert_with(|| vec![Tally::default(); self.tally_windows.len()]);
+            for (tally, (from, to)) in tallies.iter_mut().zip(&self.tally_windows) {
+                if *from <= t && t < *to {
+                    tally.packets += 1;
+                    tally.bytes += bytes;
+                }
+            }
+        }
         let new_connection = match ip.protocol {
             ip_proto::TCP if syn => self.last_syn_port.insert(dest.clone(), sport) != Some(sport),
             ip_proto::TCP => false,
@@ -234,7 +272,34 @@ mod tests {
             .collect();
         assert_eq!(conns, [10.0, 30.0]);
         // Every packet still counts for the flow's timing.
-        assert_eq!(s.traffic.flows.values().map(Vec::len).sum::<usize>(), 4);
+        let events: u64 = s.traffic.flows.values().map(timing::Stream::events).sum();
+        assert_eq!(events, 4);
+    }
+
+    #[test]
+    fn a_flow_of_many_packets_keeps_a_bounded_number_of_times() {
+        // A busy flow: 20 000 packets 20-60 ms apart. What the sorter holds
+        // for its timing must not grow with them (it held every send time).
+        let mut s = sorter(Vec::new()).with_tally_windows(vec![(0.0, 100.0), (100.0, 1e9)]);
+        let frame = v4_udp(true, DUT, C2, 5000, 443, b"0123456789");
+        let mut t = 0.0;
+        for i in 0..20_000 {
+            t += [0.02, 0.06][i % 3 % 2];
+            s.frame(t, &frame);
+        }
+        let flow = s.traffic.flows.values().next().expect("one flow");
+        assert_eq!(flow.events(), 20_000);
+        assert!(
+            flow.held() <= timing::WINDOW + 1 + timing::REORDER_MAX,
+            "{} times held",
+            flow.held()
+        );
+        // Packets and bytes are counted per tally window instead of kept.
+        let tallies = s.traffic.tallies.values().next().expect("one flow");
+        let packets: u64 = tallies.iter().map(|t| t.packets).sum();
+        assert_eq!(packets, 20_000);
+        assert_eq!(tallies[0].bytes, tallies[0].packets * frame.len() as u64);
+        assert!(tallies[0].packets > 2000 && tallies[0].packets < 3000);
     }
 
     #[test]

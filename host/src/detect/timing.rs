@@ -40,7 +40,8 @@
 //! [`assess`] only sees times: the caller names the flow or channel, so the
 //! summary is written to follow "packets 10.77.1.2:40122>…: ".
 
-use std::collections::BTreeMap;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use serde_json::json;
 
@@ -258,9 +259,14 @@ pub fn assess_on_grid(times_s: &[f64], tick_s: f64) -> Option<TimingAssessment> 
     let start_s = starts[from];
     let end_s = starts[to];
     let events = times.partition_point(|&t| t <= end_s) - times.partition_point(|&t| t < start_s);
+    Some(assessment(&w, start_s, end_s, events))
+}
+
+/// The assessment of the window `w` chosen as the most suspicious, from
+/// the burst start `start_s` to the burst start `end_s`, `events` events.
+fn assessment(w: &Window, start_s: f64, end_s: f64, events: usize) -> TimingAssessment {
     let covert = w.score >= THRESHOLD;
-    let summary = summarize(&w, covert, events);
-    Some(TimingAssessment {
+    TimingAssessment {
         score: w.score,
         covert,
         events,
@@ -272,8 +278,8 @@ pub fn assess_on_grid(times_s: &[f64], tick_s: f64) -> Option<TimingAssessment> 
         eps_similarity: w.eps_similarity,
         kappa: w.kappa,
         cce: w.cce,
-        summary,
-    })
+        summary: summarize(w, covert, events),
+    }
 }
 
 /// The first event of every burst (see [`MERGE_S`]); `times` sorted.
@@ -302,6 +308,269 @@ fn windows(n: usize) -> Vec<(usize, usize)> {
         out.push((n - WINDOW, n));
     }
     out
+}
+
+// --- Streaming ------------------------------------------------------------
+//
+// A day of a busy flow is millions of packets; keeping every time to call
+// `assess` at the end would make the analysis grow with the recording. A
+// [`Stream`] keeps only what the next window needs and judges each window
+// as soon as its last burst has begun, in the order `assess` lays them
+// out, so it ends with the same most suspicious window and the same score.
+
+/// How far behind the newest event an event may arrive at a [`Stream`] and
+/// still be put in its place. A capture holds packets in the order they
+/// were seen: time order, but for the odd packet another NIC queue handed
+/// over microseconds to milliseconds late. A second is far beyond that.
+pub const REORDER_S: f64 = 1.0;
+
+/// Most events a [`Stream`] holds back for reordering. A flow sending more
+/// than this within [`REORDER_S`] is put in order over a shorter horizon;
+/// what memory a stream needs stays bounded either way.
+pub const REORDER_MAX: usize = 1024;
+
+/// A time ordered by `f64::total_cmp`, for the reorder heap (`assess`
+/// sorts the same way).
+#[derive(Debug, Clone, Copy)]
+struct Instant(f64);
+
+impl PartialEq for Instant {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Instant {}
+
+impl PartialOrd for Instant {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Instant {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// One burst (see [`MERGE_S`]) as a stream remembers it.
+#[derive(Debug, Clone, Copy)]
+struct Burst {
+    start_s: f64,
+    /// Events before this burst began.
+    events_before: u64,
+    /// Events at exactly `start_s`: `assess` counts a window's events up to
+    /// and including its end, which is the start of its last burst.
+    at_start: u64,
+}
+
+/// The most suspicious window judged so far.
+#[derive(Debug, Clone)]
+struct Candidate {
+    window: Window,
+    /// Number of the window's last burst (its end), counted from 0.
+    to: usize,
+    start_s: f64,
+    end_s: f64,
+    /// Events before the window's first and before its last burst.
+    events_before_from: u64,
+    events_before_to: u64,
+    /// Events at the last burst's start, once that burst is over.
+    at_end: u64,
+}
+
+/// [`assess`] one event at a time, holding a bounded number of them: the
+/// last [`WINDOW`] + 1 burst starts and at most [`REORDER_MAX`] events
+/// waiting to be put in order, a few kilobytes however long the flow.
+///
+/// Events are put in time order through a reorder buffer [`REORDER_S`]
+/// deep, then merged into bursts and judged window by window exactly as
+/// `assess` does on the sorted whole; [`Stream::finish`] returns what
+/// `assess` returns on every event pushed. The one difference: an event
+/// arriving more than the buffer's depth behind the newest one, before the
+/// burst under way began, can no longer be put in its place (windows before
+/// it are judged). It is left out and counted ([`Stream::late`]); later in
+/// the burst under way it joins that burst, which is where sorting puts it.
+#[derive(Debug, Clone, Default)]
+pub struct Stream {
+    tick_s: f64,
+    /// Events held back to be put in order, earliest on top.
+    pending: BinaryHeap<Reverse<Instant>>,
+    newest_s: Option<f64>,
+    /// The latest event released in order: the end of the burst under way.
+    last_s: Option<f64>,
+    /// Bursts begun so far.
+    bursts: usize,
+    /// The last [`WINDOW`] + 1 bursts: what the next window is judged on.
+    recent: VecDeque<Burst>,
+    /// Events released in order so far.
+    released: u64,
+    late: u64,
+    best: Option<Candidate>,
+}
+
+impl Stream {
+    /// A stream of packet capture times (judged as [`assess`] does).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A stream of times on a sampling grid (judged as [`assess_on_grid`]).
+    pub fn on_grid(tick_s: f64) -> Self {
+        Stream {
+            tick_s: if tick_s.is_finite() && tick_s > 0.0 {
+                tick_s
+            } else {
+                0.0
+            },
+            ..Stream::default()
+        }
+    }
+
+    /// One event at `t` seconds; NaN and infinities are ignored, as by
+    /// [`assess`].
+    pub fn push(&mut self, t: f64) {
+        if !t.is_finite() {
+            return;
+        }
+        if self.last_s.is_some_and(|last| t < last) {
+            self.place_late(t);
+            return;
+        }
+        self.pending.push(Reverse(Instant(t)));
+        let newest = self.newest_s.map_or(t, |n| n.max(t));
+        self.newest_s = Some(newest);
+        while let Some(&Reverse(Instant(first))) = self.pending.peek() {
+            if first > newest - REORDER_S && self.pending.len() <= REORDER_MAX {
+                break;
+            }
+            self.pending.pop();
+            self.release(first);
+        }
+    }
+
+    /// Every finite event pushed so far, late ones included.
+    pub fn events(&self) -> u64 {
+        self.released + self.pending.len() as u64 + self.late
+    }
+
+    /// Events that came too late to be put in their place and were left
+    /// out (see [`Stream`]).
+    pub fn late(&self) -> u64 {
+        self.late
+    }
+
+    /// Events and burst starts the stream holds in memory now.
+    pub fn held(&self) -> usize {
+        self.pending.len() + self.recent.len()
+    }
+
+    /// What [`assess`] says of every event pushed so far. The stream is
+    /// left as it was and can go on.
+    pub fn finish(&self) -> Option<TimingAssessment> {
+        let mut s = self.clone();
+        while let Some(Reverse(Instant(t))) = s.pending.pop() {
+            s.release(t);
+        }
+        if s.bursts < MIN_EVENTS + 1 {
+            return None;
+        }
+        // The windows `windows` lays out that have not been judged yet: the
+        // only one of a short sequence, or the last one, flush with the end.
+        let gaps = s.bursts - 1;
+        if gaps < WINDOW {
+            s.judge_last(gaps);
+        } else if !(gaps - WINDOW).is_multiple_of(HOP) {
+            s.judge_last(WINDOW);
+        }
+        let c = s.best.as_ref()?;
+        let at_end = if c.to + 1 == s.bursts {
+            s.recent.back().map_or(0, |b| b.at_start)
+        } else {
+            c.at_end
+        };
+        let events = (c.events_before_to + at_end).saturating_sub(c.events_before_from);
+        Some(assessment(
+            &c.window,
+            c.start_s,
+            c.end_s,
+            usize::try_from(events).unwrap_or(usize::MAX),
+        ))
+    }
+
+    /// An event earlier than one already released.
+    fn place_late(&mut self, t: f64) {
+        match self.recent.back_mut() {
+            // In time order it would sit between two events of the burst
+            // under way, which are less than MERGE_S apart: it joins it.
+            Some(b) if t >= b.start_s => {
+                b.at_start += u64::from(t == b.start_s);
+                self.released += 1;
+            }
+            _ => self.late += 1,
+        }
+    }
+
+    /// The next event in time order.
+    fn release(&mut self, t: f64) {
+        let joins = self.last_s.is_some_and(|last| t - last < MERGE_S);
+        self.last_s = Some(t);
+        self.released += 1;
+        if joins {
+            if let Some(b) = self.recent.back_mut() {
+                b.at_start += u64::from(t == b.start_s);
+            }
+            return;
+        }
+        // A new burst: the one under way is over.
+        if let (Some(c), Some(b)) = (&mut self.best, self.recent.back())
+            && c.to + 1 == self.bursts
+        {
+            c.at_end = b.at_start;
+        }
+        if self.recent.len() > WINDOW {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(Burst {
+            start_s: t,
+            events_before: self.released - 1,
+            at_start: 1,
+        });
+        self.bursts += 1;
+        let gaps = self.bursts - 1;
+        if gaps >= WINDOW && (gaps - WINDOW).is_multiple_of(HOP) {
+            self.judge_last(WINDOW);
+        }
+    }
+
+    /// Judge the window of the last `gaps` gaps and keep it if it is more
+    /// suspicious than every window before it (the first wins a tie, as in
+    /// [`assess`]).
+    fn judge_last(&mut self, gaps: usize) {
+        let Some(first) = self.recent.len().checked_sub(gaps + 1) else {
+            return;
+        };
+        let starts: Vec<f64> = self.recent.range(first..).map(|b| b.start_s).collect();
+        let gap_s: Vec<f64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+        let w = judge(&gap_s, self.tick_s);
+        let better = self
+            .best
+            .as_ref()
+            .is_none_or(|b| (w.score, w.classic) > (b.window.score, b.window.classic));
+        if better {
+            let (from, to) = (self.recent[first], self.recent[self.recent.len() - 1]);
+            self.best = Some(Candidate {
+                window: w,
+                to: self.bursts - 1,
+                start_s: from.start_s,
+                end_s: to.start_s,
+                events_before_from: from.events_before,
+                events_before_to: to.events_before,
+                at_end: 0,
+            });
+        }
+    }
 }
 
 /// One gap level.
@@ -1275,6 +1544,135 @@ mod tests {
         assert!(regularity(&changing, 20) > regularity(&levels, 20));
     }
 
+    // --- Streaming -----------------------------------------------------------
+
+    fn streamed(times: &[f64], tick: f64) -> (Option<TimingAssessment>, Stream) {
+        let mut s = Stream::on_grid(tick);
+        for &t in times {
+            s.push(t);
+        }
+        (s.finish(), s)
+    }
+
+    /// Capture order: each event handed over up to `spread_s` late.
+    fn capture_order(rng: &mut SimRng, times: &[f64], spread_s: f64) -> Vec<f64> {
+        let mut seen: Vec<(f64, f64)> = times
+            .iter()
+            .map(|&t| (t + rng.range(0.0, spread_s), t))
+            .collect();
+        seen.sort_by(|a, b| a.0.total_cmp(&b.0));
+        seen.into_iter().map(|(_, t)| t).collect()
+    }
+
+    #[test]
+    fn a_stream_judges_as_assess_on_every_generated_sequence() {
+        let mut rng = SimRng::new(77);
+        for (name, generate, tick) in COVERT.iter().chain(&BENIGN) {
+            for seed in (0..40).chain(1000..1010) {
+                let times = generate(seed);
+                let whole = assess_on_grid(&times, *tick);
+                let (one_by_one, s) = streamed(&times, *tick);
+                assert_eq!(one_by_one, whole, "{name}, seed {seed}");
+                assert_eq!(s.events(), times.len() as u64);
+                // Packets handed over up to half a second late are put back
+                // in their place.
+                let shuffled = capture_order(&mut rng, &times, 0.5);
+                let (one_by_one, s) = streamed(&shuffled, *tick);
+                assert_eq!(s.late(), 0, "{name}, seed {seed}");
+                assert_eq!(one_by_one, whole, "{name}, seed {seed}, out of order");
+            }
+        }
+    }
+
+    #[test]
+    fn a_stream_lays_windows_out_as_assess_at_every_length() {
+        // Every way a sequence can end against the window layout: shorter
+        // than one window, exactly one, a hop short of the next, past it.
+        let mut rng = SimRng::new(21);
+        for gaps in (95..=520)
+            .step_by(7)
+            .chain([100, 200, 201, 299, 300, 301, 400])
+        {
+            let mut g: Vec<f64> = symbols(&mut rng, &[0.05, 0.15], 0.05, gaps / 2);
+            g.extend((0..gaps - gaps / 2).map(|_| rng.exp(0.2)));
+            // Bursts of back-to-back packets and duplicate times, whose
+            // counting decides `events`.
+            let mut times = Vec::new();
+            for t in self::times(g) {
+                let extra = rng.below(3) as usize;
+                times.push(t);
+                times.extend((0..extra).map(|k| if k == 0 { t } else { t + 0.002 }));
+            }
+            let (one_by_one, _) = streamed(&times, 0.0);
+            assert_eq!(one_by_one, assess(&times), "{gaps} gaps");
+        }
+        let mut gaps: Vec<f64> = (0..600).map(|_| rng.exp(0.5)).collect();
+        gaps.extend(symbols(&mut rng, &[0.05, 0.15], 0.05, 220));
+        gaps.extend((0..613).map(|_| rng.exp(0.5)));
+        let times = times(gaps);
+        let (one_by_one, _) = streamed(&times, 0.0);
+        assert!(one_by_one.as_ref().is_some_and(|a| a.covert));
+        assert_eq!(one_by_one, assess(&times));
+    }
+
+    #[test]
+    fn a_stream_holds_a_bounded_number_of_events_however_long_the_flow() {
+        let mut rng = SimRng::new(3);
+        let mut s = Stream::new();
+        let mut t = 0.0;
+        let mut most = 0;
+        for _ in 0..20_000 {
+            let level = [0.05, 0.15][rng.below(2) as usize];
+            t += jittered(&mut rng, level, 0.05);
+            s.push(t);
+            // A burst of back-to-back packets now and then.
+            for _ in 0..rng.below(4) {
+                t += 0.001;
+                s.push(t);
+            }
+            most = most.max(s.held());
+        }
+        assert!(most <= WINDOW + 1 + REORDER_MAX, "held {most}");
+        assert!(s.finish().is_some_and(|a| a.covert));
+        // A flood faster than the reorder horizon: held back by count.
+        let mut flood = Stream::new();
+        for i in 0..10_000 {
+            flood.push(i as f64 * 1e-5);
+            most = most.max(flood.held());
+        }
+        assert!(most <= WINDOW + 1 + REORDER_MAX, "held {most}");
+    }
+
+    #[test]
+    fn an_event_beyond_the_reorder_horizon_is_left_out_and_counted() {
+        let mut rng = SimRng::new(6);
+        let times = times(symbols(&mut rng, &[0.05, 0.15], 0.05, 300));
+        let whole = assess(&times).unwrap();
+        // The 100th packet handed over two seconds late: windows before
+        // it are judged by then, so it cannot be put back.
+        let mut order = times.clone();
+        let delayed = order.remove(100);
+        let at = order.partition_point(|&t| t < delayed + 2.0);
+        order.insert(at, delayed);
+        let (one_by_one, s) = streamed(&order, 0.0);
+        let one_by_one = one_by_one.unwrap();
+        assert_eq!(s.late(), 1);
+        assert_eq!(s.events(), times.len() as u64);
+        assert_eq!(one_by_one.covert, whole.covert);
+        assert!(whole.events.abs_diff(one_by_one.events) <= 1);
+        // Late, but within the burst under way: that is where sorting puts
+        // it, so nothing changes.
+        let mut burst = times.clone();
+        let last = *burst.last().unwrap();
+        burst.extend([last + 0.004, last + 0.008, last + 0.002, last]);
+        let (one_by_one, s) = streamed(&burst, 0.0);
+        assert_eq!(s.late(), 0);
+        assert_eq!(one_by_one, assess(&burst));
+        // Odd input does not panic.
+        let (none, s) = streamed(&[f64::NAN, f64::INFINITY, 1.0, -1e300, 1e300], 0.0);
+        assert!(none.is_none() && s.events() == 3);
+    }
+
     // --- Real captures (NeFiAS) --------------------------------------------
 
     fn nefias(file: &str) -> Option<PathBuf> {
@@ -1321,6 +1719,10 @@ mod tests {
             let Some(path) = nefias(file) else { continue };
             let t = direction(&path, sender, receiver);
             let a = assess(&t).unwrap();
+            // In capture order, one packet at a time: the same verdict.
+            let (one_by_one, stream) = streamed(&t, 0.0);
+            assert_eq!(one_by_one.as_ref(), Some(&a), "{file}");
+            assert_eq!(stream.late(), 0, "{file}");
             println!(
                 "nefias {file}: {} packets, score {:.2}, covert {}, levels {:?} ms, regularity {:.3}, eps {:.2}, kappa {:.2}, cce {:.2}: {}",
                 t.len(),
@@ -1350,6 +1752,9 @@ mod tests {
         for (src, dst) in [(client, server), (server, client)] {
             let t = direction(&path, src, dst);
             let a = assess(&t);
+            let (one_by_one, stream) = streamed(&t, 0.0);
+            assert_eq!(one_by_one, a, "HTTPS {src} > {dst}");
+            assert_eq!(stream.late(), 0, "HTTPS {src} > {dst}");
             println!(
                 "nefias HTTPS {src} > {dst}: {} packets, {}",
                 t.len(),

@@ -158,10 +158,13 @@ pub fn profile(dir: &Path) -> Result<RunProfile, ReadError> {
         let mut sorters: Vec<DutSorter> = run
             .duts()
             .iter()
-            .map(|d| {
+            .zip(&duts)
+            .map(|(d, profile)| {
                 let ips = d.addresses();
-                // No phases: the profile counts traffic, it does not judge it.
+                // No phases: the profile counts traffic, it does not judge
+                // it; it counts packets and bytes in each phase's own part.
                 DutSorter::new(ips, Vec::new(), 0.0)
+                    .with_tally_windows(profile.phases.iter().map(judged).collect())
             })
             .collect();
         let started = run.started();
@@ -172,8 +175,8 @@ pub fn profile(dir: &Path) -> Result<RunProfile, ReadError> {
             }
         })?;
         for (d, sorter) in duts.iter_mut().zip(&sorters) {
-            for p in &mut d.phases {
-                net_profile(&sorter.traffic, p);
+            for (k, p) in d.phases.iter_mut().enumerate() {
+                net_profile(&sorter.traffic, k, p);
             }
         }
     }
@@ -298,29 +301,22 @@ fn current_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<
     Ok(())
 }
 
-/// Destinations, DNS names and periodic flows of one phase.
-fn net_profile(traffic: &DutTraffic, p: &mut PhaseProfile) {
+/// Destinations, DNS names and periodic flows of phase `k`.
+fn net_profile(traffic: &DutTraffic, k: usize, p: &mut PhaseProfile) {
     let (from, to) = judged(p);
     let inside = |t: f64| from <= t && t < to;
     // By (address, port, proto): the DUT's own address (the flow's source)
     // is the same in every run and says nothing.
     let mut dests: BTreeMap<(IpAddr, u16, String), (u64, u64)> = BTreeMap::new();
-    for (dest, times) in &traffic.flows {
-        let sizes = traffic.flow_bytes.get(dest).map_or(&[][..], Vec::as_slice);
-        let (mut packets, mut bytes) = (0u64, 0u64);
-        for (i, t) in times.iter().enumerate() {
-            if inside(*t) {
-                packets += 1;
-                bytes += u64::from(sizes.get(i).copied().unwrap_or(0));
-            }
-        }
-        if packets > 0 {
-            let entry = dests
-                .entry((dest.dst, dest.dport, dest.proto.clone()))
-                .or_default();
-            entry.0 += packets;
-            entry.1 += bytes;
-        }
+    for (dest, tallies) in &traffic.tallies {
+        let Some(tally) = tallies.get(k).filter(|t| t.packets > 0) else {
+            continue;
+        };
+        let entry = dests
+            .entry((dest.dst, dest.dport, dest.proto.clone()))
+            .or_default();
+        entry.0 += tally.packets;
+        entry.1 += tally.bytes;
     }
     let mut periodic = Vec::new();
     for (dest, conns) in &traffic.connections {
