@@ -646,3 +646,134 @@ fn what_would_be_judged_wrongly_is_refused_or_incomplete() {
     );
     assert!(problems.contains("lists no ip for it"), "{problems}");
 }
+
+/// Writes a net-only run directory with two phones, the way an outside tool
+/// would: phone-a looks up mtalk.google.com at boot and connects to it in
+/// the allowlist phase; an answer nobody asked for gives android.com the
+/// address 198.51.100.4, which phone-a then talks to; phone-b sends while
+/// isolated; one packet between two other hosts. A directory name ending in
+/// "pcap" gets a classic pcap (no interface names); otherwise a pcapng with
+/// interface "phone-a" for phone-a's packets and a shared "eth0" for the
+/// rest.
+const NET_WRITER: &str = r#"
+import json, os, struct, sys, datetime, socket
+d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
+start = datetime.datetime(2026, 11, 26, 15, 30, tzinfo=datetime.timezone.utc).timestamp()
+A, B, RES = '10.77.1.2', '10.77.2.2', '10.77.1.1'
+def ip4(s): return socket.inet_aton(s)
+def frame(src, dst, proto, l4):
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(l4), 0, 0, 64, proto, 0, ip4(src), ip4(dst))
+    return b'\x02\0\0\0\0\x01' + b'\x02\0\0\0\0\x02' + b'\x08\x00' + ip + l4
+def udp(src, dst, sport, dport, data):
+    return frame(src, dst, 17, struct.pack('!HHHH', sport, dport, 8 + len(data), 0) + data)
+def syn(src, dst, sport, dport):
+    return frame(src, dst, 6, struct.pack('!HHIIBBHHH', sport, dport, 1, 0, 0x50, 0x02, 64240, 0, 0))
+def qname(n): return b''.join(bytes([len(l)]) + l.encode() for l in n.split('.')) + b'\0'
+def query(i, n): return struct.pack('!HHHHHH', i, 0x0100, 1, 0, 0, 0) + qname(n) + struct.pack('!HH', 1, 1)
+def answer(i, n, addr):
+    return (struct.pack('!HHHHHH', i, 0x8180, 1, 1, 0, 0) + qname(n) + struct.pack('!HH', 1, 1)
+            + struct.pack('!HHHIH', 0xc00c, 1, 1, 300, 4) + ip4(addr))
+# (t, interface, frame): interface 0 is phone-a's, 1 the shared eth0.
+packets = [
+ (2.00, 0, udp(A, RES, 40003, 53, query(3, 'mtalk.google.com'))),
+ (2.02, 0, udp(RES, A, 53, 40003, answer(3, 'mtalk.google.com', '142.250.102.188'))),
+ (3.00, 0, udp(RES, A, 53, 40010, answer(9, 'android.com', '198.51.100.4'))),
+ (8.00, 0, syn(A, '142.250.102.188', 40100, 5228)),
+ (9.00, 0, syn(A, '198.51.100.4', 40101, 443)),
+ (15.0, 1, udp(B, '203.0.113.7', 40200, 6000, b'queued')),
+ (16.0, 1, udp('192.0.2.1', '192.0.2.2', 1000, 2000, b'not ours')),
+]
+def pad(b): return b + b'\0' * (-len(b) % 4)
+def block(kind, body):
+    n = 12 + len(body)
+    return struct.pack('<II', kind, n) + body + struct.pack('<I', n)
+if d.endswith('pcap'):
+    out = struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
+    for t, _, f in packets:
+        us = round((start + t) * 1e6)
+        out += struct.pack('<IIII', us // 1000000, us % 1000000, len(f), len(f)) + f
+else:
+    out = block(0x0A0D0D0A, struct.pack('<IHHq', 0x1A2B3C4D, 1, 0, -1))
+    for name in ['phone-a', 'eth0']:
+        opt = struct.pack('<HH', 2, len(name)) + pad(name.encode()) + struct.pack('<HH', 0, 0)
+        out += block(1, struct.pack('<HHI', 1, 0, 65535) + opt)
+    for t, i, f in packets:
+        us = round((start + t) * 1e6)
+        out += block(6, struct.pack('<IIIII', i, us >> 32, us & 0xffffffff, len(f), len(f)) + pad(f))
+open(os.path.join(d, 'net.pcapng'), 'wb').write(out)
+duts = [{"name": "phone-a", "model": "sim-android", "ip": [A]},
+        {"name": "phone-b", "model": "sim-android", "ip": [B]}]
+json.dump({"format": "benchctl-run/1", "run_id": "net-outside", "bench": "elsewhere",
+           "scenario": "outside", "started_utc": "2026-11-26T15:30:00.000Z", "duration_s": 20.0,
+           "complete": True, "duts": duts}, open(os.path.join(d, 'run.json'), 'w'))
+allow = ["google.com", "android.com", "10.77.0.0/16"]
+lines = []
+for dut in ['phone-a', 'phone-b']:
+    lines += [{"t": 0.0, "kind": "phase", "dut": dut, "name": "boot", "expect": {}},
+              {"t": 5.0, "kind": "phase", "dut": dut, "name": "online", "expect": {"net": "allowlist", "allow": allow}},
+              {"t": 13.0, "kind": "phase", "dut": dut, "name": "isolated", "expect": {"net": "none"}}]
+open(os.path.join(d, 'events.jsonl'), 'w').write(''.join(json.dumps(l) + '\n' for l in lines))
+"#;
+
+/// Defects a review found in the network rules, on a run another tool
+/// wrote: an answer nobody asked for taught the allowlist an address; a
+/// name resolved before the allowlist phase was forgotten in it; packets on
+/// an interface not named after a DUT (or in a classic pcap) were dropped.
+#[test]
+fn dns_learning_and_packet_attribution_follow_the_duts() {
+    let bench = TestBench::default_bench();
+    for (variant, orphan) in [
+        (
+            "net-run",
+            "net.pcapng: 1 packet on interface \"eth0\", which names no DUT, carries no DUT's address: not judged",
+        ),
+        (
+            "net-run-pcap",
+            "net.pcapng: 1 packet on an unnamed interface carries no DUT's address: not judged",
+        ),
+    ] {
+        let run = bench.dir.path().join(variant);
+        run_python(NET_WRITER, &run, "the outside writer failed on");
+        let out = bench.run(&["analyze", run.to_str().unwrap(), "--json"]);
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{variant}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let findings = |dut: &str| -> Vec<(String, String, String)> {
+            doc["duts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["dut"] == dut)
+                .flat_map(|d| d["findings"].as_array().unwrap())
+                .map(|f| {
+                    let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
+                    (s("kind"), s("phase"), s("channel"))
+                })
+                .collect()
+        };
+        // Only the address the unsolicited answer named; mtalk.google.com,
+        // looked up at boot, is allowed online.
+        assert_eq!(
+            findings("phone-a"),
+            [(
+                "net-unexpected-destination".to_string(),
+                "online".to_string(),
+                "198.51.100.4".to_string()
+            )],
+            "{variant}: {doc}"
+        );
+        // phone-b's packet on the shared interface is its own.
+        assert_eq!(
+            findings("phone-b"),
+            [(
+                "net-in-isolation".to_string(),
+                "isolated".to_string(),
+                String::new()
+            )],
+            "{variant}: {doc}"
+        );
+        assert_eq!(doc["verdict"], "fail", "{variant}");
+        assert_eq!(doc["complete"], false, "{variant}");
+        assert_eq!(doc["problems"], serde_json::json!([orphan]), "{variant}");
+    }
+}

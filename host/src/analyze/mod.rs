@@ -286,12 +286,40 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
             .collect();
         let started = run.started();
         let names: Vec<String> = duts.iter().map(|d| d.name.clone()).collect();
+        let addresses: Vec<&[IpAddr]> = duts.iter().map(|d| d.ips.as_slice()).collect();
+        // Per interface name (None: unnamed), packets no DUT could claim.
+        let mut orphans: BTreeMap<Option<String>, u64> = BTreeMap::new();
         let truncated = read_packets(reader, |interface_name, time, data| {
-            let Some(i) = interface_name.and_then(|n| names.iter().position(|d| d == n)) else {
+            let t = time.seconds_since(started);
+            if let Some(i) = interface_name.and_then(|n| names.iter().position(|d| d == n)) {
+                sorters[i].frame(t, data);
                 return;
-            };
-            sorters[i].frame(time.seconds_since(started), data);
+            }
+            // A capture on a shared interface (eth0, a classic pcap without
+            // names): the DUTs' addresses in run.json say whose it is. A
+            // packet between two DUTs is both one's sending and the
+            // other's receiving.
+            let owners = owners_by_address(data, &addresses);
+            if owners.is_empty() {
+                *orphans
+                    .entry(interface_name.map(str::to_string))
+                    .or_default() += 1;
+            }
+            for i in owners {
+                sorters[i].frame(t, data);
+            }
         })?;
+        for (interface, &n) in &orphans {
+            let on = match interface {
+                Some(name) => format!("on interface \"{name}\", which names no DUT,"),
+                None => "on an unnamed interface".to_string(),
+            };
+            let carry = if n == 1 { "carries" } else { "carry" };
+            problems.push(format!(
+                "net.pcapng: {n} packet{} {on} {carry} no DUT's address: not judged",
+                detect::plural(usize::try_from(n).unwrap_or(usize::MAX))
+            ));
+        }
         if truncated {
             problems.push("net.pcapng ends in a cut block".into());
         }
@@ -391,6 +419,22 @@ fn coverage(
         )],
         _ => short,
     }
+}
+
+/// The DUTs (indices into `addresses`, each DUT's addresses) whose address
+/// is the frame's source or destination (for ARP: sender or target).
+fn owners_by_address(frame: &[u8], addresses: &[&[IpAddr]]) -> Vec<usize> {
+    let ends: [IpAddr; 2] = match crate::net::parse_ethernet(frame).map(|f| f.net) {
+        Ok(crate::net::Network::Ip(p)) => [p.src, p.dst],
+        Ok(crate::net::Network::Arp(a)) => [a.sender_ip.into(), a.target_ip.into()],
+        _ => return Vec::new(),
+    };
+    addresses
+        .iter()
+        .enumerate()
+        .filter(|(_, ips)| ends.iter().any(|e| ips.contains(&e.to_canonical())))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// Walk a capture's packets: `(interface name, time, bytes)`. True if its

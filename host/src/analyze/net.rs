@@ -21,7 +21,7 @@ use crate::detect::net_policy::proto_name;
 pub use crate::detect::net_policy::{NetPhase, Offence};
 use crate::detect::timing;
 use crate::net::packet::{self, Transport, ip_proto};
-use crate::net::{Direction, dns};
+use crate::net::{Direction, ResolverCache, dns};
 
 /// Where a DUT's packet went, as the detectors group traffic.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -34,9 +34,16 @@ pub struct Dest {
 }
 
 impl Dest {
-    /// findings.md's `channel` for a flow: `10.77.1.2>203.0.113.9:443/tcp`.
+    /// findings.md's `channel` for a flow, without the source port (a
+    /// destination groups all of the DUT's connections to it):
+    /// `10.77.1.2>203.0.113.9:443/tcp`, `2001:db8::10>[2001:db8::99]:6000/udp`.
+    /// An IPv6 address followed by a port is bracketed (RFC 3986 §3.2.2),
+    /// or its last group could be read as the port.
     pub fn label(&self) -> String {
-        format!("{}>{}:{}/{}", self.src, self.dst, self.dport, self.proto)
+        match self.dst {
+            IpAddr::V4(dst) => format!("{}>{dst}:{}/{}", self.src, self.dport, self.proto),
+            IpAddr::V6(dst) => format!("{}>[{dst}]:{}/{}", self.src, self.dport, self.proto),
+        }
     }
 }
 
@@ -82,6 +89,17 @@ pub struct Tally {
 /// its (destination, port): what a connection tracker's timeout does.
 const UDP_IDLE_S: f64 = 1.0;
 
+/// Data the DUT sends over TCP after this much silence on the same
+/// destination is a new check-in, SYN or not: an implant (or a push client)
+/// that keeps one connection open and speaks on a timer beacons as surely
+/// as one that reconnects each time, and RITA-style tools read a long-lived
+/// connection's periodic sends as its heartbeat. 4 s is longer than the
+/// pauses inside one exchange (delayed ACKs, a request waiting for its
+/// response, TCP's first retransmissions after 1 s and 2 s, RFC 6298 §5.5)
+/// and shorter than the shortest period the beacon detector is tuned for
+/// (5 s).
+const TCP_IDLE_S: f64 = 4.0;
+
 /// Sorts one DUT's packets as they come.
 #[derive(Debug)]
 pub struct DutSorter {
@@ -101,6 +119,10 @@ pub struct DutSorter {
     /// same port again is the same connection retransmitting its SYN (no
     /// answer came), not a new check-in.
     last_syn_port: BTreeMap<Dest, u16>,
+    /// What DNS answers to the DUT's own queries taught it, over the whole
+    /// run: every allowlist phase judges addresses by the names they were
+    /// learned for, whenever the lookup happened.
+    dns: ResolverCache,
 }
 
 impl DutSorter {
@@ -117,6 +139,7 @@ impl DutSorter {
             },
             last_seen: BTreeMap::new(),
             last_syn_port: BTreeMap::new(),
+            dns: ResolverCache::default(),
         }
     }
 
@@ -145,10 +168,13 @@ impl DutSorter {
             // Neither end is the DUT (a broadcast it overheard): not its doing.
             return;
         };
+        // Learned before judging: an answer is never judged (only what the
+        // DUT sends is), and a query teaches nothing until its answer.
+        self.dns.observe(t, ip, dir);
         let phase = self.phases.iter().position(|p| p.start <= t && t < p.end);
         if let Some(i) = phase {
             let settled = t >= self.phases[i].start + self.settle_s;
-            let judged = self.phases[i].judge(i, t, settled, (&frame, ip), dir);
+            let judged = self.phases[i].judge(i, t, settled, (&frame, ip), dir, &self.dns);
             if let Some((remote, offence)) = judged.denied {
                 self.traffic.denied_dests.insert(remote);
                 self.traffic.denied.push(offence);
@@ -220,7 +246,15 @@ impl DutSorter {
         }
         let new_connection = match ip.protocol {
             ip_proto::TCP if syn => self.last_syn_port.insert(dest.clone(), sport) != Some(sport),
-            ip_proto::TCP => false,
+            // Data after a silence: the connection's next heartbeat. Bare
+            // ACKs answer what the far end sent, so they start nothing.
+            ip_proto::TCP => {
+                !ip.payload.is_empty()
+                    && self
+                        .last_seen
+                        .get(&dest)
+                        .is_none_or(|last| t - last >= TCP_IDLE_S)
+            }
             _ => self
                 .last_seen
                 .get(&dest)
@@ -231,7 +265,7 @@ impl DutSorter {
         match conns.last_mut() {
             Some(c) if !new_connection => c.1 += bytes,
             _ if new_connection => conns.push((t, bytes)),
-            // TCP data of a connection whose SYN came before the capture.
+            // A bare ACK of a connection whose SYN came before the capture.
             _ => {}
         }
     }
@@ -242,6 +276,7 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use super::*;
+    use crate::net::dns::{build_query, build_response, rtype};
     use crate::net::packet::build::{v4_tcp, v4_udp};
 
     const DUT: Ipv4Addr = Ipv4Addr::new(10, 77, 1, 2);
@@ -353,5 +388,95 @@ mod tests {
             s.traffic.denied[0].why
         );
         assert_eq!(s.traffic.packets_received, 1);
+    }
+
+    #[test]
+    fn a_long_lived_connection_checks_in_with_each_send_after_silence() {
+        const PSH_ACK: u8 = 0x18;
+        const ACK: u8 = 0x10;
+        let mut s = sorter(Vec::new());
+        // No SYN in the capture: the connection was open before it began.
+        for k in 0..8 {
+            let t = 60.0 * f64::from(k);
+            s.frame(t, &v4_tcp(true, DUT, C2, 40_000, 443, PSH_ACK, &[7; 120]));
+            // Its own exchange: more data and bare ACKs right after.
+            s.frame(
+                t + 0.3,
+                &v4_tcp(true, DUT, C2, 40_000, 443, PSH_ACK, &[7; 40]),
+            );
+            s.frame(t + 2.5, &v4_tcp(true, DUT, C2, 40_000, 443, ACK, &[]));
+        }
+        // A bare ACK after silence answers the far end: no check-in.
+        s.frame(600.0, &v4_tcp(true, DUT, C2, 40_000, 443, ACK, &[]));
+        let conns = &s.traffic.connections.values().next().expect("connections");
+        let starts: Vec<f64> = conns.iter().map(|c| c.0).collect();
+        assert_eq!(
+            starts,
+            (0..8).map(|k| 60.0 * f64::from(k)).collect::<Vec<_>>()
+        );
+        let a = crate::detect::beacon::assess(conns).expect("enough check-ins");
+        assert!(a.score >= crate::detect::beacon::THRESHOLD, "{a:?}");
+    }
+
+    #[test]
+    fn ipv6_destinations_are_bracketed_before_their_port() {
+        let d = |dst: &str, proto: &str, dport: u16| Dest {
+            src: "2001:db8::10".parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            proto: proto.into(),
+            dport,
+        };
+        assert_eq!(
+            d("2001:db8::99", "udp", 6000).label(),
+            "2001:db8::10>[2001:db8::99]:6000/udp"
+        );
+        let v4 = Dest {
+            src: IpAddr::V4(DUT),
+            ..d("203.0.113.9", "tcp", 443)
+        };
+        assert_eq!(v4.label(), "10.77.1.2>203.0.113.9:443/tcp");
+    }
+
+    #[test]
+    fn names_learned_in_any_phase_serve_every_allowlist_phase() {
+        let resolver = Ipv4Addr::new(10, 77, 1, 1);
+        let mtalk = Ipv4Addr::new(142, 250, 102, 188);
+        let forged = Ipv4Addr::new(198, 51, 100, 4);
+        let allow = |e: &[&str]| {
+            let e: Vec<String> = e.iter().map(|s| s.to_string()).collect();
+            Some(crate::net::Allowlist::parse(&e).expect("list"))
+        };
+        let phase = |start: f64, end: f64, allow| NetPhase {
+            start,
+            end,
+            none: false,
+            allow,
+        };
+        let mut s = sorter(vec![
+            phase(0.0, 5.0, None),
+            phase(5.0, 13.0, allow(&["google.com", "android.com"])),
+            phase(13.0, 20.0, allow(&["android.com"])),
+        ]);
+        // Boot: the phone looks up mtalk.google.com and gets an answer.
+        let q = build_query(3, "mtalk.google.com", rtype::A);
+        s.frame(2.0, &v4_udp(true, DUT, resolver, 40_003, 53, &q));
+        let r = build_response(3, "mtalk.google.com", &[mtalk], 300);
+        s.frame(2.02, &v4_udp(false, resolver, DUT, 53, 40_003, &r));
+        // An answer nobody asked for gives an allowed name another address.
+        let r = build_response(9, "android.com", &[forged], 300);
+        s.frame(3.0, &v4_udp(false, resolver, DUT, 53, 40_010, &r));
+        // Online: the phone talks to both.
+        s.frame(8.0, &v4_tcp(true, DUT, mtalk, 40_100, 5228, SYN, &[]));
+        s.frame(9.0, &v4_tcp(true, DUT, forged, 40_101, 443, SYN, &[]));
+        // A stricter phase judges the same learned address by its own rules.
+        s.frame(15.0, &v4_tcp(true, DUT, mtalk, 40_102, 5228, SYN, &[]));
+        let denied: Vec<(usize, &str)> = s
+            .traffic
+            .denied
+            .iter()
+            .map(|o| (o.phase, o.dest.as_str()))
+            .collect();
+        assert_eq!(denied, [(1, "198.51.100.4"), (2, "142.250.102.188")]);
+        assert!(s.traffic.allowed_dests.contains(&IpAddr::V4(mtalk)));
     }
 }

@@ -9,11 +9,12 @@
 //!   traffic and tries while isolated shows exactly this).
 //! - `net = "allowlist"`: a packet to a destination the phase's allowlist
 //!   does not name. The allowlist (`crate::net::allowlist`) matches DNS
-//!   names with their subdomains, IP addresses and CIDR ranges, and learns
-//!   the addresses DNS answers to the DUT gave for allowed names, so a
-//!   phone that looked up `mtalk.google.com` may talk to the address it got.
-//!   It sees both directions for that reason; only what the DUT sends is
-//!   judged.
+//!   names with their subdomains, IP addresses and CIDR ranges, and allows
+//!   the addresses DNS answers to the DUT's own queries gave for allowed
+//!   names (the DUT's resolver cache, kept over the whole run by
+//!   `analyze::net`), so a phone that looked up `mtalk.google.com` at boot
+//!   may talk to the address it got once the allowlist phase starts. Only
+//!   what the DUT sends is judged.
 //!
 //! Findings are grouped the way a person reads them: per phase for
 //! isolation (how many packets, to whom), per phase and destination for the
@@ -26,10 +27,10 @@ use serde_json::json;
 
 use super::{Finding, Severity, list, plural};
 use crate::net::packet::{Frame, Packet};
-use crate::net::{Allowlist, Decision, Direction};
+use crate::net::{Allowlist, Decision, Direction, ResolverCache};
 
 /// A DUT's phase as the rule needs it: its time span, whether it allows no
-/// packets, and its allowlist (with what it learned so far).
+/// packets, and its allowlist.
 #[derive(Debug)]
 pub struct NetPhase {
     pub start: f64,
@@ -62,19 +63,20 @@ pub struct Judgement {
 
 impl NetPhase {
     /// Judge one packet of phase number `index` at run time `t`. `settled`:
-    /// the phase's first moments (the bench still switching) are over; the
-    /// allowlist learns from every packet, settled or not.
+    /// the phase's first moments (the bench still switching) are over.
+    /// `learned`: what DNS answers to the DUT's queries taught so far.
     pub fn judge(
-        &mut self,
+        &self,
         index: usize,
         t: f64,
         settled: bool,
         (frame, ip): (&Frame<'_>, &Packet<'_>),
         dir: Direction,
+        learned: &ResolverCache,
     ) -> Judgement {
         let mut out = Judgement::default();
-        if let Some(allow) = &mut self.allow {
-            let decision = allow.observe(frame, dir);
+        if let Some(allow) = &self.allow {
+            let decision = allow.judge_learned(frame, dir, learned);
             if dir == Direction::FromDut {
                 match decision {
                     Decision::Denied(d) if settled => {
@@ -195,7 +197,14 @@ mod tests {
     fn judge(phase: &mut NetPhase, settled: bool, bytes: &[u8], dir: Direction) -> Judgement {
         let frame = parse_ethernet(bytes).expect("frame");
         let ip = frame.ip().expect("ip");
-        phase.judge(0, 5.0, settled, (&frame, ip), dir)
+        phase.judge(
+            0,
+            5.0,
+            settled,
+            (&frame, ip),
+            dir,
+            &ResolverCache::default(),
+        )
     }
 
     #[test]

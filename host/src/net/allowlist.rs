@@ -11,9 +11,17 @@
 //!
 //! Names reach addresses through DNS, so the list learns: an address that a
 //! DNS answer seen on the link gave for an allowed name is allowed from then
-//! on ([`Allowlist::learn_from_dns`]). Learned addresses do not expire with
-//! the record's TTL, because phones keep using an address past it and the
-//! list lives for one phase anyway.
+//! on. The spec's "captured DNS answer" is read strictly: only an answer
+//! to a query the DUT sent teaches anything ([`ResolverCache`]): same
+//! transaction id and question name, from the address and port the query
+//! went to, to the port it came from, within [`QUERY_TIMEOUT_S`]. An answer
+//! nobody asked for (a forged or injected "google.com is 198.51.100.4")
+//! teaches nothing. Learned addresses do not expire with the record's TTL,
+//! because phones keep using an address past it. The analyzer keeps one
+//! [`ResolverCache`] per DUT for the whole run and asks each allowlist phase
+//! whether one of the names an address was learned for is allowed
+//! ([`Allowlist::judge_learned`]), so a name resolved during boot still
+//! counts when the phone connects in the allowlist phase.
 //!
 //! A packet from the DUT is allowed when its destination is allowed, or when
 //! it is a plain DNS lookup whose every question is an allowed name (to any
@@ -34,13 +42,18 @@
 //! - DNS to an allowed address is allowed whatever it asks: the list says
 //!   where the DUT may send packets, not what they may say. Data smuggled in
 //!   the names is the `dns-exfiltration` detector's business.
-//! - Learning trusts the answer. A DUT that asks an accomplice's server
-//!   (allowed as a lookup of an allowed name) and gets "google.com is
-//!   203.0.113.9" back has made 203.0.113.9 allowed. The reason text names
-//!   the name, so the evidence shows it; the spec's rule gives no way to
-//!   tell this apart from a resolver the phone was configured with.
+//! - Learning trusts the resolver the DUT asked. A DUT that asks an
+//!   accomplice's server (allowed: a lookup of an allowed name is allowed
+//!   to any resolver, as the spec says) and gets "android.com is
+//!   203.0.113.9" back has made 203.0.113.9 allowed, and its traffic to it
+//!   passes. Matching answers to queries only stops answers nobody asked
+//!   for; the spec's rule gives no way to tell an accomplice from a
+//!   resolver the phone was configured with, and queries to resolvers the
+//!   list does not name are deliberately not findings. A bench that must
+//!   rule this out lists its resolvers' addresses and leaves the names off
+//!   (or runs its own resolver on the link).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
@@ -461,15 +474,221 @@ impl fmt::Display for Decision {
     }
 }
 
+/// How long a query waits for its answer. Stub resolvers give up and retry
+/// after a few seconds (Android's after 5 s, glibc's `timeout:5`); an
+/// answer later than twice that is answering nobody.
+pub const QUERY_TIMEOUT_S: f64 = 10.0;
+
+/// Queries waiting for an answer, at most. A phone has a handful in flight;
+/// a DUT tunnelling data through DNS may have hundreds, and the oldest go
+/// first, so memory stays flat whatever it sends.
+pub const MAX_PENDING_QUERIES: usize = 1024;
+
+/// Addresses a resolver cache remembers, at most, and names per address.
+/// A phone talks to a few hundred addresses in a day; past the cap nothing
+/// new is learned, which can only make later packets denied (loud), never
+/// allowed.
+pub const MAX_LEARNED_ADDRESSES: usize = 16_384;
+pub const MAX_NAMES_PER_ADDRESS: usize = 16;
+
+/// A DNS query the DUT sent, waiting for its answer.
+#[derive(Debug, Clone, PartialEq)]
+struct PendingQuery {
+    t: f64,
+    resolver: IpAddr,
+    resolver_port: u16,
+    dut_port: u16,
+    id: u16,
+    /// The first question's name, lowercase, without the trailing dot.
+    name: String,
+}
+
+/// What a DUT learned from DNS: the addresses answers to its own queries
+/// gave for each name it asked about. It is the DUT's resolver cache as a
+/// capture shows it, kept for the whole run, whatever the phase: a name
+/// looked up at boot is still known when the allowlist phase starts.
+///
+/// Only an answer that matches an outstanding query teaches anything (same
+/// transaction id and question name, from the address and port the query
+/// went to, to the port it came from, within [`QUERY_TIMEOUT_S`]); an
+/// answer nobody asked for is ignored, as a stub resolver ignores it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResolverCache {
+    /// Oldest first.
+    pending: VecDeque<PendingQuery>,
+    /// Address -> the question names answers gave it for.
+    learned: BTreeMap<IpAddr, BTreeSet<String>>,
+}
+
+impl ResolverCache {
+    /// Follow one packet crossing the DUT's link at run time `t`: note the
+    /// DUT's queries, learn from the answers that match one. Returns how
+    /// many addresses were new.
+    pub fn observe(&mut self, t: f64, p: &Packet<'_>, dir: Direction) -> usize {
+        match dns::parse_packet(p).and_then(Result::ok) {
+            Some(m) => self.observe_message(t, p, &m, dir, |_| true),
+            None => 0,
+        }
+    }
+
+    /// [`observe`](Self::observe) with the message parsed already, learning
+    /// only names `keep` accepts.
+    fn observe_message(
+        &mut self,
+        t: f64,
+        p: &Packet<'_>,
+        m: &Message,
+        dir: Direction,
+        keep: impl Fn(&str) -> bool,
+    ) -> usize {
+        let Some((sport, dport)) = p.ports() else {
+            return 0;
+        };
+        self.expire(t);
+        match dir {
+            Direction::FromDut if is_query_to_port_53(p, m) => {
+                let Some(q) = m.questions.first() else {
+                    return 0;
+                };
+                if self.pending.len() >= MAX_PENDING_QUERIES {
+                    self.pending.pop_front();
+                }
+                self.pending.push_back(PendingQuery {
+                    t,
+                    resolver: p.dst.to_canonical(),
+                    resolver_port: dport,
+                    dut_port: sport,
+                    id: m.header.id,
+                    name: plain_name(&q.name),
+                });
+                0
+            }
+            Direction::ToDut if is_answer_from_port_53(p, m) => {
+                let Some(q) = m.questions.first() else {
+                    return 0;
+                };
+                let name = plain_name(&q.name);
+                let resolver = p.src.to_canonical();
+                let Some(i) = self.pending.iter().position(|w| {
+                    w.id == m.header.id
+                        && w.resolver == resolver
+                        && w.resolver_port == sport
+                        && w.dut_port == dport
+                        && w.name == name
+                }) else {
+                    return 0;
+                };
+                // One answer per query: a second one with the same id is
+                // a spoofer racing the resolver.
+                self.pending.remove(i);
+                if keep(&name) {
+                    self.learn_answer(m, &q.name)
+                } else {
+                    0
+                }
+            }
+            _ => 0,
+        }
+    }
+
+    /// Drop queries that waited longer than [`QUERY_TIMEOUT_S`].
+    fn expire(&mut self, t: f64) {
+        while self
+            .pending
+            .front()
+            .is_some_and(|w| t - w.t > QUERY_TIMEOUT_S)
+        {
+            self.pending.pop_front();
+        }
+    }
+
+    /// Queries still waiting for their answer.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Remember `ip` as an address of `name`; false if it was known or
+    /// the cache is full.
+    pub fn learn(&mut self, ip: IpAddr, name: &str) -> bool {
+        let ip = ip.to_canonical();
+        if !self.learned.contains_key(&ip) && self.learned.len() >= MAX_LEARNED_ADDRESSES {
+            return false;
+        }
+        let names = self.learned.entry(ip).or_default();
+        let name = plain_name(name);
+        names.len() < MAX_NAMES_PER_ADDRESS && names.insert(name)
+    }
+
+    /// Learn the A and AAAA records an answer gave for `question` and for
+    /// the names its CNAME chain in the answer section leads to, all as
+    /// addresses of `question` (the name the DUT asked for). Returns how
+    /// many addresses were new.
+    fn learn_answer(&mut self, msg: &Message, question: &str) -> usize {
+        let mut reached: BTreeSet<&str> = BTreeSet::from([question]);
+        // Follow CNAMEs in any order: each round adds at least one name or
+        // stops, so answers.len() rounds are enough.
+        for _ in 0..msg.answers.len() {
+            let mut grew = false;
+            for r in &msg.answers {
+                if let RData::Cname(target) = &r.data
+                    && reached.contains(r.name.as_str())
+                {
+                    grew |= reached.insert(target);
+                }
+            }
+            if !grew {
+                break;
+            }
+        }
+        let mut new = 0;
+        for (owner, ip) in msg.addresses() {
+            if reached.contains(owner) {
+                let known = self.learned.contains_key(&ip.to_canonical());
+                if self.learn(ip, question) && !known {
+                    new += 1;
+                }
+            }
+        }
+        new
+    }
+
+    /// The names answers gave `ip` for.
+    pub fn names(&self, ip: IpAddr) -> impl Iterator<Item = &str> {
+        self.learned
+            .get(&ip.to_canonical())
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
+    /// Every (address, name) learned.
+    pub fn learned(&self) -> impl Iterator<Item = (IpAddr, &str)> {
+        self.learned
+            .iter()
+            .flat_map(|(ip, names)| names.iter().map(|n| (*ip, n.as_str())))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.learned.is_empty()
+    }
+}
+
+/// A name as the cache keys it: lowercase, without the trailing dot (the
+/// 0x20 trick of some resolvers mixes the case of the echoed question).
+fn plain_name(name: &str) -> String {
+    name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
+}
+
 /// A parsed allowlist plus the addresses it learned from DNS. `default()`
 /// is the empty list: nothing but housekeeping gets through.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Allowlist {
     ips: BTreeSet<IpAddr>,
     cidrs: Vec<Cidr>,
     names: BTreeSet<String>,
-    /// Address -> the allowed question name a DNS answer gave it for.
-    learned: BTreeMap<IpAddr, String>,
+    /// What the link learned when it is the filter itself
+    /// ([`observe`](Self::observe)): addresses of allowed names only.
+    learned: ResolverCache,
 }
 
 impl Allowlist {
@@ -522,7 +741,7 @@ impl Allowlist {
 
     /// Addresses learned from DNS answers, with the name each was for.
     pub fn learned(&self) -> impl Iterator<Item = (IpAddr, &str)> {
-        self.learned.iter().map(|(ip, n)| (*ip, n.as_str()))
+        self.learned.learned()
     }
 
     /// Whether `name` or one of its parents is listed. Case and a trailing
@@ -534,15 +753,7 @@ impl Allowlist {
 
     /// The listed name that allows `name` (itself or a parent).
     pub fn matching_name(&self, name: &str) -> Option<&str> {
-        let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
-        let mut rest = name.as_str();
-        while !rest.is_empty() {
-            if let Some(n) = self.names.get(rest) {
-                return Some(n);
-            }
-            rest = rest.split_once('.').map_or("", |(_, parent)| parent);
-        }
-        None
+        matching_name(&self.names, name)
     }
 
     pub fn allows_ip(&self, ip: IpAddr) -> bool {
@@ -551,6 +762,12 @@ impl Allowlist {
 
     /// Why `ip` is allowed: listed, in a listed block, or learned.
     pub fn why_ip(&self, ip: IpAddr) -> Option<Allowed> {
+        self.why_ip_learned(ip, &self.learned)
+    }
+
+    /// Why `ip` is allowed by the entries, or by one of the names `dns`
+    /// learned it for.
+    pub fn why_ip_learned(&self, ip: IpAddr, dns: &ResolverCache) -> Option<Allowed> {
         let canon = ip.to_canonical();
         if self.ips.contains(&canon) {
             return Some(Allowed::ListedIp(ip));
@@ -558,65 +775,33 @@ impl Allowlist {
         if let Some(block) = self.cidrs.iter().find(|c| c.contains(ip)) {
             return Some(Allowed::Cidr { ip, block: *block });
         }
-        self.learned
-            .get(&canon)
+        dns.names(canon)
+            .find(|n| self.allows_name(n))
             .map(|name| Allowed::LearnedFromDns {
                 ip,
-                name: name.clone(),
+                name: name.to_string(),
             })
     }
 
     /// Allow `ip` as an address of `name` (which should be allowed).
     pub fn learn(&mut self, ip: IpAddr, name: &str) {
-        self.learned
-            .entry(ip.to_canonical())
-            .or_insert_with(|| name.to_string());
+        self.learned.learn(ip, name);
     }
 
-    /// Learn the addresses a DNS response gave for allowed names: for each
-    /// allowed question, the A and AAAA records of its name and of the
-    /// names its CNAME chain in the answer section leads to. Returns how
-    /// many addresses were new.
+    /// Learn the addresses a DNS response gave for allowed questions: the A
+    /// and AAAA records of the name and of the names its CNAME chain in the
+    /// answer section leads to. Returns how many addresses were new.
     ///
-    /// Call it only for answers the DUT received: a DUT could send a forged
-    /// "answer" to make any address look allowed.
+    /// This trusts the answer: call it only for an answer known to answer
+    /// the DUT's query ([`observe`](Self::observe) checks that).
     pub fn learn_from_dns(&mut self, msg: &Message) -> usize {
         if !msg.is_response() {
             return 0;
         }
-        // Name reached -> the allowed question it was reached from.
-        let mut reached: BTreeMap<&str, &str> = msg
-            .questions
-            .iter()
-            .filter(|q| self.allows_name(&q.name))
-            .map(|q| (q.name.as_str(), q.name.as_str()))
-            .collect();
-        if reached.is_empty() {
-            return 0;
-        }
-        // Follow CNAMEs in any order: each round adds at least one name or
-        // stops, so answers.len() rounds are enough.
-        for _ in 0..msg.answers.len() {
-            let mut grew = false;
-            for r in &msg.answers {
-                if let RData::Cname(target) = &r.data
-                    && let Some(origin) = reached.get(r.name.as_str()).copied()
-                    && !reached.contains_key(target.as_str())
-                {
-                    reached.insert(target, origin);
-                    grew = true;
-                }
-            }
-            if !grew {
-                break;
-            }
-        }
         let mut new = 0;
-        for (owner, ip) in msg.addresses() {
-            if let Some(origin) = reached.get(owner) {
-                let before = self.learned.len();
-                self.learn(ip, origin);
-                new += self.learned.len() - before;
+        for q in &msg.questions {
+            if matching_name(&self.names, &q.name).is_some() {
+                new += self.learned.learn_answer(msg, &q.name);
             }
         }
         new
@@ -624,6 +809,17 @@ impl Allowlist {
 
     /// The verdict on one frame crossing the DUT's link in direction `dir`.
     pub fn judge(&self, frame: &Frame<'_>, dir: Direction) -> Decision {
+        self.judge_learned(frame, dir, &self.learned)
+    }
+
+    /// [`judge`](Self::judge) with the addresses `dns` learned (the
+    /// analyzer's per-DUT cache) instead of the list's own.
+    pub fn judge_learned(
+        &self,
+        frame: &Frame<'_>,
+        dir: Direction,
+        dns: &ResolverCache,
+    ) -> Decision {
         match &frame.net {
             Network::Arp(_) => Decision::Housekeeping(Housekeeping::Arp),
             Network::Other {
@@ -633,17 +829,23 @@ impl Allowlist {
             Network::Other { ethertype, .. } => Decision::Denied(Denied::NotIp {
                 ethertype: *ethertype,
             }),
-            Network::Ip(p) => self.judge_ip(p, dir, frame.eth.dst.is_broadcast()),
+            Network::Ip(p) => self.judge_ip(p, dir, frame.eth.dst.is_broadcast(), dns),
         }
     }
 
     /// The verdict on a bare IP packet (a capture without Ethernet
     /// headers); broadcast is then known only from the IP address.
     pub fn judge_packet(&self, packet: &Packet<'_>, dir: Direction) -> Decision {
-        self.judge_ip(packet, dir, false)
+        self.judge_ip(packet, dir, false, &self.learned)
     }
 
-    fn judge_ip(&self, p: &Packet<'_>, dir: Direction, eth_broadcast: bool) -> Decision {
+    fn judge_ip(
+        &self,
+        p: &Packet<'_>,
+        dir: Direction,
+        eth_broadcast: bool,
+        dns: &ResolverCache,
+    ) -> Decision {
         if let Some(h) = housekeeping(p, dir, eth_broadcast) {
             return Decision::Housekeeping(h);
         }
@@ -651,7 +853,7 @@ impl Allowlist {
             Direction::FromDut => p.dst,
             Direction::ToDut => p.src,
         };
-        if let Some(a) = self.why_ip(remote) {
+        if let Some(a) = self.why_ip_learned(remote, dns) {
             return Decision::Allowed(a);
         }
         let msg = dns::parse_packet(p).and_then(Result::ok);
@@ -707,40 +909,43 @@ impl Allowlist {
         })
     }
 
-    /// Judge a frame and learn from it: what a link (or an analyzer reading
-    /// a capture in time order) does with each packet. Addresses are learned
-    /// from DNS answers to the DUT that were not denied, so a dropped answer
-    /// teaches nothing, just as it told the DUT nothing.
-    pub fn observe(&mut self, frame: &Frame<'_>, dir: Direction) -> Decision {
+    /// Judge a frame at run time `t` and learn from it: what a link
+    /// filtering by this list does with each packet. The DUT's queries are
+    /// noted; an answer to the DUT teaches the addresses it gave for allowed
+    /// names when it answers one of them and was not denied, so a dropped
+    /// answer teaches nothing, just as it told the DUT nothing.
+    pub fn observe(&mut self, t: f64, frame: &Frame<'_>, dir: Direction) -> Decision {
         let decision = self.judge(frame, dir);
-        if dir == Direction::ToDut
+        if let Some(p) = frame.ip()
             && !decision.is_denied()
-            && let Some(Ok(m)) = frame.ip().and_then(dns::parse_packet)
+            && let Some(Ok(m)) = dns::parse_packet(p)
         {
-            self.learn_from_dns(&m);
+            let names = &self.names;
+            self.learned
+                .observe_message(t, p, &m, dir, |q| matching_name(names, q).is_some());
         }
         decision
     }
 
-    /// Whether a link filtering by this list passes the raw Ethernet frame:
-    /// allowed and housekeeping pass, denied and unreadable frames do not (a
-    /// filter cannot vouch for what it cannot read). Learns as
-    /// [`observe`](Self::observe) does.
-    pub fn lets_through(&mut self, frame: &[u8], dir: Direction) -> bool {
+    /// Whether a link filtering by this list passes the raw Ethernet frame
+    /// at run time `t`: allowed and housekeeping pass, denied and unreadable
+    /// frames do not (a filter cannot vouch for what it cannot read). Learns
+    /// as [`observe`](Self::observe) does.
+    pub fn lets_through(&mut self, t: f64, frame: &[u8], dir: Direction) -> bool {
         match packet::parse_ethernet(frame) {
-            Ok(f) => !self.observe(&f, dir).is_denied(),
+            Ok(f) => !self.observe(t, &f, dir).is_denied(),
             Err(_) => false,
         }
     }
 
     /// [`lets_through`](Self::lets_through) for a frame to the DUT.
-    pub fn lets_in(&mut self, frame: &[u8]) -> bool {
-        self.lets_through(frame, Direction::ToDut)
+    pub fn lets_in(&mut self, t: f64, frame: &[u8]) -> bool {
+        self.lets_through(t, frame, Direction::ToDut)
     }
 
     /// [`lets_through`](Self::lets_through) for a frame from the DUT.
-    pub fn lets_out(&mut self, frame: &[u8]) -> bool {
-        self.lets_through(frame, Direction::FromDut)
+    pub fn lets_out(&mut self, t: f64, frame: &[u8]) -> bool {
+        self.lets_through(t, frame, Direction::FromDut)
     }
 }
 
@@ -766,6 +971,19 @@ impl fmt::Display for Allowlist {
         }
         Ok(())
     }
+}
+
+/// The name in `names` that allows `name` (itself or a parent).
+fn matching_name<'a>(names: &'a BTreeSet<String>, name: &str) -> Option<&'a str> {
+    let name = plain_name(name);
+    let mut rest = name.as_str();
+    while !rest.is_empty() {
+        if let Some(n) = names.get(rest) {
+            return Some(n);
+        }
+        rest = rest.split_once('.').map_or("", |(_, parent)| parent);
+    }
+    None
 }
 
 /// A query from the DUT: to port 53, QR clear.
@@ -1485,17 +1703,17 @@ mod tests {
         let cdn = v4("142.250.74.99");
         let syn_ack = build::v4_tcp(false, cdn, v4(DUT), 80, 40100, 0x12, &[]);
         let syn = build::v4_tcp(true, v4(DUT), cdn, 40100, 80, 0x02, &[]);
-        assert!(!l.lets_in(&syn_ack), "not before the DNS answer");
-        assert!(!l.clone().lets_out(&syn));
+        assert!(!l.lets_in(0.0, &syn_ack), "not before the DNS answer");
+        assert!(!l.clone().lets_out(0.0, &syn));
 
         // The DUT asks the listed gateway; the answer comes back.
         let q = build_query(0x0a15, "connectivitycheck.gstatic.com", dns::rtype::A);
-        assert!(l.lets_out(&build::v4_udp(true, v4(DUT), gw, 40000, 53, &q)));
+        assert!(l.lets_out(0.0, &build::v4_udp(true, v4(DUT), gw, 40000, 53, &q)));
         let r = build_response(0x0a15, "connectivitycheck.gstatic.com", &[cdn], 300);
-        assert!(l.lets_in(&build::v4_udp(false, gw, v4(DUT), 53, 40000, &r)));
+        assert!(l.lets_in(0.0, &build::v4_udp(false, gw, v4(DUT), 53, 40000, &r)));
 
-        assert!(l.lets_out(&syn));
-        assert!(l.lets_in(&syn_ack));
+        assert!(l.lets_out(0.0, &syn));
+        assert!(l.lets_in(0.0, &syn_ack));
         let f = parse_ethernet(&syn).unwrap();
         assert_eq!(
             l.judge(&f, Direction::FromDut).to_string(),
@@ -1509,9 +1727,9 @@ mod tests {
         );
 
         // Unreadable frames do not pass.
-        assert!(!l.lets_in(&syn_ack[..30]));
+        assert!(!l.lets_in(0.0, &syn_ack[..30]));
         // Housekeeping does.
-        assert!(l.lets_out(&build::arp_request(v4(DUT), gw)));
+        assert!(l.lets_out(0.0, &build::arp_request(v4(DUT), gw)));
     }
 
     #[test]
@@ -1520,38 +1738,174 @@ mod tests {
         let evil = v4("203.0.113.9");
         let r = build_response(1, "time.android.com", &[evil], 300);
         // The DUT "answering" itself: outbound, never learned from.
-        l.lets_out(&build::v4_udp(
-            true,
-            v4(DUT),
-            v4("10.77.0.1"),
-            53,
-            40000,
-            &r,
-        ));
+        l.lets_out(
+            0.0,
+            &build::v4_udp(true, v4(DUT), v4("10.77.0.1"), 53, 40000, &r),
+        );
         assert!(!l.allows_ip(evil.into()));
+        // The DUT asks an unlisted resolver about an allowed name: allowed.
+        let q = build_query(1, "time.android.com", dns::rtype::A);
+        assert!(l.lets_out(
+            0.0,
+            &build::v4_udp(true, v4(DUT), v4("198.51.100.1"), 40000, 53, &q)
+        ));
         // An answer the link drops (trailing bytes from an unlisted server)
         // never reached the DUT.
         let mut r2 = r.clone();
         r2.extend_from_slice(b"cmd");
-        assert!(!l.lets_in(&build::v4_udp(
-            false,
-            v4("198.51.100.1"),
-            v4(DUT),
-            53,
-            40000,
-            &r2
-        )));
+        let answer =
+            |bytes: &[u8]| build::v4_udp(false, v4("198.51.100.1"), v4(DUT), 53, 40000, bytes);
+        assert!(!l.lets_in(0.1, &answer(&r2)));
         assert!(!l.allows_ip(evil.into()));
         // The same answer without trailing bytes is let in, and learned.
-        assert!(l.lets_in(&build::v4_udp(
+        assert!(l.lets_in(0.1, &answer(&r)));
+        assert!(l.allows_ip(evil.into()));
+    }
+
+    #[test]
+    fn only_answers_to_the_duts_queries_teach() {
+        let resolver = v4("10.77.0.1");
+        let evil = v4("198.51.100.4");
+        let query = build_query(7, "time.android.com", dns::rtype::A);
+        let sent = build::v4_udp(true, v4(DUT), resolver, 40000, 53, &query);
+        let answer = |id: u16, name: &str, from: &str, sport: u16, dport: u16| {
+            let r = build_response(id, name, &[evil], 300);
+            build::v4_udp(false, v4(from), v4(DUT), sport, dport, &r)
+        };
+        let learns = |t: f64, reply: &[u8]| {
+            let mut l = spec_list();
+            assert!(l.lets_out(0.0, &sent));
+            l.lets_in(t, reply);
+            l.allows_ip(evil.into())
+        };
+        assert!(learns(
+            0.05,
+            &answer(7, "time.android.com", "10.77.0.1", 53, 40000)
+        ));
+        assert!(
+            learns(0.05, &answer(7, "TIME.Android.com", "10.77.0.1", 53, 40000)),
+            "the 0x20 trick changes the case, not the name"
+        );
+        for (why, reply) in [
+            (
+                "another id",
+                answer(8, "time.android.com", "10.77.0.1", 53, 40000),
+            ),
+            (
+                "another question",
+                answer(7, "android.com", "10.77.0.1", 53, 40000),
+            ),
+            (
+                "another resolver",
+                answer(7, "time.android.com", "10.77.0.9", 53, 40000),
+            ),
+            (
+                "another port",
+                answer(7, "time.android.com", "10.77.0.1", 53, 40001),
+            ),
+        ] {
+            assert!(!learns(0.05, &reply), "{why}");
+        }
+        let right = answer(7, "time.android.com", "10.77.0.1", 53, 40000);
+        assert!(!learns(QUERY_TIMEOUT_S + 0.5, &right), "too late");
+        // Nobody asked at all.
+        let mut l = spec_list();
+        assert!(
+            l.lets_in(0.0, &right),
+            "an answer about an allowed name passes"
+        );
+        assert!(!l.allows_ip(evil.into()), "but teaches nothing");
+        // One answer per query: the second, a spoofer's, teaches nothing.
+        let mut l = spec_list();
+        l.lets_out(0.0, &sent);
+        let honest = build::v4_udp(
             false,
-            v4("198.51.100.1"),
+            resolver,
             v4(DUT),
             53,
             40000,
-            &r
-        )));
-        assert!(l.allows_ip(evil.into()));
+            &build_response(7, "time.android.com", &[v4("216.239.35.0")], 60),
+        );
+        assert!(l.lets_in(0.01, &honest));
+        l.lets_in(0.02, &right);
+        assert!(l.allows_ip(ip("216.239.35.0")));
+        assert!(!l.allows_ip(evil.into()));
+    }
+
+    #[test]
+    fn a_resolver_cache_serves_every_phase_and_stays_bounded() {
+        let mut cache = ResolverCache::default();
+        let resolver = v4("10.77.0.1");
+        let mtalk = v4("142.250.102.188");
+        let q = build_query(3, "mtalk.google.com", dns::rtype::A);
+        let r = build_response(3, "mtalk.google.com", &[mtalk], 300);
+        // Looked up during boot, whose phase has no allowlist.
+        for (t, dir, f) in [
+            (
+                2.0,
+                Direction::FromDut,
+                build::v4_udp(true, v4(DUT), resolver, 40003, 53, &q),
+            ),
+            (
+                2.02,
+                Direction::ToDut,
+                build::v4_udp(false, resolver, v4(DUT), 53, 40003, &r),
+            ),
+        ] {
+            let f = parse_ethernet(&f).unwrap();
+            cache.observe(t, f.ip().unwrap(), dir);
+        }
+        assert_eq!(
+            cache.names(mtalk.into()).collect::<Vec<_>>(),
+            ["mtalk.google.com"]
+        );
+        // Two later allowlist phases judge the same address by their rules.
+        let syn = build::v4_tcp(true, v4(DUT), mtalk, 40100, 5228, 0x02, &[]);
+        let syn = parse_ethernet(&syn).unwrap();
+        let online = list(&["google.com"]);
+        assert_eq!(
+            online
+                .judge_learned(&syn, Direction::FromDut, &cache)
+                .to_string(),
+            "142.250.102.188 is an address a DNS answer gave for mtalk.google.com, \
+             which the allowlist names"
+        );
+        let strict = list(&["android.com"]);
+        assert!(
+            strict
+                .judge_learned(&syn, Direction::FromDut, &cache)
+                .is_denied()
+        );
+        assert!(
+            online.judge(&syn, Direction::FromDut).is_denied(),
+            "its own cache is empty"
+        );
+
+        // A DUT flooding queries nobody answers keeps the table flat, and
+        // queries expire.
+        let mut cache = ResolverCache::default();
+        for i in 0..5000u16 {
+            let q = build_query(i, "x.example.net", dns::rtype::A);
+            let f = build::v4_udp(true, v4(DUT), resolver, 40000, 53, &q);
+            cache.observe(
+                0.001 * f64::from(i),
+                parse_ethernet(&f).unwrap().ip().unwrap(),
+                Direction::FromDut,
+            );
+        }
+        assert_eq!(cache.pending(), MAX_PENDING_QUERIES);
+        let f = build::v4_udp(true, v4(DUT), resolver, 40000, 53, &q);
+        cache.observe(
+            100.0,
+            parse_ethernet(&f).unwrap().ip().unwrap(),
+            Direction::FromDut,
+        );
+        assert_eq!(cache.pending(), 1);
+        // Names per address are capped.
+        for i in 0..100 {
+            cache.learn(mtalk.into(), &format!("n{i}.example"));
+        }
+        assert_eq!(cache.names(mtalk.into()).count(), MAX_NAMES_PER_ADDRESS);
     }
 
     #[test]
@@ -1633,8 +1987,8 @@ mod tests {
                 let i = 14 + rng.below(f.len() - 14);
                 f[i] = rng.next() as u8;
             }
-            let _ = l.lets_in(&f);
-            let _ = l.lets_out(&f);
+            let _ = l.lets_in(0.0, &f);
+            let _ = l.lets_out(0.0, &f);
         }
         // Whatever was learned came from answers about allowed names.
         for (_, name) in l.learned() {

@@ -16,7 +16,8 @@
 //!   -> packet::parse_ethernet   Frame { eth, net: Ip(Packet) | Arp | Other }
 //!   -> dns::parse_packet        Message, for UDP/TCP port 53
 //!   -> Allowlist::judge         Decision: Allowed(why) | Housekeeping(what) | Denied(why)
-//!      Allowlist::observe       ... and learns addresses from DNS answers to the DUT
+//!      Allowlist::observe       ... and learns addresses from DNS answers to the DUT's queries
+//!   ResolverCache               what answers to its own queries taught a DUT (any phase)
 //! ```
 //!
 //! - [`packet`]: Ethernet II with one VLAN tag, ARP, IPv4 (options,
@@ -28,11 +29,13 @@
 //! - [`frame`]: the other direction, builders of real frames with correct
 //!   checksums, for the simulated phones and for tests.
 //! - [`allowlist`]: the `allow` entries (IP addresses, CIDR blocks, DNS
-//!   names with their subdomains), addresses learned from DNS answers, and
+//!   names with their subdomains), addresses learned from DNS answers to
+//!   the DUT's queries, and
 //!   the per-packet verdict with a reason a lab engineer can read.
 //!
 //! Not here: reading pcapng files (the recorder's and analyzer's business),
-//! stream reassembly, and anything stateful beyond learned addresses.
+//! stream reassembly, and anything stateful beyond learned addresses and
+//! the queries waiting for their answers.
 
 pub mod allowlist;
 pub mod dns;
@@ -41,7 +44,7 @@ pub mod packet;
 
 pub use allowlist::{
     Allowed, Allowlist, AllowlistError, Cidr, Decision, Denied, Direction, Entry, EntryError,
-    Housekeeping,
+    Housekeeping, ResolverCache,
 };
 pub use dns::DnsError;
 pub use packet::{

@@ -995,7 +995,7 @@ steps = [
                         } else {
                             Direction::ToDut
                         };
-                        let d = list.observe(&frame, dir);
+                        let d = list.observe(*t, &frame, dir);
                         assert!(!(*out && d.is_denied()), "{why}: {d:?} at {t}");
                         keepalives += usize::from(
                             *out && frame

@@ -284,7 +284,9 @@ impl World {
             let done = slot.wiring.phone.advance(from, now);
             self.report.rf_bursts += done.rf.len() as u64;
             for p in done.packets {
-                if !p.outbound && !slot.lets_in(&p.frame) {
+                if p.outbound {
+                    slot.sends(p.t_s, &p.frame);
+                } else if !slot.lets_in(p.t_s, &p.frame) {
                     self.report.packets_blocked += 1;
                     continue;
                 }
@@ -505,8 +507,19 @@ impl PhoneSlot {
         self.allow_entries = entries;
     }
 
+    /// A frame the DUT sent: the link passes it (the analyzer judges it)
+    /// but notes its DNS queries, whose answers it then lets teach the
+    /// allowlist.
+    fn sends(&mut self, t: f64, frame: &[u8]) {
+        if self.applied.net == NetState::Allowlist
+            && let Some(allow) = &mut self.allow
+        {
+            allow.lets_out(t, frame);
+        }
+    }
+
     /// Whether an answer to the DUT gets through its link.
-    fn lets_in(&mut self, frame: &[u8]) -> bool {
+    fn lets_in(&mut self, t: f64, frame: &[u8]) -> bool {
         match self.applied.net {
             NetState::Open => true,
             // The phone model sends no answers on an isolated link; if one
@@ -514,7 +527,7 @@ impl PhoneSlot {
             NetState::Isolated => false,
             NetState::Allowlist => match &mut self.allow {
                 None => false,
-                Some(allow) => allow.lets_in(frame),
+                Some(allow) => allow.lets_in(t, frame),
             },
         }
     }
