@@ -284,42 +284,13 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
                 DutSorter::new(d.ips.clone(), phases, SETTLE_S)
             })
             .collect();
-        let started = run.started();
-        let names: Vec<String> = duts.iter().map(|d| d.name.clone()).collect();
+        let names: Vec<&str> = duts.iter().map(|d| d.name.as_str()).collect();
         let addresses: Vec<&[IpAddr]> = duts.iter().map(|d| d.ips.as_slice()).collect();
-        // Per interface name (None: unnamed), packets no DUT could claim.
-        let mut orphans: BTreeMap<Option<String>, u64> = BTreeMap::new();
-        let truncated = read_packets(reader, |interface_name, time, data| {
-            let t = time.seconds_since(started);
-            if let Some(i) = interface_name.and_then(|n| names.iter().position(|d| d == n)) {
-                sorters[i].frame(t, data);
-                return;
-            }
-            // A capture on a shared interface (eth0, a classic pcap without
-            // names): the DUTs' addresses in run.json say whose it is. A
-            // packet between two DUTs is both one's sending and the
-            // other's receiving.
-            let owners = owners_by_address(data, &addresses);
-            if owners.is_empty() {
-                *orphans
-                    .entry(interface_name.map(str::to_string))
-                    .or_default() += 1;
-            }
-            for i in owners {
-                sorters[i].frame(t, data);
-            }
+        let routed = route_packets(reader, run.started(), &names, &addresses, |i, t, data| {
+            sorters[i].frame(t, data);
         })?;
-        for (interface, &n) in &orphans {
-            let on = match interface {
-                Some(name) => format!("on interface \"{name}\", which names no DUT,"),
-                None => "on an unnamed interface".to_string(),
-            };
-            let carry = if n == 1 { "carries" } else { "carry" };
-            problems.push(format!(
-                "net.pcapng: {n} packet{} {on} {carry} no DUT's address: not judged",
-                detect::plural(usize::try_from(n).unwrap_or(usize::MAX))
-            ));
-        }
+        problems.extend(routed.problems());
+        let truncated = routed.truncated;
         if truncated {
             problems.push("net.pcapng ends in a cut block".into());
         }
@@ -437,8 +408,70 @@ fn owners_by_address(frame: &[u8], addresses: &[&[IpAddr]]) -> Vec<usize> {
         .collect()
 }
 
+/// What [`route_packets`] could not give to a DUT.
+pub(crate) struct Routed {
+    /// The capture's end was cut.
+    pub truncated: bool,
+    /// Per interface name (None: unnamed), packets no DUT could claim.
+    pub orphans: BTreeMap<Option<String>, u64>,
+}
+
+impl Routed {
+    /// The orphans as run problems: packets nobody judged.
+    pub fn problems(&self) -> Vec<String> {
+        self.orphans
+            .iter()
+            .map(|(interface, &n)| {
+                let on = match interface {
+                    Some(name) => format!("on interface \"{name}\", which names no DUT,"),
+                    None => "on an unnamed interface".to_string(),
+                };
+                let carry = if n == 1 { "carries" } else { "carry" };
+                format!(
+                    "net.pcapng: {n} packet{} {on} {carry} no DUT's address: not judged",
+                    detect::plural(usize::try_from(n).unwrap_or(usize::MAX))
+                )
+            })
+            .collect()
+    }
+}
+
+/// Walk a run's capture, giving each packet to its DUT(s) as `(DUT index,
+/// run time, bytes)`: to the DUT whose name its interface carries, or, on
+/// any other interface (a shared `eth0`, a classic pcap without names), to
+/// the DUT whose address (`addresses`, per DUT) is its source or
+/// destination. A packet between two DUTs is both one's sending and the
+/// other's receiving. The analysis and the run history (`history::profile`)
+/// route packets this one way.
+pub(crate) fn route_packets(
+    reader: PacketReader,
+    started: crate::record::read::UtcTime,
+    names: &[&str],
+    addresses: &[&[IpAddr]],
+    mut each: impl FnMut(usize, f64, &[u8]),
+) -> Result<Routed, ReadError> {
+    let mut orphans: BTreeMap<Option<String>, u64> = BTreeMap::new();
+    let truncated = read_packets(reader, |interface_name, time, data| {
+        let t = time.seconds_since(started);
+        if let Some(i) = interface_name.and_then(|n| names.iter().position(|d| *d == n)) {
+            each(i, t, data);
+            return;
+        }
+        let owners = owners_by_address(data, addresses);
+        if owners.is_empty() {
+            *orphans
+                .entry(interface_name.map(str::to_string))
+                .or_default() += 1;
+        }
+        for i in owners {
+            each(i, t, data);
+        }
+    })?;
+    Ok(Routed { truncated, orphans })
+}
+
 /// Walk a capture's packets: `(interface name, time, bytes)`. True if its
-/// end was cut. The run history (`history::profile`) walks them the same way.
+/// end was cut.
 pub(crate) fn read_packets(
     mut reader: PacketReader,
     mut each: impl FnMut(Option<&str>, crate::record::read::UtcTime, &[u8]),

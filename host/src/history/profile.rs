@@ -18,7 +18,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::analyze::net::{DutSorter, DutTraffic};
-use crate::analyze::{SETTLE_S, read_packets};
+use crate::analyze::{SETTLE_S, route_packets};
 use crate::detect::beacon;
 use crate::detect::rf_silence as rf;
 use crate::record::read::{ReadError, RunDir, SigmfReader};
@@ -167,12 +167,13 @@ pub fn profile(dir: &Path) -> Result<RunProfile, ReadError> {
                     .with_tally_windows(profile.phases.iter().map(judged).collect())
             })
             .collect();
-        let started = run.started();
         let names: Vec<&str> = run.duts().iter().map(|d| d.name.as_str()).collect();
-        read_packets(reader, |interface, time, data| {
-            if let Some(i) = interface.and_then(|n| names.iter().position(|d| *d == n)) {
-                sorters[i].frame(time.seconds_since(started), data);
-            }
+        let ips: Vec<Vec<std::net::IpAddr>> = run.duts().iter().map(|d| d.addresses()).collect();
+        let addresses: Vec<&[std::net::IpAddr]> = ips.iter().map(Vec::as_slice).collect();
+        // Routed as the analysis routes them; what it could not route, the
+        // analysis reports.
+        route_packets(reader, run.started(), &names, &addresses, |i, t, data| {
+            sorters[i].frame(t, data);
         })?;
         for (d, sorter) in duts.iter_mut().zip(&sorters) {
             for (k, p) in d.phases.iter_mut().enumerate() {
@@ -214,11 +215,15 @@ fn rf_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<(), R
             continue;
         };
         let floor = analysis.floors[ch].median_dbm;
+        // Transmissions, as the rf-in-silence finding counts them, so the
+        // profile and the findings agree on what a burst is.
+        let mine: Vec<&rf::Burst> = analysis.bursts[ch].iter().filter(|b| !b.room).collect();
+        let sent = rf::transmissions(&mine, period);
         for p in &mut d.phases {
             let (from, to) = judged(p);
-            let mut above: Vec<f64> = analysis.bursts[ch]
+            let mut above: Vec<f64> = sent
                 .iter()
-                .filter(|b| !b.room && b.counts(period))
+                .filter(|b| b.counts(period))
                 .filter(|b| b.start_s >= from && b.start_s < to)
                 .map(|b| b.peak_dbm - floor)
                 .filter(|v| v.is_finite())
