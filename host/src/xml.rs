@@ -5,7 +5,8 @@
 //! Every piece of text that came from a run directory is input: a phase
 //! named `<script>` must show as text, and a control character in a
 //! corrupted name must not make the whole document unreadable (XML 1.0
-//! forbids C0 controls other than tab, line feed and carriage return).
+//! forbids C0 controls other than tab, line feed and carriage return, and
+//! the non-characters U+FFFE and U+FFFF).
 
 /// Escape `text` for element content and for attribute values in double or
 /// single quotes. `'` becomes `&#39;` (read alike by XML and every HTML);
@@ -21,7 +22,7 @@ pub fn escape(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             '\n' | '\t' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

@@ -221,8 +221,6 @@ fn suite(run: &Findings, baseline: Option<&BaselineCheck>) -> (String, (usize, u
     (xml, (tests, failures, errors))
 }
 
-/// XML-escape text for attributes and content; drops characters XML 1.0
-/// cannot carry at all.
 #[cfg(test)]
 mod tests {
     use super::*;

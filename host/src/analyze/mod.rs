@@ -760,10 +760,11 @@ fn rf_findings(
         let label = channel.label();
         let list = out.entry(d.name.clone()).or_default();
         let mine: Vec<&rf_silence::Burst> = result.bursts[ch].iter().filter(|b| !b.room).collect();
+        let sent = rf_silence::transmissions(&mine, period);
         for p in d.phases.iter().filter(|p| p.rf == RfExpect::Silent) {
             let phase = (p.name.as_str(), p.start + SETTLE_S, p.end);
             list.extend(rf_silence::finding(
-                &mine,
+                &sent,
                 &result.floors[ch],
                 period,
                 phase,

@@ -244,6 +244,12 @@ impl DutSorter {
                 }
             }
         }
+        if ip.protocol == ip_proto::TCP && !syn {
+            // The handshake went on: a later SYN from the same port is a
+            // new connection (an implant reconnecting from a fixed port),
+            // not this one's SYN again.
+            self.last_syn_port.remove(&dest);
+        }
         let new_connection = match ip.protocol {
             ip_proto::TCP if syn => self.last_syn_port.insert(dest.clone(), sport) != Some(sport),
             // Data after a silence: the connection's next heartbeat. Bare
@@ -309,6 +315,27 @@ mod tests {
         // Every packet still counts for the flow's timing.
         let events: u64 = s.traffic.flows.values().map(timing::Stream::events).sum();
         assert_eq!(events, 4);
+    }
+
+    /// An implant that reconnects from one fixed source port: each SYN
+    /// after a finished exchange is a new check-in, not a retransmission.
+    #[test]
+    fn a_reconnect_from_the_same_port_is_a_new_connection() {
+        const ACK: u8 = 0x10;
+        let mut s = sorter(Vec::new());
+        for k in 0..3 {
+            let t = 60.0 * f64::from(k);
+            s.frame(t, &v4_tcp(true, DUT, C2, 40_000, 443, SYN, &[]));
+            s.frame(t + 0.1, &v4_tcp(true, DUT, C2, 40_000, 443, ACK, b"report"));
+        }
+        let conns: Vec<f64> = s
+            .traffic
+            .connections
+            .values()
+            .flatten()
+            .map(|c| c.0)
+            .collect();
+        assert_eq!(conns, [0.0, 60.0, 120.0]);
     }
 
     #[test]

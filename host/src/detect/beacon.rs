@@ -123,9 +123,6 @@ pub struct BeaconAssessment {
     pub summary: String,
 }
 
-/// Judge one (source, destination, port) tuple's connections: (start time
-/// in seconds, bytes sent). Any order; entries with a non-finite time are
-/// ignored. None when fewer than [`MIN_CHECKINS`] check-ins remain.
 impl BeaconAssessment {
     /// The `net-beacon` finding for the flow labelled `channel`. `severity`
     /// depends on where it goes ([`severity`]).
@@ -167,6 +164,9 @@ pub fn severity(denied: bool, allowed: bool) -> Severity {
     }
 }
 
+/// Judge one (source, destination, port) tuple's connections: (start time
+/// in seconds, bytes sent). Any order; entries with a non-finite time are
+/// ignored. None when fewer than [`MIN_CHECKINS`] check-ins remain.
 pub fn assess(events: &[(f64, u64)]) -> Option<BeaconAssessment> {
     let mut conns: Vec<(f64, u64)> = events
         .iter()

@@ -125,9 +125,6 @@ pub struct ExfilAssessment {
     pub summary: String,
 }
 
-/// Judge every DNS query name one DUT sent: (time in seconds, name). Any
-/// order; names are trimmed, lowercased and stripped of a trailing dot.
-/// Returns the suspicious parent domains, most suspicious first.
 impl ExfilAssessment {
     /// The `dns-exfiltration` finding; its channel is the parent domain.
     pub fn finding(&self, phase: Option<String>) -> Finding {
@@ -157,6 +154,9 @@ impl ExfilAssessment {
     }
 }
 
+/// Judge every DNS query name one DUT sent: (time in seconds, name). Any
+/// order; names are trimmed, lowercased and stripped of a trailing dot.
+/// Returns the suspicious parent domains, most suspicious first.
 pub fn assess(queries: &[(f64, String)]) -> Vec<ExfilAssessment> {
     let mut clean: Vec<(f64, String)> = queries
         .iter()

@@ -27,7 +27,7 @@ use serde_json::json;
 
 use super::{Finding, Severity, list, plural};
 use crate::net::packet::{Frame, Packet};
-use crate::net::{Allowlist, Decision, Direction, ResolverCache};
+use crate::net::{Allowed, Allowlist, Decision, Direction, ResolverCache};
 
 /// A DUT's phase as the rule needs it: its time span, whether it allows no
 /// packets, and its allowlist.
@@ -90,7 +90,15 @@ impl NetPhase {
                             },
                         ));
                     }
-                    Decision::Allowed(_) => out.allowed = Some(ip.dst),
+                    // The destination itself is allowed, not only what
+                    // was asked of it: a lookup of an allowed name may go
+                    // to any resolver, and a timer querying an accomplice's
+                    // resolver must not pass as an allowed keep-alive.
+                    Decision::Allowed(
+                        Allowed::ListedIp(_)
+                        | Allowed::Cidr { .. }
+                        | Allowed::LearnedFromDns { .. },
+                    ) => out.allowed = Some(ip.dst),
                     _ => {}
                 }
             }
@@ -268,6 +276,34 @@ mod tests {
             Direction::FromDut,
         );
         assert!(early.denied.is_none());
+    }
+
+    /// A lookup of an allowed name to a resolver the list does not name is
+    /// allowed (the spec's rule), but the resolver is not an allowed
+    /// destination: a timer querying it is a beacon of medium severity, not
+    /// a keep-alive to an allowed host.
+    #[test]
+    fn a_lookup_allowed_by_name_does_not_make_its_resolver_allowed() {
+        let allow = Allowlist::parse(&["android.com".to_string()]).expect("list");
+        let mut p = NetPhase {
+            start: 0.0,
+            end: 10.0,
+            none: false,
+            allow: Some(allow),
+        };
+        let mut query = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        for label in ["android", "com"] {
+            query.push(label.len() as u8);
+            query.extend_from_slice(label.as_bytes());
+        }
+        query.extend_from_slice(&[0, 0, 1, 0, 1]);
+        let out = judge(
+            &mut p,
+            true,
+            &v4_udp(true, DUT, C2, 5353, 53, &query),
+            Direction::FromDut,
+        );
+        assert_eq!(out, Judgement::default(), "allowed, and no destination");
     }
 
     #[test]

@@ -11,10 +11,13 @@
 //!    "Alternatives to the median absolute deviation", JASA 1993). A phone
 //!    that transmits less than half the time does not move it.
 //!
-//!    **Which samples**: one histogram per *segment* of the channel's
-//!    recording, the segments being its DUT's phases from the journal (the
-//!    caller's `cuts`; a channel with no DUT, the ambient antenna, is one
-//!    segment). The floor is the quietest segment's (lowest median) among
+//!    **Which samples**: the channel's recording in *segments*, its DUT's
+//!    phases from the journal (the caller's `cuts`; a channel with no DUT,
+//!    the ambient antenna, is one segment), each segment's floor taken when
+//!    it ends (two histograms per channel however many phases: the
+//!    segment under way and the whole recording). ±inf readings (a
+//!    detector out of its range) are measured samples but no measure of
+//!    the noise, so they stay out of the floor. The floor is the quietest segment's (lowest median) among
 //!    those holding at least [`MIN_REFERENCE_S`] of samples; when none
 //!    does, the whole recording's. A median of the whole recording would let
 //!    a phone busy in its "any" phases for more than half the run lift its
@@ -175,21 +178,37 @@ pub fn transmissions(bursts: &[&Burst], period_s: f64) -> Vec<Burst> {
     out
 }
 
-/// The `rf-in-silence` finding for one silent phase of a DUT's channel:
-/// the channel's own bursts (`bursts`, in time order, the room's already
-/// left out), joined into [`transmissions`], that last long enough to count
-/// and start in `[from, to)`; None when there are none.
+/// The transmissions of `sent` (a channel's [`transmissions`], in time
+/// order) that overlap `[from, to)`, clipped to it, and that still count
+/// there: a phone that keeps sending through the switch into airplane mode
+/// is judged on what it sent after the switch, however early it started.
+pub fn within(sent: &[Burst], period_s: f64, from: f64, to: f64) -> Vec<Burst> {
+    // Transmissions do not overlap, so their ends are in order too.
+    let first = sent.partition_point(|b| b.end_s <= from);
+    sent[first..]
+        .iter()
+        .take_while(|b| b.start_s < to)
+        .map(|b| Burst {
+            start_s: b.start_s.max(from),
+            end_s: b.end_s.min(to),
+            ..*b
+        })
+        .filter(|b| b.counts(period_s))
+        .collect()
+}
+
+/// The `rf-in-silence` finding for one silent phase `(name, from, to)` of
+/// a DUT's channel, from the channel's own transmissions (`sent`, see
+/// [`transmissions`]; the room's bursts already left out) [`within`] it;
+/// None when there are none.
 pub fn finding(
-    bursts: &[&Burst],
+    sent: &[Burst],
     floor: &Floor,
     period_s: f64,
     (phase, from, to): (&str, f64, f64),
     channel: &str,
 ) -> Option<Finding> {
-    let inside: Vec<Burst> = transmissions(bursts, period_s)
-        .into_iter()
-        .filter(|b| b.counts(period_s) && b.start_s >= from && b.start_s < to)
-        .collect();
+    let inside = within(sent, period_s, from, to);
     let (first, last) = (inside.first()?, inside.last()?);
     let peak = inside.iter().map(|b| b.peak_dbm).fold(f64::MIN, f64::max);
     let longest = inside.iter().map(|b| b.duration_s()).fold(0.0, f64::max);
@@ -234,59 +253,93 @@ fn floors(
     counted: &RangeInclusive<f64>,
 ) -> Result<(Vec<Floor>, Vec<u64>), ReadError> {
     let n = reader.num_channels();
-    let bins = bins();
+    let min_samples = (MIN_REFERENCE_S * reader.sample_rate()).ceil() as u64;
     let no_cuts = Vec::new();
-    let cuts: Vec<&Vec<f64>> = (0..n).map(|ch| cuts.get(ch).unwrap_or(&no_cuts)).collect();
-    // Per channel, per segment: a histogram, allocated when the segment
-    // gets its first sample (a journal may name phases nobody recorded).
-    let mut hist: Vec<Vec<Vec<u64>>> = cuts.iter().map(|c| vec![Vec::new(); c.len() + 1]).collect();
-    // Per channel, the segment the recording has reached (frames come in
-    // time order).
-    let mut segment = vec![0usize; n];
+    let mut channels: Vec<SegmentFloors> = (0..n)
+        .map(|ch| SegmentFloors::new(cuts.get(ch).unwrap_or(&no_cuts), min_samples))
+        .collect();
     let mut measured = vec![0u64; n];
     reader.for_each_frame(|t, frame| {
         for (ch, v) in frame.iter().enumerate() {
-            // Only NaN is lost: ±inf is a reading out of the detector's range.
+            // Only NaN is lost: ±inf is a reading out of the detector's
+            // range, measured but no measure of the noise.
             if v.is_nan() {
                 continue;
             }
             measured[ch] += u64::from(counted.contains(&t));
-            let seg = &mut segment[ch];
-            while cuts[ch].get(*seg).is_some_and(|&cut| t >= cut) {
-                *seg += 1;
+            if v.is_finite() {
+                channels[ch].add(t, *v);
             }
-            let h = &mut hist[ch][*seg];
-            if h.is_empty() {
-                h.resize(bins, 0);
-            }
-            h[bin(*v, bins)] += 1;
         }
     })?;
-    let min_samples = (MIN_REFERENCE_S * reader.sample_rate()).ceil() as u64;
-    let floors = hist
-        .iter()
-        .map(|segments| quietest(segments, min_samples, bins))
-        .collect();
+    let floors = channels.into_iter().map(SegmentFloors::finish).collect();
     Ok((floors, measured))
 }
 
-/// The floor of the quietest segment holding `min_samples`, else of all of
-/// them together.
-fn quietest(segments: &[Vec<u64>], min_samples: u64, bins: usize) -> Floor {
-    let reference = segments
-        .iter()
-        .filter(|h| h.iter().sum::<u64>() >= min_samples)
-        .map(|h| floor_of(h))
-        .min_by(|a, b| a.median_dbm.total_cmp(&b.median_dbm));
-    reference.unwrap_or_else(|| {
-        let mut all = vec![0u64; bins];
-        for h in segments {
-            for (a, c) in all.iter_mut().zip(h) {
-                *a += c;
+/// One channel's floor, taken as the samples come: the segment under way
+/// in one histogram, the quietest finished segment's floor so far, and all
+/// samples in another histogram for the fallback. Two histograms however
+/// many phases the run has (frames come in time order).
+struct SegmentFloors<'a> {
+    cuts: &'a [f64],
+    /// The segment the recording has reached.
+    segment: usize,
+    current: Vec<u64>,
+    current_samples: u64,
+    all: Vec<u64>,
+    best: Option<Floor>,
+    min_samples: u64,
+}
+
+impl<'a> SegmentFloors<'a> {
+    fn new(cuts: &'a [f64], min_samples: u64) -> Self {
+        SegmentFloors {
+            cuts,
+            segment: 0,
+            current: vec![0; bins()],
+            current_samples: 0,
+            all: vec![0; bins()],
+            best: None,
+            min_samples,
+        }
+    }
+
+    fn add(&mut self, t: f64, v: f64) {
+        while self.cuts.get(self.segment).is_some_and(|&cut| t >= cut) {
+            self.close_segment();
+            self.segment += 1;
+        }
+        let b = bin(v, self.current.len());
+        self.current[b] += 1;
+        self.current_samples += 1;
+    }
+
+    /// The segment under way is done: keep its floor if it is the quietest
+    /// long enough one so far, fold it into `all`, start the next.
+    fn close_segment(&mut self) {
+        if self.current_samples == 0 {
+            return;
+        }
+        if self.current_samples >= self.min_samples {
+            let floor = floor_of(&self.current);
+            if self
+                .best
+                .is_none_or(|best| floor.median_dbm < best.median_dbm)
+            {
+                self.best = Some(floor);
             }
         }
-        floor_of(&all)
-    })
+        for (a, c) in self.all.iter_mut().zip(&mut self.current) {
+            *a += *c;
+            *c = 0;
+        }
+        self.current_samples = 0;
+    }
+
+    fn finish(mut self) -> Floor {
+        self.close_segment();
+        self.best.unwrap_or_else(|| floor_of(&self.all))
+    }
 }
 
 fn bins() -> usize {
@@ -514,7 +567,7 @@ mod tests {
         let rf = analyze(reader, &cuts, 0.0..=end).unwrap();
         let mine: Vec<&Burst> = rf.bursts[0].iter().filter(|b| !b.room).collect();
         let found = finding(
-            &mine,
+            &transmissions(&mine, 1.0 / RATE),
             &rf.floors[0],
             1.0 / RATE,
             ("airplane", silent_from + 1.0, end),
@@ -631,6 +684,39 @@ mod tests {
         );
         // 0..=39 s: 39 001 samples, less the lost second.
         assert_eq!(rf.measured, [38_001, 39_001]);
+    }
+
+    /// A phone that starts sending before the switch into airplane mode
+    /// and keeps on through it: one transmission that starts in the
+    /// previous phase, judged on what it sent after the switch.
+    #[test]
+    fn a_transmission_that_runs_into_a_silent_phase_is_judged_there() {
+        let dir = tempfile::tempdir().unwrap();
+        // A carrier 20 dB up from 55 s to 70 s; airplane from 60 s (judged
+        // from 61 s).
+        let dut = |t: f64| if (55.0..70.0).contains(&t) { 20.0 } else { 0.0 };
+        let mut reader = recording(dir.path(), 80.0, dut);
+        let (_, found) = judge(&mut reader, 60.0, 80.0);
+        let found = found.expect("the carrier is found in airplane mode");
+        assert_eq!((found.start_s, found.end_s), (61.0, 70.0), "{found:?}");
+        assert_eq!(found.evidence["longest_ms"], 9000.0);
+    }
+
+    /// A detector that reads -inf (under its range) for a whole phase is
+    /// not a floor: it stays out of the noise estimate, so the next phase's
+    /// ordinary noise is not taken for bursts.
+    #[test]
+    fn minus_infinity_is_no_floor() {
+        let dir = tempfile::tempdir().unwrap();
+        let dut = |t: f64| if t < 60.0 { f64::NEG_INFINITY } else { 0.0 };
+        let mut reader = recording(dir.path(), 80.0, dut);
+        let (rf, found) = judge(&mut reader, 60.0, 80.0);
+        assert!(
+            (rf.floors[0].median_dbm - FLOOR_DBM).abs() < 0.5,
+            "{:?}",
+            rf.floors[0]
+        );
+        assert!(found.is_none(), "{found:?}");
     }
 
     #[test]

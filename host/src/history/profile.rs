@@ -221,10 +221,8 @@ fn rf_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<(), R
         let sent = rf::transmissions(&mine, period);
         for p in &mut d.phases {
             let (from, to) = judged(p);
-            let mut above: Vec<f64> = sent
+            let mut above: Vec<f64> = rf::within(&sent, period, from, to)
                 .iter()
-                .filter(|b| b.counts(period))
-                .filter(|b| b.start_s >= from && b.start_s < to)
                 .map(|b| b.peak_dbm - floor)
                 .filter(|v| v.is_finite())
                 .collect();
