@@ -243,7 +243,7 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
         }),
         net: run.has_net() && !dut.ips.is_empty(),
     };
-    let heard: Vec<Heard> = duts.iter().map(heard).collect();
+    let mut heard: Vec<Heard> = duts.iter().map(heard).collect();
     if let Some(mut reader) = rf {
         if reader.truncated() {
             problems.push("rf.sigmf-data ends in a partial frame".into());
@@ -289,7 +289,12 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
         let routed = route_packets(reader, run.started(), &names, &addresses, |i, t, data| {
             sorters[i].frame(t, data);
         })?;
-        problems.extend(routed.problems());
+        for note in routed.orphan_notes() {
+            tracing::warn!("{}: {note}", dir.display());
+        }
+        for (heard, captured) in heard.iter_mut().zip(&routed.captured) {
+            heard.net &= *captured;
+        }
         let truncated = routed.truncated;
         if truncated {
             problems.push("net.pcapng ends in a cut block".into());
@@ -412,13 +417,17 @@ fn owners_by_address(frame: &[u8], addresses: &[&[IpAddr]]) -> Vec<usize> {
 pub(crate) struct Routed {
     /// The capture's end was cut.
     pub truncated: bool,
-    /// Per interface name (None: unnamed), packets no DUT could claim.
+    /// Per interface name (None: unnamed), packets no DUT could claim:
+    /// other hosts on a shared link, as on a DUT's own interface a
+    /// broadcast it overheard is not its doing.
     pub orphans: BTreeMap<Option<String>, u64>,
+    /// Per DUT (in the order given), whether the capture holds its link.
+    pub captured: Vec<bool>,
 }
 
 impl Routed {
-    /// The orphans as run problems: packets nobody judged.
-    pub fn problems(&self) -> Vec<String> {
+    /// The orphans in words, for the log: packets nobody judged.
+    pub fn orphan_notes(&self) -> Vec<String> {
         self.orphans
             .iter()
             .map(|(interface, &n)| {
@@ -451,7 +460,7 @@ pub(crate) fn route_packets(
     mut each: impl FnMut(usize, f64, &[u8]),
 ) -> Result<Routed, ReadError> {
     let mut orphans: BTreeMap<Option<String>, u64> = BTreeMap::new();
-    let truncated = read_packets(reader, |interface_name, time, data| {
+    let (truncated, interfaces) = read_packets(reader, |interface_name, time, data| {
         let t = time.seconds_since(started);
         if let Some(i) = interface_name.and_then(|n| names.iter().position(|d| *d == n)) {
             each(i, t, data);
@@ -467,15 +476,30 @@ pub(crate) fn route_packets(
             each(i, t, data);
         }
     })?;
-    Ok(Routed { truncated, orphans })
+    // A DUT's link was captured when an interface carries its name, or
+    // when some interface names no DUT (its packets may be there, found by
+    // address).
+    let shared = interfaces
+        .iter()
+        .any(|i| i.as_deref().is_none_or(|n| !names.contains(&n)));
+    let captured = names
+        .iter()
+        .map(|n| shared || interfaces.iter().any(|i| i.as_deref() == Some(n)))
+        .collect();
+    Ok(Routed {
+        truncated,
+        orphans,
+        captured,
+    })
 }
 
-/// Walk a capture's packets: `(interface name, time, bytes)`. True if its
-/// end was cut.
+/// Walk a capture's packets: `(interface name, time, bytes)`. Returns
+/// whether its end was cut, and the names of the interfaces it declares
+/// (None: unnamed), packets or not.
 pub(crate) fn read_packets(
     mut reader: PacketReader,
     mut each: impl FnMut(Option<&str>, crate::record::read::UtcTime, &[u8]),
-) -> Result<bool, ReadError> {
+) -> Result<(bool, Vec<Option<String>>), ReadError> {
     while let Some(p) = reader.next() {
         let p = p?;
         let Some(time) = p.time else { continue };
@@ -485,7 +509,8 @@ pub(crate) fn read_packets(
             .and_then(|i| i.name.clone());
         each(name.as_deref(), time, &p.data);
     }
-    Ok(reader.truncated().is_some())
+    let interfaces = reader.interfaces().iter().map(|i| i.name.clone()).collect();
+    Ok((reader.truncated().is_some(), interfaces))
 }
 
 fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
@@ -510,7 +535,7 @@ fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
     let mut names: Vec<String> = Vec::new();
     let mut sorters: Vec<DutSorter> = Vec::new();
     let mut first: Option<crate::record::read::UtcTime> = None;
-    let truncated = read_packets(reader, |name, time, data| {
+    let (truncated, interfaces) = read_packets(reader, |name, time, data| {
         // An interface without a name (classic pcap has none) is called
         // after the file.
         let name = name.map_or_else(|| unnamed.clone(), str::to_string);
@@ -525,20 +550,13 @@ fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
         let t0 = *first.get_or_insert(time);
         sorters[i].frame(time.seconds_since(t0), data);
     })?;
-    if names.is_empty() {
-        // Not one packet: each interface the file declares is still a
-        // pseudo-DUT (findings.md), one that sent nothing. Cheap: there
-        // are no packets to read through.
-        let mut reader = PacketReader::open(path)?;
-        for p in reader.by_ref() {
-            p?;
-        }
-        for i in reader.interfaces() {
-            let name = i.name.clone().unwrap_or_else(|| unnamed.clone());
-            if !names.contains(&name) {
-                names.push(name);
-                sorters.push(DutSorter::new(Vec::new(), Vec::new(), 0.0));
-            }
+    // Each interface the file declares is a pseudo-DUT (findings.md), one
+    // that sent nothing if it holds no packet.
+    for name in interfaces {
+        let name = name.unwrap_or_else(|| unnamed.clone());
+        if !names.contains(&name) {
+            names.push(name);
+            sorters.push(DutSorter::new(Vec::new(), Vec::new(), 0.0));
         }
     }
     let mut findings = BTreeMap::new();
@@ -712,8 +730,10 @@ fn unheard(duts: &[DutPhases], heard: &[Heard], run: &RunDir) -> Vec<String> {
         if !heard.net && (run.has_net() || !net.is_empty()) {
             let why = if !run.has_net() {
                 "the run captured no packets (no net.pcapng)".to_string()
-            } else {
+            } else if d.ips.is_empty() {
                 "run.json lists no ip for it, so its packets cannot be told from the answers it got: no network check ran on it".to_string()
+            } else {
+                "net.pcapng has no interface named after it, nor a shared one: its link was not captured".to_string()
             };
             let what = if net.is_empty() {
                 "its traffic".to_string()
