@@ -63,9 +63,6 @@ pub struct DutTraffic {
     pub had_allowlist: bool,
     /// (t, name) of every DNS query sent.
     pub dns_queries: Vec<(f64, String)>,
-    /// Per address, the names DNS answers to the DUT gave for it: what the
-    /// run history calls a destination by (`history::profile`).
-    pub dns_names: BTreeMap<IpAddr, BTreeSet<String>>,
     /// Per destination, its send times judged as they come (timing
     /// channels).
     pub flows: BTreeMap<Dest, timing::Stream>,
@@ -150,6 +147,14 @@ impl DutSorter {
         self
     }
 
+    /// The names answers to the DUT's own queries gave `ip` for: what the
+    /// run history calls a destination by (`history::profile`). Only such
+    /// answers, as for the allowlist: an answer nobody asked for must not
+    /// name a new destination after a familiar service.
+    pub fn dns_names(&self, ip: IpAddr) -> Vec<String> {
+        self.dns.names(ip).map(str::to_string).collect()
+    }
+
     /// One captured Ethernet frame at run time `t`.
     pub fn frame(&mut self, t: f64, bytes: &[u8]) {
         // Frames that are not IP (ARP) or do not parse carry no address to
@@ -188,17 +193,6 @@ impl DutSorter {
         }
         if dir == Direction::ToDut {
             self.traffic.packets_received += 1;
-            if let Some(Ok(m)) = dns::parse_packet(ip)
-                && m.is_response()
-            {
-                for (name, addr) in m.addresses() {
-                    self.traffic
-                        .dns_names
-                        .entry(addr)
-                        .or_default()
-                        .insert(name.trim_end_matches('.').to_ascii_lowercase());
-                }
-            }
             return;
         }
         self.traffic.packets_sent += 1;
@@ -505,5 +499,8 @@ mod tests {
             .collect();
         assert_eq!(denied, [(1, "198.51.100.4"), (2, "142.250.102.188")]);
         assert!(s.traffic.allowed_dests.contains(&IpAddr::V4(mtalk)));
+        // The history names destinations by the same answers only.
+        assert_eq!(s.dns_names(IpAddr::V4(mtalk)), ["mtalk.google.com"]);
+        assert!(s.dns_names(IpAddr::V4(forged)).is_empty());
     }
 }

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::analyze::net::{DutSorter, DutTraffic};
+use crate::analyze::net::DutSorter;
 use crate::analyze::{SETTLE_S, route_packets};
 use crate::detect::beacon;
 use crate::detect::rf_silence as rf;
@@ -177,7 +177,7 @@ pub fn profile(dir: &Path) -> Result<RunProfile, ReadError> {
         })?;
         for (d, sorter) in duts.iter_mut().zip(&sorters) {
             for (k, p) in d.phases.iter_mut().enumerate() {
-                net_profile(&sorter.traffic, k, p);
+                net_profile(sorter, k, p);
             }
         }
     }
@@ -305,7 +305,8 @@ fn current_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<
 }
 
 /// Destinations, DNS names and periodic flows of phase `k`.
-fn net_profile(traffic: &DutTraffic, k: usize, p: &mut PhaseProfile) {
+fn net_profile(sorter: &DutSorter, k: usize, p: &mut PhaseProfile) {
+    let traffic = &sorter.traffic;
     let (from, to) = judged(p);
     let inside = |t: f64| from <= t && t < to;
     // By (address, port, proto): the DUT's own address (the flow's source)
@@ -339,11 +340,7 @@ fn net_profile(traffic: &DutTraffic, k: usize, p: &mut PhaseProfile) {
     p.destinations = dests
         .into_iter()
         .map(|((address, port, proto), (packets, bytes))| Destination {
-            names: traffic
-                .dns_names
-                .get(&address)
-                .map(|n| n.iter().cloned().collect())
-                .unwrap_or_default(),
+            names: sorter.dns_names(address),
             address: address.to_string(),
             port,
             proto,
