@@ -845,17 +845,14 @@ fn power_findings(
 fn net_findings(d: &DutPhases, sorter: &DutSorter, out: &mut Vec<Finding>) {
     let traffic = &sorter.traffic;
     for (i, p) in d.phases.iter().enumerate() {
-        fn in_phase(offences: &[net::Offence], i: usize) -> Vec<&net::Offence> {
-            offences.iter().filter(|o| o.phase == i).collect()
-        }
         out.extend(detect::net_policy::isolation_finding(
             &p.name,
-            &in_phase(&traffic.in_isolation, i),
+            &traffic.in_isolation.in_phase(i),
         ));
         out.extend(detect::net_policy::destination_findings(
             &p.name,
             &p.allow,
-            &in_phase(&traffic.denied, i),
+            &traffic.denied.in_phase(i),
         ));
     }
     for a in detect::dns_exfil::assess(&traffic.dns_queries) {

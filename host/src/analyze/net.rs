@@ -9,16 +9,17 @@
 //! (`detect::timing::Stream` keeps a few hundred recent times per flow) and
 //! packets and bytes are counted, not kept. What does grow, and honestly
 //! so: a few kilobytes per flow (source, destination, protocol and port),
-//! one entry per connection (a TCP SYN, or a UDP exchange after a second of
-//! silence) and per DNS query the DUT sent, and one per packet a phase
-//! forbids. A busy day of one phone is tens of thousands of those, not the
-//! millions of packets.
+//! one entry per connection (a TCP SYN, a UDP exchange after a second of
+//! silence, data on an open TCP connection after 4 s of silence) and per
+//! DNS query the DUT sent, and one per (phase, destination) a phase
+//! forbids, however many packets went there. A busy day of one phone is
+//! tens of thousands of those, not the millions of packets.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use crate::detect::net_policy::proto_name;
-pub use crate::detect::net_policy::{NetPhase, Offence};
+pub use crate::detect::net_policy::{NetPhase, Offence, Offences};
 use crate::detect::timing;
 use crate::net::packet::{self, Transport, ip_proto};
 use crate::net::{Direction, ResolverCache, dns};
@@ -53,9 +54,9 @@ pub struct DutTraffic {
     pub packets_sent: u64,
     pub packets_received: u64,
     /// Packets sent in a phase with `net = "none"`.
-    pub in_isolation: Vec<Offence>,
+    pub in_isolation: Offences,
     /// Packets sent to destinations the phase's allowlist denies.
-    pub denied: Vec<Offence>,
+    pub denied: Offences,
     /// Destinations some allowlist phase denied / allowed.
     pub denied_dests: BTreeSet<IpAddr>,
     pub allowed_dests: BTreeSet<IpAddr>,
@@ -182,13 +183,13 @@ impl DutSorter {
             let judged = self.phases[i].judge(i, t, settled, (&frame, ip), dir, &self.dns);
             if let Some((remote, offence)) = judged.denied {
                 self.traffic.denied_dests.insert(remote);
-                self.traffic.denied.push(offence);
+                self.traffic.denied.add(offence);
             }
             if let Some(remote) = judged.allowed {
                 self.traffic.allowed_dests.insert(remote);
             }
             if let Some(offence) = judged.in_isolation {
-                self.traffic.in_isolation.push(offence);
+                self.traffic.in_isolation.add(offence);
             }
         }
         if dir == Direction::ToDut {
@@ -399,14 +400,16 @@ mod tests {
             &v4_udp(true, DUT, Ipv4Addr::new(10, 77, 0, 1), 1, 443, b""),
         );
         s.frame(13.0, &v4_udp(true, DUT, C2, 1, 443, b""));
-        assert_eq!(s.traffic.in_isolation.len(), 1);
-        assert_eq!(s.traffic.in_isolation[0].t, 2.0);
-        assert_eq!(s.traffic.denied.len(), 1);
-        assert_eq!(s.traffic.denied[0].dest, "198.51.100.17");
+        let isolated = s.traffic.in_isolation.in_phase(0);
+        assert_eq!(s.traffic.in_isolation.packets(), 1);
+        assert_eq!(isolated[0].1.first_t, 2.0);
+        let denied = s.traffic.denied.in_phase(1);
+        assert_eq!(s.traffic.denied.packets(), 1);
+        assert_eq!(denied[0].0, "198.51.100.17");
         assert!(
-            s.traffic.denied[0].why.contains("not on the allowlist"),
+            denied[0].1.why.contains("not on the allowlist"),
             "{}",
-            s.traffic.denied[0].why
+            denied[0].1.why
         );
         assert_eq!(s.traffic.packets_received, 1);
     }
@@ -491,11 +494,14 @@ mod tests {
         s.frame(9.0, &v4_tcp(true, DUT, forged, 40_101, 443, SYN, &[]));
         // A stricter phase judges the same learned address by its own rules.
         s.frame(15.0, &v4_tcp(true, DUT, mtalk, 40_102, 5228, SYN, &[]));
-        let denied: Vec<(usize, &str)> = s
-            .traffic
-            .denied
-            .iter()
-            .map(|o| (o.phase, o.dest.as_str()))
+        let denied: Vec<(usize, &str)> = (0..3)
+            .flat_map(|phase| {
+                s.traffic
+                    .denied
+                    .in_phase(phase)
+                    .into_iter()
+                    .map(move |(dest, _)| (phase, dest))
+            })
             .collect();
         assert_eq!(denied, [(1, "198.51.100.4"), (2, "142.250.102.188")]);
         assert!(s.traffic.allowed_dests.contains(&IpAddr::V4(mtalk)));

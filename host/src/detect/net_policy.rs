@@ -50,6 +50,53 @@ pub struct Offence {
     pub why: String,
 }
 
+/// Forbidden packets, counted per (phase, destination) as they come:
+/// memory grows with the destinations a DUT tried, not with its packets
+/// (an isolated phone may retry thousands of times).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Offences(BTreeMap<(usize, String), OffenceGroup>);
+
+/// The forbidden packets of one phase to one destination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OffenceGroup {
+    pub packets: u64,
+    pub first_t: f64,
+    pub last_t: f64,
+    /// Why the first one was forbidden.
+    pub why: String,
+}
+
+impl Offences {
+    pub fn add(&mut self, o: Offence) {
+        self.0
+            .entry((o.phase, o.dest))
+            .and_modify(|g| {
+                g.packets += 1;
+                g.first_t = g.first_t.min(o.t);
+                g.last_t = g.last_t.max(o.t);
+            })
+            .or_insert(OffenceGroup {
+                packets: 1,
+                first_t: o.t,
+                last_t: o.t,
+                why: o.why,
+            });
+    }
+
+    /// Phase `phase`'s groups, by destination.
+    pub fn in_phase(&self, phase: usize) -> Vec<(&str, &OffenceGroup)> {
+        self.0
+            .range((phase, String::new())..(phase + 1, String::new()))
+            .map(|((_, dest), g)| (dest.as_str(), g))
+            .collect()
+    }
+
+    /// Every forbidden packet counted.
+    pub fn packets(&self) -> u64 {
+        self.0.values().map(|g| g.packets).sum()
+    }
+}
+
 /// What one packet did against its phase's expectation.
 #[derive(Debug, Default, PartialEq)]
 pub struct Judgement {
@@ -128,27 +175,36 @@ pub(crate) fn proto_name(p: u8) -> String {
 }
 
 /// The `net-in-isolation` finding of phase `phase` from the packets sent
-/// in it (in time order); None when it sent none.
-pub fn isolation_finding(phase: &str, sent: &[&Offence]) -> Option<Finding> {
-    let (first, last) = (sent.first()?, sent.last()?);
-    let mut dests: Vec<&str> = sent.iter().map(|o| o.dest.as_str()).collect();
-    dests.sort_unstable();
-    dests.dedup();
+/// in it (its [`Offences::in_phase`]); None when it sent none.
+pub fn isolation_finding(phase: &str, sent: &[(&str, &OffenceGroup)]) -> Option<Finding> {
+    if sent.is_empty() {
+        return None;
+    }
+    let packets: u64 = sent.iter().map(|(_, g)| g.packets).sum();
+    let first = sent
+        .iter()
+        .map(|(_, g)| g.first_t)
+        .fold(f64::INFINITY, f64::min);
+    let last = sent
+        .iter()
+        .map(|(_, g)| g.last_t)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let dests: Vec<&str> = sent.iter().map(|(d, _)| *d).collect();
+    let n = usize::try_from(packets).unwrap_or(usize::MAX);
     let mut evidence = BTreeMap::new();
-    evidence.insert("packets".into(), json!(sent.len()));
+    evidence.insert("packets".into(), json!(packets));
     evidence.insert("destinations".into(), json!(dests));
     Some(Finding {
         kind: "net-in-isolation",
         severity: Severity::High,
         phase: Some(phase.to_string()),
-        start_s: first.t,
-        end_s: last.t,
+        start_s: first,
+        end_s: last,
         channel: None,
         score: 1.0,
         summary: format!(
-            "sent {} packet{} (to {}) during phase \"{phase}\", which allows none",
-            sent.len(),
-            plural(sent.len()),
+            "sent {packets} packet{} (to {}) during phase \"{phase}\", which allows none",
+            plural(n),
             list(&dests, 3),
         ),
         evidence,
@@ -156,33 +212,33 @@ pub fn isolation_finding(phase: &str, sent: &[&Offence]) -> Option<Finding> {
 }
 
 /// The `net-unexpected-destination` findings of phase `phase`, one per
-/// destination, from the denied packets sent in it (in time order). `allow`
-/// is the phase's allowlist as the scenario wrote it (evidence).
-pub fn destination_findings(phase: &str, allow: &[String], denied: &[&Offence]) -> Vec<Finding> {
-    let mut by_dest: BTreeMap<&str, Vec<&Offence>> = BTreeMap::new();
-    for o in denied {
-        by_dest.entry(o.dest.as_str()).or_default().push(o);
-    }
-    by_dest
-        .into_iter()
-        .map(|(dest, offences)| {
-            let (first, last) = (offences[0], offences[offences.len() - 1]);
+/// destination, from the denied packets sent in it (its
+/// [`Offences::in_phase`]). `allow` is the phase's allowlist as the
+/// scenario wrote it (evidence).
+pub fn destination_findings(
+    phase: &str,
+    allow: &[String],
+    denied: &[(&str, &OffenceGroup)],
+) -> Vec<Finding> {
+    denied
+        .iter()
+        .map(|(dest, g)| {
             let mut evidence = BTreeMap::new();
-            evidence.insert("packets".into(), json!(offences.len()));
+            evidence.insert("packets".into(), json!(g.packets));
             evidence.insert("allow".into(), json!(allow));
             Finding {
                 kind: "net-unexpected-destination",
                 severity: Severity::High,
                 phase: Some(phase.to_string()),
-                start_s: first.t,
-                end_s: last.t,
+                start_s: g.first_t,
+                end_s: g.last_t,
                 channel: Some(dest.to_string()),
                 score: 1.0,
                 summary: format!(
                     "{} packet{} during phase \"{phase}\": {}",
-                    offences.len(),
-                    plural(offences.len()),
-                    first.why
+                    g.packets,
+                    plural(usize::try_from(g.packets).unwrap_or(usize::MAX)),
+                    g.why
                 ),
                 evidence,
             }
@@ -308,31 +364,44 @@ mod tests {
 
     #[test]
     fn findings_group_per_phase_and_per_destination() {
-        let o = |t: f64, dest: &str| Offence {
-            phase: 0,
+        let o = |phase: usize, t: f64, dest: &str| Offence {
+            phase,
             t,
             dest: dest.to_string(),
             why: format!("udp to {dest}"),
         };
-        let sent = [o(2.0, "b"), o(3.0, "a"), o(4.0, "b")];
-        let refs: Vec<&Offence> = sent.iter().collect();
-        let f = isolation_finding("isolated", &refs).expect("finding");
+        let mut sent = Offences::default();
+        for off in [
+            o(0, 2.0, "b"),
+            o(0, 3.0, "a"),
+            o(0, 4.0, "b"),
+            o(1, 9.0, "a"),
+        ] {
+            sent.add(off);
+        }
+        assert_eq!(sent.packets(), 4);
+        let f = isolation_finding("isolated", &sent.in_phase(0)).expect("finding");
         assert_eq!((f.start_s, f.end_s), (2.0, 4.0));
         assert_eq!(
             f.summary,
             "sent 3 packets (to a, b) during phase \"isolated\", which allows none"
         );
-        assert!(isolation_finding("isolated", &[]).is_none());
-        let per_dest = destination_findings("online", &[], &refs);
-        let counts: Vec<(Option<&str>, usize)> = per_dest
+        assert!(isolation_finding("isolated", &sent.in_phase(2)).is_none());
+        let per_dest = destination_findings("online", &[], &sent.in_phase(0));
+        let counts: Vec<(Option<&str>, u64)> = per_dest
             .iter()
             .map(|f| {
                 (
                     f.channel.as_deref(),
-                    f.evidence["packets"].as_u64().unwrap_or(0) as usize,
+                    f.evidence["packets"].as_u64().unwrap_or(0),
                 )
             })
             .collect();
         assert_eq!(counts, [(Some("a"), 1), (Some("b"), 2)]);
+        assert_eq!(per_dest[1].start_s, 2.0);
+        assert_eq!(
+            per_dest[1].summary,
+            "2 packets during phase \"online\": udp to b"
+        );
     }
 }
