@@ -277,6 +277,9 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
                         start: p.start,
                         end: p.end,
                         none: p.net == NetExpect::None,
+                        // Every entry was checked when the journal was
+                        // read (a bad one is an error there), so this
+                        // cannot fall back to the empty list.
                         allow: (p.net == NetExpect::Allowlist)
                             .then(|| crate::net::Allowlist::parse(&p.allow).unwrap_or_default()),
                     })

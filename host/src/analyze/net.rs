@@ -166,9 +166,9 @@ impl DutSorter {
         let Some(ip) = frame.ip() else {
             return;
         };
-        let dir = if self.ips.is_empty() || self.ips.contains(&ip.src) {
+        let dir = if self.ips.is_empty() || self.ips.contains(&ip.src.to_canonical()) {
             Direction::FromDut
-        } else if self.ips.contains(&ip.dst) {
+        } else if self.ips.contains(&ip.dst.to_canonical()) {
             Direction::ToDut
         } else {
             // Neither end is the DUT (a broadcast it overheard): not its doing.

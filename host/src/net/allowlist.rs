@@ -624,16 +624,18 @@ impl ResolverCache {
     /// addresses of `question` (the name the DUT asked for). Returns how
     /// many addresses were new.
     fn learn_answer(&mut self, msg: &Message, question: &str) -> usize {
-        let mut reached: BTreeSet<&str> = BTreeSet::from([question]);
+        // Names compare without case and trailing dot: resolvers that mix
+        // the case of a query (DNS 0x20) answer in the case they chose.
+        let mut reached: BTreeSet<String> = BTreeSet::from([plain_name(question)]);
         // Follow CNAMEs in any order: each round adds at least one name or
         // stops, so answers.len() rounds are enough.
         for _ in 0..msg.answers.len() {
             let mut grew = false;
             for r in &msg.answers {
                 if let RData::Cname(target) = &r.data
-                    && reached.contains(r.name.as_str())
+                    && reached.contains(&plain_name(&r.name))
                 {
-                    grew |= reached.insert(target);
+                    grew |= reached.insert(plain_name(target));
                 }
             }
             if !grew {
@@ -642,7 +644,7 @@ impl ResolverCache {
         }
         let mut new = 0;
         for (owner, ip) in msg.addresses() {
-            if reached.contains(owner) {
+            if reached.contains(&plain_name(owner)) {
                 let known = self.learned.contains_key(&ip.to_canonical());
                 if self.learn(ip, question) && !known {
                     new += 1;

@@ -54,9 +54,15 @@ pub struct DutEntry {
 }
 
 impl DutEntry {
-    /// The addresses in `ip` that read as addresses (see [`parse_ip`]).
+    /// The addresses in `ip` that read as addresses (see [`parse_ip`]),
+    /// canonical (an IPv4-mapped IPv6 address as the IPv4 one), as packets
+    /// are matched against them.
     pub fn addresses(&self) -> Vec<std::net::IpAddr> {
-        self.ip.iter().filter_map(|ip| parse_ip(ip)).collect()
+        self.ip
+            .iter()
+            .filter_map(|ip| parse_ip(ip))
+            .map(|ip| ip.to_canonical())
+            .collect()
     }
 }
 
