@@ -703,31 +703,34 @@ fn unheard(duts: &[DutPhases], heard: &[Heard], run: &RunDir) -> Vec<String> {
                 .map(|p| format!("\"{}\"", p.name))
                 .collect()
         };
-        let rf = phases(&|p| p.rf == RfExpect::Silent);
-        if !heard.rf && !rf.is_empty() {
-            let why = if run.has_rf() {
-                "no channel of rf.sigmf-meta is in its enclosure"
-            } else {
-                "the run recorded no RF (no rf.sigmf-*)"
-            };
-            problems.push(format!(
-                "{}: RF silence expected in {} was not measured: {why}",
-                d.name,
-                rf.join(", ")
-            ));
-        }
-        let off = phases(&|p| p.power == PowerExpect::Off);
-        if !heard.power && !off.is_empty() {
-            let why = if run.has_power() {
-                "no channel of power.sigmf-meta measures it"
-            } else {
-                "the run recorded no current (no power.sigmf-*)"
-            };
-            problems.push(format!(
-                "{}: the current expected off in {} was not measured: {why}",
-                d.name,
-                off.join(", ")
-            ));
+        // RF and current: a phase expectation, a stream, a channel for the DUT.
+        let sampled = [
+            (
+                heard.rf,
+                phases(&|p| p.rf == RfExpect::Silent),
+                run.has_rf(),
+                "RF silence expected in",
+                "no channel of rf.sigmf-meta is in its enclosure",
+                "the run recorded no RF (no rf.sigmf-*)",
+            ),
+            (
+                heard.power,
+                phases(&|p| p.power == PowerExpect::Off),
+                run.has_power(),
+                "the current expected off in",
+                "no channel of power.sigmf-meta measures it",
+                "the run recorded no current (no power.sigmf-*)",
+            ),
+        ];
+        for (heard, expected, recorded, what, no_channel, no_stream) in sampled {
+            if !heard && !expected.is_empty() {
+                let why = if recorded { no_channel } else { no_stream };
+                problems.push(format!(
+                    "{}: {what} {} was not measured: {why}",
+                    d.name,
+                    expected.join(", ")
+                ));
+            }
         }
         let net = phases(&|p| p.net != NetExpect::Any);
         if !heard.net && (run.has_net() || !net.is_empty()) {
@@ -749,6 +752,20 @@ fn unheard(duts: &[DutPhases], heard: &[Heard], run: &RunDir) -> Vec<String> {
     problems
 }
 
+/// Per channel of `reader`, the DUT of the run it measures (None: the room,
+/// or a bench DUT the run did not put through the scenario).
+fn owners<'a>(reader: &SigmfReader, duts: &'a [DutPhases]) -> Vec<Option<&'a DutPhases>> {
+    reader
+        .channels()
+        .iter()
+        .map(|c| {
+            c.dut
+                .as_deref()
+                .and_then(|n| duts.iter().find(|d| d.name == n))
+        })
+        .collect()
+}
+
 /// RF findings into `out`; per channel, the samples measured in `counted`.
 fn rf_findings(
     reader: &mut SigmfReader,
@@ -759,25 +776,17 @@ fn rf_findings(
     // Each DUT channel's floor comes from the quietest of its DUT's phases
     // (`rf_silence`'s docs): what the phone does in one phase cannot lift
     // the floor another phase is judged against.
-    let cuts: Vec<Vec<f64>> = reader
-        .channels()
-        .iter()
-        .map(|c| {
-            c.dut
-                .as_deref()
-                .and_then(|dut| duts.iter().find(|d| d.name == dut))
-                .map(|d| d.phases.iter().map(|p| p.start).collect())
-                .unwrap_or_default()
-        })
-        .collect();
-    let result = rf_silence::analyze(reader, &cuts, counted)?;
+    let phase_starts = |dut: &str| -> Vec<f64> {
+        duts.iter()
+            .find(|d| d.name == dut)
+            .map(|d| d.phases.iter().map(|p| p.start).collect())
+            .unwrap_or_default()
+    };
+    let result = rf_silence::analyze(reader, phase_starts, counted)?;
+    let owner = owners(reader, duts);
     let period = 1.0 / reader.sample_rate();
     for (ch, channel) in reader.channels().iter().enumerate() {
-        let Some(d) = channel
-            .dut
-            .as_deref()
-            .and_then(|dut| duts.iter().find(|d| d.name == dut))
-        else {
+        let Some(d) = owner[ch] else {
             continue;
         };
         let label = channel.label();
@@ -815,14 +824,7 @@ fn power_findings(
     out: &mut BTreeMap<String, Vec<Finding>>,
 ) -> Result<Vec<u64>, ReadError> {
     let channels = reader.channels().to_vec();
-    let owner: Vec<Option<&DutPhases>> = channels
-        .iter()
-        .map(|c| {
-            c.dut
-                .as_deref()
-                .and_then(|n| duts.iter().find(|d| d.name == n))
-        })
-        .collect();
+    let owner = owners(reader, duts);
     let above = power_off::above(reader, counted, |ch, t| {
         let p = owner.get(ch).copied().flatten()?.at(t)?;
         (p.power == PowerExpect::Off && t >= p.start + SETTLE_S).then_some(p.off_current_a)

@@ -284,6 +284,17 @@ mod tests {
     const C2: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 17);
     const SYN: u8 = 0x02;
 
+    /// When each connection (check-in) the sorter saw began, over every
+    /// destination.
+    fn check_ins(s: &DutSorter) -> Vec<f64> {
+        s.traffic
+            .connections
+            .values()
+            .flatten()
+            .map(|c| c.0)
+            .collect()
+    }
+
     fn sorter(phases: Vec<NetPhase>) -> DutSorter {
         DutSorter::new(vec![IpAddr::V4(DUT)], phases, 1.0)
     }
@@ -299,13 +310,7 @@ mod tests {
         ] {
             s.frame(t, &v4_tcp(true, DUT, C2, sport, 80, SYN, &[]));
         }
-        let conns: Vec<f64> = s
-            .traffic
-            .connections
-            .values()
-            .flatten()
-            .map(|c| c.0)
-            .collect();
+        let conns = check_ins(&s);
         assert_eq!(conns, [10.0, 30.0]);
         // Every packet still counts for the flow's timing.
         let events: u64 = s.traffic.flows.values().map(timing::Stream::events).sum();
@@ -323,13 +328,7 @@ mod tests {
             s.frame(t, &v4_tcp(true, DUT, C2, 40_000, 443, SYN, &[]));
             s.frame(t + 0.1, &v4_tcp(true, DUT, C2, 40_000, 443, ACK, b"report"));
         }
-        let conns: Vec<f64> = s
-            .traffic
-            .connections
-            .values()
-            .flatten()
-            .map(|c| c.0)
-            .collect();
+        let conns = check_ins(&s);
         assert_eq!(conns, [0.0, 60.0, 120.0]);
     }
 
@@ -365,13 +364,7 @@ mod tests {
         for t in [1.0, 1.2, 1.4, 5.0, 5.1, 9.0] {
             s.frame(t, &v4_udp(true, DUT, C2, 5000, 53, b"x"));
         }
-        let conns: Vec<f64> = s
-            .traffic
-            .connections
-            .values()
-            .flatten()
-            .map(|c| c.0)
-            .collect();
+        let conns = check_ins(&s);
         assert_eq!(conns, [1.0, 5.0, 9.0]);
     }
 

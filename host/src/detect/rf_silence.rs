@@ -143,17 +143,22 @@ pub struct RfAnalysis {
     pub measured: Vec<u64>,
 }
 
-/// Both passes over `reader`. `cuts[ch]` (ascending run times; missing or
-/// empty: the whole recording is one segment) cuts channel `ch` into the
-/// segments its floor is chosen from: the start of each of its DUT's
-/// phases. `counted` is the span of run time whose measured samples
+/// Both passes over `reader`. `phase_starts(dut)` (ascending run times;
+/// empty for a DUT without phases) cuts each channel of that DUT into the
+/// segments its floor is chosen from; a channel without a DUT is one
+/// segment. `counted` is the span of run time whose measured samples
 /// [`RfAnalysis::measured`] counts (the run, for its coverage).
 pub fn analyze(
     reader: &mut SigmfReader,
-    cuts: &[Vec<f64>],
+    phase_starts: impl Fn(&str) -> Vec<f64>,
     counted: RangeInclusive<f64>,
 ) -> Result<RfAnalysis, ReadError> {
-    let (floors, measured) = floors(reader, cuts, &counted)?;
+    let cuts: Vec<Vec<f64>> = reader
+        .channels()
+        .iter()
+        .map(|c| c.dut.as_deref().map(&phase_starts).unwrap_or_default())
+        .collect();
+    let (floors, measured) = floors(reader, &cuts, &counted)?;
     let mut bursts = find_bursts(reader, &floors)?;
     mark_room(reader, &mut bursts);
     Ok(RfAnalysis {
@@ -564,14 +569,18 @@ mod tests {
         SigmfReader::open(dir, Stream::Rf).unwrap()
     }
 
+    /// phone-b's channel's floor is the noise the recording was made with.
+    fn assert_floor_is_the_noise(floor: &Floor) {
+        assert!((floor.median_dbm - FLOOR_DBM).abs() < 0.5, "{floor:?}");
+    }
+
     /// Phases: "online" (any) from 0 s, "airplane" (silent) from `silent_from`.
     fn judge(
         reader: &mut SigmfReader,
         silent_from: f64,
         end: f64,
     ) -> (RfAnalysis, Option<Finding>) {
-        let cuts = vec![vec![0.0, silent_from], Vec::new()];
-        let rf = analyze(reader, &cuts, 0.0..=end).unwrap();
+        let rf = analyze(reader, |_| vec![0.0, silent_from], 0.0..=end).unwrap();
         let mine: Vec<&Burst> = rf.bursts[0].iter().filter(|b| !b.room).collect();
         let found = finding(
             &transmissions(&mine, 1.0 / RATE),
@@ -600,11 +609,7 @@ mod tests {
         };
         let mut reader = recording(dir.path(), 80.0, dut);
         let (rf, found) = judge(&mut reader, 60.0, 80.0);
-        assert!(
-            (rf.floors[0].median_dbm - FLOOR_DBM).abs() < 0.5,
-            "{:?}",
-            rf.floors[0]
-        );
+        assert_floor_is_the_noise(&rf.floors[0]);
         let found = found.expect("the airplane burst is found");
         assert_eq!(found.evidence["bursts"], 1, "{found:?}");
         assert!((found.start_s - 70.0).abs() < 0.01, "{found:?}");
@@ -621,11 +626,7 @@ mod tests {
         let dut = |t: f64| if (45.0..58.0).contains(&t) { 12.0 } else { 0.0 };
         let mut reader = recording(dir.path(), 60.0, dut);
         let (rf, found) = judge(&mut reader, 40.0, 60.0);
-        assert!(
-            (rf.floors[0].median_dbm - FLOOR_DBM).abs() < 0.5,
-            "{:?}",
-            rf.floors[0]
-        );
+        assert_floor_is_the_noise(&rf.floors[0]);
         let found = found.expect("the airplane transmission is found");
         assert_eq!(found.evidence["longest_ms"], 13_000.0, "{found:?}");
     }
@@ -677,11 +678,7 @@ mod tests {
         };
         let mut reader = recording(dir.path(), 40.0, dut);
         let (rf, found) = judge(&mut reader, 20.0, 39.0);
-        assert!(
-            (rf.floors[0].median_dbm - FLOOR_DBM).abs() < 0.5,
-            "{:?}",
-            rf.floors[0]
-        );
+        assert_floor_is_the_noise(&rf.floors[0]);
         let found = found.expect("the saturated burst is found");
         assert_eq!(found.evidence["longest_ms"], 20.0, "{found:?}");
         assert!(
@@ -718,11 +715,7 @@ mod tests {
         let dut = |t: f64| if t < 60.0 { f64::NEG_INFINITY } else { 0.0 };
         let mut reader = recording(dir.path(), 80.0, dut);
         let (rf, found) = judge(&mut reader, 60.0, 80.0);
-        assert!(
-            (rf.floors[0].median_dbm - FLOOR_DBM).abs() < 0.5,
-            "{:?}",
-            rf.floors[0]
-        );
+        assert_floor_is_the_noise(&rf.floors[0]);
         assert!(found.is_none(), "{found:?}");
     }
 

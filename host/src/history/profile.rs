@@ -193,18 +193,13 @@ fn judged(p: &PhaseProfile) -> (f64, f64) {
 fn rf_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<(), ReadError> {
     // Floors from the quietest phase of each channel's DUT, as the analyzer
     // takes them (`rf_silence`'s docs).
-    let cuts: Vec<Vec<f64>> = reader
-        .channels()
-        .iter()
-        .map(|c| {
-            c.dut
-                .as_deref()
-                .and_then(|n| duts.iter().find(|d| d.dut == n))
-                .map(|d| d.phases.iter().map(|p| p.start_s).collect())
-                .unwrap_or_default()
-        })
-        .collect();
-    let analysis = rf::analyze(reader, &cuts, f64::NEG_INFINITY..=f64::INFINITY)?;
+    let phase_starts = |dut: &str| -> Vec<f64> {
+        duts.iter()
+            .find(|d| d.dut == dut)
+            .map(|d| d.phases.iter().map(|p| p.start_s).collect())
+            .unwrap_or_default()
+    };
+    let analysis = rf::analyze(reader, phase_starts, f64::NEG_INFINITY..=f64::INFINITY)?;
     let period = 1.0 / reader.sample_rate();
     for (ch, channel) in reader.channels().iter().enumerate() {
         let Some(d) = channel
