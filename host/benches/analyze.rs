@@ -23,7 +23,7 @@ fn main() {
     common::reset_vm_hwm();
     let before = common::vm_hwm_kb();
     let t = Instant::now();
-    let findings = benchctl::analyze::analyze(run).expect("analyze");
+    let findings = benchctl_detect::analyze::analyze(run).expect("analyze");
     let analyze_s = t.elapsed().as_secs_f64();
     let peak = common::vm_hwm_kb();
     let mb = bytes as f64 / 1e6;

@@ -11,9 +11,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use benchctl::net::frame;
-use benchctl::record::pcapng::PcapngWriter;
-use benchctl::sim::rng::SimRng;
+use benchctl_net::frame;
+use benchctl_format::pcapng::PcapngWriter;
+use benchctl_rng::SimRng;
 
 // Only the memory helpers; the long recording is for the other benches.
 #[allow(dead_code)]
@@ -59,7 +59,7 @@ fn main() {
         common::reset_vm_hwm();
         let before = common::vm_hwm_kb();
         let t = Instant::now();
-        let findings = benchctl::analyze::analyze(&path).expect("analyze");
+        let findings = benchctl_detect::analyze::analyze(&path).expect("analyze");
         let analyze_s = t.elapsed().as_secs_f64();
         let peak = common::vm_hwm_kb();
         let kinds: Vec<&str> = findings

@@ -17,8 +17,8 @@ fn main() {
     let run = &long.run;
     let recorded = &long.recorded;
     let record_s = long.record_s;
-    let findings = benchctl::analyze::analyze(run).expect("analyze");
-    benchctl::analyze::write(run, &findings).expect("findings.json");
+    let findings = benchctl_detect::analyze::analyze(run).expect("analyze");
+    benchctl_detect::analyze::write(run, &findings).expect("findings.json");
     let bytes = long.sample_bytes();
     println!(
         "recording: {:.1} h virtual, {} frames, {:.0} MB of samples, {} packets, recorded in {:.1} s; verdict {:?}",

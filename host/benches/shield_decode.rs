@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use benchctl::hw::shield::{SeqStep, SeqTracker};
 // Seeded, so every run measures the same stream.
-use benchctl::sim::rng::SimRng;
+use benchctl_rng::SimRng;
 use shield_protocol::{
     DecodeStats, FromShield, GluedDecoder, Layout, MAX_FRAME, SampleBlock, encode,
 };

@@ -4,15 +4,11 @@
 //! traits in `hw`; the simulated lab in `sim`) -> `runner` (a `scenario` on
 //! the run clock) -> `record` (the run directory) -> commands in `cli`.
 
-pub mod analyze;
 pub mod bench;
 pub mod cli;
 pub mod config;
-pub mod detect;
 pub mod history;
 pub mod hw;
-pub mod net;
-pub mod record;
 pub mod report;
 pub mod runner;
 pub mod scenario;
@@ -20,4 +16,3 @@ pub mod shutdown;
 pub mod sim;
 pub mod state;
 pub mod suite;
-pub mod xml;

@@ -2,9 +2,8 @@
 //! bench last set on outputs that cannot be read back. It is per bench, so two
 //! benches on one host never share a lock.
 
-use std::io::Write;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::config::BenchConfig;
 
@@ -30,19 +29,4 @@ pub fn state_dir(config: &BenchConfig) -> PathBuf {
     std::env::temp_dir()
         .join(format!("benchctl-{uid}"))
         .join(&config.name)
-}
-
-/// Replace `path` with `bytes` so that a reader sees the old or the new
-/// content, never a mix, and a crash leaves one of the two.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = PathBuf::from(tmp_name);
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }

@@ -443,7 +443,7 @@ fn a_recording_that_does_not_cover_the_run_is_not_a_pass() {
 /// in virtual time (`sim::offline`).
 #[test]
 fn one_weak_burst_in_ten_minutes_of_airplane_mode_fails_and_the_room_does_not() {
-    use benchctl::analyze::{self, Verdict};
+    use benchctl_detect::analyze::{self, Verdict};
     use benchctl::config::DeviceBackend;
     use benchctl::sim::corpus::{self, Class, DUT};
     use benchctl::sim::implant::Implant;

@@ -30,8 +30,8 @@ fn record(runs: &Path, name: &str, beacon: bool, seed: u64, hours: u64) -> PathB
     let report =
         benchctl::sim::offline::record(&bench, &scenario, &dir, &options).expect("recorded");
     assert!(report.complete);
-    let findings = benchctl::analyze::analyze(&dir).expect("analyzed");
-    benchctl::analyze::write(&dir, &findings).expect("findings.json");
+    let findings = benchctl_detect::analyze::analyze(&dir).expect("analyzed");
+    benchctl_detect::analyze::write(&dir, &findings).expect("findings.json");
     Index::open(runs)
         .expect("index opens")
         .add_run(&dir, &findings)
@@ -76,14 +76,14 @@ fn a_firmware_update_that_adds_a_beacon_shows_in_the_diff() {
     let mut options = benchctl::sim::offline::OfflineOptions::new(14);
     options.started_utc += Duration::from_secs(3600 * 28);
     benchctl::sim::offline::record(&bench_config, &scenario, &failed, &options).expect("recorded");
-    let mut findings = benchctl::analyze::analyze(&failed).expect("analyzed");
+    let mut findings = benchctl_detect::analyze::analyze(&failed).expect("analyzed");
     let a = findings
         .duts
         .iter_mut()
         .find(|d| d.dut == "phone-a")
         .expect("phone-a");
-    a.verdict = benchctl::analyze::Verdict::Fail;
-    findings.verdict = benchctl::analyze::Verdict::Fail;
+    a.verdict = benchctl_detect::analyze::Verdict::Fail;
+    findings.verdict = benchctl_detect::analyze::Verdict::Fail;
     Index::open(&runs)
         .expect("index")
         .add_run(&failed, &findings)
@@ -512,7 +512,7 @@ fn honest_nights_are_quiet_once_the_history_knows_the_phones() {
         let mut options = benchctl::sim::offline::OfflineOptions::new(n);
         options.started_utc += Duration::from_secs(3600 * 24 * n);
         benchctl::sim::offline::record(&bench, &scenario, &dir, &options).expect("recorded");
-        let findings = benchctl::analyze::analyze(&dir).expect("analyzed");
+        let findings = benchctl_detect::analyze::analyze(&dir).expect("analyzed");
         let mut index = Index::open(runs).expect("index");
         index.add_run(&dir, &findings).expect("indexed");
         let diff = compare(&index, &name, Baseline::LastPass).expect("diff");

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use benchctl::record::sigmf::{current_channel, rf_channel};
-use benchctl::record::{
+use benchctl_format::sigmf::{current_channel, rf_channel};
+use benchctl_format::{
     DutEntry, Event, Expect, Journal, PcapngWriter, RunManifest, SigmfWriter, Unit,
 };
 use serde_json::{Value, json};
@@ -35,7 +35,7 @@ fn rf_value(i: u64, c: usize) -> Option<f32> {
 
 fn started() -> (SystemTime, String) {
     let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_795_707_000_250);
-    (t, benchctl::record::utc_rfc3339_millis(t))
+    (t, benchctl_format::utc_rfc3339_millis(t))
 }
 
 #[test]

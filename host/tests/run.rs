@@ -348,7 +348,7 @@ fn backdoor_hunt_records_a_run_directory_that_follows_the_spec() {
     }
 
     // benchctl's own reader (what the analyzer uses) takes it as written.
-    let read = benchctl::record::read::RunDir::open(&dir).expect("the reader takes the run");
+    let read = benchctl_format::read::RunDir::open(&dir).expect("the reader takes the run");
     assert!(read.complete());
     assert!(!read.events().out_of_order() && !read.events().truncated());
     assert_eq!(read.phase_intervals("phone-b").expect("phases").len(), 5);

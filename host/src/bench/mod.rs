@@ -253,7 +253,7 @@ impl Bench {
         let mut memory = self.recall();
         change(&mut memory);
         let json = serde_json::to_vec_pretty(&memory).expect("memory serializes");
-        if let Err(e) = crate::state::write_atomic(&self.state_dir.join("outputs.json"), &json) {
+        if let Err(e) = benchctl_format::write_atomic(&self.state_dir.join("outputs.json"), &json) {
             // Only `status` of write-only hardware depends on it; never fail a switch for it.
             tracing::warn!(
                 "cannot remember output states in {}: {e}",

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{CliError, Context};
-use crate::analyze::junit::SuiteRun;
-use crate::analyze::{self, Findings, Verdict};
+use benchctl_detect::analyze::junit::SuiteRun;
+use benchctl_detect::analyze::{self, Findings, Verdict};
 
 /// Look for covert behaviour in recordings and judge each DUT.
 ///
@@ -122,7 +122,7 @@ pub fn write_junit(path: &Path, runs: &[Findings]) -> Result<(), CliError> {
 }
 
 fn write_junit_file(path: &Path, xml: &str) -> Result<(), CliError> {
-    crate::state::write_atomic(path, xml.as_bytes())
+    benchctl_format::write_atomic(path, xml.as_bytes())
         .map_err(|e| CliError::Usage(format!("cannot write JUnit XML to {}: {e}", path.display())))
 }
 

@@ -187,7 +187,7 @@ fn warn_if_unlike(index: &Index, diff: &crate::history::Diff, baseline: &str) {
 }
 
 fn is_run_dir(p: &Path) -> bool {
-    p.join(crate::record::run_json::FILE_NAME).is_file()
+    p.join(benchctl_format::run_json::FILE_NAME).is_file()
 }
 
 /// Index run `key` if it is a run directory the index lacks; its name when

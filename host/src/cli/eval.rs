@@ -14,8 +14,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{CliError, Context, table};
-use crate::analyze::{self, Verdict};
-use crate::detect::Severity;
+use benchctl_detect::analyze::{self, Verdict};
+use benchctl_detect::Severity;
 use crate::sim::corpus::{self, Class};
 
 /// Measure detection and false positive rates on a generated corpus.
@@ -190,7 +190,7 @@ impl Eval {
         // A neutral name: the run id must not give the class away.
         let dir = root.join(format!(
             "run-{:016x}",
-            crate::sim::rng::mix(case.seed ^ index)
+            benchctl_rng::mix(case.seed ^ index)
         ));
         let t = Instant::now();
         case.record(&dir)

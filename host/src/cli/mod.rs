@@ -128,11 +128,11 @@ pub enum CliError {
     Reported(String),
     /// The analysis judged: a DUT failed, or the run was incomplete.
     #[error("{}", match .0 {
-        crate::analyze::Verdict::Fail => "verdict: fail",
-        crate::analyze::Verdict::Incomplete => "verdict: incomplete (the recording is not whole; nothing failed in what is there)",
-        crate::analyze::Verdict::Pass => "verdict: pass",
+        benchctl_detect::analyze::Verdict::Fail => "verdict: fail",
+        benchctl_detect::analyze::Verdict::Incomplete => "verdict: incomplete (the recording is not whole; nothing failed in what is there)",
+        benchctl_detect::analyze::Verdict::Pass => "verdict: pass",
     })]
-    Verdict(crate::analyze::Verdict),
+    Verdict(benchctl_detect::analyze::Verdict),
     /// `diff` found regressions: the bench's answer, as a failing verdict is.
     #[error("{0} regression(s) against the baseline")]
     Regression(usize),
@@ -153,9 +153,9 @@ impl CliError {
             CliError::Config(_) | CliError::Usage(_) => 2,
             CliError::Hw(_) | CliError::Lock(_) | CliError::Reported(_) => 3,
             CliError::Interrupted(signo) => 128 + *signo as u8,
-            CliError::Verdict(crate::analyze::Verdict::Fail) | CliError::Regression(_) => 1,
-            CliError::Verdict(crate::analyze::Verdict::Incomplete) => 3,
-            CliError::Verdict(crate::analyze::Verdict::Pass) => 0,
+            CliError::Verdict(benchctl_detect::analyze::Verdict::Fail) | CliError::Regression(_) => 1,
+            CliError::Verdict(benchctl_detect::analyze::Verdict::Incomplete) => 3,
+            CliError::Verdict(benchctl_detect::analyze::Verdict::Pass) => 0,
         })
     }
 }

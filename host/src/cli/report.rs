@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{CliError, Context};
-use crate::analyze::Findings;
+use benchctl_detect::analyze::Findings;
 use crate::report;
 
 /// Write an HTML report of each run directory: <RUN_DIR>/report.html.

@@ -114,7 +114,7 @@ impl Run {
         struct Done<'a> {
             #[serde(flatten)]
             outcome: &'a runner::RunOutcome,
-            findings: Option<&'a crate::analyze::Findings>,
+            findings: Option<&'a benchctl_detect::analyze::Findings>,
         }
         ctx.print(
             &Done {
@@ -124,7 +124,7 @@ impl Run {
             || {
                 let summary = findings
                     .as_ref()
-                    .map(crate::analyze::summary::render)
+                    .map(benchctl_detect::analyze::summary::render)
                     .unwrap_or_default();
                 format!("{summary}{}\n", outcome.dir.display())
             },
@@ -137,7 +137,7 @@ impl Run {
 pub(super) struct Recorded {
     pub outcome: runner::RunOutcome,
     /// None when the recording could not be analyzed (logged).
-    pub findings: Option<crate::analyze::Findings>,
+    pub findings: Option<benchctl_detect::analyze::Findings>,
 }
 
 /// Put the DUTs through `scenario` on a bench already taken, record it
@@ -191,7 +191,7 @@ pub(super) async fn record_one(
 /// live or in virtual time: the analysis (findings.json), the report
 /// (report.html) and the entry in the run history (`out`/history.sqlite).
 /// None when it could not be analyzed (logged).
-pub(super) fn after_recording(out: &Path, dir: &Path) -> Option<crate::analyze::Findings> {
+pub(super) fn after_recording(out: &Path, dir: &Path) -> Option<benchctl_detect::analyze::Findings> {
     let findings = match super::analyze::analyze_and_keep(dir) {
         Ok(f) => Some(f),
         Err(e) => {
@@ -208,12 +208,12 @@ pub(super) fn after_recording(out: &Path, dir: &Path) -> Option<crate::analyze::
 /// the verdict when every step ran, else how it stopped.
 pub(super) fn exit_for(
     ending: &Ending,
-    findings: Option<&crate::analyze::Findings>,
+    findings: Option<&benchctl_detect::analyze::Findings>,
     dir: &Path,
 ) -> Result<(), CliError> {
     match ending {
         Ending::Finished => match findings.map(|f| f.verdict) {
-            Some(crate::analyze::Verdict::Pass) => Ok(()),
+            Some(benchctl_detect::analyze::Verdict::Pass) => Ok(()),
             Some(v) => Err(CliError::Verdict(v)),
             None => Err(CliError::Reported(format!(
                 "the run finished but its recording could not be analyzed: {}",

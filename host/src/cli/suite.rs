@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::run::{Recorded, after_recording, record_one};
 use super::{CliError, Context, table};
-use crate::analyze::junit::{self, BaselineCheck, DutAgainstBaseline};
-use crate::analyze::{Findings, Verdict};
+use benchctl_detect::analyze::junit::{self, BaselineCheck, DutAgainstBaseline};
+use benchctl_detect::analyze::{Findings, Verdict};
 use crate::bench::safety::SafetyGuard;
 use crate::config::{BenchConfig, duration};
 use crate::history::{self, Baseline, Diff, Index};
@@ -599,7 +599,7 @@ impl SuiteCmd {
                 })
                 .collect();
         let xml = junit::render_suite(&entries);
-        crate::state::write_atomic(path, xml.as_bytes()).map_err(|e| {
+        benchctl_format::write_atomic(path, xml.as_bytes()).map_err(|e| {
             CliError::Usage(format!("cannot write JUnit XML to {}: {e}", path.display()))
         })
     }
@@ -616,7 +616,7 @@ fn ran(e: &suite::SuiteEntry, dir: &Path, ending: &str, findings: Option<Finding
                     let kinds = d
                         .findings
                         .iter()
-                        .filter(|x| x.severity >= crate::detect::Severity::Medium)
+                        .filter(|x| x.severity >= benchctl_detect::Severity::Medium)
                         .map(|x| x.kind)
                         .collect();
                     (d.dut.clone(), kinds)

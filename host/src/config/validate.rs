@@ -793,7 +793,7 @@ impl Validator<'_, '_> {
                 let mut ok = true;
                 let seed = match &raw.seed {
                     None => {
-                        crate::sim::rng::mix(dut.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+                        benchctl_rng::mix(dut.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
                             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
                         }))
                     }

@@ -29,7 +29,7 @@ use super::profile::{
     RunProfile,
 };
 use super::{DutVerdict, FindingRecord, HistoryError, RunVerdict};
-use crate::record::read::RunDir;
+use benchctl_format::read::RunDir;
 
 /// How long a writer waits for another to finish its run.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -316,7 +316,7 @@ impl Index {
     pub fn add_run(
         &mut self,
         run_dir: &Path,
-        findings: &crate::analyze::Findings,
+        findings: &benchctl_detect::analyze::Findings,
     ) -> Result<RunRecord, HistoryError> {
         self.add_run_with(run_dir, &RunVerdict::from(findings))
     }
@@ -333,7 +333,7 @@ impl Index {
     /// index was unusable).
     pub fn index_new_runs(&mut self) -> Result<CatchUp, HistoryError> {
         let entries = std::fs::read_dir(&self.runs_dir).map_err(|source| {
-            crate::record::read::ReadError::Io {
+            benchctl_format::read::ReadError::Io {
                 path: self.runs_dir.clone(),
                 source,
             }
@@ -341,7 +341,7 @@ impl Index {
         let mut dirs: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| p.join(crate::record::run_json::FILE_NAME).is_file())
+            .filter(|p| p.join(benchctl_format::run_json::FILE_NAME).is_file())
             .collect();
         dirs.sort();
         let known: std::collections::BTreeSet<String> = {
@@ -397,7 +397,7 @@ impl Index {
                 m.duration_s,
                 m.complete,
                 verdict.verdict,
-                crate::record::utc_rfc3339_millis(std::time::SystemTime::now()),
+                benchctl_format::utc_rfc3339_millis(std::time::SystemTime::now()),
             ],
         )
         .map_err(&err)?;

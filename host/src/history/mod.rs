@@ -51,7 +51,7 @@ pub const BASELINE_FILE: &str = "baseline.json";
 pub fn write_baseline_file(run_dir: &Path, doc: &impl Serialize) -> Result<(), String> {
     let file = run_dir.join(BASELINE_FILE);
     let json = serde_json::to_vec_pretty(doc).map_err(|e| e.to_string())?;
-    crate::state::write_atomic(&file, &json)
+    benchctl_format::write_atomic(&file, &json)
         .map_err(|e| format!("cannot write {}: {e}", file.display()))
 }
 
@@ -121,9 +121,9 @@ pub enum HistoryError {
         source: rusqlite::Error,
     },
     #[error(transparent)]
-    Read(#[from] crate::record::read::ReadError),
+    Read(#[from] benchctl_format::read::ReadError),
     #[error(transparent)]
-    Analyze(#[from] crate::analyze::AnalyzeError),
+    Analyze(#[from] benchctl_detect::analyze::AnalyzeError),
     #[error("{}: not valid findings ({source}); run `benchctl analyze` on the run again", path.display())]
     Findings {
         path: PathBuf,
@@ -183,9 +183,9 @@ pub struct RunVerdict {
     pub duts: Vec<DutVerdict>,
 }
 
-impl From<&crate::analyze::Findings> for RunVerdict {
-    fn from(f: &crate::analyze::Findings) -> Self {
-        let word = |v: crate::analyze::Verdict| {
+impl From<&benchctl_detect::analyze::Findings> for RunVerdict {
+    fn from(f: &benchctl_detect::analyze::Findings) -> Self {
+        let word = |v: benchctl_detect::analyze::Verdict| {
             serde_json::to_value(v)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
@@ -225,14 +225,14 @@ impl RunVerdict {
     /// `<dir>/findings.json`, if the run was analyzed; else analyze it now
     /// (without writing findings.json: the run may belong to someone else).
     pub fn of_run(dir: &Path) -> Result<Self, HistoryError> {
-        let path = dir.join(crate::analyze::FILE_NAME);
+        let path = dir.join(benchctl_detect::analyze::FILE_NAME);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|source| HistoryError::Findings { path, source }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Ok(RunVerdict::from(&crate::analyze::analyze(dir)?))
+                Ok(RunVerdict::from(&benchctl_detect::analyze::analyze(dir)?))
             }
-            Err(e) => Err(crate::record::read::ReadError::Io { path, source: e }.into()),
+            Err(e) => Err(benchctl_format::read::ReadError::Io { path, source: e }.into()),
         }
     }
 }

@@ -17,11 +17,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::analyze::net::DutSorter;
-use crate::analyze::{SETTLE_S, route_packets};
-use crate::detect::beacon;
-use crate::detect::rf_silence as rf;
-use crate::record::read::{ReadError, RunDir, SigmfReader};
+use benchctl_detect::analyze::net::DutSorter;
+use benchctl_detect::analyze::{SETTLE_S, route_packets};
+use benchctl_detect::beacon;
+use benchctl_detect::rf_silence as rf;
+use benchctl_format::read::{ReadError, RunDir, SigmfReader};
 
 /// Supply current histogram: 0.1 mA bins up to this many amperes (a phone
 /// on a battery eliminator draws at most a few amperes); above it, the

@@ -17,9 +17,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::envelope::Envelope;
-use crate::net::packet::{Network, parse_ethernet};
-use crate::record::read::{ReadError, RunDir, SigmfReader};
-use crate::record::{NetExpect, PowerExpect, RfExpect};
+use benchctl_net::packet::{Network, parse_ethernet};
+use benchctl_format::read::{ReadError, RunDir, SigmfReader};
+use benchctl_format::{NetExpect, PowerExpect, RfExpect};
 
 /// Pixel columns of every time axis: the envelopes' resolution.
 pub const PLOT_COLUMNS: usize = 1000;
@@ -145,7 +145,7 @@ pub struct FindingDoc {
 
 impl FindingsDoc {
     /// From analysis just run (`benchctl run` hands its findings over).
-    pub fn from_findings(findings: &crate::analyze::Findings) -> Result<Self, String> {
+    pub fn from_findings(findings: &benchctl_detect::analyze::Findings) -> Result<Self, String> {
         serde_json::to_value(findings)
             .and_then(serde_json::from_value)
             .map_err(|e| format!("findings do not convert: {e}"))
@@ -196,7 +196,7 @@ fn named_peers(findings: Option<&FindingsDoc>) -> HashMap<String, HashSet<String
 
 /// Read everything the report needs from `dir`. `findings`: analysis the
 /// caller already has; otherwise findings.json, otherwise analysis now.
-pub fn load(dir: &Path, findings: Option<&crate::analyze::Findings>) -> Result<RunData, ReadError> {
+pub fn load(dir: &Path, findings: Option<&benchctl_detect::analyze::Findings>) -> Result<RunData, ReadError> {
     let run = RunDir::open(dir)?;
     let mut notes = Vec::new();
     if run.events().is_empty() {
@@ -291,7 +291,7 @@ pub fn load(dir: &Path, findings: Option<&crate::analyze::Findings>) -> Result<R
 }
 
 /// A phase's expectations as the lab says them; `any` ones left out.
-pub fn expect_words(expect: &crate::record::read::PhaseExpect) -> String {
+pub fn expect_words(expect: &benchctl_format::read::PhaseExpect) -> String {
     let mut words = Vec::new();
     if expect.rf == RfExpect::Silent {
         words.push("rf silent".to_string());
@@ -316,7 +316,7 @@ pub fn expect_words(expect: &crate::record::read::PhaseExpect) -> String {
 
 /// The findings to show: findings.json if it reads, else a fresh analysis.
 fn findings_of(dir: &Path) -> Result<FindingsDoc, String> {
-    let path = dir.join(crate::analyze::FILE_NAME);
+    let path = dir.join(benchctl_detect::analyze::FILE_NAME);
     if let Ok(bytes) = std::fs::read(&path) {
         match serde_json::from_slice::<FindingsDoc>(&bytes) {
             Ok(doc) => return Ok(doc),
@@ -326,7 +326,7 @@ fn findings_of(dir: &Path) -> Result<FindingsDoc, String> {
             ),
         }
     }
-    crate::analyze::analyze(dir)
+    benchctl_detect::analyze::analyze(dir)
         .map_err(|e| format!("analysis failed: {e}"))
         .and_then(|f| FindingsDoc::from_findings(&f))
 }
@@ -496,7 +496,7 @@ fn choose_rows(counts: &HashMap<String, u64>, named: &HashSet<String>) -> Vec<St
 /// column); returns the packets without a timestamp and the read error
 /// that ended the pass early, if any.
 fn each_packet(
-    reader: &mut crate::record::read::PacketReader,
+    reader: &mut benchctl_format::read::PacketReader,
     run: &RunDir,
     axis: &Envelope,
     dut_ips: &HashMap<&str, Vec<IpAddr>>,
@@ -543,7 +543,7 @@ impl PeerRow {
 
 /// The DUT a capture interface belongs to: its `if_name`, as the format
 /// says; a nameless interface keeps its number.
-fn interface_dut(interfaces: &[crate::record::read::Interface], index: usize) -> String {
+fn interface_dut(interfaces: &[benchctl_format::read::Interface], index: usize) -> String {
     interfaces
         .get(index)
         .and_then(|i| i.name.clone())
@@ -596,8 +596,8 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
-    use crate::net::packet::build::{udp, v4_frame};
-    use crate::record::pcapng::PcapngWriter;
+    use benchctl_net::packet::build::{udp, v4_frame};
+    use benchctl_format::pcapng::PcapngWriter;
 
     /// The `honest` fixture's manifest and journal (2026-11-26T15:30:00Z,
     /// 30 s, phone-a at 10.77.1.2) with `net.pcapng` written by the test.
@@ -644,7 +644,7 @@ mod tests {
         packets.push((25.0, late));
         let tmp = run_with_packets(&packets);
         std::fs::write(
-            tmp.path().join(crate::analyze::FILE_NAME),
+            tmp.path().join(benchctl_detect::analyze::FILE_NAME),
             r#"{"verdict":"fail","duts":[{"dut":"phone-a","verdict":"fail","findings":[
                 {"kind":"net-in-none","severity":"high","phase":"airplane","start_s":25.0,"end_s":25.0,
                  "channel":"10.77.1.2:40000>203.0.113.99:443/udp","evidence":{"destinations":["203.0.113.99"]}}]}]}"#,
@@ -690,7 +690,7 @@ mod tests {
         }
         let tmp = run_with_packets(&packets);
         std::fs::write(
-            tmp.path().join(crate::analyze::FILE_NAME),
+            tmp.path().join(benchctl_detect::analyze::FILE_NAME),
             r#"{"verdict":"pass","duts":[]}"#,
         )
         .expect("findings.json");

@@ -18,8 +18,8 @@ pub mod svg;
 
 use std::path::{Path, PathBuf};
 
-use crate::analyze::Findings;
-use crate::record::read::ReadError;
+use benchctl_detect::analyze::Findings;
+use benchctl_format::read::ReadError;
 
 /// The report's name in a run directory.
 pub const FILE_NAME: &str = "report.html";
@@ -52,7 +52,7 @@ pub fn render(dir: &Path, findings: Option<&Findings>) -> Result<String, ReportE
 /// never replaces a whole one).
 pub fn write(dir: &Path, findings: Option<&Findings>, out: &Path) -> Result<(), ReportError> {
     let page = render(dir, findings)?;
-    crate::state::write_atomic(out, page.as_bytes()).map_err(|source| ReportError::Write {
+    benchctl_format::write_atomic(out, page.as_bytes()).map_err(|source| ReportError::Write {
         path: out.to_path_buf(),
         source,
     })

@@ -11,7 +11,7 @@
 use std::fmt::Write;
 
 /// Text from the recording, escaped (`crate::xml`: one rule with JUnit).
-pub use crate::xml::escape;
+pub use benchctl_detect::xml::escape;
 
 /// A string usable as an HTML id and URL fragment, one to one: ASCII
 /// letters, digits and `-` kept, every other byte of the UTF-8 as `_` and

@@ -16,6 +16,7 @@
 
 pub mod plan;
 pub mod progress;
+pub mod recorder;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,9 +28,9 @@ use crate::bench::shield::BenchShield;
 use crate::bench::{Bench, BenchError};
 use crate::config::{BenchConfig, NetState, ShieldBackend};
 use crate::hw::shield::RunClock;
-use crate::record::journal::{Event, Journal};
-use crate::record::recorder::{Recorder, RecorderReport, RecorderSetup, RunJournal};
-use crate::record::{DutEntry, RecordError, RunManifest};
+use benchctl_format::journal::{Event, Journal};
+use crate::runner::recorder::{Recorder, RecorderReport, RecorderSetup, RunJournal};
+use benchctl_format::{DutEntry, RecordError, RunManifest};
 use crate::scenario::{Action, FaultPolicy, Scenario};
 use crate::shutdown::Shutdown;
 use crate::sim::exposure::Exposure;
@@ -436,7 +437,7 @@ pub fn new_run_dir(
     scenario: &str,
 ) -> Result<(PathBuf, String), RecordError> {
     std::fs::create_dir_all(out).map_err(RecordError::io(out))?;
-    let stamp = crate::record::utc_rfc3339_millis(started);
+    let stamp = benchctl_format::utc_rfc3339_millis(started);
     // 2026-11-26T15:30:00.123Z -> 20261126T153000Z
     let compact: String = stamp
         .chars()
@@ -508,7 +509,7 @@ fn start_plant(
     run_id: &str,
 ) -> Result<Option<Plant>, RunError> {
     let names: Vec<&str> = duts.iter().map(String::as_str).collect();
-    let seed = crate::sim::rng::mix(
+    let seed = benchctl_rng::mix(
         run_id
             .bytes()
             .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))),

@@ -488,7 +488,7 @@ impl Checker<'_, '_> {
         for entry in raw.get_ref() {
             let e = entry.get_ref();
             // The same reading the link and the analyzer give it.
-            match e.parse::<crate::net::Entry>() {
+            match e.parse::<benchctl_net::Entry>() {
                 Ok(_) => out.push(e.clone()),
                 Err(why) => {
                     self.diag

@@ -42,7 +42,7 @@ use super::implant::{
     AirplaneTx, Beacon, DnsExfil, FakeOff, Implant, IsolatedTalker, Proto, RfTiming, TimingChannel,
 };
 use super::offline::{self, OfflineError, OfflineOptions, OfflineReport, PhoneTuning};
-use super::rng::{SimRng, mix};
+use benchctl_rng::{SimRng, mix};
 use crate::config::{BenchConfig, DEFAULT_SIM_BUILD, DeviceBackend, SimDevice};
 use crate::scenario::Scenario;
 
@@ -628,8 +628,8 @@ fn rf_timing(tier: &str, rng: &mut SimRng) -> Implant {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::{Allowlist, Direction, parse_ethernet};
-    use crate::record::read::{ChannelKind, RunDir, SigmfReader};
+    use benchctl_net::{Allowlist, Direction, parse_ethernet};
+    use benchctl_format::read::{ChannelKind, RunDir, SigmfReader};
 
     /// The evaluation's phases, a few seconds each: enough to see every
     /// class record, quick in a debug build.
@@ -934,7 +934,7 @@ steps = [
                         .into_iter()
                         .filter_map(|f| {
                             let frame = parse_ethernet(f).ok()?;
-                            let m = crate::net::dns::parse_packet(frame.ip()?)?.ok()?;
+                            let m = benchctl_net::dns::parse_packet(frame.ip()?)?.ok()?;
                             m.questions.first().map(|q| q.name.clone())
                         })
                         .filter(|n| n.ends_with(&d.domain))

@@ -11,7 +11,6 @@ pub mod implant;
 pub mod offline;
 pub mod phone;
 pub mod plant;
-pub mod rng;
 pub mod shield;
 
 use std::collections::BTreeMap;
@@ -140,7 +139,7 @@ impl SimLab {
         let mut state = self.read()?;
         let result = change(&mut state);
         let json = serde_json::to_vec_pretty(&state).expect("lab state serializes");
-        crate::state::write_atomic(&self.path, &json)
+        benchctl_format::write_atomic(&self.path, &json)
             .map_err(|e| HwError::io("simulated lab", &self.path.display().to_string(), e))?;
         Ok(result)
     }

@@ -38,7 +38,7 @@ use shield_protocol as wire;
 use super::exposure::Exposure;
 use super::phone::SimPhone;
 use super::plant::{PlantSetup, World};
-use super::rng::mix;
+use benchctl_rng::mix;
 use super::shield::DetectorModel;
 use super::{LabState, PhoneSettings};
 use crate::bench::BenchError;
@@ -46,11 +46,11 @@ use crate::bench::shield::{lab_value, wire_config};
 use crate::config::{BenchConfig, NetState, RelayBackend, ShieldConfig, ShieldQuantity};
 use crate::hw::shield::RunClock;
 use crate::hw::{DeviceCommand, HwError, TappedPacket};
-use crate::record::journal::{Event, Journal};
-use crate::record::read::{Stream, run_dir::NET_FILE_NAME};
-use crate::record::recorder::{Route, split_channels, write_tapped};
-use crate::record::sigmf::{SigmfWriter, Unit};
-use crate::record::{PcapngWriter, RecordError, RunManifest};
+use benchctl_format::journal::{Event, Journal};
+use benchctl_format::read::{Stream, run_dir::NET_FILE_NAME};
+use crate::runner::recorder::{Route, split_channels, write_tapped};
+use benchctl_format::sigmf::{SigmfWriter, Unit};
+use benchctl_format::{PcapngWriter, RecordError, RunManifest};
 use crate::runner::Ending;
 use crate::runner::plan::{self, Act, Jitter, Op, What};
 use crate::scenario::{Action, FaultPolicy, Scenario};
@@ -689,7 +689,7 @@ impl Files {
         tapped: &[&str],
         started_utc: SystemTime,
     ) -> Result<Files, RecordError> {
-        let started = crate::record::utc_rfc3339_millis(started_utc);
+        let started = benchctl_format::utc_rfc3339_millis(started_utc);
         let recording = |stream: Stream, channels: &[serde_json::Value], unit, rate| {
             (!channels.is_empty())
                 .then(|| {
@@ -755,7 +755,7 @@ impl Files {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::read::{ChannelKind, RunDir, RunEvent};
+    use benchctl_format::read::{ChannelKind, RunDir, RunEvent};
 
     fn repo_file(name: &str) -> (PathBuf, String) {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
@@ -774,7 +774,7 @@ mod tests {
 
     /// Channel `channel` of a recording as (t, value) in `[from, to)`.
     fn values(
-        reader: &mut crate::record::read::SigmfReader,
+        reader: &mut benchctl_format::read::SigmfReader,
         channel: usize,
         from: f64,
         to: f64,
@@ -786,7 +786,7 @@ mod tests {
             .collect()
     }
 
-    fn rf_channel(reader: &crate::record::read::SigmfReader, dut: Option<&str>) -> usize {
+    fn rf_channel(reader: &benchctl_format::read::SigmfReader, dut: Option<&str>) -> usize {
         reader
             .channels()
             .iter()
@@ -1021,7 +1021,7 @@ steps = [{ do = "power.on" }, { wait = "2s" }, { do = "power.cycle", off_time = 
 
     #[test]
     fn phone_tuning_slows_the_network_and_hastens_keepalives() {
-        use crate::net::parse_ethernet;
+        use benchctl_net::parse_ethernet;
         use crate::sim::phone::tests::run;
         use crate::sim::phone::{Emissions, PhoneEvent, PhoneNet};
         let events = [

@@ -12,8 +12,8 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use super::rng::{SimRng, mix};
-use crate::net::{dns, frame};
+use benchctl_rng::{SimRng, mix};
+use benchctl_net::{dns, frame};
 
 pub use super::implant::Implant;
 use super::implant::{Proto, SECRET, secret_bit};

@@ -25,12 +25,12 @@ use std::time::{Duration, Instant};
 
 use super::exposure::{self, CurrentSpan, Exposure, RfSpan};
 use super::phone::{Emissions, PhoneEvent, PhoneNet, SimPhone};
-use super::rng::{SimRng, mix};
+use benchctl_rng::{SimRng, mix};
 use super::{LabState, SimLab};
 use crate::config::{BenchConfig, DeviceBackend, NetState, ShieldChannel, ShieldQuantity};
 use crate::hw::TappedPacket;
 use crate::hw::shield::RunClock;
-use crate::net::Allowlist;
+use benchctl_net::Allowlist;
 
 /// How often the plant looks at the lab and runs the phones.
 const TICK: Duration = Duration::from_millis(10);

@@ -26,7 +26,7 @@ use shield_protocol::{
 };
 
 use super::exposure::{self, Exposure, Heard};
-use super::rng::SimRng;
+use benchctl_rng::SimRng;
 
 /// RF antenna inputs of the simulated shield: detectors 0..RF_INPUTS.
 pub const RF_INPUTS: u8 = 8;
@@ -271,7 +271,7 @@ impl DetectorModel {
     /// The same board with other noise: recordings made in bulk should not
     /// all carry the same noise sample for sample.
     pub fn seeded(seed: u64) -> Self {
-        let mixed = super::rng::mix(seed ^ DETECTOR_NOISE_SEED);
+        let mixed = benchctl_rng::mix(seed ^ DETECTOR_NOISE_SEED);
         // xorshift32 is stuck at 0; `with_seed` maps 0 to its default.
         Self::with_noise(Some((mixed >> 32) as u32), mixed)
     }

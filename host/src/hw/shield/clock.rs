@@ -363,7 +363,7 @@ fn lower_envelope(points: &[(f64, f64)]) -> Option<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::rng::SimRng;
+    use benchctl_rng::SimRng;
 
     const OFFSET: f64 = 12.345;
     const DRIFT: f64 = 50e-6;

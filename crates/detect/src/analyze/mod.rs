@@ -1,0 +1,893 @@
+//! Analysis: a run directory (any that follows recording-format.md) or a
+//! bare packet capture in, findings out (findings.md, `benchctl-findings/1`).
+//!
+//! One pass per stream, memory flat in the recording's length: RF
+//! (`detect::rf_silence`: floors, bursts, the room), supply current
+//! (`detect::power_off`), packets (`net.rs`: sorted per DUT for the
+//! detectors). This module reads the run, hands each DUT's phases and
+//! streams to the detectors in `crate::detect` (one file per finding kind),
+//! checks that the recording covers the run, and decides the verdicts.
+//! `junit.rs` and `summary.rs` present the result.
+
+pub mod junit;
+pub mod net;
+pub mod summary;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::{Finding, Severity, power_off, rf_silence};
+use benchctl_format::read::{ChannelKind, PacketReader, ReadError, RunDir, SigmfReader};
+use benchctl_format::run_json::RunManifest;
+use benchctl_format::{NetExpect, PowerExpect, RfExpect};
+use net::{DutSorter, NetPhase};
+
+/// The format string of findings.json.
+pub const FORMAT: &str = "benchctl-findings/1";
+/// The file analysis writes into a run directory.
+pub const FILE_NAME: &str = "findings.json";
+
+/// The first second of a phase belongs to the bench: the phase line is
+/// written just before the action that brings the DUT into it, and a phone
+/// takes a moment to obey (radios off, shutdown).
+pub const SETTLE_S: f64 = 1.0;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("{0}: not a run directory (no run.json) nor a .pcap/.pcapng file")]
+    NotAnInput(PathBuf),
+    #[error("{0}: no such file or directory")]
+    NoSuchInput(PathBuf),
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Incomplete,
+}
+
+/// findings.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct Findings {
+    pub format: &'static str,
+    pub input: String,
+    pub run_id: Option<String>,
+    pub complete: bool,
+    pub verdict: Verdict,
+    pub duts: Vec<DutFindings>,
+    /// Why the run is incomplete, if it is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// What was checked, for JUnit and the summary.
+    #[serde(skip)]
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DutFindings {
+    pub dut: String,
+    pub verdict: Verdict,
+    pub findings: Vec<Finding>,
+}
+
+/// One thing analysis checked: a phase expectation or a covert-pattern
+/// detector over a DUT's whole recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub dut: String,
+    /// `airplane: rf silent`, or the detector's kind.
+    pub name: String,
+    /// The finding kinds that fail it, and the phase they must be in.
+    pub kind: &'static str,
+    pub phase: Option<String>,
+    /// False when the stream it needs was not recorded.
+    pub ran: bool,
+}
+
+impl Findings {
+    /// The findings that fail `check` (severity medium or high).
+    pub fn failing<'a>(&'a self, check: &'a Check) -> impl Iterator<Item = &'a Finding> + 'a {
+        self.duts
+            .iter()
+            .filter(move |d| d.dut == check.dut)
+            .flat_map(|d| &d.findings)
+            .filter(move |f| {
+                f.kind == check.kind
+                    && f.severity >= Severity::Medium
+                    && (check.phase.is_none() || f.phase == check.phase)
+            })
+    }
+}
+
+/// Analyze one input: a run directory or a `.pcap`/`.pcapng` file.
+pub fn analyze(path: &Path) -> Result<Findings, AnalyzeError> {
+    // Tell "not there" and "not allowed to look" from "not a recording":
+    // the fix differs (a typo, permissions, a wrong folder).
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => AnalyzeError::NoSuchInput(path.to_path_buf()),
+        _ => ReadError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }
+        .into(),
+    })?;
+    if meta.is_dir() {
+        let manifest = path.join(benchctl_format::run_json::FILE_NAME);
+        match manifest.try_exists() {
+            Ok(true) => analyze_run(path),
+            Ok(false) => Err(AnalyzeError::NotAnInput(path.to_path_buf())),
+            Err(source) => Err(ReadError::Io {
+                path: manifest,
+                source,
+            }
+            .into()),
+        }
+    } else if meta.is_file() {
+        analyze_capture(path)
+    } else {
+        Err(AnalyzeError::NotAnInput(path.to_path_buf()))
+    }
+}
+
+/// Write `findings` as `<dir>/findings.json` (atomically).
+pub fn write(dir: &Path, findings: &Findings) -> Result<(), AnalyzeError> {
+    let path = dir.join(FILE_NAME);
+    let mut bytes = serde_json::to_vec_pretty(findings).unwrap_or_default();
+    bytes.push(b'\n');
+    benchctl_format::write_atomic(&path, &bytes).map_err(|source| AnalyzeError::Write { path, source })
+}
+
+/// A DUT's phases with what the detectors need.
+struct DutPhases {
+    name: String,
+    ips: Vec<IpAddr>,
+    phases: Vec<PhaseSpan>,
+}
+
+#[derive(Debug, Clone)]
+struct PhaseSpan {
+    name: String,
+    start: f64,
+    end: f64,
+    rf: RfExpect,
+    net: NetExpect,
+    allow: Vec<String>,
+    power: PowerExpect,
+    off_current_a: f64,
+}
+
+impl DutPhases {
+    fn at(&self, t: f64) -> Option<&PhaseSpan> {
+        self.phases.iter().find(|p| p.start <= t && t < p.end)
+    }
+}
+
+fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
+    let run = RunDir::open(dir)?;
+    if run.duts().is_empty() {
+        return Err(ReadError::key(
+            &RunManifest::path(dir),
+            "duts",
+            "lists no DUT: there is nobody to judge (every run names the phones it recorded)",
+        )
+        .into());
+    }
+    let mut problems = Vec::new();
+    if !run.complete() {
+        problems.push("the run did not finish (complete is false or missing)".to_string());
+    }
+    if run.events().truncated() {
+        problems.push("events.jsonl ends in a cut line".into());
+    }
+    let duts: Vec<DutPhases> = run
+        .duts()
+        .iter()
+        .map(|d| {
+            let phases = run
+                .phase_intervals(&d.name)?
+                .iter()
+                .map(|p| PhaseSpan {
+                    name: p.phase.name.clone(),
+                    start: p.start,
+                    end: p.end,
+                    rf: p.phase.expect.rf,
+                    net: p.phase.expect.net,
+                    allow: p.phase.expect.allow.clone(),
+                    power: p.phase.expect.power,
+                    off_current_a: p.phase.expect.off_current_a,
+                })
+                .collect();
+            Ok(DutPhases {
+                name: d.name.clone(),
+                ips: d.addresses(),
+                phases,
+            })
+        })
+        .collect::<Result<_, ReadError>>()?;
+    let mut findings: BTreeMap<String, Vec<Finding>> =
+        duts.iter().map(|d| (d.name.clone(), Vec::new())).collect();
+
+    // Coverage counts the samples measured while the run lasted: a
+    // recording shifted past the run's end holds samples, but not of it.
+    let counted = run
+        .duration_s()
+        .map_or(f64::NEG_INFINITY..=f64::INFINITY, |end| 0.0..=end);
+    let rf = run.rf()?;
+    let power = run.power()?;
+    // A channel may name a bench DUT the run did not put through the
+    // scenario (an empty enclosure kept as the room's reference): it is the
+    // room's evidence, not an error. A DUT of the run that no channel names
+    // was not heard (see `unheard`).
+    let heard = |dut: &DutPhases| Heard {
+        rf: rf.as_ref().is_some_and(|r| {
+            r.channels().iter().any(|c| {
+                c.dut.as_deref() == Some(&dut.name) && matches!(c.kind, ChannelKind::Band { .. })
+            })
+        }),
+        power: power.as_ref().is_some_and(|r| {
+            r.channels()
+                .iter()
+                .any(|c| c.dut.as_deref() == Some(&dut.name))
+        }),
+        net: run.has_net() && !dut.ips.is_empty(),
+    };
+    let mut heard: Vec<Heard> = duts.iter().map(heard).collect();
+    if let Some(mut reader) = rf {
+        if reader.truncated() {
+            problems.push("rf.sigmf-data ends in a partial frame".into());
+        }
+        let measured = rf_findings(&mut reader, &duts, counted.clone(), &mut findings)?;
+        problems.extend(coverage(
+            "rf.sigmf-data",
+            &reader,
+            run.duration_s(),
+            &measured,
+        ));
+    }
+    if let Some(mut reader) = power {
+        let measured = power_findings(&mut reader, &duts, counted, &mut findings)?;
+        problems.extend(coverage(
+            "power.sigmf-data",
+            &reader,
+            run.duration_s(),
+            &measured,
+        ));
+    }
+    let net = run.net()?;
+    if let Some(reader) = net {
+        let mut sorters: Vec<DutSorter> = duts
+            .iter()
+            .map(|d| {
+                let phases = d
+                    .phases
+                    .iter()
+                    .map(|p| NetPhase {
+                        start: p.start,
+                        end: p.end,
+                        none: p.net == NetExpect::None,
+                        // Every entry was checked when the journal was
+                        // read (a bad one is an error there), so this
+                        // cannot fall back to the empty list.
+                        allow: (p.net == NetExpect::Allowlist)
+                            .then(|| benchctl_net::Allowlist::parse(&p.allow).unwrap_or_default()),
+                    })
+                    .collect();
+                DutSorter::new(d.ips.clone(), phases, SETTLE_S)
+            })
+            .collect();
+        let names: Vec<&str> = duts.iter().map(|d| d.name.as_str()).collect();
+        let addresses: Vec<&[IpAddr]> = duts.iter().map(|d| d.ips.as_slice()).collect();
+        let routed = route_packets(reader, run.started(), &names, &addresses, |i, t, data| {
+            sorters[i].frame(t, data);
+        })?;
+        for note in routed.orphan_notes() {
+            tracing::warn!("{}: {note}", dir.display());
+        }
+        for (heard, captured) in heard.iter_mut().zip(&routed.captured) {
+            heard.net &= *captured;
+        }
+        let truncated = routed.truncated;
+        if truncated {
+            problems.push("net.pcapng ends in a cut block".into());
+        }
+        for ((d, sorter), heard) in duts.iter().zip(sorters).zip(&heard) {
+            // Without its addresses, a DUT's sent and received packets look
+            // alike: judging them would blame it for its peers' answers.
+            if !heard.net {
+                continue;
+            }
+            net_findings(
+                d,
+                &sorter,
+                findings.get_mut(&d.name).expect("every DUT has a list"),
+            );
+        }
+    }
+
+    let checks: Vec<Check> = duts
+        .iter()
+        .zip(&heard)
+        .flat_map(|(d, heard)| checks_for(d, *heard))
+        .collect();
+    problems.extend(unheard(&duts, &heard, &run));
+    Ok(assemble(
+        dir.display().to_string(),
+        Some(run.run_id().to_string()),
+        run.complete() && problems.is_empty(),
+        findings,
+        checks,
+        problems,
+    ))
+}
+
+/// The share of the run a DUT's channel must hold measured samples for
+/// (not NaN, not before the recording started or after it stopped) for
+/// the run to be complete: a tenth missing is a hole big enough to hide a
+/// burst train.
+const MIN_MEASURED_SHARE: f64 = 0.9;
+
+/// How much of the run's end a recording may miss without counting it:
+/// the shield's stream starts a moment after the run clock (0.4 s on the
+/// simulated bench), the recorder writes at least once a second, and a
+/// slow logger writes a sample per finished window.
+const COVERAGE_SLACK_S: f64 = 1.0;
+
+/// Whether `file` measured the run, in words when it did not. The
+/// recording format lets a writer mark a late start three ways (shift the
+/// data, pad with NaN, or set `bench:t0`) and a lost frame as NaN, so what
+/// counts is the same for all of them: per DUT channel, the measured
+/// samples at run times inside the run (`measured`, per channel: not NaN,
+/// in `[0, duration_s]`) against the samples the run should hold. A phase
+/// nobody heard is not a silent phase, so this makes the run incomplete
+/// rather than letting it pass on missing data, and samples from after the
+/// run's end (a `bench:t0` that shifts the recording past it) do not stand
+/// in for the run's own.
+fn coverage(
+    file: &str,
+    reader: &SigmfReader,
+    duration_s: Option<f64>,
+    measured: &[u64],
+) -> Vec<String> {
+    let frames = reader.frames();
+    if let Some(end) = duration_s
+        && frames == 0
+    {
+        return vec![format!(
+            "{file} holds no samples for a {end:.1} s run: nothing it should measure was heard"
+        )];
+    }
+    let rate = reader.sample_rate();
+    let slack = COVERAGE_SLACK_S.max(2.0 / rate);
+    // Only samples inside the run count, so the run's length sets what is
+    // expected: a recorder that went on after the run's end measured the
+    // run no worse. Without a length, the recording is all there is.
+    let expected = duration_s.map_or(frames as f64, |end| (end - slack) * rate);
+    let short: Vec<String> = reader
+        .channels()
+        .iter()
+        .zip(measured)
+        .filter_map(|(channel, &n)| {
+            let dut = channel.dut.as_deref()?;
+            let share = n as f64 / expected.max(1.0);
+            (share < MIN_MEASURED_SHARE).then(|| {
+                format!(
+                    "{file}: channel \"{}\" of {dut} has a measured sample in {:.0}% of its frames (the rest were lost)",
+                    channel.label(),
+                    share * 100.0
+                )
+            })
+        })
+        .collect();
+    let (from, to) = (reader.t0(), reader.end_t());
+    match duration_s {
+        // Said once for the file when the recording itself is short.
+        Some(end) if !short.is_empty() && (from > slack || to < end - slack) => vec![format!(
+            "{file} covers only {from:.1}-{to:.1} s of a {end:.1} s run: what happened outside that was not measured"
+        )],
+        _ => short,
+    }
+}
+
+/// The DUTs (indices into `addresses`, each DUT's addresses) whose address
+/// is the frame's source or destination (for ARP: sender or target).
+fn owners_by_address(frame: &[u8], addresses: &[&[IpAddr]]) -> Vec<usize> {
+    let ends: [IpAddr; 2] = match benchctl_net::parse_ethernet(frame).map(|f| f.net) {
+        Ok(benchctl_net::Network::Ip(p)) => [p.src, p.dst],
+        Ok(benchctl_net::Network::Arp(a)) => [a.sender_ip.into(), a.target_ip.into()],
+        _ => return Vec::new(),
+    };
+    addresses
+        .iter()
+        .enumerate()
+        .filter(|(_, ips)| ends.iter().any(|e| ips.contains(&e.to_canonical())))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// What [`route_packets`] could not give to a DUT.
+#[derive(Debug)]
+pub struct Routed {
+    /// The capture's end was cut.
+    pub truncated: bool,
+    /// Per interface name (None: unnamed), packets no DUT could claim:
+    /// other hosts on a shared link, as on a DUT's own interface a
+    /// broadcast it overheard is not its doing.
+    pub orphans: BTreeMap<Option<String>, u64>,
+    /// Per DUT (in the order given), whether the capture holds its link.
+    pub captured: Vec<bool>,
+}
+
+impl Routed {
+    /// The orphans in words, for the log: packets nobody judged.
+    pub fn orphan_notes(&self) -> Vec<String> {
+        self.orphans
+            .iter()
+            .map(|(interface, &n)| {
+                let on = match interface {
+                    Some(name) => format!("on interface \"{name}\", which names no DUT,"),
+                    None => "on an unnamed interface".to_string(),
+                };
+                let carry = if n == 1 { "carries" } else { "carry" };
+                format!(
+                    "net.pcapng: {n} packet{} {on} {carry} no DUT's address: not judged",
+                    crate::plural(usize::try_from(n).unwrap_or(usize::MAX))
+                )
+            })
+            .collect()
+    }
+}
+
+/// Walk a run's capture, giving each packet to its DUT(s) as `(DUT index,
+/// run time, bytes)`: to the DUT whose name its interface carries, or, on
+/// any other interface (a shared `eth0`, a classic pcap without names), to
+/// the DUT whose address (`addresses`, per DUT) is its source or
+/// destination. A packet between two DUTs is both one's sending and the
+/// other's receiving. The analysis and the run history (`history::profile`)
+/// route packets this one way.
+pub fn route_packets(
+    reader: PacketReader,
+    started: benchctl_format::read::UtcTime,
+    names: &[&str],
+    addresses: &[&[IpAddr]],
+    mut each: impl FnMut(usize, f64, &[u8]),
+) -> Result<Routed, ReadError> {
+    let mut orphans: BTreeMap<Option<String>, u64> = BTreeMap::new();
+    let (truncated, interfaces) = read_packets(reader, |interface_name, time, data| {
+        let t = time.seconds_since(started);
+        if let Some(i) = interface_name.and_then(|n| names.iter().position(|d| *d == n)) {
+            each(i, t, data);
+            return;
+        }
+        let owners = owners_by_address(data, addresses);
+        if owners.is_empty() {
+            *orphans
+                .entry(interface_name.map(str::to_string))
+                .or_default() += 1;
+        }
+        for i in owners {
+            each(i, t, data);
+        }
+    })?;
+    // A DUT's link was captured when an interface carries its name, or
+    // when some interface names no DUT (its packets may be there, found by
+    // address).
+    let shared = interfaces
+        .iter()
+        .any(|i| i.as_deref().is_none_or(|n| !names.contains(&n)));
+    let captured = names
+        .iter()
+        .map(|n| shared || interfaces.iter().any(|i| i.as_deref() == Some(n)))
+        .collect();
+    Ok(Routed {
+        truncated,
+        orphans,
+        captured,
+    })
+}
+
+/// Walk a capture's packets: `(interface name, time, bytes)`. Returns
+/// whether its end was cut, and the names of the interfaces it declares
+/// (None: unnamed), packets or not.
+pub(crate) fn read_packets(
+    mut reader: PacketReader,
+    mut each: impl FnMut(Option<&str>, benchctl_format::read::UtcTime, &[u8]),
+) -> Result<(bool, Vec<Option<String>>), ReadError> {
+    while let Some(p) = reader.next() {
+        let p = p?;
+        let Some(time) = p.time else { continue };
+        let name = reader
+            .interfaces()
+            .get(p.interface)
+            .and_then(|i| i.name.clone());
+        each(name.as_deref(), time, &p.data);
+    }
+    let interfaces = reader.interfaces().iter().map(|i| i.name.clone()).collect();
+    Ok((reader.truncated().is_some(), interfaces))
+}
+
+fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
+    // An empty file is no capture (a copy that failed, a wrong name); in a
+    // run directory the same would be a recorder cut short, but a bare
+    // capture has no run to be cut short of.
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        return Err(ReadError::Bytes {
+            path: path.to_path_buf(),
+            offset: 0,
+            detail: "the file is empty: not a pcap or pcapng capture".into(),
+        }
+        .into());
+    }
+    let reader = PacketReader::open(path)?;
+    let unnamed = path.file_stem().map_or_else(
+        || "capture".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    // One pseudo-DUT per interface, all phases `any`; both directions are
+    // judged (a bare capture says nothing about which end is the DUT).
+    let mut names: Vec<String> = Vec::new();
+    let mut sorters: Vec<DutSorter> = Vec::new();
+    let mut first: Option<benchctl_format::read::UtcTime> = None;
+    let (truncated, interfaces) = read_packets(reader, |name, time, data| {
+        // An interface without a name (classic pcap has none) is called
+        // after the file.
+        let name = name.map_or_else(|| unnamed.clone(), str::to_string);
+        let i = match names.iter().position(|n| *n == name) {
+            Some(i) => i,
+            None => {
+                names.push(name);
+                sorters.push(DutSorter::new(Vec::new(), Vec::new(), 0.0));
+                names.len() - 1
+            }
+        };
+        let t0 = *first.get_or_insert(time);
+        sorters[i].frame(time.seconds_since(t0), data);
+    })?;
+    // Each interface the file declares is a pseudo-DUT (findings.md), one
+    // that sent nothing if it holds no packet.
+    for name in interfaces {
+        let name = name.unwrap_or_else(|| unnamed.clone());
+        if !names.contains(&name) {
+            names.push(name);
+            sorters.push(DutSorter::new(Vec::new(), Vec::new(), 0.0));
+        }
+    }
+    let mut findings = BTreeMap::new();
+    let mut checks = Vec::new();
+    for (name, sorter) in names.iter().zip(sorters) {
+        let d = DutPhases {
+            name: name.clone(),
+            ips: Vec::new(),
+            phases: Vec::new(),
+        };
+        let list = findings.entry(name.clone()).or_insert_with(Vec::new);
+        net_findings(&d, &sorter, list);
+        checks.extend(checks_for(
+            &d,
+            Heard {
+                rf: false,
+                power: false,
+                net: true,
+            },
+        ));
+    }
+    let problems = if truncated {
+        vec!["the capture ends in a cut block".to_string()]
+    } else {
+        Vec::new()
+    };
+    Ok(assemble(
+        path.display().to_string(),
+        None,
+        !truncated,
+        findings,
+        checks,
+        problems,
+    ))
+}
+
+fn assemble(
+    input: String,
+    run_id: Option<String>,
+    complete: bool,
+    findings: BTreeMap<String, Vec<Finding>>,
+    checks: Vec<Check>,
+    problems: Vec<String>,
+) -> Findings {
+    let duts: Vec<DutFindings> = findings
+        .into_iter()
+        .map(|(dut, mut findings)| {
+            findings.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+            let fail = findings.iter().any(|f| f.severity >= Severity::Medium);
+            DutFindings {
+                dut,
+                verdict: if fail { Verdict::Fail } else { Verdict::Pass },
+                findings,
+            }
+        })
+        .collect();
+    let verdict = if duts.iter().any(|d| d.verdict == Verdict::Fail) {
+        Verdict::Fail
+    } else if !complete {
+        Verdict::Incomplete
+    } else {
+        Verdict::Pass
+    };
+    Findings {
+        format: FORMAT,
+        input,
+        run_id,
+        complete,
+        verdict,
+        duts,
+        problems,
+        checks,
+    }
+}
+
+/// Which of a DUT's streams the run measured: an RF channel in its
+/// enclosure, its supply current, its packets (captured, and told apart by
+/// its addresses).
+#[derive(Debug, Clone, Copy)]
+struct Heard {
+    rf: bool,
+    power: bool,
+    net: bool,
+}
+
+/// Every check a DUT's phases and streams call for.
+fn checks_for(d: &DutPhases, heard: Heard) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for p in &d.phases {
+        let mut add = |name: &str, kind: &'static str, ran: bool| {
+            checks.push(Check {
+                dut: d.name.clone(),
+                name: format!("{}: {name}", p.name),
+                kind,
+                phase: Some(p.name.clone()),
+                ran,
+            })
+        };
+        if p.rf == RfExpect::Silent {
+            add("rf silent", "rf-in-silence", heard.rf);
+        }
+        match p.net {
+            NetExpect::None => add("no packets", "net-in-isolation", heard.net),
+            NetExpect::Allowlist => add(
+                "allowlisted destinations only",
+                "net-unexpected-destination",
+                heard.net,
+            ),
+            NetExpect::Any => {}
+        }
+        if p.power == PowerExpect::Off {
+            add("power off", "power-in-off", heard.power);
+        }
+    }
+    for (kind, ran) in [
+        ("dns-exfiltration", heard.net),
+        ("net-beacon", heard.net),
+        ("timing-channel", heard.net || heard.rf),
+    ] {
+        checks.push(Check {
+            dut: d.name.clone(),
+            name: kind.to_string(),
+            kind,
+            phase: None,
+            ran,
+        });
+    }
+    checks
+}
+
+/// What the run's phases expected but nothing measured, in words: a phase
+/// nobody heard is not a silent phase, so these make the run incomplete
+/// instead of letting the DUT pass on data that is not there.
+fn unheard(duts: &[DutPhases], heard: &[Heard], run: &RunDir) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (d, heard) in duts.iter().zip(heard) {
+        let phases = |wanted: &dyn Fn(&PhaseSpan) -> bool| -> Vec<String> {
+            d.phases
+                .iter()
+                .filter(|p| wanted(p))
+                .map(|p| format!("\"{}\"", p.name))
+                .collect()
+        };
+        // RF and current: a phase expectation, a stream, a channel for the DUT.
+        let sampled = [
+            (
+                heard.rf,
+                phases(&|p| p.rf == RfExpect::Silent),
+                run.has_rf(),
+                "RF silence expected in",
+                "no channel of rf.sigmf-meta is in its enclosure",
+                "the run recorded no RF (no rf.sigmf-*)",
+            ),
+            (
+                heard.power,
+                phases(&|p| p.power == PowerExpect::Off),
+                run.has_power(),
+                "the current expected off in",
+                "no channel of power.sigmf-meta measures it",
+                "the run recorded no current (no power.sigmf-*)",
+            ),
+        ];
+        for (heard, expected, recorded, what, no_channel, no_stream) in sampled {
+            if !heard && !expected.is_empty() {
+                let why = if recorded { no_channel } else { no_stream };
+                problems.push(format!(
+                    "{}: {what} {} was not measured: {why}",
+                    d.name,
+                    expected.join(", ")
+                ));
+            }
+        }
+        let net = phases(&|p| p.net != NetExpect::Any);
+        if !heard.net && (run.has_net() || !net.is_empty()) {
+            let why = if !run.has_net() {
+                "the run captured no packets (no net.pcapng)".to_string()
+            } else if d.ips.is_empty() {
+                "run.json lists no ip for it, so its packets cannot be told from the answers it got: no network check ran on it".to_string()
+            } else {
+                "net.pcapng has no interface named after it, nor a shared one: its link was not captured".to_string()
+            };
+            let what = if net.is_empty() {
+                "its traffic".to_string()
+            } else {
+                format!("the network expected in {}", net.join(", "))
+            };
+            problems.push(format!("{}: {what} was not judged: {why}", d.name));
+        }
+    }
+    problems
+}
+
+/// Per channel of `reader`, the DUT of the run it measures (None: the room,
+/// or a bench DUT the run did not put through the scenario).
+fn owners<'a>(reader: &SigmfReader, duts: &'a [DutPhases]) -> Vec<Option<&'a DutPhases>> {
+    reader
+        .channels()
+        .iter()
+        .map(|c| {
+            c.dut
+                .as_deref()
+                .and_then(|n| duts.iter().find(|d| d.name == n))
+        })
+        .collect()
+}
+
+/// RF findings into `out`; per channel, the samples measured in `counted`.
+fn rf_findings(
+    reader: &mut SigmfReader,
+    duts: &[DutPhases],
+    counted: std::ops::RangeInclusive<f64>,
+    out: &mut BTreeMap<String, Vec<Finding>>,
+) -> Result<Vec<u64>, ReadError> {
+    // Each DUT channel's floor comes from the quietest of its DUT's phases
+    // (`rf_silence`'s docs): what the phone does in one phase cannot lift
+    // the floor another phase is judged against.
+    let phase_starts = |dut: &str| -> Vec<f64> {
+        duts.iter()
+            .find(|d| d.name == dut)
+            .map(|d| d.phases.iter().map(|p| p.start).collect())
+            .unwrap_or_default()
+    };
+    let result = rf_silence::analyze(reader, phase_starts, counted)?;
+    let owner = owners(reader, duts);
+    let period = 1.0 / reader.sample_rate();
+    for (ch, channel) in reader.channels().iter().enumerate() {
+        let Some(d) = owner[ch] else {
+            continue;
+        };
+        let label = channel.label();
+        let list = out.entry(d.name.clone()).or_default();
+        let mine: Vec<&rf_silence::Burst> = result.bursts[ch].iter().filter(|b| !b.room).collect();
+        let sent = rf_silence::transmissions(&mine, period);
+        for p in d.phases.iter().filter(|p| p.rf == RfExpect::Silent) {
+            let phase = (p.name.as_str(), p.start + SETTLE_S, p.end);
+            list.extend(rf_silence::finding(
+                &sent,
+                &result.floors[ch],
+                period,
+                phase,
+                label,
+            ));
+        }
+        // Bits in the gaps between bursts, over the whole recording; burst
+        // starts are on the sample grid.
+        let starts: Vec<f64> = mine.iter().map(|b| b.start_s).collect();
+        if let Some(a) = crate::timing::assess_on_grid(&starts, period)
+            && a.covert
+        {
+            let phase = d.at(a.start_s).map(|p| p.name.clone());
+            list.push(a.finding(label.to_string(), &format!("RF bursts in {label}:"), phase));
+        }
+    }
+    Ok(result.measured)
+}
+
+/// Power findings into `out`; per channel, the samples measured in `counted`.
+fn power_findings(
+    reader: &mut SigmfReader,
+    duts: &[DutPhases],
+    counted: std::ops::RangeInclusive<f64>,
+    out: &mut BTreeMap<String, Vec<Finding>>,
+) -> Result<Vec<u64>, ReadError> {
+    let channels = reader.channels().to_vec();
+    let owner = owners(reader, duts);
+    let above = power_off::above(reader, counted, |ch, t| {
+        let p = owner.get(ch).copied().flatten()?.at(t)?;
+        (p.power == PowerExpect::Off && t >= p.start + SETTLE_S).then_some(p.off_current_a)
+    })?;
+    for (ch, stretches) in above.excess.iter().enumerate() {
+        let Some(d) = owner[ch] else { continue };
+        for p in d.phases.iter().filter(|p| p.power == PowerExpect::Off) {
+            let judged_s = p.end - p.start - SETTLE_S;
+            out.entry(d.name.clone())
+                .or_default()
+                .extend(power_off::finding(
+                    stretches,
+                    (p.name.as_str(), p.start, p.end),
+                    judged_s,
+                    p.off_current_a,
+                    channels[ch].label(),
+                ));
+        }
+    }
+    Ok(above.measured)
+}
+
+fn net_findings(d: &DutPhases, sorter: &DutSorter, out: &mut Vec<Finding>) {
+    let traffic = &sorter.traffic;
+    for (i, p) in d.phases.iter().enumerate() {
+        out.extend(crate::net_policy::isolation_finding(
+            &p.name,
+            &traffic.in_isolation.in_phase(i),
+        ));
+        out.extend(crate::net_policy::destination_findings(
+            &p.name,
+            &p.allow,
+            &traffic.denied.in_phase(i),
+        ));
+    }
+    for a in crate::dns_exfil::assess(&traffic.dns_queries) {
+        out.push(a.finding(d.at(a.start_s).map(|p| p.name.clone())));
+    }
+    for (dest, conns) in &traffic.connections {
+        let Some(a) = crate::beacon::assess(conns) else {
+            continue;
+        };
+        if a.score < crate::beacon::THRESHOLD {
+            continue;
+        }
+        let severity = crate::beacon::severity(
+            traffic.denied_dests.contains(&dest.dst),
+            traffic.allowed_dests.contains(&dest.dst),
+        );
+        out.push(a.finding(
+            dest.label(),
+            severity,
+            d.at(a.start_s).map(|p| p.name.clone()),
+        ));
+    }
+    for (dest, flow) in &traffic.flows {
+        let Some(a) = flow.finish() else {
+            continue;
+        };
+        if a.covert {
+            let phase = d.at(a.start_s).map(|p| p.name.clone());
+            out.push(a.finding(dest.label(), &format!("packets {}:", dest.label()), phase));
+        }
+    }
+}
