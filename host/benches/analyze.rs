@@ -29,7 +29,7 @@ fn main() {
     let mb = bytes as f64 / 1e6;
     println!(
         "recording: {:.1} h virtual, {} frames, {:.0} MB of samples, {:.1} MB of packets ({} packets), recorded in {:.1} s",
-        report.seconds / 3600.0,
+        report.duration_s / 3600.0,
         report.frames,
         mb,
         pcap as f64 / 1e6,
@@ -41,7 +41,7 @@ fn main() {
         analyze_s,
         mb / analyze_s,
         findings.verdict,
-        analyze_s * 24.0 / (report.seconds / 3600.0)
+        analyze_s * 24.0 / (report.duration_s / 3600.0)
     );
     common::print_peak_memory("analysis", before, peak);
     let _ = std::fs::remove_dir_all(&long.dir);

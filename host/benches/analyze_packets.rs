@@ -11,8 +11,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use benchctl_net::frame;
 use benchctl_format::pcapng::PcapngWriter;
+use benchctl_net::frame;
 use benchctl_rng::SimRng;
 
 // Only the memory helpers; the long recording is for the other benches.

@@ -22,7 +22,7 @@ fn main() {
     let bytes = long.sample_bytes();
     println!(
         "recording: {:.1} h virtual, {} frames, {:.0} MB of samples, {} packets, recorded in {:.1} s; verdict {:?}",
-        recorded.seconds / 3600.0,
+        recorded.duration_s / 3600.0,
         recorded.frames,
         bytes as f64 / 1e6,
         recorded.packets,
@@ -44,7 +44,7 @@ fn main() {
         render_s,
         bytes as f64 / 1e6 / render_s,
         size as f64 / 1e3,
-        render_s * 24.0 / (recorded.seconds / 3600.0)
+        render_s * 24.0 / (recorded.duration_s / 3600.0)
     );
     common::print_peak_memory("rendering", before, peak);
     if std::env::var_os("BENCH_KEEP").is_some() {

@@ -18,9 +18,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use benchctl::bench::sim::shield::SimShield;
 use benchctl::config::SerialPortSpec;
 use benchctl::hw::shield::{LinkStats, ShieldEvent, ShieldLink};
-use benchctl::sim::shield::SimShield;
 use shield_protocol::{
     Calibration, ChannelConfig, Config, FromShield, Info, Layout, MAX_CHANNELS, MAX_FRAME, Status,
     Unit, encode,

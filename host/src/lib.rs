@@ -13,6 +13,4 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod shutdown;
-pub mod sim;
-pub mod state;
 pub mod suite;

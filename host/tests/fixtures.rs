@@ -142,8 +142,8 @@ fn fixture_runs_keep_their_verdicts() {
     }
 }
 
-/// Writes `fixtures/runs/` anew with the offline recorder (the simulated
-/// lab in virtual time, the same models as a live run).
+/// Writes `fixtures/runs/` anew in virtual time (the simulated lab, the
+/// same models and the same runner as a live run).
 #[test]
 #[ignore = "rewrites the committed fixtures; run by hand"]
 fn regenerate() {
@@ -165,9 +165,9 @@ fn regenerate() {
             .expect("fixture scenario parses");
         let dir = runs.join(f.name);
         let _ = std::fs::remove_dir_all(&dir);
-        let options = benchctl::sim::offline::OfflineOptions::new(7);
-        let report =
-            benchctl::sim::offline::record(&bench, &scenario, &dir, &options).expect("recorded");
+        let options = benchctl::bench::VirtualOptions::new(7);
+        let report = benchctl::runner::record_in_virtual_time(&bench, &scenario, &dir, &options)
+            .expect("recorded");
         assert!(report.complete, "{}", f.name);
         if let Some(t) = f.cut_at_s {
             cut_short(&dir, t);

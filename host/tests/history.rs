@@ -25,10 +25,10 @@ fn record(runs: &Path, name: &str, beacon: bool, seed: u64, hours: u64) -> PathB
         benchctl::scenario::parse(Path::new("history-check.toml"), &scenario_text(), &bench)
             .expect("scenario parses");
     let dir = runs.join(name);
-    let mut options = benchctl::sim::offline::OfflineOptions::new(seed);
+    let mut options = benchctl::bench::VirtualOptions::new(seed);
     options.started_utc += Duration::from_secs(3600 * hours);
-    let report =
-        benchctl::sim::offline::record(&bench, &scenario, &dir, &options).expect("recorded");
+    let report = benchctl::runner::record_in_virtual_time(&bench, &scenario, &dir, &options)
+        .expect("recorded");
     assert!(report.complete);
     let findings = benchctl_detect::analyze::analyze(&dir).expect("analyzed");
     benchctl_detect::analyze::write(&dir, &findings).expect("findings.json");
@@ -73,9 +73,10 @@ fn a_firmware_update_that_adds_a_beacon_shows_in_the_diff() {
         &bench_config,
     )
     .expect("scenario parses");
-    let mut options = benchctl::sim::offline::OfflineOptions::new(14);
+    let mut options = benchctl::bench::VirtualOptions::new(14);
     options.started_utc += Duration::from_secs(3600 * 28);
-    benchctl::sim::offline::record(&bench_config, &scenario, &failed, &options).expect("recorded");
+    benchctl::runner::record_in_virtual_time(&bench_config, &scenario, &failed, &options)
+        .expect("recorded");
     let mut findings = benchctl_detect::analyze::analyze(&failed).expect("analyzed");
     let a = findings
         .duts
@@ -509,9 +510,10 @@ fn honest_nights_are_quiet_once_the_history_knows_the_phones() {
                 .expect("scenario");
         let name = format!("night{n}");
         let dir = runs.join(&name);
-        let mut options = benchctl::sim::offline::OfflineOptions::new(n);
+        let mut options = benchctl::bench::VirtualOptions::new(n);
         options.started_utc += Duration::from_secs(3600 * 24 * n);
-        benchctl::sim::offline::record(&bench, &scenario, &dir, &options).expect("recorded");
+        benchctl::runner::record_in_virtual_time(&bench, &scenario, &dir, &options)
+            .expect("recorded");
         let findings = benchctl_detect::analyze::analyze(&dir).expect("analyzed");
         let mut index = Index::open(runs).expect("index");
         index.add_run(&dir, &findings).expect("indexed");

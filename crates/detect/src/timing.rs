@@ -1137,8 +1137,8 @@ fn summarize(w: &Window, covert: bool, events: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use benchctl_net::packet::parse_ethernet;
     use benchctl_format::read::PacketReader;
+    use benchctl_net::packet::parse_ethernet;
     use benchctl_rng::SimRng;
     use std::net::{IpAddr, Ipv4Addr};
     use std::path::{Path, PathBuf};

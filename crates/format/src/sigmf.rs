@@ -350,8 +350,7 @@ impl SigmfWriter {
         let mut bytes = serde_json::to_vec_pretty(&self.metadata())
             .map_err(RecordError::json(&self.meta_path))?;
         bytes.push(b'\n');
-        crate::write_atomic(&self.meta_path, &bytes)
-            .map_err(RecordError::io(&self.meta_path))
+        crate::write_atomic(&self.meta_path, &bytes).map_err(RecordError::io(&self.meta_path))
     }
 }
 

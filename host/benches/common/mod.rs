@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use benchctl::sim::offline::OfflineReport;
+use benchctl::bench::VirtualOptions;
+use benchctl::runner::{RunOutcome, record_in_virtual_time};
 
 /// Peak resident memory of this process so far (VmHWM), kB.
 pub fn vm_hwm_kb() -> Option<u64> {
@@ -39,7 +40,7 @@ pub struct LongRun {
     pub dir: PathBuf,
     /// The run directory inside it.
     pub run: PathBuf,
-    pub recorded: OfflineReport,
+    pub recorded: RunOutcome,
     /// Wall-clock seconds the offline recording took.
     pub record_s: f64,
 }
@@ -99,13 +100,8 @@ steps = [
     ));
     let run = dir.join("run");
     let t = Instant::now();
-    let recorded = benchctl::sim::offline::record(
-        &bench,
-        &scenario,
-        &run,
-        &benchctl::sim::offline::OfflineOptions::new(1),
-    )
-    .expect("record");
+    let recorded =
+        record_in_virtual_time(&bench, &scenario, &run, &VirtualOptions::new(1)).expect("record");
     LongRun {
         dir,
         run,

@@ -6,24 +6,33 @@
 
 mod doctor;
 pub mod lock;
+pub mod open;
 pub mod safety;
 pub mod shield;
+pub mod sim;
+mod state;
 mod status;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 pub use doctor::Probe;
+pub use state::state_dir;
 pub use status::{BenchStatus, DutStatus, LinkStatus, OutputStatus, Shown};
 
 use crate::config::{BenchConfig, DutConfig, NetState, SafeState};
+use crate::hw::shield::RunClock;
 use crate::hw::{
-    self, DeviceCommand, DeviceControl, DeviceState, HwError, NetLink, Reading, RelayBoard, UsbHub,
+    DeviceCommand, DeviceControl, DeviceState, HwError, NetLink, Reading, RelayBoard, TappedPacket,
+    UsbHub,
 };
-use crate::sim::SimLab;
+use open::Backends;
+use sim::LazyLab;
+use sim::plant::Plant;
+pub use sim::virtual_lab::{PhoneTuning, SensorSink, VirtualLab, VirtualLabError, VirtualOptions};
+use std::sync::mpsc::Sender;
 
 /// Errors of bench operations: either the request makes no sense for this
 /// bench (a usage error) or the hardware failed.
@@ -63,7 +72,9 @@ struct Memory {
 pub struct Bench {
     config: BenchConfig,
     state_dir: PathBuf,
-    lab: Arc<SimLab>,
+    /// The simulated lab, opened when a simulated backend first needs it.
+    lab: LazyLab,
+    backends: Backends,
     relays: HashMap<String, Box<dyn RelayBoard>>,
     hubs: HashMap<String, Box<dyn UsbHub>>,
     links: HashMap<String, Box<dyn NetLink>>,
@@ -86,11 +97,11 @@ impl Bench {
             HwError::io("bench state directory", &state_dir.display().to_string(), e)
                 .with_fix("set BENCHCTL_STATE_DIR or `[bench] state_dir` to a writable folder")
         })?;
-        let lab = Arc::new(SimLab::open(state_dir)?);
         Ok(Bench {
             config,
             state_dir: state_dir.to_path_buf(),
-            lab,
+            lab: LazyLab::in_state_dir(state_dir),
+            backends: Backends::AsConfigured,
             relays: HashMap::new(),
             hubs: HashMap::new(),
             links: HashMap::new(),
@@ -98,13 +109,55 @@ impl Bench {
         })
     }
 
+    /// The bench as a run in virtual time sees it: every relay board and hub
+    /// its simulated twin, the simulated lab in memory (everything off and
+    /// isolated at the start, gone at the end), no state directory.
+    pub fn in_virtual_time(config: BenchConfig) -> Self {
+        Bench {
+            config,
+            state_dir: PathBuf::new(),
+            lab: LazyLab::in_memory(),
+            backends: Backends::SimulatedTwins,
+            relays: HashMap::new(),
+            hubs: HashMap::new(),
+            links: HashMap::new(),
+            devices: HashMap::new(),
+        }
+    }
+
     pub fn config(&self) -> &BenchConfig {
         &self.config
     }
 
-    /// The simulated lab (relays, links and phones of `kind = "sim"`).
-    pub fn sim_lab(&self) -> Arc<SimLab> {
-        self.lab.clone()
+    /// Start the simulated phones among `duts` for a live run (see
+    /// `open::start_plant`); `None` when none of them is simulated.
+    pub fn start_plant(
+        &self,
+        duts: &[&str],
+        shield: Option<&shield::BenchShield>,
+        clock: RunClock,
+        tap: Sender<TappedPacket>,
+        room_seed: u64,
+    ) -> Result<Option<Plant>, HwError> {
+        open::start_plant(
+            &self.config,
+            &self.lab,
+            duts,
+            shield.and_then(|s| s.sim()),
+            clock,
+            tap,
+            room_seed,
+        )
+    }
+
+    /// The simulated lab of a bench in virtual time, stepped by the caller
+    /// (see `sim::virtual_lab`).
+    pub fn virtual_lab(
+        &self,
+        duts: &[&str],
+        options: &VirtualOptions,
+    ) -> Result<VirtualLab, VirtualLabError> {
+        VirtualLab::new(&self.config, &self.lab, duts, options)
     }
 
     pub fn state_dir(&self) -> &Path {
@@ -250,6 +303,10 @@ impl Bench {
     }
 
     fn remember(&self, change: impl FnOnce(&mut Memory)) {
+        if self.backends == Backends::SimulatedTwins {
+            // In virtual time everything can be read back, and nothing outlives the run.
+            return;
+        }
         let mut memory = self.recall();
         change(&mut memory);
         let json = serde_json::to_vec_pretty(&memory).expect("memory serializes");
@@ -263,31 +320,35 @@ impl Bench {
     }
 
     fn relay_board(&mut self, name: &str) -> Result<&mut Box<dyn RelayBoard>, HwError> {
-        let (config, lab) = (&self.config, &self.lab);
+        let (config, lab, backends) = (&self.config, &self.lab, self.backends);
         opened(&mut self.relays, name, || {
             let cfg = config.relay_board(name).expect("validated: board exists");
-            hw::open_relay_board(cfg, lab)
+            open::open_relay_board(cfg, lab, backends)
         })
     }
 
     fn hub(&mut self, name: &str) -> Result<&mut Box<dyn UsbHub>, HwError> {
-        let (config, lab) = (&self.config, &self.lab);
+        let (config, lab, backends) = (&self.config, &self.lab, self.backends);
         opened(&mut self.hubs, name, || {
-            hw::open_hub(config.hub(name).expect("validated: hub exists"), lab)
+            open::open_hub(
+                config.hub(name).expect("validated: hub exists"),
+                lab,
+                backends,
+            )
         })
     }
 
     fn link(&mut self, name: &str) -> Result<&mut Box<dyn NetLink>, HwError> {
         let (config, lab) = (&self.config, &self.lab);
         opened(&mut self.links, name, || {
-            hw::open_link(config.link(name).expect("validated: link exists"), lab)
+            open::open_link(config.link(name).expect("validated: link exists"), lab)
         })
     }
 
     fn device(&mut self, dut: &str) -> Result<Option<&mut Box<dyn DeviceControl>>, BenchError> {
         let cfg = self.dut(dut)?.clone();
         let lab = &self.lab;
-        Ok(opened(&mut self.devices, dut, || hw::open_device(&cfg, lab))?.as_mut())
+        Ok(opened(&mut self.devices, dut, || open::open_device(&cfg, lab))?.as_mut())
     }
 
     /// What the bench last set on a relay channel, if anything.

@@ -5,13 +5,11 @@
 use serde::Serialize;
 use shield_protocol as wire;
 
+use super::sim::shield::SimShield;
 use super::{Bench, BenchError};
-use crate::config::{
-    ShieldBackend, ShieldCalibration, ShieldChannel, ShieldConfig, ShieldQuantity,
-};
+use crate::config::{ShieldCalibration, ShieldChannel, ShieldConfig, ShieldQuantity};
 use crate::hw::HwError;
 use crate::hw::shield::{ShieldLink, ShieldLinkError};
-use crate::sim::shield::SimShield;
 
 /// An open shield. Keeps the simulated one alive as long as the link.
 #[derive(Debug)]
@@ -57,21 +55,7 @@ impl Bench {
             .shield
             .clone()
             .ok_or_else(|| ShieldError::NotConfigured(self.config.name.clone()))?;
-        let (link, sim) = match &config.backend {
-            ShieldBackend::Sim => {
-                let sim = SimShield::start()
-                    .map_err(|e| HwError::new("simulated shield", format!("cannot start: {e}")))?;
-                for s in
-                    crate::sim::shield::stimuli_for(&config, &self.lab.snapshot()?, &self.config)
-                {
-                    sim.stimulus(s);
-                }
-                let path = sim.path().display().to_string();
-                let link = ShieldLink::open(&crate::config::SerialPortSpec::Path(path))?;
-                (link, Some(sim))
-            }
-            ShieldBackend::Serial { port } => (ShieldLink::open(port)?, None),
-        };
+        let (link, sim) = super::open::open_shield_link(&config, &self.config, &self.lab)?;
         let hello = link.hello()?;
         let info = link.info()?;
         check_wiring(&config.channels, &info)?;

@@ -73,7 +73,11 @@ pub fn open_and_catch_up(runs: &Path) -> Result<Index, CliError> {
 /// Index a run `run` or `suite` just recorded. A problem with the index is
 /// logged and never changes the run's outcome: the recording is what
 /// matters, and the next `benchctl history` indexes it.
-pub fn after_run(runs: &Path, run_dir: &Path, findings: Option<&benchctl_detect::analyze::Findings>) {
+pub fn after_run(
+    runs: &Path,
+    run_dir: &Path,
+    findings: Option<&benchctl_detect::analyze::Findings>,
+) {
     let Some(findings) = findings else {
         tracing::warn!(
             "{} not added to the run history: it could not be analyzed",

@@ -7,9 +7,9 @@ mod check;
 mod device;
 mod diff;
 mod doctor;
-mod eval;
 mod history;
 mod isolate;
+mod logging;
 mod power;
 mod report;
 mod run;
@@ -17,9 +17,10 @@ mod shield;
 mod status;
 mod suite;
 mod switch;
-mod table;
+pub mod table;
 mod usb;
 
+pub use logging::init_logging;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -92,7 +93,6 @@ pub enum Command {
     Check(check::Check),
     Run(run::Run),
     Analyze(analyze::Analyze),
-    Eval(eval::Eval),
     Status(status::Status),
     Power(power::Power),
     Usb(usb::Usb),
@@ -153,7 +153,8 @@ impl CliError {
             CliError::Config(_) | CliError::Usage(_) => 2,
             CliError::Hw(_) | CliError::Lock(_) | CliError::Reported(_) => 3,
             CliError::Interrupted(signo) => 128 + *signo as u8,
-            CliError::Verdict(benchctl_detect::analyze::Verdict::Fail) | CliError::Regression(_) => 1,
+            CliError::Verdict(benchctl_detect::analyze::Verdict::Fail)
+            | CliError::Regression(_) => 1,
             CliError::Verdict(benchctl_detect::analyze::Verdict::Incomplete) => 3,
             CliError::Verdict(benchctl_detect::analyze::Verdict::Pass) => 0,
         })
@@ -182,14 +183,14 @@ impl Context {
     /// Load the bench without taking it (for read-only commands).
     pub fn open_bench(&self) -> Result<Bench, CliError> {
         let config = self.load_config()?;
-        let dir = crate::state::state_dir(&config);
+        let dir = crate::bench::state_dir(&config);
         Ok(Bench::new(config, &dir)?)
     }
 
     /// Take the bench's lock, waiting up to `--wait`, then open the bench.
     pub async fn take_bench(&self) -> Result<(Bench, BenchLock), CliError> {
         let config = self.load_config()?;
-        let state_dir = crate::state::state_dir(&config);
+        let state_dir = crate::bench::state_dir(&config);
         let shutdown = self.shutdown.clone();
         let lock = BenchLock::acquire(
             &state_dir,
@@ -260,7 +261,6 @@ impl Cli {
             Command::Check(c) => c.run(&ctx),
             Command::Run(c) => c.run(&ctx).await,
             Command::Analyze(c) => c.run(&ctx),
-            Command::Eval(c) => c.run(&ctx),
             Command::Status(c) => c.run(&ctx),
             Command::Power(c) => c.run(&ctx).await,
             Command::Usb(c) => c.run(&ctx).await,

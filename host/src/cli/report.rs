@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{CliError, Context};
-use benchctl_detect::analyze::Findings;
 use crate::report;
+use benchctl_detect::analyze::Findings;
 
 /// Write an HTML report of each run directory: <RUN_DIR>/report.html.
 ///

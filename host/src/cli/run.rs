@@ -9,7 +9,7 @@ use super::{CliError, Context, table};
 use crate::bench::safety::SafetyGuard;
 use crate::config::duration;
 use crate::hw::HwError;
-use crate::runner::{self, Ending, RunRequest};
+use crate::runner::{self, Destination, Ending, RunRequest};
 use crate::scenario::{self, Scenario, StepKind};
 
 /// Run a scenario on the bench and record it.
@@ -159,8 +159,8 @@ pub(super) async fn record_one(
         guard,
         RunRequest {
             scenario,
-            scenario_file,
-            out,
+            scenario_file: Some(scenario_file),
+            destination: Destination::NewIn(out),
             live: !ctx.global.json,
             quiet: ctx.global.quiet,
         },
@@ -191,7 +191,10 @@ pub(super) async fn record_one(
 /// live or in virtual time: the analysis (findings.json), the report
 /// (report.html) and the entry in the run history (`out`/history.sqlite).
 /// None when it could not be analyzed (logged).
-pub(super) fn after_recording(out: &Path, dir: &Path) -> Option<benchctl_detect::analyze::Findings> {
+pub(super) fn after_recording(
+    out: &Path,
+    dir: &Path,
+) -> Option<benchctl_detect::analyze::Findings> {
     let findings = match super::analyze::analyze_and_keep(dir) {
         Ok(f) => Some(f),
         Err(e) => {

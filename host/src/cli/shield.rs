@@ -414,12 +414,7 @@ fn live_table(
 
 /// `shield sim`: the simulated shield on its own pty until stopped.
 async fn serve_sim(ctx: &Context) -> Result<(), CliError> {
-    let sim = crate::sim::shield::SimShield::start().map_err(|e| {
-        CliError::Hw(HwError::new(
-            "simulated shield",
-            format!("cannot start: {e}"),
-        ))
-    })?;
+    let sim = crate::bench::open::start_sim_shield()?;
     let path = sim.path().display().to_string();
     if ctx.global.json {
         // One line, so a supervising program can read it before we block.

@@ -9,13 +9,14 @@ use serde::Serialize;
 
 use super::run::{Recorded, after_recording, record_one};
 use super::{CliError, Context, table};
-use benchctl_detect::analyze::junit::{self, BaselineCheck, DutAgainstBaseline};
-use benchctl_detect::analyze::{Findings, Verdict};
+use crate::bench::VirtualOptions;
 use crate::bench::safety::SafetyGuard;
 use crate::config::{BenchConfig, duration};
 use crate::history::{self, Baseline, Diff, Index};
-use crate::runner::Ending;
+use crate::runner::{self, Destination, Ending, RunRequest};
 use crate::suite::{self, Suite};
+use benchctl_detect::analyze::junit::{self, BaselineCheck, DutAgainstBaseline};
+use benchctl_detect::analyze::{Findings, Verdict};
 
 /// Run a suite of scenarios back to back and judge them together.
 ///
@@ -403,45 +404,45 @@ impl SuiteCmd {
                 runs.push(not_run(e));
                 continue;
             }
-            let started = std::time::SystemTime::now();
-            let options = crate::sim::offline::OfflineOptions {
-                started_utc: started,
-                ..crate::sim::offline::OfflineOptions::new(self.seed)
+            let options = VirtualOptions {
+                started_utc: std::time::SystemTime::now(),
+                ..VirtualOptions::new(self.seed)
             };
-            let dir = match crate::runner::new_run_dir(&self.out, started, &e.scenario.name) {
-                Ok((dir, _)) => dir,
-                Err(err) => {
-                    // The runs before this one stand; the rest is not run.
-                    tracing::error!("{}: {err}", e.file.display());
-                    runs.push(failed_to_record(e, None, &err));
-                    stop = Stop::Aborted;
-                    continue;
-                }
+            let request = RunRequest {
+                scenario: &e.scenario,
+                scenario_file: Some(&e.file),
+                destination: Destination::NewIn(&self.out),
+                live: false,
+                quiet: true,
             };
-            let report = match crate::sim::offline::record(config, &e.scenario, &dir, &options) {
-                Ok(report) => report,
-                Err(err) => {
-                    tracing::error!("{}: recording: {err}", e.file.display());
-                    runs.push(failed_to_record(
-                        e,
-                        Some(&dir),
-                        &format!("recording: {err}"),
-                    ));
-                    stop = Stop::Aborted;
-                    continue;
-                }
-            };
+            let outcome =
+                match runner::run_in_virtual_time(config, request, &options, &ctx.shutdown) {
+                    Ok(outcome) => outcome,
+                    Err(err) => {
+                        // The runs before this one stand; the rest is not run.
+                        tracing::error!("{}: recording: {err}", e.file.display());
+                        runs.push(failed_to_record(e, None, &format!("recording: {err}")));
+                        stop = Stop::Aborted;
+                        continue;
+                    }
+                };
+            let dir = outcome.dir;
             let findings = after_recording(&self.out, &dir);
-            let ending = if report.complete {
-                "finished (virtual time)".to_string()
-            } else {
-                stop = Stop::Aborted;
-                "aborted (virtual time)".to_string()
+            let ending = match &outcome.ending {
+                Ending::Finished => "finished (virtual time)".to_string(),
+                Ending::Aborted { reason } => {
+                    stop = Stop::Aborted;
+                    format!("aborted (virtual time): {reason}")
+                }
+                Ending::Stopped { signal } => {
+                    stop = Stop::Signal(*signal);
+                    format!("stopped by signal {signal} (virtual time)")
+                }
             };
             tracing::info!(
                 "{}: {} s of virtual time recorded in {}",
                 e.scenario.name,
-                report.seconds,
+                outcome.duration_s,
                 dir.display()
             );
             runs.push(self.ran(e, &dir, &ending, findings));

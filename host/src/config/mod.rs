@@ -4,6 +4,7 @@
 pub mod duration;
 mod error;
 mod frequency;
+pub mod implant;
 mod model;
 mod raw;
 mod validate;

@@ -25,6 +25,15 @@ pub struct BenchConfig {
 }
 
 impl BenchConfig {
+    /// The address a DUT takes on its link: host .2 of the link's subnet
+    /// (the gateway is .1); `None` without a link or a subnet.
+    pub fn dut_address(&self, dut: &str) -> Option<std::net::Ipv4Addr> {
+        let link = self.link(self.dut(dut)?.link.as_deref()?)?;
+        let (net, _) = link.subnet.as_deref()?.split_once('/')?;
+        let o = net.parse::<std::net::Ipv4Addr>().ok()?.octets();
+        Some(std::net::Ipv4Addr::new(o[0], o[1], o[2], o[3] | 2))
+    }
+
     /// Every part that is not simulated, as `relay board "x" (serial-relay)`:
     /// empty for a fully simulated lab, which can run in virtual time.
     pub fn real_hardware(&self) -> Vec<String> {
@@ -253,7 +262,7 @@ pub struct SimDevice {
     pub seed: u64,
     /// The firmware build the phone reports (recorded in run.json).
     pub build: String,
-    pub implants: Vec<crate::sim::implant::Implant>,
+    pub implants: Vec<crate::config::implant::Implant>,
 }
 
 /// The build a simulated phone reports unless bench.toml says otherwise.

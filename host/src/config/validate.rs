@@ -792,11 +792,9 @@ impl Validator<'_, '_> {
             DeviceKind::Sim => {
                 let mut ok = true;
                 let seed = match &raw.seed {
-                    None => {
-                        benchctl_rng::mix(dut.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-                            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-                        }))
-                    }
+                    None => benchctl_rng::mix(dut.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+                        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+                    })),
                     Some(s) => match u64::try_from(*s.get_ref()) {
                         Ok(seed) => seed,
                         Err(_) => {
@@ -810,7 +808,7 @@ impl Validator<'_, '_> {
                 let mut implants = Vec::new();
                 for value in raw.implants.unwrap_or_default() {
                     let span = value.span();
-                    match crate::sim::implant::Implant::deserialize(value.into_inner()) {
+                    match crate::config::implant::Implant::deserialize(value.into_inner()) {
                         Ok(implant) => match implant.problem() {
                             None => implants.push(implant),
                             Some(why) => {

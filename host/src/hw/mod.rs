@@ -5,11 +5,9 @@
 //! Every method is blocking and short (a few bytes on a serial line, one
 //! `uhubctl` call); the runner calls them from a blocking-friendly context.
 
-mod open;
 pub mod rppal_gpio;
 pub mod serial_relay;
 pub mod shield;
-pub mod sim;
 pub mod uhubctl;
 
 use std::fmt;
@@ -17,7 +15,6 @@ use std::fmt;
 use serde::Serialize;
 
 pub use crate::config::NetState;
-pub use open::{open_device, open_hub, open_link, open_relay_board};
 
 /// What a backend knows about an output it drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

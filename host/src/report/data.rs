@@ -17,9 +17,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::envelope::Envelope;
-use benchctl_net::packet::{Network, parse_ethernet};
 use benchctl_format::read::{ReadError, RunDir, SigmfReader};
 use benchctl_format::{NetExpect, PowerExpect, RfExpect};
+use benchctl_net::packet::{Network, parse_ethernet};
 
 /// Pixel columns of every time axis: the envelopes' resolution.
 pub const PLOT_COLUMNS: usize = 1000;
@@ -196,7 +196,10 @@ fn named_peers(findings: Option<&FindingsDoc>) -> HashMap<String, HashSet<String
 
 /// Read everything the report needs from `dir`. `findings`: analysis the
 /// caller already has; otherwise findings.json, otherwise analysis now.
-pub fn load(dir: &Path, findings: Option<&benchctl_detect::analyze::Findings>) -> Result<RunData, ReadError> {
+pub fn load(
+    dir: &Path,
+    findings: Option<&benchctl_detect::analyze::Findings>,
+) -> Result<RunData, ReadError> {
     let run = RunDir::open(dir)?;
     let mut notes = Vec::new();
     if run.events().is_empty() {
@@ -596,8 +599,8 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
-    use benchctl_net::packet::build::{udp, v4_frame};
     use benchctl_format::pcapng::PcapngWriter;
+    use benchctl_net::packet::build::{udp, v4_frame};
 
     /// The `honest` fixture's manifest and journal (2026-11-26T15:30:00Z,
     /// 30 s, phone-a at 10.77.1.2) with `net.pcapng` written by the test.

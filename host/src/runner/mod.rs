@@ -1,22 +1,31 @@
-//! The runner: puts the DUTs through a scenario on the bench while the
-//! recorder writes everything the sensors deliver into a new run directory.
+//! The runner: puts the DUTs through a scenario on the bench while
+//! everything the sensors deliver goes into a new run directory.
 //!
-//! One run, in order:
+//! One run, in order, on either clock:
 //!
-//! 1. create `<out>/<UTC start>-<scenario>/` and `run.json` (`complete:
-//!    false` until the very end, so a crash leaves an honest manifest);
-//! 2. open the shield and start its stream; start the plant when the bench
-//!    has simulated phones; start the recorder;
+//! 1. create the run directory and `run.json` (`complete: false` until the
+//!    very end, so a crash leaves an honest manifest) and the journal;
+//! 2. start what records: on the wall clock the shield's stream, the plant
+//!    when the bench has simulated phones, and the recorder thread
+//!    (`recorder`); in virtual time the simulated lab stepped by the clock
+//!    itself (`virtual_time`);
 //! 3. execute the scenario's operations at their times on the run clock
 //!    (`plan`), journaling each with its `t` and outcome; a failed action
 //!    is a fault, and the scenario's `on_fault` decides whether to go on;
 //! 4. whatever happened (end, fault, Ctrl-C/SIGTERM): every DUT to its safe
-//!    state, journaled; stop the plant and the stream; finish the files;
-//!    rewrite `run.json` with the duration, `complete` and the step timing.
+//!    state, journaled; stop what records; finish the files; rewrite
+//!    `run.json` with the duration, `complete` and the step timing.
+//!
+//! Steps 1, 3 and 4 are one code path for both clocks ([`Timebase`]): a
+//! nightly suite in virtual time switches, journals and reaches the safe
+//! state exactly as the live run of the same scenario does.
 
+mod files;
+pub mod journal;
 pub mod plan;
 pub mod progress;
 pub mod recorder;
+mod virtual_time;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,19 +33,19 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
-use crate::bench::shield::BenchShield;
-use crate::bench::{Bench, BenchError};
-use crate::config::{BenchConfig, NetState, ShieldBackend};
+use crate::bench::{Bench, BenchError, VirtualLabError, VirtualOptions};
+use crate::config::{BenchConfig, NetState};
 use crate::hw::shield::RunClock;
-use benchctl_format::journal::{Event, Journal};
-use crate::runner::recorder::{Recorder, RecorderReport, RecorderSetup, RunJournal};
-use benchctl_format::{DutEntry, RecordError, RunManifest};
 use crate::scenario::{Action, FaultPolicy, Scenario};
 use crate::shutdown::Shutdown;
-use crate::sim::exposure::Exposure;
-use crate::sim::plant::{Plant, PlantReport, PlantSetup, dut_ip};
+use benchctl_format::journal::{Event, Journal};
+use benchctl_format::{DutEntry, RecordError, RunManifest};
+use files::FilesSetup;
+use journal::{RunJournal, RunTime};
 use plan::{Act, Jitter, Op, What};
 use progress::{Counts, Progress};
+use recorder::{Recorder, RecorderReport};
+use virtual_time::VirtualClock;
 
 /// Why a run could not be carried out at all (before or after the DUTs were
 /// touched). A run that started and then stopped is a `RunOutcome`.
@@ -48,6 +57,8 @@ pub enum RunError {
     Bench(#[from] BenchError),
     #[error("shield: {0}")]
     Shield(String),
+    #[error(transparent)]
+    VirtualLab(#[from] VirtualLabError),
     #[error("cannot start the {what}: {source}")]
     Thread {
         what: &'static str,
@@ -86,6 +97,7 @@ pub struct RunOutcome {
     pub run_id: String,
     pub ending: Ending,
     pub complete: bool,
+    /// Run-clock seconds the run lasted (`run.json`'s `duration_s`).
     pub duration_s: f64,
     pub faults: u64,
     pub step_timing: Jitter,
@@ -99,35 +111,56 @@ pub struct RunOutcome {
 pub struct RunRequest<'a> {
     pub scenario: &'a Scenario,
     /// The scenario file, recorded in run.json.
-    pub scenario_file: &'a Path,
-    /// The folder new run directories go in.
-    pub out: &'a Path,
+    pub scenario_file: Option<&'a Path>,
+    /// Where the run directory goes.
+    pub destination: Destination<'a>,
     /// Draw a live progress bar when stderr is a terminal.
     pub live: bool,
     pub quiet: bool,
 }
 
+/// Where a run's directory goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Destination<'a> {
+    /// A new directory `<UTC start>-<scenario>` in this folder.
+    NewIn(&'a Path),
+    /// This directory (created if missing; files in it are replaced); the
+    /// run id is its name.
+    Exactly(&'a Path),
+}
+
 /// How long after the shield stream starts the run clock reads 0.
 const START_LEAD: Duration = Duration::from_millis(100);
 
-/// The last stretch before a step is slept on the thread, not the runtime's
-/// timer, whose resolution is a millisecond.
-const FINE_SLEEP: Duration = Duration::from_millis(2);
+/// How the run's time passes: the one thing the execution loop asks of
+/// the wall clock or the virtual one.
+trait Timebase {
+    /// Run-clock time now.
+    fn now(&self) -> Duration;
+    /// How late an operation due at `at` starts if it starts now, seconds.
+    fn late_by(&self, at: Duration) -> f64;
+    /// Let the run go on until `at`: sleep on the wall clock (refreshing the
+    /// display), or step the simulated lab in virtual time. `Err` ends the
+    /// run: a stop signal, or a recording that broke.
+    async fn until(
+        &mut self,
+        at: Duration,
+        stop: &mut Shutdown,
+        progress: &mut Progress,
+    ) -> Result<(), Ending>;
+}
 
-/// How often the loop wakes between operations to refresh the progress
-/// display and look for a broken recorder.
-const REFRESH: Duration = Duration::from_millis(250);
-
-/// Carry out `request` on `bench`, recording into a new run directory.
+/// Carry out `request` on `bench` on the wall clock, recording into a new
+/// run directory.
 pub async fn run(
     bench: &mut Bench,
     request: RunRequest<'_>,
     shutdown: &Shutdown,
 ) -> Result<RunOutcome, RunError> {
     let scenario = request.scenario;
-    let duts: Vec<String> = scenario.timelines.iter().map(|t| t.dut.clone()).collect();
+    let duts = scenario_duts(scenario);
     let started_utc = SystemTime::now();
-    let (dir, run_id) = new_run_dir(request.out, started_utc, &scenario.name)?;
+    let (dir, run_id) = request.destination.create(started_utc, &scenario.name)?;
 
     // The shield first: its stream must run before t = 0 matters.
     let shield = match &bench.config().shield {
@@ -142,29 +175,12 @@ pub async fn run(
     // t = 0 a moment from now: the files and threads below start before
     // it, so the first step is not late by their start-up time.
     let clock = RunClock::new(Instant::now() + START_LEAD);
-    let mut manifest = RunManifest::new(
-        &run_id,
-        &bench.config().name,
-        &scenario.name,
-        started_utc,
-        dut_entries(bench.config(), &duts),
-    );
-    manifest.extra.insert(
-        "scenario_file".into(),
-        request.scenario_file.display().to_string().into(),
-    );
-    manifest.extra.insert(
-        "benchctl".into(),
-        env!("CARGO_PKG_VERSION").to_string().into(),
-    );
-    manifest.write(&dir)?;
-
-    let journal = Arc::new(RunJournal::new(Journal::create(&dir)?, clock));
-    let tapped: Vec<String> = duts
-        .iter()
-        .filter(|d| bench.config().dut(d).is_some_and(|c| c.link.is_some()))
-        .cloned()
-        .collect();
+    let mut manifest = start_manifest(bench.config(), &request, &run_id, started_utc, &dir)?;
+    let journal = Arc::new(RunJournal::new(
+        Journal::create(&dir)?,
+        RunTime::Wall(clock),
+    ));
+    let tapped = tapped_duts(bench.config(), &duts);
     let (tap_tx, tap_rx) = std::sync::mpsc::channel();
     let stream = match &shield {
         Some(s) => Some(
@@ -176,38 +192,326 @@ pub async fn run(
     };
     let recorder = Recorder::start(
         &dir,
-        RecorderSetup {
-            channels: shield
-                .as_ref()
-                .map(|s| s.config.channels.clone())
-                .unwrap_or_default(),
+        &FilesSetup {
+            channels: shield.as_ref().map_or(&[], |s| &s.config.channels),
             sample_rate_hz: shield.as_ref().map_or(1, |s| s.config.sample_rate_hz),
-            tapped_duts: tapped,
+            tapped_duts: &tapped,
             started_utc,
         },
+        clock,
         stream,
         tap_rx,
         journal.clone(),
     )?;
-    let plant = start_plant(bench, &duts, shield.as_ref(), clock, tap_tx, &run_id)?;
+    let names: Vec<&str> = duts.iter().map(String::as_str).collect();
+    let room_seed = benchctl_rng::mix(
+        run_id
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))),
+    );
+    let plant = bench
+        .start_plant(&names, shield.as_ref(), clock, tap_tx, room_seed)
+        .map_err(BenchError::from)?;
 
     let (ops, end) = plan::plan(scenario);
     let mut progress = Progress::new(end, request.live, request.quiet);
-    let mut state = Execution {
-        journal: &journal,
+    let mut wall = WallClock {
         clock,
-        progress: &mut progress,
         recorder: &recorder,
-        late: Vec::new(),
+        journal: &journal,
     };
-    let ending = state
-        .execute(bench, &ops, end, scenario.on_fault, shutdown)
-        .await;
-    let late = std::mem::take(&mut state.late);
+    let (ending, late) = execute(
+        bench,
+        &ops,
+        end,
+        scenario.on_fault,
+        &mut wall,
+        &journal,
+        &mut progress,
+        shutdown,
+    )
+    .await;
+    to_safe_state(bench, &duts, &journal, &progress)?;
+    // A run stopped before its clock's origin lasted no time at all.
+    let duration_s = clock.seconds(Instant::now()).max(0.0);
+    // Let the plant see the safe state and the last packets reach the tap.
+    let plant_report = plant.map(|p| {
+        std::thread::sleep(Duration::from_millis(30));
+        p.stop()
+    });
+    let report = match recorder.finish() {
+        Ok(r) => r,
+        Err(e) => {
+            journal.record(Event::fault("recorder", e.to_string(), None))?;
+            journal.finish()?;
+            return Err(e.into());
+        }
+    };
+    drop(shield);
+    let simulation = plant_report.map(|p| {
+        serde_json::json!({
+            "rf_bursts": p.rf_bursts,
+            "room_bursts": p.room_bursts,
+            "packets": p.packets,
+            "packets_blocked_by_allowlist": p.packets_blocked,
+            "late_ticks": p.late_ticks,
+        })
+    });
+    conclude(
+        Concluding {
+            dir,
+            run_id,
+            manifest: &mut manifest,
+            journal: &journal,
+            ending,
+            late: &late,
+            how: "",
+            report,
+            simulation,
+            duration_s,
+        },
+        &progress,
+    )
+}
 
-    // Whatever happened: DUTs to their safe state, every one of them before
-    // anything is written (a journal that cannot be written, a full disk,
-    // must not leave the next DUT switched on), then recorded as actions.
+/// Carry out `request` on a fully simulated `bench` in virtual time: the
+/// run directory a live run would write, computed as fast as the CPU
+/// allows. Relay boards and hubs of other kinds are simulated as their
+/// simulated twins; the lab starts with everything off and isolated.
+pub fn run_in_virtual_time(
+    config: &BenchConfig,
+    request: RunRequest<'_>,
+    options: &VirtualOptions,
+    shutdown: &Shutdown,
+) -> Result<RunOutcome, RunError> {
+    let mut bench = Bench::in_virtual_time(config.clone());
+    let scenario = request.scenario;
+    let duts = scenario_duts(scenario);
+    let (dir, run_id) = request
+        .destination
+        .create(options.started_utc, &scenario.name)?;
+    let mut manifest = start_manifest(config, &request, &run_id, options.started_utc, &dir)?;
+    let now = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let journal = RunJournal::new(Journal::create(&dir)?, RunTime::Virtual(now.clone()));
+    let names: Vec<&str> = duts.iter().map(String::as_str).collect();
+    let lab = bench.virtual_lab(&names, options)?;
+    let tapped = tapped_duts(config, &duts);
+    let shield = config.shield.as_ref();
+    let setup = FilesSetup {
+        channels: shield.map_or(&[], |s| &s.channels),
+        sample_rate_hz: shield.map_or(1, |s| s.sample_rate_hz),
+        tapped_duts: &tapped,
+        started_utc: options.started_utc,
+    };
+    let (ops, end) = plan::plan(scenario);
+    let mut clock = VirtualClock::start(&dir, &setup, lab, end, now)?;
+    let mut progress = Progress::new(end, false, true);
+    let (ending, late) = block_on_ready(execute(
+        &mut bench,
+        &ops,
+        end,
+        scenario.on_fault,
+        &mut clock,
+        &journal,
+        &mut progress,
+        shutdown,
+    ));
+    to_safe_state(&mut bench, &duts, &journal, &progress)?;
+    let duration_s = clock.now().as_secs_f64();
+    let (report, plant) = match clock.finish() {
+        Ok(r) => r,
+        Err(e) => {
+            journal.record(Event::fault("recorder", e.to_string(), None))?;
+            journal.finish()?;
+            return Err(e.into());
+        }
+    };
+    let mut simulation = serde_json::json!({
+        "offline": true,
+        "seed": options.seed,
+        "phones": options.phones,
+    });
+    if let (Some(p), Some(map)) = (&plant, simulation.as_object_mut()) {
+        for (k, v) in [
+            ("rf_bursts", p.rf_bursts),
+            ("room_bursts", p.room_bursts),
+            ("packets", p.packets),
+            ("packets_blocked_by_allowlist", p.packets_blocked),
+            ("late_ticks", p.late_ticks),
+        ] {
+            map.insert(k.into(), v.into());
+        }
+    }
+    conclude(
+        Concluding {
+            dir,
+            run_id,
+            manifest: &mut manifest,
+            journal: &journal,
+            ending,
+            late: &late,
+            how: &format!("recorded offline in virtual time (seed {}); ", options.seed),
+            report,
+            simulation: Some(simulation),
+            duration_s,
+        },
+        &progress,
+    )
+}
+
+/// Record `scenario` on the simulated `config` into the run directory `dir`
+/// in virtual time, quietly and without a stop signal: what the evaluation,
+/// the benchmarks and the fixtures need.
+pub fn record_in_virtual_time(
+    config: &BenchConfig,
+    scenario: &Scenario,
+    dir: &Path,
+    options: &VirtualOptions,
+) -> Result<RunOutcome, RunError> {
+    let request = RunRequest {
+        scenario,
+        scenario_file: None,
+        destination: Destination::Exactly(dir),
+        live: false,
+        quiet: true,
+    };
+    run_in_virtual_time(config, request, options, &Shutdown::never())
+}
+
+/// The DUTs the scenario drives, in its order.
+fn scenario_duts(scenario: &Scenario) -> Vec<String> {
+    scenario.timelines.iter().map(|t| t.dut.clone()).collect()
+}
+
+/// The DUTs whose link the run captures: one pcapng interface each.
+fn tapped_duts(config: &BenchConfig, duts: &[String]) -> Vec<String> {
+    duts.iter()
+        .filter(|d| config.dut(d).is_some_and(|c| c.link.is_some()))
+        .cloned()
+        .collect()
+}
+
+/// `run.json` as a run starts: `complete: false`.
+fn start_manifest(
+    config: &BenchConfig,
+    request: &RunRequest<'_>,
+    run_id: &str,
+    started_utc: SystemTime,
+    dir: &Path,
+) -> Result<RunManifest, RecordError> {
+    let scenario = request.scenario;
+    let mut manifest = RunManifest::new(
+        run_id,
+        &config.name,
+        &scenario.name,
+        started_utc,
+        dut_entries(config, &scenario_duts(scenario)),
+    );
+    if let Some(file) = request.scenario_file {
+        manifest
+            .extra
+            .insert("scenario_file".into(), file.display().to_string().into());
+    }
+    manifest.extra.insert(
+        "benchctl".into(),
+        env!("CARGO_PKG_VERSION").to_string().into(),
+    );
+    manifest.write(dir)?;
+    Ok(manifest)
+}
+
+/// The loop over the scenario's operations: each at its time on the run
+/// clock, journaled. Returns how the run ended and how late each operation
+/// started (seconds).
+#[allow(clippy::too_many_arguments)]
+async fn execute<T: Timebase>(
+    bench: &mut Bench,
+    ops: &[Op],
+    end: Duration,
+    on_fault: FaultPolicy,
+    clock: &mut T,
+    journal: &RunJournal,
+    progress: &mut Progress,
+    shutdown: &Shutdown,
+) -> (Ending, Vec<f64>) {
+    let mut stop = shutdown.clone();
+    let mut late = Vec::with_capacity(ops.len());
+    for op in ops {
+        if let Err(ending) = clock.until(op.at, &mut stop, progress).await {
+            return (ending, late);
+        }
+        late.push(clock.late_by(op.at));
+        match carry_out(bench, op, clock.now(), journal, progress) {
+            Ok(()) => {}
+            Err(reason) if on_fault == FaultPolicy::Abort => {
+                return (Ending::Aborted { reason }, late);
+            }
+            Err(_) => {}
+        }
+    }
+    match clock.until(end, &mut stop, progress).await {
+        Ok(()) => (Ending::Finished, late),
+        Err(ending) => (ending, late),
+    }
+}
+
+/// Do one operation and journal it. `Err` carries the fault's words.
+fn carry_out(
+    bench: &mut Bench,
+    op: &Op,
+    now: Duration,
+    journal: &RunJournal,
+    progress: &mut Progress,
+) -> Result<(), String> {
+    let journaled = match &op.what {
+        What::Phase { name, expect } => {
+            progress.phase(now, &op.dut, name);
+            journal.record(Event::phase(&op.dut, name, expect.clone()))
+        }
+        What::Mark(text) => journal.record(Event::note(format!("{}: {text}", op.dut))),
+        What::Act(act) => {
+            let done = act_on(bench, &op.dut, act);
+            let detail = match (&done, act.detail()) {
+                (Ok(()), d) => d,
+                (Err(e), Some(d)) => Some(format!("{d}: {e}")),
+                (Err(e), None) => Some(e.to_string()),
+            };
+            let line = journal.record(Event::action(
+                Some(&op.dut),
+                act.name(),
+                done.is_ok(),
+                detail.as_deref(),
+            ));
+            if let Err(e) = done {
+                let words = format!(
+                    "{} {} (scenario line {}) failed: {e}",
+                    op.dut,
+                    act.name(),
+                    op.line
+                );
+                progress.warn(&words);
+                let _ = journal.record(Event::fault("bench", words.clone(), Some(&op.dut)));
+                return Err(words);
+            }
+            line
+        }
+    };
+    journaled.map(|_| ()).map_err(|e| {
+        let words = format!("cannot write the journal: {e}");
+        progress.warn(&words);
+        words
+    })
+}
+
+/// Whatever happened: DUTs to their safe state, every one of them before
+/// anything is written (a journal that cannot be written, a full disk,
+/// must not leave the next DUT switched on), then recorded as actions.
+fn to_safe_state(
+    bench: &mut Bench,
+    duts: &[String],
+    journal: &RunJournal,
+    progress: &Progress,
+) -> Result<(), RecordError> {
     let safe: Vec<_> = duts
         .iter()
         .map(|dut| (dut, bench.apply_safe_state(dut)))
@@ -225,104 +529,104 @@ pub async fn run(
             journal.record(Event::fault("bench", e.to_string(), Some(dut)))?;
         }
     }
-    // A run stopped before its clock's origin lasted no time at all.
-    let duration_s = clock.seconds(Instant::now()).max(0.0);
-    // Let the plant see the safe state and the last packets reach the tap.
-    let plant_report = plant.map(|p| {
-        std::thread::sleep(Duration::from_millis(30));
-        p.stop()
-    });
-    let recorded = recorder.finish();
-    let report = match recorded {
-        Ok(r) => r,
-        Err(e) => {
-            journal.record(Event::fault("recorder", e.to_string(), None))?;
-            journal.finish()?;
-            return Err(e.into());
-        }
-    };
-    drop(shield);
-    let step_timing = Jitter::of(&late);
-    let complete = ending == Ending::Finished && !report.shield_lost;
-    journal.record(Event::note(format!(
-        "run ended ({ending}); step timing: {} steps, late by p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+    Ok(())
+}
+
+/// What the end of a run writes, whichever clock it ran on.
+struct Concluding<'a> {
+    dir: PathBuf,
+    run_id: String,
+    manifest: &'a mut RunManifest,
+    journal: &'a RunJournal,
+    ending: Ending,
+    late: &'a [f64],
+    /// Words on how it was recorded, for the journal's last note.
+    how: &'a str,
+    report: RecorderReport,
+    /// run.json's `simulation`, when simulated phones were recorded.
+    simulation: Option<serde_json::Value>,
+    duration_s: f64,
+}
+
+/// The journal's last note, run.json's summary and `complete`.
+fn conclude(c: Concluding<'_>, progress: &Progress) -> Result<RunOutcome, RunError> {
+    let step_timing = Jitter::of(c.late);
+    let complete = c.ending == Ending::Finished && !c.report.shield_lost;
+    c.journal.record(Event::note(format!(
+        "run ended ({}); {}step timing: {} steps, late by p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        c.ending,
+        c.how,
         step_timing.steps,
         step_timing.p50_ms,
         step_timing.p99_ms,
         step_timing.max_ms
     )))?;
-    let faults = journal.faults();
-    journal.finish()?;
-    record_summary(
-        &mut manifest,
-        &ending,
-        &step_timing,
-        &report,
-        plant_report.as_ref(),
-    );
-    manifest.finish(&dir, duration_s, complete)?;
+    let faults = c.journal.faults();
+    c.journal.finish()?;
+    record_summary(c.manifest, &c.ending, &step_timing, &c.report, c.simulation);
+    c.manifest.finish(&c.dir, c.duration_s, complete)?;
     progress.finish();
     Ok(RunOutcome {
-        dir,
-        run_id,
-        ending,
+        dir: c.dir,
+        run_id: c.run_id,
+        ending: c.ending,
         complete,
-        duration_s,
+        duration_s: c.duration_s,
         faults,
         step_timing,
-        frames: report.frames,
-        frames_lost: report.frames_lost,
-        packets: report.packets,
+        frames: c.report.frames,
+        frames_lost: c.report.frames_lost,
+        packets: c.report.packets,
     })
 }
 
-/// The loop over the scenario's operations.
-struct Execution<'a> {
-    journal: &'a RunJournal,
+/// The wall clock: sleeps until each operation is due, refreshing the
+/// display and watching the recorder thread.
+struct WallClock<'a> {
     clock: RunClock,
-    progress: &'a mut Progress,
     recorder: &'a Recorder,
-    /// How late each operation started, seconds.
-    late: Vec<f64>,
+    journal: &'a RunJournal,
 }
 
-impl Execution<'_> {
-    async fn execute(
-        &mut self,
-        bench: &mut Bench,
-        ops: &[Op],
-        end: Duration,
-        on_fault: FaultPolicy,
-        shutdown: &Shutdown,
-    ) -> Ending {
-        let mut stop = shutdown.clone();
-        let origin = self.clock.origin();
-        for op in ops {
-            if let Err(ending) = self.wait_until(origin + op.at, &mut stop).await {
-                return ending;
-            }
-            let started = Instant::now();
-            self.late
-                .push(started.duration_since(origin + op.at).as_secs_f64());
-            match self.op(bench, op) {
-                Ok(()) => {}
-                Err(reason) if on_fault == FaultPolicy::Abort => {
-                    return Ending::Aborted { reason };
-                }
-                Err(_) => {}
-            }
-        }
-        match self.wait_until(origin + end, &mut stop).await {
-            Ok(()) => Ending::Finished,
-            Err(ending) => ending,
-        }
+/// The last stretch before a step is slept on the thread, not the runtime's
+/// timer, whose resolution is a millisecond.
+const FINE_SLEEP: Duration = Duration::from_millis(2);
+
+/// How often the loop wakes between operations to refresh the progress
+/// display and look for a broken recorder.
+const REFRESH: Duration = Duration::from_millis(250);
+
+impl Timebase for WallClock<'_> {
+    fn now(&self) -> Duration {
+        self.clock.origin().elapsed()
     }
 
-    /// Sleep until `deadline`, refreshing the display; stop early on a
-    /// signal or a recorder that gave up.
-    async fn wait_until(&mut self, deadline: Instant, stop: &mut Shutdown) -> Result<(), Ending> {
+    fn late_by(&self, at: Duration) -> f64 {
+        Instant::now()
+            .duration_since(self.clock.origin() + at)
+            .as_secs_f64()
+    }
+
+    async fn until(
+        &mut self,
+        at: Duration,
+        stop: &mut Shutdown,
+        progress: &mut Progress,
+    ) -> Result<(), Ending> {
+        let deadline = self.clock.origin() + at;
         loop {
-            self.refresh();
+            let stats = self.recorder.stats();
+            let load =
+                |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+            progress.update(
+                self.clock.origin().elapsed(),
+                Counts {
+                    frames: load(&stats.frames),
+                    frames_lost: load(&stats.frames_lost),
+                    packets: load(&stats.packets),
+                    faults: self.journal.faults(),
+                },
+            );
             if self.recorder.failed() {
                 return Err(Ending::Aborted {
                     reason: "the recorder stopped (see the error below)".into(),
@@ -345,67 +649,19 @@ impl Execution<'_> {
             }
         }
     }
+}
 
-    fn refresh(&mut self) {
-        let stats = self.recorder.stats();
-        let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
-        self.progress.update(
-            self.clock.origin().elapsed(),
-            Counts {
-                frames: load(&stats.frames),
-                frames_lost: load(&stats.frames_lost),
-                packets: load(&stats.packets),
-                faults: self.journal.faults(),
-            },
-        );
-    }
-
-    /// Do one operation and journal it. `Err` carries the fault's words.
-    fn op(&mut self, bench: &mut Bench, op: &Op) -> Result<(), String> {
-        let journaled = match &op.what {
-            What::Phase { name, expect } => {
-                let t = self.clock.origin().elapsed();
-                self.progress.phase(t, &op.dut, name);
-                self.journal
-                    .record(Event::phase(&op.dut, name, expect.clone()))
-            }
-            What::Mark(text) => self
-                .journal
-                .record(Event::note(format!("{}: {text}", op.dut))),
-            What::Act(act) => {
-                let done = act_on(bench, &op.dut, act);
-                let detail = match (&done, act.detail()) {
-                    (Ok(()), d) => d,
-                    (Err(e), Some(d)) => Some(format!("{d}: {e}")),
-                    (Err(e), None) => Some(e.to_string()),
-                };
-                let line = self.journal.record(Event::action(
-                    Some(&op.dut),
-                    act.name(),
-                    done.is_ok(),
-                    detail.as_deref(),
-                ));
-                if let Err(e) = done {
-                    let words = format!(
-                        "{} {} (scenario line {}) failed: {e}",
-                        op.dut,
-                        act.name(),
-                        op.line
-                    );
-                    self.progress.warn(&words);
-                    let _ =
-                        self.journal
-                            .record(Event::fault("bench", words.clone(), Some(&op.dut)));
-                    return Err(words);
-                }
-                line
-            }
-        };
-        journaled.map(|_| ()).map_err(|e| {
-            let words = format!("cannot write the journal: {e}");
-            self.progress.warn(&words);
-            words
-        })
+/// Run a future whose every await is ready at once (the virtual clock never
+/// waits) to its end on this thread, without a runtime.
+fn block_on_ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        // Not expected; if something did wait, let it make progress.
+        std::thread::yield_now();
     }
 }
 
@@ -429,8 +685,24 @@ fn act_on(bench: &mut Bench, dut: &str, act: &Act) -> Result<(), BenchError> {
     }
 }
 
+impl Destination<'_> {
+    /// Create the run directory; returns it and the run id.
+    fn create(self, started: SystemTime, scenario: &str) -> Result<(PathBuf, String), RecordError> {
+        match self {
+            Destination::NewIn(out) => new_run_dir(out, started, scenario),
+            Destination::Exactly(dir) => {
+                std::fs::create_dir_all(dir).map_err(RecordError::io(dir))?;
+                let run_id = dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| scenario.to_string());
+                Ok((dir.to_path_buf(), run_id))
+            }
+        }
+    }
+}
+
 /// `<out>/<20261126T153000Z>-<scenario>`, made unique with `-2`, `-3`...
-/// (also the virtual-time suite's run directories).
 pub fn new_run_dir(
     out: &Path,
     started: SystemTime,
@@ -461,15 +733,15 @@ pub fn new_run_dir(
     unreachable!("the loop returns")
 }
 
-/// run.json's DUT list: model, address on the link, firmware build (the
-/// offline recorder writes the same).
+/// run.json's DUT list: model, address on the link, firmware build.
 pub fn dut_entries(config: &BenchConfig, duts: &[String]) -> Vec<DutEntry> {
     duts.iter()
         .filter_map(|name| config.dut(name))
         .map(|d| DutEntry {
             name: d.name.clone(),
             model: d.model.clone(),
-            ip: dut_ip(config, &d.name)
+            ip: config
+                .dut_address(&d.name)
                 .map(|ip| vec![ip.to_string()])
                 .unwrap_or_default(),
             // Only what bench.toml knows, without asking the device: a
@@ -499,49 +771,13 @@ pub fn safe_state_words(config: &BenchConfig, dut: &str) -> String {
     }
 }
 
-/// The plant, when the bench has simulated phones among the run's DUTs.
-fn start_plant(
-    bench: &Bench,
-    duts: &[String],
-    shield: Option<&BenchShield>,
-    clock: RunClock,
-    tap: std::sync::mpsc::Sender<crate::hw::TappedPacket>,
-    run_id: &str,
-) -> Result<Option<Plant>, RunError> {
-    let names: Vec<&str> = duts.iter().map(String::as_str).collect();
-    let seed = benchctl_rng::mix(
-        run_id
-            .bytes()
-            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))),
-    );
-    let setup = PlantSetup::for_bench(bench.config(), &names, seed);
-    if setup.phones.is_empty() {
-        return Ok(None);
-    }
-    // A real shield hears real phones only; the simulated phones then
-    // still talk on their links.
-    let sim = shield
-        .filter(|s| matches!(s.config.backend, ShieldBackend::Sim))
-        .and_then(|s| s.sim());
-    let (exposure, boot) = match sim {
-        Some(s) => (s.exposure().clone(), s.boot()),
-        None => (Exposure::new(), Instant::now()),
-    };
-    Plant::start(setup, bench.sim_lab(), exposure, boot, clock, tap)
-        .map(Some)
-        .map_err(|source| RunError::Thread {
-            what: "simulated lab",
-            source,
-        })
-}
-
 /// What run.json records about how the run went, beyond the spec's keys.
 fn record_summary(
     manifest: &mut RunManifest,
     ending: &Ending,
     timing: &Jitter,
     report: &RecorderReport,
-    plant: Option<&PlantReport>,
+    simulation: Option<serde_json::Value>,
 ) {
     let mut put = |k: &str, v: serde_json::Value| {
         manifest.extra.insert(k.to_string(), v);
@@ -562,16 +798,7 @@ fn record_summary(
             "shield_clock_drift_ppm": report.clock_drift_ppm,
         }),
     );
-    if let Some(p) = plant {
-        put(
-            "simulation",
-            serde_json::json!({
-                "rf_bursts": p.rf_bursts,
-                "room_bursts": p.room_bursts,
-                "packets": p.packets,
-                "packets_blocked_by_allowlist": p.packets_blocked,
-                "late_ticks": p.late_ticks,
-            }),
-        );
+    if let Some(simulation) = simulation {
+        put("simulation", simulation);
     }
 }

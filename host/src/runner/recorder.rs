@@ -10,95 +10,20 @@
 //! estimator that maps the shield's clock onto the host's.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
-
-use shield_protocol::{LogLevel, SampleBlock};
+use std::time::{Duration, Instant};
 
 use benchctl_format::RecordError;
-use benchctl_format::journal::{Event, Journal};
-use benchctl_format::pcapng::PcapngWriter;
-use benchctl_format::sigmf::{self, SigmfWriter, Unit};
-use crate::bench::shield::lab_value;
-use crate::config::{ShieldChannel, ShieldQuantity};
+use benchctl_format::journal::Event;
+use shield_protocol::{LogLevel, NO_READING, SampleBlock};
+
+use super::files::{FilesSetup, RunFiles};
+use super::journal::RunJournal;
 use crate::hw::TappedPacket;
 use crate::hw::shield::{ClockConfig, ClockEstimator, RunClock, ShieldEvent, Stream};
-
-/// The journal, shared by the runner (actions, phases) and the recorder
-/// (faults): each line is stamped with the run clock while the lock is held,
-/// so lines reach the file in `t` order whoever writes them.
-#[derive(Debug)]
-pub struct RunJournal {
-    journal: Mutex<Option<Journal>>,
-    clock: RunClock,
-    faults: AtomicU64,
-}
-
-impl RunJournal {
-    pub fn new(journal: Journal, clock: RunClock) -> Self {
-        RunJournal {
-            journal: Mutex::new(Some(journal)),
-            clock,
-            faults: AtomicU64::new(0),
-        }
-    }
-
-    pub fn clock(&self) -> RunClock {
-        self.clock
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Option<Journal>> {
-        self.journal.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Append `event` now; returns its `t`.
-    pub fn record(&self, event: Event) -> Result<f64, RecordError> {
-        let mut journal = self.lock();
-        let t = self.clock.seconds(Instant::now());
-        if matches!(event, Event::Fault { .. }) {
-            self.faults.fetch_add(1, Ordering::Relaxed);
-        }
-        match journal.as_mut() {
-            Some(j) => j.record(t, event).map(|()| t),
-            // Finished: the run is over, nothing more belongs in it.
-            None => Ok(t),
-        }
-    }
-
-    /// Fault lines so far.
-    pub fn faults(&self) -> u64 {
-        self.faults.load(Ordering::Relaxed)
-    }
-
-    pub fn maybe_flush(&self, now: Instant) -> Result<bool, RecordError> {
-        match self.lock().as_mut() {
-            Some(j) => j.maybe_flush(now),
-            None => Ok(false),
-        }
-    }
-
-    /// Flush and fsync; later `record`s are dropped.
-    pub fn finish(&self) -> Result<(), RecordError> {
-        match self.lock().take() {
-            Some(j) => j.finish(),
-            None => Ok(()),
-        }
-    }
-}
-
-/// What the recorder writes besides the journal.
-#[derive(Debug)]
-pub struct RecorderSetup {
-    /// The shield's channels in stream order, and its sample rate.
-    pub channels: Vec<ShieldChannel>,
-    pub sample_rate_hz: u32,
-    /// One pcapng interface per entry: the DUTs with a link, in this order.
-    pub tapped_duts: Vec<String>,
-    pub started_utc: SystemTime,
-}
 
 /// Live counters for the progress display.
 #[derive(Debug, Default)]
@@ -130,9 +55,7 @@ pub struct Recorder {
     thread: Option<JoinHandle<Result<RecorderReport, RecordError>>>,
 }
 
-/// Where in a run directory each stream goes.
-const RF_NAME: &str = "rf";
-const POWER_NAME: &str = "power";
+/// Named in the error when the thread panicked.
 const NET_FILE: &str = "net.pcapng";
 
 /// How long the recorder waits for the shield before it looks at packets
@@ -144,12 +67,18 @@ impl Recorder {
     /// (if the bench has a shield) and `tap` (packets on the DUTs' links).
     pub fn start(
         dir: &Path,
-        setup: RecorderSetup,
+        setup: &FilesSetup<'_>,
+        clock: RunClock,
         stream: Option<Stream>,
         tap: Receiver<TappedPacket>,
         journal: Arc<RunJournal>,
     ) -> Result<Recorder, RecordError> {
-        let mut files = Files::create(dir, &setup)?;
+        let files = Thread {
+            files: RunFiles::create(dir, setup)?,
+            clock,
+            period_us: (1_000_000 / u64::from(setup.sample_rate_hz.max(1))).max(1),
+            raw: Vec::new(),
+        };
         let stats = Arc::new(RecorderStats::default());
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -200,135 +129,25 @@ impl Drop for Recorder {
     }
 }
 
-/// Which recording a shield channel's samples go to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Route {
-    Rf,
-    Power,
-    /// Occupancy is a fraction, neither dBm nor A: not in either file.
-    Skip,
-}
-
-/// How a shield's channels split over `rf.sigmf` and `power.sigmf`: each
-/// channel's route, and the `bench:channels` entries of the two files.
-/// The live recorder and the offline one (`sim::offline`) both use it, so
-/// the two cannot lay out a run differently.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ChannelSplit {
-    pub routes: Vec<Route>,
-    pub rf: Vec<serde_json::Value>,
-    pub power: Vec<serde_json::Value>,
-}
-
-pub(crate) fn split_channels(channels: &[ShieldChannel]) -> ChannelSplit {
-    let mut split = ChannelSplit::default();
-    for ch in channels {
-        let route = match ch.quantity {
-            ShieldQuantity::Rf => {
-                let (low, high) = ch.band_hz();
-                split.rf.push(sigmf::rf_channel(
-                    ch.dut.as_deref(),
-                    ch.band.as_deref().unwrap_or(&ch.name),
-                    low,
-                    high,
-                ));
-                Route::Rf
-            }
-            ShieldQuantity::Current => {
-                split.power.push(sigmf::current_channel(ch.dut.as_deref()));
-                Route::Power
-            }
-            ShieldQuantity::Occupancy => Route::Skip,
-        };
-        split.routes.push(route);
-    }
-    split
-}
-
-/// Append a tapped packet to its DUT's interface (`tapped` lists the
-/// interfaces' DUTs in order), stamped `started` + its run time. False when
-/// the run does not record that DUT's link.
-pub(crate) fn write_tapped(
-    net: &mut PcapngWriter,
-    tapped: &[String],
-    started: SystemTime,
-    p: &TappedPacket,
-) -> Result<bool, RecordError> {
-    let Some(interface) = tapped.iter().position(|d| *d == p.dut) else {
-        return Ok(false);
-    };
-    let at = started + Duration::from_secs_f64(p.t.max(0.0));
-    let len = u32::try_from(p.frame.len()).unwrap_or(u32::MAX);
-    net.packet(interface as u32, at, &p.frame, len)?;
-    Ok(true)
-}
-
-struct Files {
-    rf: Option<SigmfWriter>,
-    power: Option<SigmfWriter>,
-    net: Option<PcapngWriter>,
-    /// The pcapng interfaces: DUT names in interface order.
-    tapped: Vec<String>,
-    routes: Vec<(Route, ShieldQuantity)>,
+/// The recorder thread's state: the files and the clock fit.
+struct Thread {
+    files: RunFiles,
+    clock: RunClock,
     period_us: u64,
-    started_utc: SystemTime,
-    /// Reused frame buffers.
-    rf_frame: Vec<f32>,
-    power_frame: Vec<f32>,
+    /// Reused: one block's frames.
+    raw: Vec<i32>,
 }
 
-impl Files {
-    fn create(dir: &Path, setup: &RecorderSetup) -> Result<Files, RecordError> {
-        let started = benchctl_format::utc_rfc3339_millis(setup.started_utc);
-        let rate = f64::from(setup.sample_rate_hz);
-        let split = split_channels(&setup.channels);
-        let routes = split
-            .routes
-            .iter()
-            .copied()
-            .zip(setup.channels.iter().map(|c| c.quantity))
-            .collect();
-        let (rf_channels, power_channels) = (split.rf, split.power);
-        let rf = (!rf_channels.is_empty())
-            .then(|| SigmfWriter::create(dir, RF_NAME, rate, rf_channels, Unit::Dbm, &started))
-            .transpose()?;
-        let power = (!power_channels.is_empty())
-            .then(|| {
-                SigmfWriter::create(
-                    dir,
-                    POWER_NAME,
-                    rate,
-                    power_channels,
-                    Unit::Ampere,
-                    &started,
-                )
-            })
-            .transpose()?;
-        let net = (!setup.tapped_duts.is_empty())
-            .then(|| PcapngWriter::create(&dir.join(NET_FILE), &setup.tapped_duts))
-            .transpose()?;
-        Ok(Files {
-            rf,
-            power,
-            net,
-            tapped: setup.tapped_duts.clone(),
-            routes,
-            period_us: (1_000_000 / u64::from(setup.sample_rate_hz.max(1))).max(1),
-            started_utc: setup.started_utc,
-            rf_frame: Vec::new(),
-            power_frame: Vec::new(),
-        })
-    }
-
+impl Thread {
     fn run(
-        &mut self,
+        mut self,
         stream: Option<Stream>,
         tap: Receiver<TappedPacket>,
         journal: &RunJournal,
         stats: &RecorderStats,
         stop: &AtomicBool,
     ) -> Result<RecorderReport, RecordError> {
-        let clock = journal.clock();
+        let clock = self.clock;
         let mut report = RecorderReport::default();
         let mut sync = ClockEstimator::new(ClockConfig::default());
         let mut samples = SamplePlacer::default();
@@ -376,7 +195,7 @@ impl Files {
                 std::thread::sleep(POLL);
             }
             for p in tap.try_iter() {
-                self.packet(&p)?;
+                self.files.packet(&p)?;
                 stats.packets.fetch_add(1, Ordering::Relaxed);
             }
             let now = Instant::now();
@@ -386,10 +205,10 @@ impl Files {
                 && fit.span_s >= 2.0
                 && t0_written_at.is_none_or(|w| now.duration_since(w) >= Duration::from_secs(10))
             {
-                self.set_t0(fit.us_to_run(first))?;
+                self.files.set_t0(fit.us_to_run(first))?;
                 t0_written_at = Some(now);
             }
-            self.maybe_flush(now)?;
+            self.files.maybe_flush(now)?;
             journal.maybe_flush(now)?;
             if stopping {
                 break;
@@ -404,14 +223,14 @@ impl Files {
         let fit = sync.estimate();
         if let (Some(first), Some(fit)) = (samples.first_us, &fit) {
             let t0 = fit.us_to_run(first);
-            self.set_t0(t0)?;
+            self.files.set_t0(t0)?;
             report.t0 = Some(t0);
         }
         report.clock_drift_ppm = fit.map(|f| f.drift_ppm);
         report.frames = stats.frames.load(Ordering::Relaxed);
         report.frames_lost = stats.frames_lost.load(Ordering::Relaxed);
         report.packets = stats.packets.load(Ordering::Relaxed);
-        self.finish()?;
+        self.files.finish()?;
         Ok(report)
     }
 
@@ -439,7 +258,7 @@ impl Files {
         match placer.place(block.t_us, period) {
             Placement::InOrder => {}
             Placement::Gap(missing) => {
-                self.push_missing(missing)?;
+                self.files.push_missing(missing)?;
                 stats.frames_lost.fetch_add(missing, Ordering::Relaxed);
                 journal.record(Event::fault(
                     "shield",
@@ -464,71 +283,16 @@ impl Files {
             }
         }
         let n = block.samples();
+        let channels = self.files.channels();
+        self.raw.clear();
         for i in 0..n {
-            self.rf_frame.clear();
-            self.power_frame.clear();
-            for (ch, (route, quantity)) in self.routes.iter().enumerate() {
-                let v = block
-                    .value(ch, i)
-                    .and_then(|raw| lab_value(*quantity, raw))
-                    .map_or(f32::NAN, |v| v as f32);
-                match route {
-                    Route::Rf => self.rf_frame.push(v),
-                    Route::Power => self.power_frame.push(v),
-                    Route::Skip => {}
-                }
-            }
-            if let Some(w) = &mut self.rf {
-                w.push_frame(&self.rf_frame)?;
-            }
-            if let Some(w) = &mut self.power {
-                w.push_frame(&self.power_frame)?;
+            for ch in 0..channels {
+                self.raw.push(block.value(ch, i).unwrap_or(NO_READING));
             }
         }
+        self.files.push_raw_frames(&self.raw)?;
         placer.advance(n as u64);
         stats.frames.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(())
-    }
-
-    fn push_missing(&mut self, frames: u64) -> Result<(), RecordError> {
-        for w in [&mut self.rf, &mut self.power].into_iter().flatten() {
-            w.push_missing(frames)?;
-        }
-        Ok(())
-    }
-
-    fn packet(&mut self, p: &TappedPacket) -> Result<(), RecordError> {
-        match &mut self.net {
-            // A DUT whose link the run does not record is skipped inside.
-            Some(net) => write_tapped(net, &self.tapped, self.started_utc, p).map(|_| ()),
-            None => Ok(()),
-        }
-    }
-
-    fn set_t0(&mut self, t0: f64) -> Result<(), RecordError> {
-        for w in [&mut self.rf, &mut self.power].into_iter().flatten() {
-            w.set_t0(t0)?;
-        }
-        Ok(())
-    }
-
-    fn maybe_flush(&mut self, now: Instant) -> Result<(), RecordError> {
-        for w in [&mut self.rf, &mut self.power].into_iter().flatten() {
-            w.maybe_flush(now)?;
-        }
-        if let Some(net) = &mut self.net {
-            net.maybe_flush(now)?;
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<(), RecordError> {
-        for w in [self.rf.take(), self.power.take()].into_iter().flatten() {
-            w.finish()?;
-        }
-        if let Some(net) = self.net.take() {
-            net.finish()?;
-        }
         Ok(())
     }
 }

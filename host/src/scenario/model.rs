@@ -162,4 +162,6 @@ impl Action {
 
 /// A phase's expectations are the journal's: the scenario says them, the
 /// recorder writes them into events.jsonl unchanged.
-pub use benchctl_format::journal::{DEFAULT_OFF_CURRENT_A, Expect, NetExpect, PowerExpect, RfExpect};
+pub use benchctl_format::journal::{
+    DEFAULT_OFF_CURRENT_A, Expect, NetExpect, PowerExpect, RfExpect,
+};

@@ -146,7 +146,8 @@ pub fn write(dir: &Path, findings: &Findings) -> Result<(), AnalyzeError> {
     let path = dir.join(FILE_NAME);
     let mut bytes = serde_json::to_vec_pretty(findings).unwrap_or_default();
     bytes.push(b'\n');
-    benchctl_format::write_atomic(&path, &bytes).map_err(|source| AnalyzeError::Write { path, source })
+    benchctl_format::write_atomic(&path, &bytes)
+        .map_err(|source| AnalyzeError::Write { path, source })
 }
 
 /// A DUT's phases with what the detectors need.

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use super::{
+use super::{LabState, PhoneSettings, SimLab};
+use crate::config::DutConfig;
+use crate::hw::{
     Check, DeviceCommand, DeviceControl, DeviceMode, DeviceState, HwError, NetLink, NetState,
     Reading, RelayBoard, UsbHub,
 };
-use crate::config::DutConfig;
-use crate::sim::{LabState, PhoneSettings, SimLab};
 
 /// Add or remove `n` in a sorted set kept as a Vec (the file stays readable).
 pub(crate) fn set_member(list: &mut Vec<u8>, n: u8, present: bool) {
@@ -159,16 +159,16 @@ impl NetLink for SimLink {
 /// A simulated phone's control channel (what adb is to a real one). It
 /// answers only while its supply relay is closed.
 #[derive(Debug)]
-pub struct SimPhone {
+pub struct SimPhoneControl {
     lab: Arc<SimLab>,
     dut: String,
     /// The relay feeding it, to know whether it has power at all.
     supply: Option<(String, u8)>,
 }
 
-impl SimPhone {
+impl SimPhoneControl {
     pub fn new(lab: Arc<SimLab>, dut: &DutConfig) -> Self {
-        SimPhone {
+        SimPhoneControl {
             lab,
             dut: dut.name.clone(),
             supply: dut.power.as_ref().map(|p| (p.board.clone(), p.channel)),
@@ -202,7 +202,7 @@ impl SimPhone {
     }
 }
 
-impl DeviceControl for SimPhone {
+impl DeviceControl for SimPhoneControl {
     fn command(&mut self, cmd: DeviceCommand) -> Result<(), HwError> {
         let state = self.lab.snapshot()?;
         let mut settings = self.settings(&state);

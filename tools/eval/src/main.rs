@@ -1,22 +1,29 @@
-//! `benchctl eval`: measure the detectors. Generates a labelled corpus from
+//! `benchctl-eval`: measure the detectors. Generates a labelled corpus from
 //! the simulated lab (every implant class at several strengths, and honest
-//! phones in hard conditions), analyzes every run exactly as `analyze`
-//! would, and reports per class the detection rate, the false positive rate
-//! on honest phones, and the time per run.
+//! phones in hard conditions), analyzes every run exactly as `benchctl
+//! analyze` would, and reports per class the detection rate, the false
+//! positive rate on honest phones, and the time per run.
+//!
+//! A tool of the people who build the detectors, not of a lab at its bench:
+//! it lives beside benchctl, not in it, so the product binary carries no
+//! corpus generator (`cargo run --release -p benchctl-eval -- --help`).
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use clap::Args;
+use clap::Parser;
 use serde::Serialize;
 
-use super::{CliError, Context, table};
-use benchctl_detect::analyze::{self, Verdict};
+use benchctl::cli::table;
+use benchctl::shutdown::Shutdown;
 use benchctl_detect::Severity;
-use crate::sim::corpus::{self, Class};
+use benchctl_detect::analyze::{self, Verdict};
+use benchctl_eval::corpus::{self, Class};
 
 /// Measure detection and false positive rates on a generated corpus.
 ///
@@ -39,11 +46,17 @@ use crate::sim::corpus::{self, Class};
 /// in virtual time and to analyze it. Exit code 0 whenever the evaluation
 /// ran, whatever the rates (the targets are in the README); 3 if a case
 /// could not be recorded or analyzed.
-#[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  benchctl eval                               200 runs per class (several minutes on 2 cores)
-  benchctl eval --runs 20 --class beacon      a quick look at one class
-  benchctl eval --keep corpus/                keep the run directories and their labels")]
+#[derive(Debug, Parser)]
+#[command(
+    name = "benchctl-eval",
+    version,
+    after_help = "Examples:
+  benchctl-eval                               200 runs per class (several minutes on 2 cores)
+  benchctl-eval --runs 20 --class beacon      a quick look at one class
+  benchctl-eval --keep corpus/                keep the run directories and their labels
+
+From a clone: cargo run --release -p benchctl-eval -- --runs 200 --seed 2"
+)]
 pub struct Eval {
     /// Runs per class
     #[arg(long, default_value_t = 200)]
@@ -60,6 +73,64 @@ pub struct Eval {
     /// Worker threads [default: the CPUs available]
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// Machine-readable output on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// More log output (-v debug, -vv trace)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Why the evaluation did not give a table.
+#[derive(Debug)]
+enum Failed {
+    /// Exit 2: a folder that cannot be made.
+    Usage(String),
+    /// Exit 3: a case that could not be recorded or analyzed.
+    Case(String),
+    /// Exit 128 + N.
+    Stopped(i32),
+}
+
+fn main() -> ExitCode {
+    let eval = Eval::parse();
+    benchctl::cli::init_logging(eval.verbose, eval.quiet);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot start the runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    // The signal handlers run on this thread; the evaluation on workers.
+    let outcome = runtime.block_on(async {
+        let shutdown = Shutdown::install()
+            .map_err(|e| Failed::Case(format!("cannot install signal handlers: {e}")))?;
+        tokio::task::spawn_blocking(move || eval.run(&shutdown))
+            .await
+            .map_err(|e| Failed::Case(format!("the evaluation panicked: {e}")))?
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failed::Usage(e)) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            ExitCode::from(2)
+        }
+        Err(Failed::Case(e)) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            ExitCode::from(3)
+        }
+        Err(Failed::Stopped(signal)) => {
+            let _ = writeln!(std::io::stderr(), "stopped by signal {signal}");
+            ExitCode::from(128 + signal as u8)
+        }
+    }
 }
 
 /// One class's results.
@@ -97,7 +168,7 @@ fn expected(class: Class) -> &'static [&'static str] {
 }
 
 impl Eval {
-    pub fn run(self, ctx: &Context) -> Result<(), CliError> {
+    fn run(self, shutdown: &Shutdown) -> Result<(), Failed> {
         let classes = if self.classes.is_empty() {
             Class::ALL.to_vec()
         } else {
@@ -110,7 +181,7 @@ impl Eval {
         let scratch = std::env::temp_dir().join(format!("benchctl-eval-{}", std::process::id()));
         let root = self.keep.clone().unwrap_or_else(|| scratch.clone());
         std::fs::create_dir_all(&root)
-            .map_err(|e| CliError::Usage(format!("cannot make {}: {e}", root.display())))?;
+            .map_err(|e| Failed::Usage(format!("cannot make {}: {e}", root.display())))?;
         let work: Vec<(Class, u64)> = classes
             .iter()
             .flat_map(|&c| (0..self.runs).map(move |i| (c, i)))
@@ -128,8 +199,7 @@ impl Eval {
                         let Some(&(class, index)) = work.get(k) else {
                             break;
                         };
-                        if ctx.shutdown.signal().is_some()
-                            || failure.lock().is_ok_and(|f| f.is_some())
+                        if shutdown.signal().is_some() || failure.lock().is_ok_and(|f| f.is_some())
                         {
                             break;
                         }
@@ -144,7 +214,7 @@ impl Eval {
                             }
                         }
                         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        if n.is_multiple_of(100) && !ctx.global.quiet {
+                        if n.is_multiple_of(100) && !self.quiet {
                             tracing::info!(
                                 "{n}/{} runs, {:.0} s",
                                 work.len(),
@@ -158,9 +228,11 @@ impl Eval {
         if self.keep.is_none() {
             let _ = std::fs::remove_dir_all(&scratch);
         }
-        ctx.check_stop()?;
+        if let Some(signal) = shutdown.signal() {
+            return Err(Failed::Stopped(signal));
+        }
         if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            return Err(CliError::Reported(e));
+            return Err(Failed::Case(e));
         }
         let mut results: Vec<ClassResult> = results
             .into_inner()
@@ -180,7 +252,13 @@ impl Eval {
             jobs,
             classes: results,
         };
-        ctx.print(&report, || render(&report));
+        let text = if self.json {
+            serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+        } else {
+            render(&report)
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
         Ok(())
     }
 
@@ -188,10 +266,7 @@ impl Eval {
     fn one(&self, class: Class, index: u64, root: &std::path::Path) -> Result<Outcome, String> {
         let case = corpus::case(class, index, self.seed).map_err(|e| e.to_string())?;
         // A neutral name: the run id must not give the class away.
-        let dir = root.join(format!(
-            "run-{:016x}",
-            benchctl_rng::mix(case.seed ^ index)
-        ));
+        let dir = root.join(format!("run-{:016x}", benchctl_rng::mix(case.seed ^ index)));
         let t = Instant::now();
         case.record(&dir)
             .map_err(|e| format!("recording case {class} #{index}: {e}"))?;

@@ -16,7 +16,6 @@
 //! relay click.
 
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
@@ -25,12 +24,12 @@ use std::time::{Duration, Instant};
 
 use super::exposure::{self, CurrentSpan, Exposure, RfSpan};
 use super::phone::{Emissions, PhoneEvent, PhoneNet, SimPhone};
-use benchctl_rng::{SimRng, mix};
 use super::{LabState, SimLab};
 use crate::config::{BenchConfig, DeviceBackend, NetState, ShieldChannel, ShieldQuantity};
-use crate::hw::TappedPacket;
 use crate::hw::shield::RunClock;
+use crate::hw::{HwError, TappedPacket};
 use benchctl_net::Allowlist;
+use benchctl_rng::{SimRng, mix};
 
 /// How often the plant looks at the lab and runs the phones.
 const TICK: Duration = Duration::from_millis(10);
@@ -74,7 +73,7 @@ impl PlantSetup {
                     return None;
                 };
                 let mut phone = SimPhone::new(&dut.name, sim.seed, sim.implants.clone());
-                if let Some(ip) = dut_ip(bench, &dut.name) {
+                if let Some(ip) = bench.dut_address(&dut.name) {
                     phone = phone.with_ip(ip);
                 }
                 Some(PlantPhone {
@@ -93,15 +92,6 @@ impl PlantSetup {
             room_seed,
         }
     }
-}
-
-/// The address a simulated phone takes on its link: host .2 of the link's
-/// subnet (the gateway is .1), or the phone model's default without one.
-pub fn dut_ip(bench: &BenchConfig, dut: &str) -> Option<Ipv4Addr> {
-    let link = bench.link(bench.dut(dut)?.link.as_deref()?)?;
-    let (net, _) = link.subnet.as_deref()?.split_once('/')?;
-    let o = net.parse::<Ipv4Addr>().ok()?.octets();
-    Some(Ipv4Addr::new(o[0], o[1], o[2], o[3] | 2))
 }
 
 /// What the plant did, for the run's summary and tests.
@@ -148,10 +138,7 @@ impl Plant {
                         let started = Instant::now();
                         match lab.snapshot() {
                             Ok(state) => world.tick(clock.seconds(started), &state, &tap),
-                            Err(e) => {
-                                world.report.lab_read_errors += 1;
-                                tracing::warn!("plant: cannot read the simulated lab: {e}");
-                            }
+                            Err(e) => world.lab_unreadable(&e),
                         }
                         std::thread::sleep(TICK.saturating_sub(started.elapsed()));
                     }
@@ -263,6 +250,12 @@ impl World {
 
     pub fn report(&self) -> &PlantReport {
         &self.report
+    }
+
+    /// The lab could not be read this tick: the phones keep their inputs.
+    pub fn lab_unreadable(&mut self, e: &HwError) {
+        self.report.lab_read_errors += 1;
+        tracing::warn!("plant: cannot read the simulated lab: {e}");
     }
 
     fn shield_us(&self, t: f64) -> u64 {
@@ -603,7 +596,7 @@ impl Room {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::PhoneSettings;
+    use crate::bench::sim::PhoneSettings;
 
     fn bench() -> BenchConfig {
         let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../bench.toml"));

@@ -1,6 +1,6 @@
 //! A labelled corpus for the detector evaluation: per class of behaviour,
 //! as many recordings as asked for, each with its own randomized
-//! parameters, made in virtual time by [`offline::record`](super::offline::record).
+//! parameters, made in virtual time by benchctl's runner (`run_in_virtual_time`).
 //!
 //! Why randomized and tiered: a detector tuned on the demo's one implant
 //! (three 5 ms bursts at -40 dBm) says nothing about the weak end, and a
@@ -38,13 +38,14 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::implant::{
+use benchctl::bench::{PhoneTuning, VirtualOptions};
+use benchctl::config::implant::{
     AirplaneTx, Beacon, DnsExfil, FakeOff, Implant, IsolatedTalker, Proto, RfTiming, TimingChannel,
 };
-use super::offline::{self, OfflineError, OfflineOptions, OfflineReport, PhoneTuning};
+use benchctl::config::{BenchConfig, DEFAULT_SIM_BUILD, DeviceBackend, SimDevice};
+use benchctl::runner::{RunError, RunOutcome, record_in_virtual_time};
+use benchctl::scenario::Scenario;
 use benchctl_rng::{SimRng, mix};
-use crate::config::{BenchConfig, DEFAULT_SIM_BUILD, DeviceBackend, SimDevice};
-use crate::scenario::Scenario;
 
 /// The phone under test in every case.
 pub const DUT: &str = "phone-b";
@@ -54,7 +55,7 @@ const DEFAULT_BENCH: &str = include_str!("../../../bench.toml");
 
 /// The evaluation's scenario; its allowlist (what an honest phone talks to
 /// online) is `scenarios/backdoor-hunt.toml`'s.
-const EVAL_SCENARIO: &str = r#"# The detector evaluation's scenario (benchctl::sim::corpus): one phone
+const EVAL_SCENARIO: &str = r#"# The detector evaluation's scenario (tools/eval, corpus.rs): one phone
 # under test through every phase a backdoor might hide in, each just long
 # enough for the weakest case of its class to show:
 # - online 480 s (screen on, then off): >= 100 timing-channel gaps even
@@ -204,17 +205,22 @@ pub struct Case {
 
 impl Case {
     /// How to record it: its seed and tuning, at the fixed start time.
-    pub fn options(&self) -> OfflineOptions {
-        OfflineOptions {
+    pub fn options(&self) -> VirtualOptions {
+        VirtualOptions {
             phones: self.phones,
-            ..OfflineOptions::new(self.seed)
+            ..VirtualOptions::new(self.seed)
         }
     }
 
     /// Record it into the run directory `dir` (its name is the run id:
     /// leave the class out of it if the analyzer must not see it).
-    pub fn record(&self, dir: &Path) -> Result<OfflineReport, OfflineError> {
-        offline::record(&self.bench, &self.scenario, dir, &self.options())
+    pub fn record(&self, dir: &Path) -> Result<RunOutcome, RunError> {
+        self.record_scenario(&self.scenario, dir)
+    }
+
+    /// Record `scenario` (made for the case's bench) as the case would be.
+    pub fn record_scenario(&self, scenario: &Scenario, dir: &Path) -> Result<RunOutcome, RunError> {
+        record_in_virtual_time(&self.bench, scenario, dir, &self.options())
     }
 
     /// The ground truth, for the evaluation's label file: class, strength,
@@ -309,13 +315,13 @@ fn template() -> Result<&'static (BenchConfig, Scenario), CorpusError> {
     TEMPLATE
         .get_or_init(|| {
             let bench =
-                crate::config::parse(Path::new("bench.toml"), DEFAULT_BENCH).map_err(|e| {
+                benchctl::config::parse(Path::new("bench.toml"), DEFAULT_BENCH).map_err(|e| {
                     CorpusError {
                         what: "default bench",
                         detail: e.to_string(),
                     }
                 })?;
-            let scenario = crate::scenario::parse(Path::new("eval.toml"), EVAL_SCENARIO, &bench)
+            let scenario = benchctl::scenario::parse(Path::new("eval.toml"), EVAL_SCENARIO, &bench)
                 .map_err(|e| CorpusError {
                     what: "scenario",
                     detail: e.to_string(),
@@ -628,8 +634,8 @@ fn rf_timing(tier: &str, rng: &mut SimRng) -> Implant {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use benchctl_net::{Allowlist, Direction, parse_ethernet};
     use benchctl_format::read::{ChannelKind, RunDir, SigmfReader};
+    use benchctl_net::{Allowlist, Direction, parse_ethernet};
 
     /// The evaluation's phases, a few seconds each: enough to see every
     /// class record, quick in a debug build.
@@ -659,10 +665,10 @@ steps = [
             if let Some(i) = &c.implant {
                 assert_eq!(i.kind(), class.name());
             }
-            let short = crate::scenario::parse(Path::new("short.toml"), SHORT, &c.bench)
+            let short = benchctl::scenario::parse(Path::new("short.toml"), SHORT, &c.bench)
                 .expect("short scenario on the case's bench");
             let dir = tmp.path().join(format!("run-{class}"));
-            let report = offline::record(&c.bench, &short, &dir, &c.options()).expect("recorded");
+            let report = c.record_scenario(&short, &dir).expect("recorded");
             assert!(report.complete, "{class}");
             assert_eq!(report.frames, 33_000, "{class}");
             assert!(report.packets > 0, "{class}");
@@ -777,7 +783,7 @@ steps = [
             .steps
             .iter()
             .filter_map(|s| match &s.kind {
-                crate::scenario::StepKind::Phase { name, .. } => Some(name.as_str()),
+                benchctl::scenario::StepKind::Phase { name, .. } => Some(name.as_str()),
                 _ => None,
             })
             .collect();

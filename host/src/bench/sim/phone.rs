@@ -12,11 +12,11 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use benchctl_rng::{SimRng, mix};
 use benchctl_net::{dns, frame};
+use benchctl_rng::{SimRng, mix};
 
-pub use super::implant::Implant;
-use super::implant::{Proto, SECRET, secret_bit};
+pub use crate::config::implant::Implant;
+use crate::config::implant::{Proto, SECRET, secret_bit};
 
 /// Boot, from power-on to a running system: a typical Android cold boot to
 /// the lock screen.

@@ -5,17 +5,18 @@
 //! Writes go to a temporary file renamed over the old one, so a reader (such
 //! as `status`, which takes no lock) never sees half a state.
 
-pub mod corpus;
+pub mod backends;
 pub mod exposure;
-pub mod implant;
-pub mod offline;
+#[cfg(test)]
+mod implant_tests;
 pub mod phone;
 pub mod plant;
 pub mod shield;
+pub mod virtual_lab;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -102,15 +103,24 @@ impl PhoneSettings {
 
 /// The simulated lab of one bench, shared by its simulated devices.
 ///
-/// It keeps nothing in memory: every read and every change goes to the file,
-/// so a process that waited for the bench lock sees what the previous holder
-/// left, not what was there when it started.
+/// On a live bench it keeps nothing in memory: every read and every change
+/// goes to the file, so a process that waited for the bench lock sees what
+/// the previous holder left, not what was there when it started. A run in
+/// virtual time keeps it in memory instead: nothing outlives that run.
 #[derive(Debug)]
 pub struct SimLab {
-    path: PathBuf,
-    /// Serialises read-modify-write within this process; the bench lock does
-    /// it between processes.
-    writing: Mutex<()>,
+    store: Store,
+}
+
+#[derive(Debug)]
+enum Store {
+    File {
+        path: PathBuf,
+        /// Serialises read-modify-write within this process; the bench lock
+        /// does it between processes.
+        writing: Mutex<()>,
+    },
+    Memory(Mutex<LabState>),
 }
 
 impl SimLab {
@@ -119,11 +129,20 @@ impl SimLab {
     /// reported before anything is switched.
     pub fn open(state_dir: &Path) -> Result<Self, HwError> {
         let lab = SimLab {
-            path: state_dir.join("sim-lab.json"),
-            writing: Mutex::new(()),
+            store: Store::File {
+                path: state_dir.join(FILE_NAME),
+                writing: Mutex::new(()),
+            },
         };
         lab.read()?;
         Ok(lab)
+    }
+
+    /// A lab with everything off and isolated that lives in memory only.
+    pub fn in_memory() -> Self {
+        SimLab {
+            store: Store::Memory(Mutex::new(LabState::default())),
+        }
     }
 
     /// The current state.
@@ -131,35 +150,100 @@ impl SimLab {
         self.read()
     }
 
+    /// Look at the current state without copying it (in memory) or with
+    /// one read (from the file).
+    pub fn inspect<R>(&self, look: impl FnOnce(&LabState) -> R) -> Result<R, HwError> {
+        match &self.store {
+            Store::Memory(state) => Ok(look(&state.lock().unwrap_or_else(|p| p.into_inner()))),
+            Store::File { .. } => Ok(look(&self.read()?)),
+        }
+    }
+
     /// Change the state and persist it before returning, like a relay that
     /// has clicked.
     pub fn update<R>(&self, change: impl FnOnce(&mut LabState) -> R) -> Result<R, HwError> {
-        // A panic while holding the mutex leaves nothing half-done in memory.
-        let _guard = self.writing.lock().unwrap_or_else(|p| p.into_inner());
-        let mut state = self.read()?;
-        let result = change(&mut state);
-        let json = serde_json::to_vec_pretty(&state).expect("lab state serializes");
-        benchctl_format::write_atomic(&self.path, &json)
-            .map_err(|e| HwError::io("simulated lab", &self.path.display().to_string(), e))?;
-        Ok(result)
+        match &self.store {
+            // A panic while holding a mutex leaves nothing half-done in memory.
+            Store::Memory(state) => {
+                Ok(change(&mut state.lock().unwrap_or_else(|p| p.into_inner())))
+            }
+            Store::File { path, writing } => {
+                let _guard = writing.lock().unwrap_or_else(|p| p.into_inner());
+                let mut state = self.read()?;
+                let result = change(&mut state);
+                let json = serde_json::to_vec_pretty(&state).expect("lab state serializes");
+                benchctl_format::write_atomic(path, &json)
+                    .map_err(|e| HwError::io("simulated lab", &path.display().to_string(), e))?;
+                Ok(result)
+            }
+        }
     }
 
     fn read(&self) -> Result<LabState, HwError> {
-        match std::fs::read(&self.path) {
+        let path = match &self.store {
+            Store::Memory(state) => {
+                return Ok(state.lock().unwrap_or_else(|p| p.into_inner()).clone());
+            }
+            Store::File { path, .. } => path,
+        };
+        match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 HwError::new(
                     "simulated lab",
-                    format!("{}: unreadable: {e}", self.path.display()),
+                    format!("{}: unreadable: {e}", path.display()),
                 )
                 .with_fix("delete the file to reset the simulated lab to everything off")
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(LabState::default()),
-            Err(e) => Err(HwError::io(
-                "simulated lab",
-                &self.path.display().to_string(),
-                e,
-            )),
+            Err(e) => Err(HwError::io("simulated lab", &path.display().to_string(), e)),
         }
+    }
+}
+
+/// The simulated lab's file in the bench's state directory.
+pub const FILE_NAME: &str = "sim-lab.json";
+
+/// The lab a bench's simulated backends share, opened when the first of
+/// them is: a bench without simulated hardware never reads or creates the
+/// file (and a corrupt one cannot stop it).
+#[derive(Debug)]
+pub struct LazyLab {
+    state_dir: PathBuf,
+    lab: OnceLock<Arc<SimLab>>,
+}
+
+impl LazyLab {
+    /// The lab kept in `state_dir`, not opened yet.
+    pub fn in_state_dir(state_dir: &Path) -> Self {
+        LazyLab {
+            state_dir: state_dir.to_path_buf(),
+            lab: OnceLock::new(),
+        }
+    }
+
+    /// A lab that lives in memory (a run in virtual time).
+    pub fn in_memory() -> Self {
+        let lab = OnceLock::new();
+        let _ = lab.set(Arc::new(SimLab::in_memory()));
+        LazyLab {
+            state_dir: PathBuf::new(),
+            lab,
+        }
+    }
+
+    /// The lab, opened now if no simulated backend has opened it yet.
+    pub fn get(&self) -> Result<Arc<SimLab>, HwError> {
+        if let Some(lab) = self.lab.get() {
+            return Ok(lab.clone());
+        }
+        let opened = Arc::new(SimLab::open(&self.state_dir)?);
+        // Another thread may have won: use whichever is there.
+        Ok(self.lab.get_or_init(|| opened).clone())
+    }
+
+    /// The lab if something opened it already.
+    pub fn opened(&self) -> Option<Arc<SimLab>> {
+        self.lab.get().cloned()
     }
 }
 
@@ -180,7 +264,7 @@ mod tests {
     #[test]
     fn corrupt_state_is_an_error_with_a_fix() {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("sim-lab.json"), b"{not json").expect("write");
+        std::fs::write(dir.path().join(FILE_NAME), b"{not json").expect("write");
         let err = SimLab::open(dir.path()).expect_err("corrupt");
         assert!(err.to_string().contains("unreadable"), "{err}");
         assert!(err.fix.expect("fix").contains("delete the file"));
