@@ -1,8 +1,11 @@
 //! benchctl: drive a hardware-in-the-loop phone test bench.
 //!
 //! Data flows one way: `config` (bench.toml) -> `bench` (hardware behind the
-//! traits in `hw`; the simulated lab in `sim`) -> `runner` (a `scenario` on
-//! the run clock) -> `record` (the run directory) -> commands in `cli`.
+//! traits in `hw`, built in `bench::open`; the simulated lab in `bench::sim`)
+//! -> `runner` (a `scenario` on the wall or the virtual clock) -> the run
+//! directory (`benchctl-format`) -> analysis (`benchctl-detect`) -> `suite`,
+//! `report`, `history` -> commands in `cli`. Each module uses only those
+//! before it in that list (docs/architecture.md; `tests/layers.rs` checks).
 
 pub mod bench;
 pub mod cli;

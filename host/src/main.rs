@@ -13,17 +13,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     benchctl::cli::init_logging(cli.global.verbose, cli.global.quiet);
 
-    // One thread is plenty: the bench's I/O is a few bytes at a time, and a
-    // single thread keeps the order of switching obvious.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match benchctl::cli::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: cannot start the runtime: {e}");
-            return ExitCode::from(3);
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async {
         let shutdown = match Shutdown::install() {

@@ -10,17 +10,29 @@ use std::time::Duration;
 use bench_testkit::{FakeUhubctl, LcusEmulator};
 use common::{TestBench, send_signal, wait_for_line};
 
+/// bench.toml's section for a 4-channel LCUS module on `port`.
+fn lcus_relay(port: &std::path::Path) -> String {
+    format!(
+        "[relays.lcus]\nkind = \"serial-relay\"\nchannels = 4\nport = \"{}\"\n",
+        port.display()
+    )
+}
+
+/// bench.toml's section for a 4-port hub at 1-1 switched by `program`.
+fn uhubctl_hub(program: &std::path::Path) -> String {
+    format!(
+        "[hubs.hub]\nkind = \"uhubctl\"\nports = 4\nlocation = \"1-1\"\nprogram = \"{}\"\n",
+        program.display()
+    )
+}
+
 /// A bench with an LCUS module on `port` feeding `phone` from channel 2.
 fn lcus_bench(port: &std::path::Path) -> TestBench {
     TestBench::with_bench(&format!(
         r#"[bench]
 name = "lcus-bench"
 
-[relays.lcus]
-kind = "serial-relay"
-channels = 4
-port = "{}"
-
+{}
 [hubs.hub]
 kind = "sim"
 ports = 2
@@ -34,7 +46,7 @@ power = {{ relay = "lcus", channel = 2 }}
 usb = {{ hub = "hub", port = 1 }}
 link = "link"
 "#,
-        port.display()
+        lcus_relay(port)
     ))
 }
 
@@ -124,17 +136,12 @@ fn uhubctl_hub_switches_the_port_and_doctor_warns_about_vbus() {
         r#"[bench]
 name = "hub-bench"
 
-[hubs.hub]
-kind = "uhubctl"
-ports = 4
-location = "1-1"
-program = "{}"
-
+{}
 [duts.phone]
 model = "test phone"
 usb = {{ hub = "hub", port = 3 }}
 "#,
-        fake.program().display()
+        uhubctl_hub(&fake.program())
     ));
     bench.ok(&["usb", "phone", "off"]);
     assert_eq!(fake.port_state("1-1", 3), "off");
@@ -188,4 +195,57 @@ power = { relay = "hat", channel = 1 }
         .expect("the hat is probed");
     assert_eq!(hat["checks"][0]["level"], "fail");
     assert!(hat["checks"][0]["fix"].is_string());
+}
+
+/// A bench with no simulated part never reads or creates the simulated
+/// lab's state file: a corrupt one (left by another bench sharing the
+/// state directory, say) does not stop it, and a fresh state directory
+/// stays without one.
+#[test]
+fn a_bench_without_simulated_parts_never_touches_the_simulated_lab() {
+    let emu = LcusEmulator::start(4).expect("emulator");
+    let fake = FakeUhubctl::new("1-1:4:ppps", &[]).expect("fake uhubctl");
+    let bench = TestBench::with_bench(&format!(
+        r#"[bench]
+name = "real-only"
+
+{}
+{}
+[duts.phone]
+model = "test phone"
+power = {{ relay = "lcus", channel = 2 }}
+usb = {{ hub = "hub", port = 3 }}
+"#,
+        lcus_relay(&emu.path()),
+        uhubctl_hub(&fake.program())
+    ));
+    let lab_file = bench.state_dir().join("sim-lab.json");
+    for command in [
+        &["power", "phone", "on"][..],
+        &["usb", "phone", "off"],
+        &["status"],
+        &["power", "phone", "off"],
+    ] {
+        bench.ok(command);
+        assert!(
+            !lab_file.exists(),
+            "`{}` created {}",
+            command.join(" "),
+            lab_file.display()
+        );
+    }
+    assert_eq!(emu.relays(), [false; 4]);
+
+    std::fs::write(&lab_file, b"{not json").expect("a corrupt lab file");
+    bench.ok(&["power", "phone", "on"]);
+    bench.ok(&["usb", "phone", "on"]);
+    assert!(emu.wait_for_frames(3, FRAME_WAIT));
+    assert_eq!(emu.relays(), [false, true, false, false]);
+    assert_eq!(fake.port_state("1-1", 3), "on");
+    assert_eq!(
+        std::fs::read(&lab_file).expect("still there"),
+        b"{not json",
+        "the corrupt file was neither read into an error nor rewritten"
+    );
+    bench.ok(&["power", "phone", "off"]);
 }

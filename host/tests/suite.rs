@@ -452,3 +452,91 @@ fn a_suite_that_could_not_keep_its_results_is_refused_before_it_starts() {
         "nothing was switched"
     );
 }
+
+/// The same scenario live (wall clock, the simulated shield on its pty, the
+/// plant thread) and in virtual time: one runner loop, so the journals hold
+/// the same phases, actions (failed ones and the safe state included) and
+/// notes in the same order; only the times and the closing note's words
+/// on how it was recorded differ.
+#[test]
+fn a_live_run_and_a_virtual_one_journal_the_same_actions_in_the_same_order() {
+    let bench = TestBench::default_bench();
+    let dir = bench.dir.path();
+    std::fs::write(
+        dir.join("both.toml"),
+        r#"[scenario]
+name = "both"
+duts = ["phone-a", "phone-b"]
+on_fault = "continue"
+steps = [
+  { phase = "boot" }, { do = "usb.on" }, { do = "power.on" }, { do = "net.open" }, { wait = "1s" },
+  { phase = "airplane", rf = "silent", net = "none" }, { do = "device.airplane", state = "on" },
+  { do = "net.isolate" }, { mark = "airplane on" }, { wait = "1s" },
+  { do = "power.cycle", off_time = "500ms" }, { wait = "1s" },
+  { do = "net.allowlist", allow = ["android.com"] }, { do = "device.power-off" }, { wait = "500ms" },
+]
+
+[timelines.phone-b]
+steps = [
+  { phase = "boot" }, { wait = "700ms" }, { do = "device.screen", state = "on" },
+  { do = "power.on" }, { do = "device.screen", state = "on" }, { wait = "2s" }, { do = "usb.off" },
+]
+"#,
+    )
+    .expect("write the scenario");
+    std::fs::write(
+        dir.join("both-suite.toml"),
+        "[suite]\nname = \"both\"\nscenarios = [\"both.toml\"]\n",
+    )
+    .expect("write the suite");
+    // Verdicts do not matter here, only that each run was recorded.
+    let live = bench.run(&["run", "both.toml", "--out", "live"]);
+    assert!(
+        matches!(live.status.code(), Some(0 | 1 | 3)),
+        "{}",
+        String::from_utf8_lossy(&live.stderr)
+    );
+    let virtual_time = bench.run(&[
+        "suite",
+        "both-suite.toml",
+        "--virtual-time",
+        "--out",
+        "virtual",
+    ]);
+    assert!(
+        matches!(virtual_time.status.code(), Some(0 | 1 | 3)),
+        "{}",
+        String::from_utf8_lossy(&virtual_time.stderr)
+    );
+    let journal = |runs: &str| -> Vec<Value> {
+        let run = std::fs::read_dir(dir.join(runs))
+            .expect("runs folder")
+            .map(|e| e.expect("entry").path())
+            .find(|p| p.join("events.jsonl").exists())
+            .expect("a run directory");
+        std::fs::read_to_string(run.join("events.jsonl"))
+            .expect("events.jsonl")
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
+            .map(|mut e| {
+                e.as_object_mut().expect("an object").remove("t");
+                e
+            })
+            .filter(|e| {
+                !e["text"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("run ended"))
+            })
+            .collect()
+    };
+    let (live, virtual_time) = (journal("live"), journal("virtual"));
+    let actions = |j: &[Value]| j.iter().filter(|e| e["kind"] == "action").count();
+    assert_eq!(actions(&live), 15, "{live:#?}");
+    // A device command to an unpowered phone fails on both clocks.
+    assert!(
+        live.iter()
+            .any(|e| e["kind"] == "action" && e["ok"] == false),
+        "{live:#?}"
+    );
+    assert_eq!(live, virtual_time);
+}

@@ -30,8 +30,11 @@ use crate::hw::{
 };
 use open::Backends;
 use sim::LazyLab;
-use sim::plant::Plant;
-pub use sim::virtual_lab::{PhoneTuning, SensorSink, VirtualLab, VirtualLabError, VirtualOptions};
+pub use sim::plant::{Plant, PlantReport};
+pub use sim::virtual_lab::{
+    PhoneTuning, SensorSink, TICK_US as VIRTUAL_TICK_US, VirtualLab, VirtualLabError,
+    VirtualOptions,
+};
 use std::sync::mpsc::Sender;
 
 /// Errors of bench operations: either the request makes no sense for this

@@ -1,6 +1,8 @@
-//! Logging set-up for the binaries.
+//! What the binaries (benchctl and the tools beside it) set up first: the
+//! runtime and logging.
 
 use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
 
 /// Logs to stderr: `-q` errors only, `-v` debug, `-vv` trace; `RUST_LOG`
 /// wins when set. Shared by benchctl and the tools beside it.
@@ -40,4 +42,17 @@ impl Write for Stderr {
         let _ = std::io::stderr().flush();
         Ok(())
     }
+}
+
+/// The runtime a binary runs on. One thread is plenty: the bench's I/O is a
+/// few bytes at a time, and a single thread keeps the order of switching
+/// obvious. Exit code 3 (said on stderr) when it cannot start.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            let _ = writeln!(std::io::stderr(), "error: cannot start the runtime: {e}");
+            ExitCode::from(3)
+        })
 }

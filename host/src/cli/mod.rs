@@ -20,7 +20,7 @@ mod switch;
 pub mod table;
 mod usb;
 
-pub use logging::init_logging;
+pub use logging::{init_logging, runtime};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;

@@ -1,5 +1,6 @@
-//! Hardware behind small traits. One file per backend, simulated and real side
-//! by side; `open.rs` builds a backend from its validated config.
+//! Hardware behind small traits, and one file per real backend. The
+//! simulated twins live with the simulated lab (`bench::sim::backends`);
+//! `bench::open` is where a validated config becomes a backend.
 //!
 //! Outputs are numbered as on the hardware: relay channels and hub ports from 1.
 //! Every method is blocking and short (a few bytes on a serial line, one

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
-use crate::bench::{Bench, BenchError, VirtualLabError, VirtualOptions};
+use crate::bench::{Bench, BenchError, PlantReport, VirtualLabError, VirtualOptions};
 use crate::config::{BenchConfig, NetState};
 use crate::hw::shield::RunClock;
 use crate::scenario::{Action, FaultPolicy, Scenario};
@@ -248,15 +248,7 @@ pub async fn run(
         }
     };
     drop(shield);
-    let simulation = plant_report.map(|p| {
-        serde_json::json!({
-            "rf_bursts": p.rf_bursts,
-            "room_bursts": p.room_bursts,
-            "packets": p.packets,
-            "packets_blocked_by_allowlist": p.packets_blocked,
-            "late_ticks": p.late_ticks,
-        })
-    });
+    let simulation = plant_report.map(|p| serde_json::Value::Object(plant_summary(&p)));
     conclude(
         Concluding {
             dir,
@@ -326,22 +318,13 @@ pub fn run_in_virtual_time(
             return Err(e.into());
         }
     };
-    let mut simulation = serde_json::json!({
-        "offline": true,
-        "seed": options.seed,
-        "phones": options.phones,
-    });
-    if let (Some(p), Some(map)) = (&plant, simulation.as_object_mut()) {
-        for (k, v) in [
-            ("rf_bursts", p.rf_bursts),
-            ("room_bursts", p.room_bursts),
-            ("packets", p.packets),
-            ("packets_blocked_by_allowlist", p.packets_blocked),
-            ("late_ticks", p.late_ticks),
-        ] {
-            map.insert(k.into(), v.into());
-        }
-    }
+    let mut simulation = plant.as_ref().map(plant_summary).unwrap_or_default();
+    simulation.insert("offline".into(), true.into());
+    simulation.insert("seed".into(), options.seed.into());
+    simulation.insert(
+        "phones".into(),
+        serde_json::to_value(options.phones).unwrap_or_default(),
+    );
     conclude(
         Concluding {
             dir,
@@ -352,7 +335,7 @@ pub fn run_in_virtual_time(
             late: &late,
             how: &format!("recorded offline in virtual time (seed {}); ", options.seed),
             report,
-            simulation: Some(simulation),
+            simulation: Some(serde_json::Value::Object(simulation)),
             duration_s,
         },
         &progress,
@@ -376,6 +359,21 @@ pub fn record_in_virtual_time(
         quiet: true,
     };
     run_in_virtual_time(config, request, options, &Shutdown::never())
+}
+
+/// run.json's `simulation`: what the simulated phones and the room did.
+fn plant_summary(p: &PlantReport) -> serde_json::Map<String, serde_json::Value> {
+    let mut map = serde_json::Map::new();
+    for (k, v) in [
+        ("rf_bursts", p.rf_bursts),
+        ("room_bursts", p.room_bursts),
+        ("packets", p.packets),
+        ("packets_blocked_by_allowlist", p.packets_blocked),
+        ("late_ticks", p.late_ticks),
+    ] {
+        map.insert(k.into(), v.into());
+    }
+    map
 }
 
 /// The DUTs the scenario drives, in its order.

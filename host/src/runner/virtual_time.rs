@@ -19,9 +19,7 @@ use super::files::{FilesSetup, RunFiles};
 use super::progress::Progress;
 use super::recorder::RecorderReport;
 use super::{Ending, Timebase};
-use crate::bench::VirtualLab;
-use crate::bench::sim::plant::PlantReport;
-use crate::bench::sim::virtual_lab::TICK_US;
+use crate::bench::{PlantReport, VIRTUAL_TICK_US as TICK_US, VirtualLab};
 use crate::shutdown::Shutdown;
 
 #[derive(Debug)]

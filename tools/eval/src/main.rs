@@ -98,15 +98,9 @@ enum Failed {
 fn main() -> ExitCode {
     let eval = Eval::parse();
     benchctl::cli::init_logging(eval.verbose, eval.quiet);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match benchctl::cli::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: cannot start the runtime: {e}");
-            return ExitCode::from(3);
-        }
+        Err(code) => return code,
     };
     // The signal handlers run on this thread; the evaluation on workers.
     let outcome = runtime.block_on(async {
