@@ -343,19 +343,16 @@ fn a_recording_that_does_not_cover_the_run_is_not_a_pass() {
     let (code, lost) = analyze("lost", &all_lost("rf.sigmf-data"));
     assert_eq!(code, Some(3), "{lost}");
     assert!(
-        lost["problems"]
-            .to_string()
-            .contains("has a measured sample in 0% of its frames"),
+        all_problems(&lost).contains("has a measured sample in 0% of its frames"),
         "{lost}"
     );
+    assert_eq!(lost["duts"][0]["verdict"], "incomplete", "{lost}");
     // The same for the supply current: a phone "off" with no current
     // measured is not shown to be off.
     let (code, lost) = analyze("lost-power", &all_lost("power.sigmf-data"));
     assert_eq!(code, Some(3), "{lost}");
     assert!(
-        lost["problems"]
-            .to_string()
-            .contains("power.sigmf-data: channel"),
+        all_problems(&lost).contains("power.sigmf-data: channel"),
         "{lost}"
     );
     let (code, empty) = analyze("empty", &truncate("rf.sigmf-data", |_| 0));
@@ -366,6 +363,25 @@ fn a_recording_that_does_not_cover_the_run_is_not_a_pass() {
             .contains("rf.sigmf-data holds no samples"),
         "{empty}"
     );
+}
+
+/// Every reason a findings document gives for being incomplete: the run's
+/// and each DUT's, one per line.
+fn all_problems(doc: &Value) -> String {
+    let mut all: Vec<String> = Vec::new();
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    };
+    all.extend(strings(&doc["problems"]));
+    for d in doc["duts"].as_array().into_iter().flatten() {
+        all.extend(strings(&d["problems"]));
+    }
+    all.join("\n")
 }
 
 /// A copy of fixture `name` in `dir`, with `edit` applied to the text of
@@ -472,13 +488,7 @@ fn what_would_be_judged_wrongly_is_refused_or_incomplete() {
     );
     let findings: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(findings["verdict"], "incomplete");
-    let problems: Vec<&str> = findings["problems"]
-        .as_array()
-        .expect("problems")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    let problems = problems.join("\n");
+    let problems = all_problems(&findings);
     assert!(
         problems.contains("phone-b: RF silence expected in \"airplane\""),
         "{problems}"
@@ -505,7 +515,7 @@ fn what_would_be_judged_wrongly_is_refused_or_incomplete() {
     let out = bench.run(&["analyze", "--json", run.to_str().unwrap()]);
     let findings: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(findings["complete"], false, "{findings}");
-    let problems = findings["problems"].to_string();
+    let problems = all_problems(&findings);
     assert!(
         problems.contains("phone-b: the network expected in")
             && problems.contains("no interface named after it"),

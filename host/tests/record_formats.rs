@@ -372,6 +372,7 @@ fn run_manifest_round_trips_and_keeps_extra_keys() {
         model: "sim-android".into(),
         ip: vec!["10.77.1.2".into(), "fe80::1".into()],
         build: None,
+        ..DutEntry::default()
     }];
     let mut manifest = RunManifest::new(
         "20261126T153000Z-backdoor-hunt",

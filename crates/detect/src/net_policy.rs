@@ -20,8 +20,11 @@
 //! isolation (how many packets, to whom), per phase and destination for the
 //! allowlist (which rule each destination broke).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+
+/// Unlisted source addresses kept per group: enough to name them.
+const MAX_UNLISTED: usize = 8;
 
 use serde_json::json;
 
@@ -48,6 +51,9 @@ pub struct Offence {
     pub dest: String,
     /// Why, in words (for an allowlist: which rule it broke).
     pub why: String,
+    /// The source address, when it is not one run.json lists for the DUT
+    /// (a second lease, a temporary or link-local address, a spoofed one).
+    pub unlisted_source: Option<IpAddr>,
 }
 
 /// Forbidden packets, counted per (phase, destination) as they come:
@@ -64,23 +70,27 @@ pub struct OffenceGroup {
     pub last_t: f64,
     /// Why the first one was forbidden.
     pub why: String,
+    /// Source addresses run.json does not list for the DUT (a few).
+    pub unlisted_sources: BTreeSet<IpAddr>,
 }
 
 impl Offences {
     pub fn add(&mut self, o: Offence) {
-        self.0
-            .entry((o.phase, o.dest))
-            .and_modify(|g| {
-                g.packets += 1;
-                g.first_t = g.first_t.min(o.t);
-                g.last_t = g.last_t.max(o.t);
-            })
-            .or_insert(OffenceGroup {
-                packets: 1,
-                first_t: o.t,
-                last_t: o.t,
-                why: o.why,
-            });
+        let group = self.0.entry((o.phase, o.dest)).or_insert(OffenceGroup {
+            packets: 0,
+            first_t: o.t,
+            last_t: o.t,
+            why: o.why,
+            unlisted_sources: BTreeSet::new(),
+        });
+        group.packets += 1;
+        group.first_t = group.first_t.min(o.t);
+        group.last_t = group.last_t.max(o.t);
+        if let Some(src) = o.unlisted_source
+            && group.unlisted_sources.len() < MAX_UNLISTED
+        {
+            group.unlisted_sources.insert(src);
+        }
     }
 
     /// Phase `phase`'s groups, by destination.
@@ -134,6 +144,7 @@ impl NetPhase {
                                 t,
                                 dest: d.destination(),
                                 why: d.to_string(),
+                                unlisted_source: None,
                             },
                         ));
                     }
@@ -156,6 +167,7 @@ impl NetPhase {
                 t,
                 dest: ip.dst.to_string(),
                 why: format!("{} to {}", proto_name(ip.protocol), ip.dst),
+                unlisted_source: None,
             });
         }
         out
@@ -172,6 +184,25 @@ pub(crate) fn proto_name(p: u8) -> String {
         ip_proto::ICMPV6 => "icmpv6".into(),
         other => other.to_string(),
     }
+}
+
+/// ", from 10.77.2.77, an address run.json does not list for it" (empty
+/// when every source was listed).
+fn unlisted_words(unlisted: &BTreeSet<IpAddr>) -> String {
+    if unlisted.is_empty() {
+        return String::new();
+    }
+    let addresses: Vec<String> = unlisted.iter().map(ToString::to_string).collect();
+    let addresses: Vec<&str> = addresses.iter().map(String::as_str).collect();
+    let (one, these) = if unlisted.len() == 1 {
+        ("an address", "it")
+    } else {
+        ("addresses", "them")
+    };
+    format!(
+        ", from {} ({one} run.json does not list for the DUT: {these} sent from its link all the same)",
+        list(&addresses, 3)
+    )
 }
 
 /// The `net-in-isolation` finding of phase `phase` from the packets sent
@@ -191,9 +222,16 @@ pub fn isolation_finding(phase: &str, sent: &[(&str, &OffenceGroup)]) -> Option<
         .fold(f64::NEG_INFINITY, f64::max);
     let dests: Vec<&str> = sent.iter().map(|(d, _)| *d).collect();
     let n = usize::try_from(packets).unwrap_or(usize::MAX);
+    let unlisted: BTreeSet<IpAddr> = sent
+        .iter()
+        .flat_map(|(_, g)| g.unlisted_sources.iter().copied())
+        .collect();
     let mut evidence = BTreeMap::new();
     evidence.insert("packets".into(), json!(packets));
     evidence.insert("destinations".into(), json!(dests));
+    if !unlisted.is_empty() {
+        evidence.insert("unlisted_sources".into(), json!(unlisted));
+    }
     Some(Finding {
         kind: "net-in-isolation",
         severity: Severity::High,
@@ -203,9 +241,10 @@ pub fn isolation_finding(phase: &str, sent: &[(&str, &OffenceGroup)]) -> Option<
         channel: None,
         score: 1.0,
         summary: format!(
-            "sent {packets} packet{} (to {}) during phase \"{phase}\", which allows none",
+            "sent {packets} packet{} (to {}) during phase \"{phase}\", which allows none{}",
             plural(n),
             list(&dests, 3),
+            unlisted_words(&unlisted),
         ),
         evidence,
     })
@@ -226,6 +265,9 @@ pub fn destination_findings(
             let mut evidence = BTreeMap::new();
             evidence.insert("packets".into(), json!(g.packets));
             evidence.insert("allow".into(), json!(allow));
+            if !g.unlisted_sources.is_empty() {
+                evidence.insert("unlisted_sources".into(), json!(g.unlisted_sources));
+            }
             Finding {
                 kind: "net-unexpected-destination",
                 severity: Severity::High,
@@ -235,10 +277,11 @@ pub fn destination_findings(
                 channel: Some(dest.to_string()),
                 score: 1.0,
                 summary: format!(
-                    "{} packet{} during phase \"{phase}\": {}",
+                    "{} packet{} during phase \"{phase}\": {}{}",
                     g.packets,
                     plural(usize::try_from(g.packets).unwrap_or(usize::MAX)),
-                    g.why
+                    g.why,
+                    unlisted_words(&g.unlisted_sources),
                 ),
                 evidence,
             }
@@ -369,6 +412,7 @@ mod tests {
             t,
             dest: dest.to_string(),
             why: format!("udp to {dest}"),
+            unlisted_source: None,
         };
         let mut sent = Offences::default();
         for off in [

@@ -39,7 +39,7 @@ pub struct RunManifest {
 }
 
 /// One DUT of the run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DutEntry {
     pub name: String,
     pub model: String,
@@ -51,9 +51,31 @@ pub struct DutEntry {
     /// regression compares against last night.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build: Option<String>,
+    /// The bench side of the DUT's link (its interface, gateway and
+    /// resolver): frames from this MAC were sent to the DUT, every other
+    /// frame on its interface by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bench_mac: Option<String>,
+    /// The bench side's addresses on the link.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bench_ip: Vec<String>,
 }
 
 impl DutEntry {
+    /// `bench_mac`, when it reads as a MAC address (the reader checks it).
+    pub fn bench_mac(&self) -> Option<benchctl_net::MacAddr> {
+        self.bench_mac.as_deref()?.parse().ok()
+    }
+
+    /// `bench_ip` as addresses, canonical.
+    pub fn bench_addresses(&self) -> Vec<std::net::IpAddr> {
+        self.bench_ip
+            .iter()
+            .filter_map(|ip| parse_ip(ip))
+            .map(|ip| ip.to_canonical())
+            .collect()
+    }
+
     /// The addresses in `ip` that read as addresses (see [`parse_ip`]),
     /// canonical (an IPv4-mapped IPv6 address as the IPv4 one), as packets
     /// are matched against them.

@@ -352,12 +352,15 @@ pub enum Housekeeping {
     Multicast(IpAddr),
     /// To the limited broadcast address, or to the Ethernet broadcast.
     Broadcast(IpAddr),
+    /// 802.11 management, control and null frames: the radio link itself.
+    LinkControl,
 }
 
 impl fmt::Display for Housekeeping {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Housekeeping::Arp => f.write_str("ARP (link housekeeping)"),
+            Housekeeping::LinkControl => f.write_str("802.11 link control (link housekeeping)"),
             Housekeeping::Dhcp => f.write_str("DHCP (link housekeeping)"),
             Housekeeping::NeighbourDiscovery { icmp_type } => {
                 let what = match icmp_type {
@@ -824,6 +827,7 @@ impl Allowlist {
     ) -> Decision {
         match &frame.net {
             Network::Arp(_) => Decision::Housekeeping(Housekeeping::Arp),
+            Network::LinkControl => Decision::Housekeeping(Housekeeping::LinkControl),
             Network::Other {
                 ethertype: ethertype::ARP,
                 ..
@@ -831,7 +835,7 @@ impl Allowlist {
             Network::Other { ethertype, .. } => Decision::Denied(Denied::NotIp {
                 ethertype: *ethertype,
             }),
-            Network::Ip(p) => self.judge_ip(p, dir, frame.eth.dst.is_broadcast(), dns),
+            Network::Ip(p) => self.judge_ip(p, dir, frame.link.is_broadcast(), dns),
         }
     }
 

@@ -12,14 +12,17 @@
 //! keeps time or spawns threads:
 //!
 //! ```text
-//! Ethernet frame bytes (pcapng link type 1)
-//!   -> packet::parse_ethernet   Frame { eth, net: Ip(Packet) | Arp | Other }
+//! frame bytes and the capture's link type
+//!   -> link::parse_frame        Frame { link, net: Ip(Packet) | Arp | Other }
 //!   -> dns::parse_packet        Message, for UDP/TCP port 53
 //!   -> Allowlist::judge         Decision: Allowed(why) | Housekeeping(what) | Denied(why)
 //!      Allowlist::observe       ... and learns addresses from DNS answers to the DUT's queries
 //!   ResolverCache               what answers to its own queries taught a DUT (any phase)
 //! ```
 //!
+//! - [`link`]: the link types of real captures (Ethernet, Linux cooked v1
+//!   and v2, raw IP, BSD loopback, 802.11 with or without radiotap) down
+//!   to the network layer, and what is not read, said as such.
 //! - [`packet`]: Ethernet II with one VLAN tag, ARP, IPv4 (options,
 //!   fragments), IPv6 (extension headers), UDP, TCP, ICMP/ICMPv6; borrowed
 //!   views, errors that name the layer and byte offset, no panics on any
@@ -40,6 +43,7 @@
 pub mod allowlist;
 pub mod dns;
 pub mod frame;
+pub mod link;
 pub mod packet;
 
 pub use allowlist::{
@@ -47,7 +51,8 @@ pub use allowlist::{
     Housekeeping, ResolverCache,
 };
 pub use dns::DnsError;
+pub use link::{FrameError, LinkType, NotRead, parse_captured, parse_frame};
 pub use packet::{
-    Flow, Frame, MacAddr, Network, Packet, ParseError, TcpFlags, Transport, parse_ethernet,
+    Flow, Frame, Link, MacAddr, Network, Packet, ParseError, TcpFlags, Transport, parse_ethernet,
     parse_ip,
 };

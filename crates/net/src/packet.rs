@@ -1,4 +1,6 @@
-//! Ethernet II frames (pcapng link type 1) down to UDP, TCP and ICMP.
+//! Ethernet II frames (pcapng link type 1) down to UDP, TCP and ICMP; the
+//! other link types a lab's captures come in are read by [`crate::link`],
+//! which hands their network layer to the same IP parser.
 //!
 //! The parser borrows: a [`Frame`] points into the captured bytes, so
 //! reading a whole capture allocates nothing per packet (an error message
@@ -69,6 +71,9 @@ const ARP_ETH_IPV4: usize = 28;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layer {
     Ethernet,
+    /// A link-layer header other than Ethernet: Linux cooked, BSD
+    /// loopback, radiotap, 802.11, LLC/SNAP.
+    Link(&'static str),
     Vlan,
     Arp,
     Ipv4,
@@ -83,6 +88,7 @@ impl fmt::Display for Layer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Layer::Ethernet => "Ethernet header",
+            Layer::Link(name) => name,
             Layer::Vlan => "802.1Q VLAN tag",
             Layer::Arp => "ARP packet",
             Layer::Ipv4 => "IPv4 header",
@@ -134,6 +140,30 @@ impl MacAddr {
     }
 }
 
+impl std::str::FromStr for MacAddr {
+    type Err = String;
+
+    /// `02:00:00:4d:01:01` (or with `-`), as `ip link` and run.json write it.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.split([':', '-']).collect();
+        let mut mac = [0u8; 6];
+        if parts.len() != 6 {
+            return Err(format!(
+                "\"{text}\" is not a MAC address (six hex bytes, 02:00:00:4d:01:01)"
+            ));
+        }
+        for (byte, part) in mac.iter_mut().zip(&parts) {
+            *byte = u8::from_str_radix(part, 16)
+                .ok()
+                .filter(|_| part.len() == 2)
+                .ok_or_else(|| {
+                    format!("\"{text}\" is not a MAC address (six hex bytes, 02:00:00:4d:01:01)")
+                })?;
+        }
+        Ok(MacAddr(mac))
+    }
+}
+
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let [a, b, c, d, e, g] = self.0;
@@ -154,21 +184,37 @@ pub struct VlanTag {
     pub vid: u16,
 }
 
-/// The Ethernet II header, after at most one VLAN tag.
+/// The link layer of one captured frame, as far as its link type has one:
+/// Ethernet and 802.11 carry both addresses, a Linux cooked capture the
+/// sender's, raw IP and BSD loopback none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ethernet {
-    pub dst: MacAddr,
-    pub src: MacAddr,
+pub struct Link {
+    pub kind: crate::link::LinkType,
+    pub dst: Option<MacAddr>,
+    pub src: Option<MacAddr>,
+    /// At most one 802.1Q tag.
     pub vlan: Option<VlanTag>,
-    /// The type of the payload (after the VLAN tag, if any). Values up to
-    /// 1500 are IEEE 802.3 lengths, not types: LLC frames such as STP.
+    /// The type of the payload (after the VLAN tag, if any), an ethertype;
+    /// for raw IP and BSD loopback the IP version's. On Ethernet, values up
+    /// to 1500 are IEEE 802.3 lengths, not types: LLC frames such as STP.
     pub ethertype: u16,
+    /// Linux cooked captures: the packet type (0 to the capturing host,
+    /// 1 broadcast, 2 multicast, 3 to another host, 4 sent by it).
+    pub packet_type: Option<u16>,
 }
 
-/// One parsed frame: its Ethernet header and what it carries.
+impl Link {
+    /// A frame to everyone on the link: the broadcast MAC, or a Linux
+    /// cooked capture's "broadcast" packet type.
+    pub fn is_broadcast(&self) -> bool {
+        self.dst.is_some_and(|d| d.is_broadcast()) || self.packet_type == Some(1)
+    }
+}
+
+/// One parsed frame: its link layer and what it carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame<'a> {
-    pub eth: Ethernet,
+    pub link: Link,
     pub net: Network<'a>,
 }
 
@@ -180,15 +226,51 @@ impl<'a> Frame<'a> {
             _ => None,
         }
     }
+
+    /// A frame of a protocol that manages the link itself and that no
+    /// bridge forwards: 802.11 link control, anything to the IEEE 802.1
+    /// reserved group addresses 01:80:c2:00:00:00-0f (spanning tree, LLDP,
+    /// 802.1X, LACP, pause) or to Cisco's 01:00:0c:cc:cc:cc/cd (CDP, VTP,
+    /// DTP, PVST), LLDP, EAPOL, slow protocols, Realtek's RRCP, 802.11
+    /// TDLS set-up, Ethernet loopback tests, and 802.2 XID and TEST
+    /// frames. Switches and access points talk like this on every link;
+    /// none of it reaches beyond the link, so it is read as housekeeping,
+    /// not as traffic benchctl cannot read.
+    pub fn is_link_management(&self) -> bool {
+        let Network::Other { ethertype, payload } = &self.net else {
+            return matches!(self.net, Network::LinkControl);
+        };
+        let dst = self.link.dst.map(|d| d.0);
+        let bridge_reserved =
+            dst.is_some_and(|d| d[..5] == [0x01, 0x80, 0xc2, 0, 0] && d[5] <= 0x0f);
+        let cisco = dst.is_some_and(|d| {
+            d[..5] == [0x01, 0x00, 0x0c, 0xcc, 0xcc] && matches!(d[5], 0xcc | 0xcd)
+        });
+        let protocol = matches!(
+            *ethertype,
+            0x88cc /* LLDP */ | 0x888e /* EAPOL */ | 0x8809 /* slow protocols */
+                | 0x8899 /* RRCP */ | 0x890d /* 802.11 TDLS */ | 0x9000 /* loopback */
+        );
+        // 802.3 length field, then LLC: DSAP, SSAP, control (XID 0xaf,
+        // TEST 0xe3, either with the poll/final bit 0x10).
+        let xid_or_test = *ethertype <= 1500
+            && payload
+                .get(2)
+                .is_some_and(|c| matches!(c & 0xef, 0xaf | 0xe3));
+        bridge_reserved || cisco || protocol || xid_or_test
+    }
 }
 
-/// What an Ethernet frame carries.
+/// What a frame carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Network<'a> {
     Ip(Packet<'a>),
     /// Ethernet/IPv4 ARP (RFC 826); ARP for other hardware or protocol
     /// types comes as [`Network::Other`] with ethertype 0x0806.
     Arp(Arp),
+    /// A frame that manages the link itself and carries no packet: 802.11
+    /// management, control and null data frames. Read, nothing to judge.
+    LinkControl,
     /// Anything else: LLDP, EAPOL, 802.3 LLC, a second VLAN tag...
     Other {
         ethertype: u16,
@@ -314,6 +396,9 @@ pub struct Packet<'a> {
     /// after type/code/checksum, or the whole IP payload for
     /// [`Transport::Other`]. Ethernet padding is not part of it.
     pub payload: &'a [u8],
+    /// The capture cut the packet short (its snap length): the headers are
+    /// whole, `payload` is only its first part.
+    pub cut: bool,
 }
 
 impl Packet<'_> {
@@ -397,7 +482,7 @@ impl fmt::Display for Flow {
 /// Bounds-checked big-endian reads over one layer's bytes, reporting
 /// offsets from the start of the frame.
 #[derive(Clone, Copy)]
-struct Cursor<'a> {
+pub(crate) struct Cursor<'a> {
     bytes: &'a [u8],
     /// Offset of `bytes[0]` in the frame.
     base: usize,
@@ -405,13 +490,13 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    fn new(bytes: &'a [u8], base: usize, layer: Layer) -> Self {
+    pub(crate) fn new(bytes: &'a [u8], base: usize, layer: Layer) -> Self {
         Cursor { bytes, base, layer }
     }
 
     /// `len` bytes at `at`, or a truncation error saying how many were
     /// needed from the start of this layer.
-    fn take(&self, at: usize, len: usize) -> Result<&'a [u8], ParseError> {
+    pub(crate) fn take(&self, at: usize, len: usize) -> Result<&'a [u8], ParseError> {
         at.checked_add(len)
             .and_then(|end| self.bytes.get(at..end))
             .ok_or(ParseError::Truncated {
@@ -422,31 +507,31 @@ impl<'a> Cursor<'a> {
             })
     }
 
-    fn need(&self, len: usize) -> Result<(), ParseError> {
+    pub(crate) fn need(&self, len: usize) -> Result<(), ParseError> {
         self.take(0, len).map(|_| ())
     }
 
-    fn u8(&self, at: usize) -> Result<u8, ParseError> {
+    pub(crate) fn u8(&self, at: usize) -> Result<u8, ParseError> {
         Ok(self.take(at, 1)?[0])
     }
 
-    fn u16(&self, at: usize) -> Result<u16, ParseError> {
+    pub(crate) fn u16(&self, at: usize) -> Result<u16, ParseError> {
         let b = self.take(at, 2)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
 
-    fn u32(&self, at: usize) -> Result<u32, ParseError> {
+    pub(crate) fn u32(&self, at: usize) -> Result<u32, ParseError> {
         let b = self.take(at, 4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    fn array<const N: usize>(&self, at: usize) -> Result<[u8; N], ParseError> {
+    pub(crate) fn array<const N: usize>(&self, at: usize) -> Result<[u8; N], ParseError> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(at, N)?);
         Ok(out)
     }
 
-    fn invalid(&self, reason: impl Into<String>) -> ParseError {
+    pub(crate) fn invalid(&self, reason: impl Into<String>) -> ParseError {
         ParseError::Invalid {
             layer: self.layer,
             offset: self.base,
@@ -455,7 +540,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The bytes from `at` on (empty if `at` is past the end).
-    fn rest(&self, at: usize) -> &'a [u8] {
+    pub(crate) fn rest(&self, at: usize) -> &'a [u8] {
         self.bytes.get(at..).unwrap_or(&[])
     }
 }
@@ -464,58 +549,89 @@ impl<'a> Cursor<'a> {
 /// preamble, no FCS; a trailing FCS or padding is ignored because the IP
 /// length bounds the packet).
 pub fn parse_ethernet(frame: &[u8]) -> Result<Frame<'_>, ParseError> {
+    ethernet(frame, false)
+}
+
+/// [`parse_ethernet`]; `cut`: the capture kept only the frame's first
+/// bytes, so lengths may point past its end (see [`parse_ip_at`]).
+pub(crate) fn ethernet(frame: &[u8], cut: bool) -> Result<Frame<'_>, ParseError> {
     let c = Cursor::new(frame, 0, Layer::Ethernet);
     c.need(ETH_HEADER)?;
     let dst = MacAddr(c.array(0)?);
     let src = MacAddr(c.array(6)?);
-    let mut ethertype = c.u16(12)?;
-    let mut at = ETH_HEADER;
-    let mut vlan = None;
-    // One 802.1Q (or 802.1ad) tag sits between the source MAC and the real
-    // type (IEEE 802.1Q §9.3). A second tag (Q-in-Q) is left as `Other`: a
-    // DUT's bench link is never double-tagged.
-    if ethertype == ethertype::VLAN || ethertype == ethertype::QINQ {
-        let t = Cursor::new(c.rest(at), at, Layer::Vlan);
-        t.need(VLAN_TAG)?;
-        let tci = t.u16(0)?;
-        vlan = Some(VlanTag {
-            tpid: ethertype,
-            pcp: (tci >> 13) as u8,
-            dei: tci & 0x1000 != 0,
-            vid: tci & 0x0fff,
-        });
-        ethertype = t.u16(2)?;
-        at += VLAN_TAG;
-    }
-    let eth = Ethernet {
-        dst,
-        src,
+    let (vlan, ethertype, at) = vlan_tag(&c, c.u16(12)?, ETH_HEADER)?;
+    let link = Link {
+        kind: crate::link::LinkType::Ethernet,
+        dst: Some(dst),
+        src: Some(src),
         vlan,
         ethertype,
+        packet_type: None,
     };
-    let payload = c.rest(at);
-    let net = match ethertype {
-        ethertype::IPV4 | ethertype::IPV6 => Network::Ip(parse_ip_at(payload, at)?),
-        ethertype::ARP => match parse_arp(payload, at)? {
+    Ok(Frame {
+        link,
+        net: network(ethertype, c.rest(at), at, cut)?,
+    })
+}
+
+/// One 802.1Q (or 802.1ad) tag sits between the addresses and the real
+/// type (IEEE 802.1Q §9.3) when `ethertype` announces it. A second tag
+/// (Q-in-Q) is left as `Other`: a DUT's bench link is never double-tagged.
+/// Returns the tag, the real type and where the payload starts.
+pub(crate) fn vlan_tag(
+    c: &Cursor<'_>,
+    ethertype: u16,
+    at: usize,
+) -> Result<(Option<VlanTag>, u16, usize), ParseError> {
+    if ethertype != ethertype::VLAN && ethertype != ethertype::QINQ {
+        return Ok((None, ethertype, at));
+    }
+    let t = Cursor::new(c.rest(at), c.base + at, Layer::Vlan);
+    t.need(VLAN_TAG)?;
+    let tci = t.u16(0)?;
+    let tag = VlanTag {
+        tpid: ethertype,
+        pcp: (tci >> 13) as u8,
+        dei: tci & 0x1000 != 0,
+        vid: tci & 0x0fff,
+    };
+    Ok((Some(tag), t.u16(2)?, at + VLAN_TAG))
+}
+
+/// The network layer of a frame whose link layer says `ethertype`;
+/// `payload` starts at byte `base` of the frame.
+pub(crate) fn network(
+    ethertype: u16,
+    payload: &[u8],
+    base: usize,
+    cut: bool,
+) -> Result<Network<'_>, ParseError> {
+    Ok(match ethertype {
+        ethertype::IPV4 | ethertype::IPV6 => Network::Ip(parse_ip_at(payload, base, cut)?),
+        ethertype::ARP => match parse_arp(payload, base)? {
             Some(arp) => Network::Arp(arp),
             None => Network::Other { ethertype, payload },
         },
         _ => Network::Other { ethertype, payload },
-    };
-    Ok(Frame { eth, net })
+    })
 }
 
 /// Parse a bare IPv4 or IPv6 packet (pcap link types RAW/IPV4/IPV6), telling
 /// the versions apart by the first nibble.
 pub fn parse_ip(packet: &[u8]) -> Result<Packet<'_>, ParseError> {
-    parse_ip_at(packet, 0)
+    parse_ip_at(packet, 0, false)
 }
 
-fn parse_ip_at(bytes: &[u8], base: usize) -> Result<Packet<'_>, ParseError> {
+/// An IP packet at frame offset `base`. `cut`: the capture's snap length
+/// cut the frame, so a length field may promise more than is there: the
+/// headers must be whole, the data is taken as far as it goes, and the
+/// packet says it is [`Packet::cut`]. Without `cut` a length that points
+/// past the end is a damaged frame.
+pub(crate) fn parse_ip_at(bytes: &[u8], base: usize, cut: bool) -> Result<Packet<'_>, ParseError> {
     let c = Cursor::new(bytes, base, Layer::Ipv4);
     match c.u8(0)? >> 4 {
-        4 => parse_ipv4(bytes, base),
-        6 => parse_ipv6(bytes, base),
+        4 => parse_ipv4(bytes, base, cut),
+        6 => parse_ipv6(bytes, base, cut),
         v => Err(c.invalid(format!("IP version {v}"))),
     }
 }
@@ -540,7 +656,7 @@ fn parse_arp(bytes: &[u8], base: usize) -> Result<Option<Arp>, ParseError> {
 }
 
 /// IPv4 (RFC 791 §3.1).
-fn parse_ipv4(bytes: &[u8], base: usize) -> Result<Packet<'_>, ParseError> {
+fn parse_ipv4(bytes: &[u8], base: usize, cut: bool) -> Result<Packet<'_>, ParseError> {
     let c = Cursor::new(bytes, base, Layer::Ipv4);
     c.need(IPV4_MIN_HEADER)?;
     let ihl = usize::from(c.u8(0)? & 0x0f) * 4;
@@ -562,6 +678,10 @@ fn parse_ipv4(bytes: &[u8], base: usize) -> Result<Packet<'_>, ParseError> {
             "total length {total} is shorter than its {ihl}-byte header"
         )));
     }
+    let clipped = cut && total > bytes.len();
+    if clipped {
+        total = bytes.len();
+    }
     c.need(total)?;
     let ident = c.u16(4)?;
     // Flags and fragment offset (RFC 791 §3.1). The reserved top bit should
@@ -578,7 +698,7 @@ fn parse_ipv4(bytes: &[u8], base: usize) -> Result<Packet<'_>, ParseError> {
     let src = IpAddr::V4(Ipv4Addr::from(c.array::<4>(12)?));
     let dst = IpAddr::V4(Ipv4Addr::from(c.array::<4>(16)?));
     let body = c.take(ihl, total - ihl)?;
-    let (transport, payload) = transport(protocol, body, base + ihl, fragment)?;
+    let (transport, payload, short) = transport(protocol, body, base + ihl, fragment, cut)?;
     Ok(Packet {
         src,
         dst,
@@ -587,12 +707,13 @@ fn parse_ipv4(bytes: &[u8], base: usize) -> Result<Packet<'_>, ParseError> {
         fragment,
         transport,
         payload,
+        cut: clipped || short,
     })
 }
 
 /// IPv6 (RFC 8200 §3), skipping the extension headers of §4 to find the
 /// transport.
-fn parse_ipv6(bytes: &[u8], base: usize) -> Result<Packet<'_>, ParseError> {
+fn parse_ipv6(bytes: &[u8], base: usize, cut: bool) -> Result<Packet<'_>, ParseError> {
     let c = Cursor::new(bytes, base, Layer::Ipv6);
     c.need(IPV6_HEADER)?;
     let mut payload_len = usize::from(c.u16(4)?);
@@ -600,6 +721,10 @@ fn parse_ipv6(bytes: &[u8], base: usize) -> Result<Packet<'_>, ParseError> {
         // Zero is a jumbogram (RFC 2675), which Ethernet cannot carry, or a
         // segmentation-offloaded packet captured before splitting, as for
         // IPv4 above: either way the payload is the rest of the frame.
+        payload_len = bytes.len() - IPV6_HEADER;
+    }
+    let clipped = cut && IPV6_HEADER + payload_len > bytes.len();
+    if clipped {
         payload_len = bytes.len() - IPV6_HEADER;
     }
     let body = c.take(IPV6_HEADER, payload_len)?;
@@ -654,7 +779,8 @@ fn parse_ipv6(bytes: &[u8], base: usize) -> Result<Packet<'_>, ParseError> {
         }
     }
     let rest = body.get(at..).unwrap_or(&[]);
-    let (transport, payload) = transport(next, rest, base + IPV6_HEADER + at, fragment)?;
+    let (transport, payload, short) =
+        transport(next, rest, base + IPV6_HEADER + at, fragment, cut)?;
     Ok(Packet {
         src,
         dst,
@@ -663,20 +789,24 @@ fn parse_ipv6(bytes: &[u8], base: usize) -> Result<Packet<'_>, ParseError> {
         fragment,
         transport,
         payload,
+        cut: clipped || short,
     })
 }
 
-/// The transport header of an IP payload `body` (at frame offset `base`).
+/// The transport header of an IP payload `body` (at frame offset `base`),
+/// its payload, and whether that payload is short of what the header says
+/// (only when `cut`: the capture's snap length).
 fn transport(
     protocol: u8,
     body: &[u8],
     base: usize,
     fragment: Option<Fragment>,
-) -> Result<(Transport, &[u8]), ParseError> {
+    cut: bool,
+) -> Result<(Transport, &[u8], bool), ParseError> {
     if fragment.is_some_and(|f| f.offset > 0) {
         // The transport header is in the first fragment (RFC 791 §2.3,
         // RFC 8200 §4.5); what is here is the middle of the datagram.
-        return Ok((Transport::Other(protocol), body));
+        return Ok((Transport::Other(protocol), body, false));
     }
     // A first fragment carries the header but only part of the data, so the
     // UDP length may exceed what is here.
@@ -690,7 +820,8 @@ fn transport(
             if len < UDP_HEADER {
                 return Err(c.invalid(format!("length {len} is shorter than the 8-byte header")));
             }
-            let payload = if first_fragment {
+            let short = cut && !first_fragment && len > body.len();
+            let payload = if first_fragment || short {
                 c.rest(UDP_HEADER)
             } else {
                 c.take(UDP_HEADER, len - UDP_HEADER)?
@@ -701,6 +832,7 @@ fn transport(
                     dport: c.u16(2)?,
                 },
                 payload,
+                short,
             ))
         }
         ip_proto::TCP => {
@@ -723,6 +855,7 @@ fn transport(
                     ack: c.u32(8)?,
                 },
                 c.rest(hlen),
+                false,
             ))
         }
         ip_proto::ICMP | ip_proto::ICMPV6 => {
@@ -734,9 +867,9 @@ fn transport(
             } else {
                 Transport::Icmpv6 { icmp_type, code }
             };
-            Ok((t, c.rest(ICMP_HEADER)))
+            Ok((t, c.rest(ICMP_HEADER), false))
         }
-        other => Ok((Transport::Other(other), body)),
+        other => Ok((Transport::Other(other), body, false)),
     }
 }
 
@@ -897,12 +1030,67 @@ mod tests {
         46 74 00 00 00 00 01 03 03 07";
 
     #[test]
+    fn link_management_frames_are_told_from_unknown_protocols() {
+        let stp = build::ethernet(
+            [0x01, 0x80, 0xc2, 0, 0, 0],
+            build::GW_MAC,
+            38,
+            &[0x42, 0x42, 0x03, 0, 0],
+        );
+        assert!(parse_ethernet(&stp).unwrap().is_link_management());
+        let lldp = build::ethernet(
+            [0x01, 0x80, 0xc2, 0, 0, 0x0e],
+            build::GW_MAC,
+            0x88cc,
+            &[0; 20],
+        );
+        assert!(parse_ethernet(&lldp).unwrap().is_link_management());
+        let xid = build::ethernet([0xff; 6], build::DUT_MAC, 3, &[0, 1, 0xaf]);
+        assert!(parse_ethernet(&xid).unwrap().is_link_management());
+        // A made-up ethertype to the gateway: not housekeeping.
+        let odd = build::ethernet(build::GW_MAC, build::DUT_MAC, 0x88b5, b"exfil");
+        assert!(!parse_ethernet(&odd).unwrap().is_link_management());
+        let ip = build::v4_udp(
+            true,
+            [10, 77, 1, 2].into(),
+            [203, 0, 113, 9].into(),
+            1,
+            2,
+            b"",
+        );
+        assert!(!parse_ethernet(&ip).unwrap().is_link_management());
+    }
+
+    #[test]
+    fn mac_addresses_read_as_ip_link_writes_them() {
+        let mac: MacAddr = "02:00:00:4D:01:0a".parse().unwrap();
+        assert_eq!(mac, MacAddr([2, 0, 0, 0x4d, 1, 0x0a]));
+        assert_eq!(mac.to_string(), "02:00:00:4d:01:0a");
+        assert_eq!("02-00-00-4d-01-0a".parse::<MacAddr>(), Ok(mac));
+        for bad in [
+            "",
+            "02:00:00:4d:01",
+            "02:00:00:4d:01:0a:ff",
+            "2:00:00:4d:01:0a",
+            "zz:00:00:4d:01:0a",
+        ] {
+            assert!(bad.parse::<MacAddr>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn real_tcp_syn_with_options() {
         let bytes = hex(REAL_SYN);
         let f = parse_ethernet(&bytes).unwrap();
-        assert_eq!(f.eth.src.to_string(), "00:22:5f:d6:0e:2d");
-        assert_eq!(f.eth.dst.to_string(), "f8:8b:37:b6:8c:a7");
-        assert_eq!(f.eth.ethertype, ethertype::IPV4);
+        assert_eq!(
+            f.link.src.map(|m| m.to_string()).as_deref(),
+            Some("00:22:5f:d6:0e:2d")
+        );
+        assert_eq!(
+            f.link.dst.map(|m| m.to_string()).as_deref(),
+            Some("f8:8b:37:b6:8c:a7")
+        );
+        assert_eq!(f.link.ethertype, ethertype::IPV4);
         let p = f.ip().unwrap();
         assert_eq!(p.src, IpAddr::V4(v4("192.168.0.206")));
         assert_eq!(p.dst, IpAddr::V4(v4("80.228.115.12")));
@@ -1004,7 +1192,7 @@ mod tests {
         tagged.extend_from_slice(&plain[12..]);
         let f = parse_ethernet(&tagged).unwrap();
         assert_eq!(
-            f.eth.vlan,
+            f.link.vlan,
             Some(VlanTag {
                 tpid: 0x8100,
                 pcp: 5,
@@ -1012,7 +1200,7 @@ mod tests {
                 vid: 42
             })
         );
-        assert_eq!(f.eth.ethertype, ethertype::IPV4);
+        assert_eq!(f.link.ethertype, ethertype::IPV4);
         assert_eq!(f.ip().unwrap().payload, b"x");
         // A second tag is not followed.
         let mut double = tagged[..16].to_vec();
@@ -1032,7 +1220,7 @@ mod tests {
     fn arp_is_recognised_as_not_ip() {
         let f = arp_request(v4("10.77.1.2"), v4("10.77.1.1"));
         let f = parse_ethernet(&f).unwrap();
-        assert!(f.eth.dst.is_broadcast());
+        assert!(f.link.is_broadcast());
         assert!(f.ip().is_none());
         assert_eq!(
             f.net,
@@ -1233,7 +1421,7 @@ mod tests {
             &m,
         );
         let fr = parse_ethernet(&f).unwrap();
-        assert!(fr.eth.dst.is_multicast() && !fr.eth.dst.is_broadcast());
+        assert!(fr.link.dst.is_some_and(|d| d.is_multicast()) && !fr.link.is_broadcast());
         let p = fr.ip().unwrap();
         assert_eq!(
             p.transport,

@@ -132,6 +132,14 @@ impl Bench {
         &self.config
     }
 
+    /// The bench side of `dut`'s link (see `open::link_bench_side`).
+    pub fn link_bench_side(
+        &self,
+        dut: &str,
+    ) -> (Option<benchctl_net::MacAddr>, Vec<std::net::IpAddr>) {
+        open::link_bench_side(&self.config, dut)
+    }
+
     /// Start the simulated phones among `duts` for a live run (see
     /// `open::start_plant`); `None` when none of them is simulated.
     pub fn start_plant(

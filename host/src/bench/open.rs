@@ -125,6 +125,31 @@ pub fn open_shield_link(
     })
 }
 
+/// The bench side of a DUT's link as its backend knows it: the MAC frames
+/// to the DUT come from, and the bench's addresses on the link (what
+/// run.json's `bench_mac` and `bench_ip` record).
+pub fn link_bench_side(
+    bench: &BenchConfig,
+    dut: &str,
+) -> (Option<benchctl_net::MacAddr>, Vec<std::net::IpAddr>) {
+    let Some(link) = bench
+        .dut(dut)
+        .and_then(|d| d.link.as_deref())
+        .and_then(|l| bench.link(l))
+    else {
+        return (None, Vec::new());
+    };
+    match link.backend {
+        LinkBackend::Sim => match bench.dut_address(dut) {
+            Some(ip) => (
+                Some(benchctl_net::MacAddr(super::sim::phone::gateway_mac(ip))),
+                vec![super::sim::phone::gateway(ip).into()],
+            ),
+            None => (None, Vec::new()),
+        },
+    }
+}
+
 /// The simulated shield on its own pseudo-terminal (`shield sim`).
 pub fn start_sim_shield() -> Result<SimShield, HwError> {
     SimShield::start().map_err(|e| HwError::new("simulated shield", format!("cannot start: {e}")))

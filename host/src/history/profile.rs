@@ -18,7 +18,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use benchctl_detect::analyze::net::DutSorter;
-use benchctl_detect::analyze::{SETTLE_S, route_packets};
+use benchctl_detect::analyze::{SETTLE_S, link_sides, route_packets};
 use benchctl_detect::beacon;
 use benchctl_detect::rf_silence as rf;
 use benchctl_format::read::{ReadError, RunDir, SigmfReader};
@@ -155,25 +155,23 @@ pub fn profile(dir: &Path) -> Result<RunProfile, ReadError> {
         current_profile(&mut reader, &mut duts)?;
     }
     if let Some(reader) = run.net()? {
-        let mut sorters: Vec<DutSorter> = run
-            .duts()
+        // Whose packet is whose, as the analysis decides it.
+        let sides = link_sides(&run)?;
+        let mut sorters: Vec<DutSorter> = sides
             .iter()
             .zip(&duts)
-            .map(|(d, profile)| {
-                let ips = d.addresses();
+            .map(|(sides, profile)| {
                 // No phases: the profile counts traffic, it does not judge
                 // it; it counts packets and bytes in each phase's own part.
-                DutSorter::new(ips, Vec::new(), 0.0)
+                DutSorter::new(sides.clone(), Vec::new(), 0.0)
                     .with_tally_windows(profile.phases.iter().map(judged).collect())
             })
             .collect();
         let names: Vec<&str> = run.duts().iter().map(|d| d.name.as_str()).collect();
-        let ips: Vec<Vec<std::net::IpAddr>> = run.duts().iter().map(|d| d.addresses()).collect();
-        let addresses: Vec<&[std::net::IpAddr]> = ips.iter().map(Vec::as_slice).collect();
         // Routed as the analysis routes them; what it could not route, the
         // analysis reports.
-        route_packets(reader, run.started(), &names, &addresses, |i, t, data| {
-            sorters[i].frame(t, data);
+        route_packets(reader, run.started(), &names, &sides, |i, t, c| {
+            sorters[i].captured(t, c);
         })?;
         for (d, sorter) in duts.iter_mut().zip(&sorters) {
             for (k, p) in d.phases.iter_mut().enumerate() {

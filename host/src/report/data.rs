@@ -10,16 +10,17 @@
 //! since without them there is no run clock and no DUT list to show.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::envelope::Envelope;
+use benchctl_detect::analyze::link_sides;
+use benchctl_detect::analyze::net::{Captured, LinkSides};
 use benchctl_format::read::{ReadError, RunDir, SigmfReader};
 use benchctl_format::{NetExpect, PowerExpect, RfExpect};
-use benchctl_net::packet::{Network, parse_ethernet};
+use benchctl_net::{Direction, LinkType, Network};
 
 /// Pixel columns of every time axis: the envelopes' resolution.
 pub const PLOT_COLUMNS: usize = 1000;
@@ -125,6 +126,9 @@ pub struct DutFindingsDoc {
     pub verdict: String,
     #[serde(default)]
     pub findings: Vec<FindingDoc>,
+    /// Why the DUT is incomplete.
+    #[serde(default)]
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -402,15 +406,20 @@ fn packet_rows(
         Err(e) => return Stream::Unreadable(e.to_string()),
     };
     let axis = Envelope::new(0.0, end_t, PLOT_COLUMNS);
-    let dut_ips: HashMap<&str, Vec<IpAddr>> = run
-        .duts()
-        .iter()
-        .map(|d| (d.name.as_str(), d.addresses()))
-        .collect();
+    // Whose packet is whose, as the analysis decides it.
+    let sides: HashMap<&str, LinkSides> = match link_sides(run) {
+        Ok(sides) => run
+            .duts()
+            .iter()
+            .map(|d| d.name.as_str())
+            .zip(sides)
+            .collect(),
+        Err(e) => return Stream::Unreadable(e.to_string()),
+    };
 
     // Pass 1: packets per DUT and peer.
     let mut counts: HashMap<String, HashMap<String, u64>> = HashMap::new();
-    let (untimed, error) = each_packet(&mut reader, run, &axis, &dut_ips, |dut, peer, _, _| {
+    let (untimed, error) = each_packet(&mut reader, run, &axis, &sides, |dut, peer, _, _| {
         *counts.entry(dut).or_default().entry(peer).or_default() += 1;
     });
     if let Some(e) = error {
@@ -444,7 +453,7 @@ fn packet_rows(
     // a capture that cannot be opened again keeps its rows empty.
     match run.net() {
         Ok(Some(mut reader)) => {
-            each_packet(&mut reader, run, &axis, &dut_ips, |dut, peer, sent, col| {
+            each_packet(&mut reader, run, &axis, &sides, |dut, peer, sent, col| {
                 let (Some(dut_rows), Some(index)) = (rows.get_mut(&dut), row_of.get(&dut)) else {
                     return;
                 };
@@ -502,15 +511,16 @@ fn each_packet(
     reader: &mut benchctl_format::read::PacketReader,
     run: &RunDir,
     axis: &Envelope,
-    dut_ips: &HashMap<&str, Vec<IpAddr>>,
+    sides: &HashMap<&str, LinkSides>,
     mut f: impl FnMut(String, String, bool, usize),
 ) -> (u64, Option<ReadError>) {
     let mut untimed = 0u64;
     loop {
-        let packet = match reader.next_packet() {
-            Ok(Some(p)) => p,
-            Ok(None) => return (untimed, None),
-            Err(e) => return (untimed, Some(e)),
+        // Owned: the interface it names is looked up while it is kept.
+        let packet = match reader.next() {
+            Some(Ok(p)) => p,
+            None => return (untimed, None),
+            Some(Err(e)) => return (untimed, Some(e)),
         };
         let Some(time) = packet.time else {
             untimed += 1;
@@ -519,13 +529,20 @@ fn each_packet(
         let Some(col) = axis.column_of(run.t_of(time)) else {
             continue;
         };
-        let interface = packet.interface;
-        let seen = Seen::of(packet.data);
         // Which DUT: the interface's name (interfaces can be declared part
         // way through a pcapng, so looked up per packet).
-        let dut = interface_dut(reader.interfaces(), interface);
-        let ips = dut_ips.get(dut.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-        let (peer, sent) = seen.peer(ips);
+        let interface = reader.interfaces().get(packet.interface);
+        let link = LinkType::from_code(interface.map_or(1, |i| u32::from(i.link_type)));
+        let dut = interface_dut(reader.interfaces(), packet.interface);
+        let captured = Captured {
+            link,
+            data: &packet.data,
+            original_len: packet.original_len,
+            own_interface: true,
+        };
+        let unknown = LinkSides::unknown();
+        let side = sides.get(dut.as_str()).unwrap_or(&unknown);
+        let (peer, sent) = peer(&captured, side);
         f(dut, peer, sent, col);
     }
 }
@@ -553,44 +570,24 @@ fn interface_dut(interfaces: &[benchctl_format::read::Interface], index: usize) 
         .unwrap_or_else(|| format!("interface {index}"))
 }
 
-/// What a frame says about who talks to whom, owned, so the reader can be
-/// asked about interfaces while it is kept.
-enum Seen {
-    Ip {
-        src: IpAddr,
-        dst: IpAddr,
-    },
-    /// Not IP: named by protocol (link-local housekeeping and the like).
-    Other(String),
-}
-
-impl Seen {
-    fn of(frame: &[u8]) -> Self {
-        match parse_ethernet(frame) {
-            Ok(f) => match &f.net {
-                Network::Ip(p) => Seen::Ip {
-                    src: p.src,
-                    dst: p.dst,
-                },
-                Network::Arp(_) => Seen::Other("ARP".into()),
-                Network::Other { ethertype, .. } => {
-                    Seen::Other(format!("ethertype 0x{ethertype:04x}"))
-                }
-            },
-            Err(_) => Seen::Other("unparsed frames".into()),
-        }
-    }
-
-    /// The peer on the far side of the DUT, and whether the DUT sent it.
-    fn peer(self, dut_ips: &[IpAddr]) -> (String, bool) {
-        match self {
-            Seen::Ip { src, dst } if dut_ips.contains(&dst) && !dut_ips.contains(&src) => {
-                (src.to_string(), false)
-            }
-            Seen::Ip { dst, .. } => (dst.to_string(), true),
-            Seen::Other(what) => (what, true),
-        }
-    }
+/// The peer on the far side of the DUT, and whether the DUT sent the
+/// frame: by the rule the analysis judges by (every frame on a DUT's link
+/// is its own unless it comes from the bench side). Frames that are not IP
+/// are named by what they are.
+fn peer(captured: &Captured<'_>, side: &LinkSides) -> (String, bool) {
+    let frame = match captured.parse() {
+        Ok(frame) => frame,
+        Err(_) => return ("unread frames".into(), true),
+    };
+    let sent = side.direction(&frame, true) != Some(Direction::ToDut);
+    let peer = match &frame.net {
+        Network::Ip(p) if sent => p.dst.to_string(),
+        Network::Ip(p) => p.src.to_string(),
+        Network::Arp(_) => "ARP".into(),
+        Network::LinkControl => "802.11 link control".into(),
+        Network::Other { ethertype, .. } => format!("ethertype 0x{ethertype:04x}"),
+    };
+    (peer, sent)
 }
 
 #[cfg(test)]

@@ -244,7 +244,12 @@ fn header(out: &mut String, run: &RunData, verdict: &str) {
     }
     missing.extend(run.notes.iter().cloned());
     match &run.findings {
-        Ok(f) => missing.extend(f.problems.iter().cloned()),
+        Ok(f) => {
+            missing.extend(f.problems.iter().cloned());
+            for d in &f.duts {
+                missing.extend(d.problems.iter().map(|p| format!("{}: {p}", d.dut)));
+            }
+        }
         Err(e) => missing.push(e.clone()),
     }
     if !missing.is_empty() {
@@ -447,6 +452,7 @@ mod tests {
                     dut: (*d).into(),
                     verdict: "fail".into(),
                     findings: vec![finding(), finding()],
+                    problems: Vec::new(),
                 })
                 .collect(),
             problems: Vec::new(),

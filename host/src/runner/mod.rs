@@ -175,7 +175,7 @@ pub async fn run(
     // t = 0 a moment from now: the files and threads below start before
     // it, so the first step is not late by their start-up time.
     let clock = RunClock::new(Instant::now() + START_LEAD);
-    let mut manifest = start_manifest(bench.config(), &request, &run_id, started_utc, &dir)?;
+    let mut manifest = start_manifest(bench, &request, &run_id, started_utc, &dir)?;
     let journal = Arc::new(RunJournal::new(
         Journal::create(&dir)?,
         RunTime::Wall(clock),
@@ -282,7 +282,7 @@ pub fn run_in_virtual_time(
     let (dir, run_id) = request
         .destination
         .create(options.started_utc, &scenario.name)?;
-    let mut manifest = start_manifest(config, &request, &run_id, options.started_utc, &dir)?;
+    let mut manifest = start_manifest(&bench, &request, &run_id, options.started_utc, &dir)?;
     let now = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let journal = RunJournal::new(Journal::create(&dir)?, RunTime::Virtual(now.clone()));
     let names: Vec<&str> = duts.iter().map(String::as_str).collect();
@@ -391,7 +391,7 @@ fn tapped_duts(config: &BenchConfig, duts: &[String]) -> Vec<String> {
 
 /// `run.json` as a run starts: `complete: false`.
 fn start_manifest(
-    config: &BenchConfig,
+    bench: &Bench,
     request: &RunRequest<'_>,
     run_id: &str,
     started_utc: SystemTime,
@@ -400,10 +400,10 @@ fn start_manifest(
     let scenario = request.scenario;
     let mut manifest = RunManifest::new(
         run_id,
-        &config.name,
+        &bench.config().name,
         &scenario.name,
         started_utc,
-        dut_entries(config, &scenario_duts(scenario)),
+        dut_entries(bench, &scenario_duts(scenario)),
     );
     if let Some(file) = request.scenario_file {
         manifest
@@ -731,24 +731,31 @@ pub fn new_run_dir(
     unreachable!("the loop returns")
 }
 
-/// run.json's DUT list: model, address on the link, firmware build.
-pub fn dut_entries(config: &BenchConfig, duts: &[String]) -> Vec<DutEntry> {
+/// run.json's DUT list: model, address on the link, firmware build, the
+/// bench side of its link.
+pub fn dut_entries(bench: &Bench, duts: &[String]) -> Vec<DutEntry> {
+    let config = bench.config();
     duts.iter()
         .filter_map(|name| config.dut(name))
-        .map(|d| DutEntry {
-            name: d.name.clone(),
-            model: d.model.clone(),
-            ip: config
-                .dut_address(&d.name)
-                .map(|ip| vec![ip.to_string()])
-                .unwrap_or_default(),
-            // Only what bench.toml knows, without asking the device: a
-            // simulated phone's build; for a DUT without device control (adb
-            // comes later) nothing, written as no `build` key (null to readers).
-            build: match &d.device {
-                crate::config::DeviceBackend::Sim(sim) => Some(sim.build.clone()),
-                crate::config::DeviceBackend::None => None,
-            },
+        .map(|d| {
+            let (bench_mac, bench_ip) = bench.link_bench_side(&d.name);
+            DutEntry {
+                name: d.name.clone(),
+                model: d.model.clone(),
+                ip: config
+                    .dut_address(&d.name)
+                    .map(|ip| vec![ip.to_string()])
+                    .unwrap_or_default(),
+                // Only what bench.toml knows, without asking the device: a
+                // simulated phone's build; for a DUT without device control (adb
+                // comes later) nothing, written as no `build` key (null to readers).
+                build: match &d.device {
+                    crate::config::DeviceBackend::Sim(sim) => Some(sim.build.clone()),
+                    crate::config::DeviceBackend::None => None,
+                },
+                bench_mac: bench_mac.map(|m| m.to_string()),
+                bench_ip: bench_ip.iter().map(ToString::to_string).collect(),
+            }
         })
         .collect()
 }

@@ -100,10 +100,11 @@ fn suite(run: &Findings, baseline: Option<&BaselineCheck>) -> (String, (usize, u
     );
     if run.verdict == Verdict::Incomplete || !run.complete {
         errors += 1;
-        let why = if run.problems.is_empty() {
+        let problems = run.all_problems();
+        let why = if problems.is_empty() {
             "the run did not finish".to_string()
         } else {
-            run.problems.join("; ")
+            problems.join("; ")
         };
         let _ = write!(
             cases,
@@ -250,6 +251,8 @@ mod tests {
                 dut: "phone-b".into(),
                 verdict: Verdict::Fail,
                 findings: vec![finding],
+                problems: vec![],
+                frames: None,
             }],
             problems: vec![],
             checks: vec![

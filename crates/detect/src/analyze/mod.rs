@@ -13,7 +13,7 @@ pub mod junit;
 pub mod net;
 pub mod summary;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -23,7 +23,8 @@ use crate::{Finding, Severity, power_off, rf_silence};
 use benchctl_format::read::{ChannelKind, PacketReader, ReadError, RunDir, SigmfReader};
 use benchctl_format::run_json::RunManifest;
 use benchctl_format::{NetExpect, PowerExpect, RfExpect};
-use net::{DutSorter, NetPhase};
+use benchctl_net::LinkType;
+use net::{Captured, DutSorter, FrameCounts, LinkSides, NetPhase};
 
 /// The format string of findings.json.
 pub const FORMAT: &str = "benchctl-findings/1";
@@ -80,6 +81,14 @@ pub struct DutFindings {
     pub dut: String,
     pub verdict: Verdict,
     pub findings: Vec<Finding>,
+    /// Why the DUT is incomplete: what its phases expect that could not
+    /// be judged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// Its link's frames: read, not read, malformed, cut (when its
+    /// packets were captured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames: Option<FrameCounts>,
 }
 
 /// One thing analysis checked: a phase expectation or a covert-pattern
@@ -97,6 +106,22 @@ pub struct Check {
 }
 
 impl Findings {
+    /// Every reason the run is incomplete: the run's own, then each DUT's,
+    /// named.
+    pub fn all_problems(&self) -> Vec<String> {
+        let mut all = self.problems.clone();
+        for d in &self.duts {
+            for p in &d.problems {
+                if p.starts_with(&format!("{}: ", d.dut)) {
+                    all.push(p.clone());
+                } else {
+                    all.push(format!("{}: {p}", d.dut));
+                }
+            }
+        }
+        all
+    }
+
     /// The findings that fail `check` (severity medium or high).
     pub fn failing<'a>(&'a self, check: &'a Check) -> impl Iterator<Item = &'a Finding> + 'a {
         self.duts
@@ -154,7 +179,16 @@ pub fn write(dir: &Path, findings: &Findings) -> Result<(), AnalyzeError> {
 struct DutPhases {
     name: String,
     ips: Vec<IpAddr>,
+    /// Who is who on its link.
+    sides: LinkSides,
     phases: Vec<PhaseSpan>,
+}
+
+/// What analysis found per DUT besides its findings.
+#[derive(Debug, Default)]
+struct DutNotes {
+    problems: Vec<String>,
+    frames: Option<FrameCounts>,
 }
 
 #[derive(Debug, Clone)]
@@ -192,10 +226,12 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
     if run.events().truncated() {
         problems.push("events.jsonl ends in a cut line".into());
     }
+    let sides = link_sides(&run)?;
     let duts: Vec<DutPhases> = run
         .duts()
         .iter()
-        .map(|d| {
+        .zip(sides)
+        .map(|(d, sides)| {
             let phases = run
                 .phase_intervals(&d.name)?
                 .iter()
@@ -213,12 +249,17 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
             Ok(DutPhases {
                 name: d.name.clone(),
                 ips: d.addresses(),
+                sides,
                 phases,
             })
         })
         .collect::<Result<_, ReadError>>()?;
     let mut findings: BTreeMap<String, Vec<Finding>> =
         duts.iter().map(|d| (d.name.clone(), Vec::new())).collect();
+    let mut notes: BTreeMap<String, DutNotes> = duts
+        .iter()
+        .map(|d| (d.name.clone(), DutNotes::default()))
+        .collect();
 
     // Coverage counts the samples measured while the run lasted: a
     // recording shifted past the run's end holds samples, but not of it.
@@ -250,21 +291,25 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
             problems.push("rf.sigmf-data ends in a partial frame".into());
         }
         let measured = rf_findings(&mut reader, &duts, counted.clone(), &mut findings)?;
-        problems.extend(coverage(
+        coverage(
             "rf.sigmf-data",
             &reader,
             run.duration_s(),
             &measured,
-        ));
+            &mut problems,
+            &mut notes,
+        );
     }
     if let Some(mut reader) = power {
         let measured = power_findings(&mut reader, &duts, counted, &mut findings)?;
-        problems.extend(coverage(
+        coverage(
             "power.sigmf-data",
             &reader,
             run.duration_s(),
             &measured,
-        ));
+            &mut problems,
+            &mut notes,
+        );
     }
     let net = run.net()?;
     if let Some(reader) = net {
@@ -285,17 +330,18 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
                             .then(|| benchctl_net::Allowlist::parse(&p.allow).unwrap_or_default()),
                     })
                     .collect();
-                DutSorter::new(d.ips.clone(), phases, SETTLE_S)
+                DutSorter::new(d.sides.clone(), phases, SETTLE_S)
             })
             .collect();
         let names: Vec<&str> = duts.iter().map(|d| d.name.as_str()).collect();
-        let addresses: Vec<&[IpAddr]> = duts.iter().map(|d| d.ips.as_slice()).collect();
-        let routed = route_packets(reader, run.started(), &names, &addresses, |i, t, data| {
-            sorters[i].frame(t, data);
+        let sides: Vec<LinkSides> = duts.iter().map(|d| d.sides.clone()).collect();
+        let routed = route_packets(reader, run.started(), &names, &sides, |i, t, c| {
+            sorters[i].captured(t, c);
         })?;
         for note in routed.orphan_notes() {
             tracing::warn!("{}: {note}", dir.display());
         }
+        problems.extend(routed.unread_problems());
         for (heard, captured) in heard.iter_mut().zip(&routed.captured) {
             heard.net &= *captured;
         }
@@ -314,6 +360,10 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
                 &sorter,
                 findings.get_mut(&d.name).expect("every DUT has a list"),
             );
+            let note = notes.get_mut(&d.name).expect("every DUT has notes");
+            note.problems
+                .extend(sorter.traffic.frames.problems("net.pcapng"));
+            note.frames = Some(sorter.traffic.frames);
         }
     }
 
@@ -322,12 +372,17 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
         .zip(&heard)
         .flat_map(|(d, heard)| checks_for(d, *heard))
         .collect();
-    problems.extend(unheard(&duts, &heard, &run));
+    for (dut, problem) in unheard(&duts, &heard, &run) {
+        if let Some(note) = notes.get_mut(&dut) {
+            note.problems.push(problem);
+        }
+    }
     Ok(assemble(
         dir.display().to_string(),
         Some(run.run_id().to_string()),
-        run.complete() && problems.is_empty(),
+        run.complete(),
         findings,
+        notes,
         checks,
         problems,
     ))
@@ -360,14 +415,17 @@ fn coverage(
     reader: &SigmfReader,
     duration_s: Option<f64>,
     measured: &[u64],
-) -> Vec<String> {
+    problems: &mut Vec<String>,
+    notes: &mut BTreeMap<String, DutNotes>,
+) {
     let frames = reader.frames();
     if let Some(end) = duration_s
         && frames == 0
     {
-        return vec![format!(
+        problems.push(format!(
             "{file} holds no samples for a {end:.1} s run: nothing it should measure was heard"
-        )];
+        ));
+        return;
     }
     let rate = reader.sample_rate();
     let slack = COVERAGE_SLACK_S.max(2.0 / rate);
@@ -375,7 +433,7 @@ fn coverage(
     // expected: a recorder that went on after the run's end measured the
     // run no worse. Without a length, the recording is all there is.
     let expected = duration_s.map_or(frames as f64, |end| (end - slack) * rate);
-    let short: Vec<String> = reader
+    let short: Vec<(String, String)> = reader
         .channels()
         .iter()
         .zip(measured)
@@ -383,10 +441,13 @@ fn coverage(
             let dut = channel.dut.as_deref()?;
             let share = n as f64 / expected.max(1.0);
             (share < MIN_MEASURED_SHARE).then(|| {
-                format!(
-                    "{file}: channel \"{}\" of {dut} has a measured sample in {:.0}% of its frames (the rest were lost)",
-                    channel.label(),
-                    share * 100.0
+                (
+                    dut.to_string(),
+                    format!(
+                        "{file}: channel \"{}\" of {dut} has a measured sample in {:.0}% of its frames (the rest were lost)",
+                        channel.label(),
+                        share * 100.0
+                    ),
                 )
             })
         })
@@ -394,27 +455,22 @@ fn coverage(
     let (from, to) = (reader.t0(), reader.end_t());
     match duration_s {
         // Said once for the file when the recording itself is short.
-        Some(end) if !short.is_empty() && (from > slack || to < end - slack) => vec![format!(
-            "{file} covers only {from:.1}-{to:.1} s of a {end:.1} s run: what happened outside that was not measured"
-        )],
-        _ => short,
+        Some(end) if !short.is_empty() && (from > slack || to < end - slack) => {
+            problems.push(format!(
+                "{file} covers only {from:.1}-{to:.1} s of a {end:.1} s run: what happened outside that was not measured"
+            ));
+        }
+        _ => {
+            for (dut, problem) in short {
+                match notes.get_mut(&dut) {
+                    Some(note) => note.problems.push(problem),
+                    // A channel of a bench DUT the run did not put through
+                    // the scenario (the room's reference): the run's.
+                    None => problems.push(problem),
+                }
+            }
+        }
     }
-}
-
-/// The DUTs (indices into `addresses`, each DUT's addresses) whose address
-/// is the frame's source or destination (for ARP: sender or target).
-fn owners_by_address(frame: &[u8], addresses: &[&[IpAddr]]) -> Vec<usize> {
-    let ends: [IpAddr; 2] = match benchctl_net::parse_ethernet(frame).map(|f| f.net) {
-        Ok(benchctl_net::Network::Ip(p)) => [p.src, p.dst],
-        Ok(benchctl_net::Network::Arp(a)) => [a.sender_ip.into(), a.target_ip.into()],
-        _ => return Vec::new(),
-    };
-    addresses
-        .iter()
-        .enumerate()
-        .filter(|(_, ips)| ends.iter().any(|e| ips.contains(&e.to_canonical())))
-        .map(|(i, _)| i)
-        .collect()
 }
 
 /// What [`route_packets`] could not give to a DUT.
@@ -423,9 +479,11 @@ pub struct Routed {
     /// The capture's end was cut.
     pub truncated: bool,
     /// Per interface name (None: unnamed), packets no DUT could claim:
-    /// other hosts on a shared link, as on a DUT's own interface a
-    /// broadcast it overheard is not its doing.
+    /// other hosts on a shared link.
     pub orphans: BTreeMap<Option<String>, u64>,
+    /// Per shared interface, frames that could not be read, so no DUT
+    /// could be found for them by address: (unread, all frames, why).
+    pub unread_orphans: BTreeMap<Option<String>, (u64, u64, BTreeSet<String>)>,
     /// Per DUT (in the order given), whether the capture holds its link.
     pub captured: Vec<bool>,
 }
@@ -448,39 +506,85 @@ impl Routed {
             })
             .collect()
     }
+
+    /// Shared interfaces whose unread frames could be any DUT's, beyond the
+    /// share a DUT's own link may have unread: the run cannot vouch for its
+    /// DUTs' traffic there.
+    pub fn unread_problems(&self) -> Vec<String> {
+        self.unread_orphans
+            .iter()
+            .filter(|(_, (unread, all, _))| {
+                *unread as f64 / (*all).max(1) as f64 > net::MAX_UNREAD_SHARE
+            })
+            .map(|(interface, (unread, all, why))| {
+                let on = interface.as_deref().map_or_else(
+                    || "an unnamed interface".to_string(),
+                    |n| format!("interface \"{n}\""),
+                );
+                format!(
+                    "net.pcapng: {unread} of the {all} frames on {on} could not be read ({}), so whose they are is not known",
+                    why.iter().cloned().collect::<Vec<_>>().join("; ")
+                )
+            })
+            .collect()
+    }
 }
 
 /// Walk a run's capture, giving each packet to its DUT(s) as `(DUT index,
-/// run time, bytes)`: to the DUT whose name its interface carries, or, on
-/// any other interface (a shared `eth0`, a classic pcap without names), to
-/// the DUT whose address (`addresses`, per DUT) is its source or
-/// destination. A packet between two DUTs is both one's sending and the
-/// other's receiving. The analysis and the run history (`history::profile`)
-/// route packets this one way.
+/// run time, frame)`: every frame of an interface named after a DUT to that
+/// DUT (its link's traffic, whatever the addresses), and on any other
+/// interface (a shared `eth0`, a classic pcap without names) to the DUT
+/// whose address (`sides`, per DUT) is its source or destination. A packet
+/// between two DUTs is both one's sending and the other's receiving. The
+/// analysis, the run history (`history::profile`) and the report route
+/// packets this one way.
 pub fn route_packets(
     reader: PacketReader,
     started: benchctl_format::read::UtcTime,
     names: &[&str],
-    addresses: &[&[IpAddr]],
-    mut each: impl FnMut(usize, f64, &[u8]),
+    sides: &[LinkSides],
+    mut each: impl FnMut(usize, f64, &Captured<'_>),
 ) -> Result<Routed, ReadError> {
     let mut orphans: BTreeMap<Option<String>, u64> = BTreeMap::new();
-    let (truncated, interfaces) = read_packets(reader, |interface_name, time, data| {
+    let mut unread_orphans: BTreeMap<Option<String>, (u64, u64, BTreeSet<String>)> =
+        BTreeMap::new();
+    let (truncated, interfaces) = read_packets(reader, |interface_name, time, mut captured| {
         let t = time.seconds_since(started);
         if let Some(i) = interface_name.and_then(|n| names.iter().position(|d| *d == n)) {
-            each(i, t, data);
+            captured.own_interface = true;
+            each(i, t, &captured);
             return;
         }
-        let owners = owners_by_address(data, addresses);
+        let shared = unread_orphans
+            .entry(interface_name.map(str::to_string))
+            .or_default();
+        shared.1 += 1;
+        let frame = match captured.parse() {
+            Ok(frame) => frame,
+            Err(e) => {
+                shared.0 += 1;
+                if shared.2.len() < 4 {
+                    shared.2.insert(e.to_string());
+                }
+                return;
+            }
+        };
+        let owners: Vec<usize> = sides
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.direction(&frame, false).is_some())
+            .map(|(i, _)| i)
+            .collect();
         if owners.is_empty() {
             *orphans
                 .entry(interface_name.map(str::to_string))
                 .or_default() += 1;
         }
         for i in owners {
-            each(i, t, data);
+            each(i, t, &captured);
         }
     })?;
+    unread_orphans.retain(|_, (unread, _, _)| *unread > 0);
     // A DUT's link was captured when an interface carries its name, or
     // when some interface names no DUT (its packets may be there, found by
     // address).
@@ -494,25 +598,57 @@ pub fn route_packets(
     Ok(Routed {
         truncated,
         orphans,
+        unread_orphans,
         captured,
     })
 }
 
-/// Walk a capture's packets: `(interface name, time, bytes)`. Returns
+/// The bench side of each DUT's link: run.json's `bench_mac`/`bench_ip`,
+/// else learned from the capture (`net::learn_bench_macs`), which takes one
+/// extra pass over it only when some DUT needs it.
+pub fn link_sides(run: &RunDir) -> Result<Vec<LinkSides>, ReadError> {
+    let mut sides: Vec<LinkSides> = run.duts().iter().map(LinkSides::of).collect();
+    if !sides.iter().any(LinkSides::needs_learning) {
+        return Ok(sides);
+    }
+    let Some(reader) = run.net()? else {
+        return Ok(sides);
+    };
+    let names: Vec<&str> = run.duts().iter().map(|d| d.name.as_str()).collect();
+    let mut learner = net::BenchMacLearner::new(sides.len());
+    read_packets(reader, |interface_name, _time, mut captured| {
+        if let Some(i) = interface_name.and_then(|n| names.iter().position(|d| *d == n)) {
+            captured.own_interface = true;
+            learner.observe(&sides, i, &captured);
+        }
+    })?;
+    learner.finish(&mut sides);
+    Ok(sides)
+}
+
+/// Walk a capture's packets: `(interface name, time, frame)`. Returns
 /// whether its end was cut, and the names of the interfaces it declares
 /// (None: unnamed), packets or not.
 pub(crate) fn read_packets(
     mut reader: PacketReader,
-    mut each: impl FnMut(Option<&str>, benchctl_format::read::UtcTime, &[u8]),
+    mut each: impl FnMut(Option<&str>, benchctl_format::read::UtcTime, Captured<'_>),
 ) -> Result<(bool, Vec<Option<String>>), ReadError> {
     while let Some(p) = reader.next() {
         let p = p?;
         let Some(time) = p.time else { continue };
-        let name = reader
-            .interfaces()
-            .get(p.interface)
-            .and_then(|i| i.name.clone());
-        each(name.as_deref(), time, &p.data);
+        let interface = reader.interfaces().get(p.interface);
+        let name = interface.and_then(|i| i.name.clone());
+        let link = LinkType::from_code(interface.map_or(1, |i| u32::from(i.link_type)));
+        each(
+            name.as_deref(),
+            time,
+            Captured {
+                link,
+                data: &p.data,
+                original_len: p.original_len,
+                own_interface: false,
+            },
+        );
     }
     let interfaces = reader.interfaces().iter().map(|i| i.name.clone()).collect();
     Ok((reader.truncated().is_some(), interfaces))
@@ -531,6 +667,10 @@ fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
         .into());
     }
     let reader = PacketReader::open(path)?;
+    let file_name = path.file_name().map_or_else(
+        || "capture".to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let unnamed = path.file_stem().map_or_else(
         || "capture".to_string(),
         |s| s.to_string_lossy().into_owned(),
@@ -540,7 +680,7 @@ fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
     let mut names: Vec<String> = Vec::new();
     let mut sorters: Vec<DutSorter> = Vec::new();
     let mut first: Option<benchctl_format::read::UtcTime> = None;
-    let (truncated, interfaces) = read_packets(reader, |name, time, data| {
+    let (truncated, interfaces) = read_packets(reader, |name, time, mut captured| {
         // An interface without a name (classic pcap has none) is called
         // after the file.
         let name = name.map_or_else(|| unnamed.clone(), str::to_string);
@@ -548,12 +688,13 @@ fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
             Some(i) => i,
             None => {
                 names.push(name);
-                sorters.push(DutSorter::new(Vec::new(), Vec::new(), 0.0));
+                sorters.push(DutSorter::new(LinkSides::unknown(), Vec::new(), 0.0));
                 names.len() - 1
             }
         };
         let t0 = *first.get_or_insert(time);
-        sorters[i].frame(time.seconds_since(t0), data);
+        captured.own_interface = true;
+        sorters[i].captured(time.seconds_since(t0), &captured);
     })?;
     // Each interface the file declares is a pseudo-DUT (findings.md), one
     // that sent nothing if it holds no packet.
@@ -561,19 +702,29 @@ fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
         let name = name.unwrap_or_else(|| unnamed.clone());
         if !names.contains(&name) {
             names.push(name);
-            sorters.push(DutSorter::new(Vec::new(), Vec::new(), 0.0));
+            sorters.push(DutSorter::new(LinkSides::unknown(), Vec::new(), 0.0));
         }
     }
     let mut findings = BTreeMap::new();
+    let mut notes = BTreeMap::new();
     let mut checks = Vec::new();
     for (name, sorter) in names.iter().zip(sorters) {
         let d = DutPhases {
             name: name.clone(),
             ips: Vec::new(),
+            sides: LinkSides::unknown(),
             phases: Vec::new(),
         };
         let list = findings.entry(name.clone()).or_insert_with(Vec::new);
         net_findings(&d, &sorter, list);
+        let frames = sorter.traffic.frames;
+        notes.insert(
+            name.clone(),
+            DutNotes {
+                problems: frames.problems(&file_name),
+                frames: Some(frames),
+            },
+        );
         checks.extend(checks_for(
             &d,
             Heard {
@@ -593,6 +744,7 @@ fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
         None,
         !truncated,
         findings,
+        notes,
         checks,
         problems,
     ))
@@ -601,8 +753,9 @@ fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
 fn assemble(
     input: String,
     run_id: Option<String>,
-    complete: bool,
+    run_complete: bool,
     findings: BTreeMap<String, Vec<Finding>>,
+    mut notes: BTreeMap<String, DutNotes>,
     checks: Vec<Check>,
     problems: Vec<String>,
 ) -> Findings {
@@ -610,14 +763,28 @@ fn assemble(
         .into_iter()
         .map(|(dut, mut findings)| {
             findings.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+            let note = notes.remove(&dut).unwrap_or_default();
             let fail = findings.iter().any(|f| f.severity >= Severity::Medium);
+            // findings.md: fail beats incomplete; a DUT is incomplete when
+            // something its phases expect could not be judged.
+            let verdict = if fail {
+                Verdict::Fail
+            } else if !note.problems.is_empty() {
+                Verdict::Incomplete
+            } else {
+                Verdict::Pass
+            };
             DutFindings {
                 dut,
-                verdict: if fail { Verdict::Fail } else { Verdict::Pass },
+                verdict,
                 findings,
+                problems: note.problems,
+                frames: note.frames,
             }
         })
         .collect();
+    let complete =
+        run_complete && problems.is_empty() && duts.iter().all(|d| d.problems.is_empty());
     let verdict = if duts.iter().any(|d| d.verdict == Verdict::Fail) {
         Verdict::Fail
     } else if !complete {
@@ -695,7 +862,7 @@ fn checks_for(d: &DutPhases, heard: Heard) -> Vec<Check> {
 /// What the run's phases expected but nothing measured, in words: a phase
 /// nobody heard is not a silent phase, so these make the run incomplete
 /// instead of letting the DUT pass on data that is not there.
-fn unheard(duts: &[DutPhases], heard: &[Heard], run: &RunDir) -> Vec<String> {
+fn unheard(duts: &[DutPhases], heard: &[Heard], run: &RunDir) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     for (d, heard) in duts.iter().zip(heard) {
         let phases = |wanted: &dyn Fn(&PhaseSpan) -> bool| -> Vec<String> {
@@ -727,10 +894,13 @@ fn unheard(duts: &[DutPhases], heard: &[Heard], run: &RunDir) -> Vec<String> {
         for (heard, expected, recorded, what, no_channel, no_stream) in sampled {
             if !heard && !expected.is_empty() {
                 let why = if recorded { no_channel } else { no_stream };
-                problems.push(format!(
-                    "{}: {what} {} was not measured: {why}",
-                    d.name,
-                    expected.join(", ")
+                problems.push((
+                    d.name.clone(),
+                    format!(
+                        "{}: {what} {} was not measured: {why}",
+                        d.name,
+                        expected.join(", ")
+                    ),
                 ));
             }
         }
@@ -748,7 +918,10 @@ fn unheard(duts: &[DutPhases], heard: &[Heard], run: &RunDir) -> Vec<String> {
             } else {
                 format!("the network expected in {}", net.join(", "))
             };
-            problems.push(format!("{}: {what} was not judged: {why}", d.name));
+            problems.push((
+                d.name.clone(),
+                format!("{}: {what} was not judged: {why}", d.name),
+            ));
         }
     }
     problems

@@ -21,8 +21,291 @@ use std::net::IpAddr;
 use crate::net_policy::proto_name;
 pub use crate::net_policy::{NetPhase, Offence, Offences};
 use crate::timing;
+use benchctl_format::run_json::DutEntry;
 use benchctl_net::packet::{self, Transport, ip_proto};
-use benchctl_net::{Direction, ResolverCache, dns};
+use benchctl_net::{
+    Direction, Frame, FrameError, LinkType, MacAddr, Network, NotRead, ResolverCache, dns,
+};
+
+/// One captured frame as the capture holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Captured<'a> {
+    /// The link type of its interface.
+    pub link: LinkType,
+    /// The bytes the capture kept.
+    pub data: &'a [u8],
+    /// Its length on the wire: more than `data` when the snap length cut it.
+    pub original_len: u32,
+    /// On an interface named after the DUT: every frame there is its
+    /// link's traffic. Otherwise it was found on a shared interface by
+    /// the DUT's addresses.
+    pub own_interface: bool,
+}
+
+impl<'a> Captured<'a> {
+    /// An Ethernet frame found by address (what the simulated bench's tests
+    /// and the history's tests feed).
+    pub fn ethernet(data: &'a [u8]) -> Self {
+        Captured {
+            link: LinkType::Ethernet,
+            data,
+            original_len: u32::try_from(data.len()).unwrap_or(u32::MAX),
+            own_interface: false,
+        }
+    }
+
+    /// Parsed by its link type, headers whole even when the capture cut it.
+    pub fn parse(&self) -> Result<Frame<'a>, FrameError> {
+        benchctl_net::parse_captured(self.link, self.data, self.original_len as usize)
+    }
+
+    /// The snap length cut it.
+    pub fn cut(&self) -> bool {
+        self.data.len() < self.original_len as usize
+    }
+}
+
+/// The two ends of a DUT's link (recording-format.md, "Whose packet is
+/// it"): every frame on the DUT's own interface is its link's traffic; it
+/// was sent *to* the DUT when it comes from the bench side (`bench_mac`, or
+/// a source address in `bench_ip`), and *by* the DUT otherwise, whatever
+/// source address it carries. A phone chooses its addresses; the bench
+/// does not, so an address run.json does not list never makes a frame
+/// "not the DUT's doing".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkSides {
+    /// The DUT's listed addresses; empty: a bare capture's pseudo-DUT,
+    /// whose every frame counts as sent (both ends are judged).
+    pub dut_ips: Vec<IpAddr>,
+    /// The bench side's MACs: `bench_mac`, or learned from the capture.
+    pub bench_macs: BTreeSet<MacAddr>,
+    /// The bench side's addresses (`bench_ip`).
+    pub bench_ips: Vec<IpAddr>,
+}
+
+impl LinkSides {
+    /// What run.json says of a DUT's link.
+    pub fn of(entry: &DutEntry) -> Self {
+        LinkSides {
+            dut_ips: entry.addresses(),
+            bench_macs: entry.bench_mac().into_iter().collect(),
+            bench_ips: entry.bench_addresses(),
+        }
+    }
+
+    /// A bare capture's pseudo-DUT: nothing known, every frame judged.
+    pub fn unknown() -> Self {
+        LinkSides::default()
+    }
+
+    /// run.json names the DUT's addresses but not the bench side: the
+    /// bench's MAC must be learned from the capture ([`learn_bench_macs`]).
+    pub fn needs_learning(&self) -> bool {
+        !self.dut_ips.is_empty() && self.bench_macs.is_empty() && self.bench_ips.is_empty()
+    }
+
+    /// Which way a frame went; None when it is not the DUT's at all (a
+    /// frame on a shared interface that carries none of its addresses).
+    pub fn direction(&self, frame: &Frame<'_>, own_interface: bool) -> Option<Direction> {
+        if self.dut_ips.is_empty() {
+            return Some(Direction::FromDut);
+        }
+        let ends = ends(frame);
+        if !own_interface {
+            // A shared interface: only the DUT's addresses say it is its.
+            let (src, dst) = ends?;
+            return if self.dut_ips.contains(&src) {
+                Some(Direction::FromDut)
+            } else if self.dut_ips.contains(&dst) {
+                Some(Direction::ToDut)
+            } else {
+                None
+            };
+        }
+        if let Some(src) = frame.link.src
+            && !self.bench_macs.is_empty()
+        {
+            return Some(if self.bench_macs.contains(&src) {
+                Direction::ToDut
+            } else {
+                Direction::FromDut
+            });
+        }
+        // No link address to go by (raw IP, loopback), or no bench MAC
+        // known: the bench's addresses, else what is addressed to the DUT
+        // from elsewhere.
+        Some(match ends {
+            Some((src, _)) if self.bench_ips.contains(&src) => Direction::ToDut,
+            Some((src, dst)) if self.dut_ips.contains(&dst) && !self.dut_ips.contains(&src) => {
+                Direction::ToDut
+            }
+            _ => Direction::FromDut,
+        })
+    }
+}
+
+/// A frame's (source, destination) addresses: IP, or ARP's sender and
+/// target. Canonical, as run.json's are.
+fn ends(frame: &Frame<'_>) -> Option<(IpAddr, IpAddr)> {
+    match &frame.net {
+        Network::Ip(p) => Some((p.src.to_canonical(), p.dst.to_canonical())),
+        Network::Arp(a) => Some((a.sender_ip.into(), a.target_ip.into())),
+        _ => None,
+    }
+}
+
+/// For each DUT whose run names no bench side ([`LinkSides::needs_learning`]):
+/// the MAC most of the frames addressed to its listed addresses came from,
+/// on its own interface, is the bench's (recording-format.md). Most, not
+/// the first: a DUT that sends itself a frame from a made-up MAC must not
+/// make its own frames the bench's. A MAC that also sends from the DUT's
+/// listed addresses tells the two sides apart from nothing (a capture
+/// written with one MAC pair for every frame): then no MAC is taken, and
+/// the addresses decide. One counter per MAC seen, never the frames.
+#[derive(Debug)]
+pub struct BenchMacLearner {
+    /// Per DUT: per source MAC, frames to the DUT's addresses from
+    /// elsewhere, and frames from its addresses.
+    seen: Vec<BTreeMap<MacAddr, (u64, u64)>>,
+}
+
+impl BenchMacLearner {
+    pub fn new(duts: usize) -> Self {
+        BenchMacLearner {
+            seen: vec![BTreeMap::new(); duts],
+        }
+    }
+
+    /// A frame on DUT `i`'s own interface.
+    pub fn observe(&mut self, sides: &[LinkSides], i: usize, captured: &Captured<'_>) {
+        let Some(side) = sides.get(i).filter(|s| s.needs_learning()) else {
+            return;
+        };
+        let Ok(frame) = captured.parse() else { return };
+        let (Some(mac), Some((src, dst))) = (frame.link.src, ends(&frame)) else {
+            return;
+        };
+        let counts = self.seen[i].entry(mac).or_default();
+        if side.dut_ips.contains(&src) {
+            counts.1 += 1;
+        } else if side.dut_ips.contains(&dst) {
+            counts.0 += 1;
+        }
+    }
+
+    /// Give each DUT that needed it the MAC(s) seen most.
+    pub fn finish(self, sides: &mut [LinkSides]) {
+        for (side, seen) in sides.iter_mut().zip(self.seen) {
+            let most = seen.values().map(|c| c.0).max().unwrap_or(0);
+            let chosen: BTreeSet<MacAddr> = seen
+                .iter()
+                .filter(|(_, c)| most > 0 && c.0 == most)
+                .map(|(mac, _)| *mac)
+                .collect();
+            if chosen.iter().all(|mac| seen[mac].1 == 0) {
+                side.bench_macs = chosen;
+            }
+        }
+    }
+}
+
+/// What a DUT's frames were, read or not: what `findings.json` reports per
+/// DUT, and what makes it incomplete.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FrameCounts {
+    /// Every frame of the DUT's link (both directions).
+    pub frames: u64,
+    /// Read down to what the detectors judge (IP, ARP, link control).
+    pub read: u64,
+    /// Of a link type or protocol benchctl does not read (or encrypted).
+    pub not_read: u64,
+    /// Damaged: the bytes contradict their own headers.
+    pub malformed: u64,
+    /// Cut by the capture's snap length (whether or not their headers
+    /// were whole).
+    pub cut: u64,
+    /// What was not read, in words, with counts.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_read_kinds: BTreeMap<String, u64>,
+    /// Frames not read (not read, malformed, or cut before their headers
+    /// ended) in a phase with `net = "none"`.
+    #[serde(skip)]
+    pub unread_in_isolation: u64,
+    /// DNS messages the snap length cut, so their names were not read.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dns_cut: u64,
+    /// The smallest number of bytes a cut frame kept.
+    #[serde(skip)]
+    pub snap_length: Option<usize>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// More than this share of a DUT's frames unread and what they carried
+/// could hide what it sent: the DUT is incomplete.
+pub const MAX_UNREAD_SHARE: f64 = 0.01;
+
+impl FrameCounts {
+    /// Frames whose content was not judged at all.
+    pub fn unread(&self) -> u64 {
+        self.not_read + self.malformed + self.cut_unparsed()
+    }
+
+    fn cut_unparsed(&self) -> u64 {
+        self.frames - self.read - self.not_read - self.malformed
+    }
+
+    /// Why these counts make the DUT incomplete, in words (empty: they do not).
+    pub fn problems(&self, file: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        let unread = self.unread();
+        let share = unread as f64 / self.frames.max(1) as f64;
+        if unread > 0 && (share > MAX_UNREAD_SHARE || self.read == 0) {
+            problems.push(format!(
+                "{file}: {unread} of its {} frames ({:.1}%) were not read ({}): more than {}% of its traffic unread could hide what it sent",
+                self.frames,
+                share * 100.0,
+                self.unread_words(),
+                MAX_UNREAD_SHARE * 100.0
+            ));
+        }
+        if self.unread_in_isolation > 0 {
+            problems.push(format!(
+                "{file}: {} frame{} in a phase that allows no packets could not be read ({}): whether it sent something there is not known",
+                self.unread_in_isolation,
+                crate::plural(usize::try_from(self.unread_in_isolation).unwrap_or(usize::MAX)),
+                self.unread_words()
+            ));
+        }
+        if self.dns_cut > 0 {
+            problems.push(format!(
+                "{file}: {} DNS message{} cut by the capture's snap length ({} bytes per frame kept): the names were not read, so dns-exfiltration could not judge them",
+                self.dns_cut,
+                crate::plural(usize::try_from(self.dns_cut).unwrap_or(usize::MAX)),
+                self.snap_length.map_or("?".into(), |s| s.to_string())
+            ));
+        }
+        problems
+    }
+
+    fn unread_words(&self) -> String {
+        let mut words: Vec<String> = self
+            .not_read_kinds
+            .iter()
+            .map(|(what, n)| format!("{n} {what}"))
+            .collect();
+        if self.malformed > 0 {
+            words.push(format!("{} malformed", self.malformed));
+        }
+        let cut = self.cut_unparsed();
+        if cut > 0 {
+            words.push(format!("{cut} cut before their headers ended"));
+        }
+        words.join(", ")
+    }
+}
 
 /// Where a DUT's packet went, as the detectors group traffic.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -51,6 +334,8 @@ impl Dest {
 /// What one DUT's traffic holds for the detectors.
 #[derive(Debug, Clone, Default)]
 pub struct DutTraffic {
+    /// Every frame of the DUT's link, read or not.
+    pub frames: FrameCounts,
     pub packets_sent: u64,
     pub packets_received: u64,
     /// Packets sent in a phase with `net = "none"`.
@@ -101,9 +386,8 @@ const TCP_IDLE_S: f64 = 4.0;
 /// Sorts one DUT's packets as they come.
 #[derive(Debug)]
 pub struct DutSorter {
-    /// The DUT's addresses; empty: a pseudo-DUT of a bare capture, whose
-    /// every packet counts as sent (both directions are judged).
-    pub ips: Vec<IpAddr>,
+    /// Who is who on the DUT's link.
+    pub sides: LinkSides,
     pub phases: Vec<NetPhase>,
     /// Ignore the first moments of a phase: the bench is still switching.
     pub settle_s: f64,
@@ -124,10 +408,10 @@ pub struct DutSorter {
 }
 
 impl DutSorter {
-    pub fn new(ips: Vec<IpAddr>, phases: Vec<NetPhase>, settle_s: f64) -> Self {
+    pub fn new(sides: LinkSides, phases: Vec<NetPhase>, settle_s: f64) -> Self {
         let had_allowlist = phases.iter().any(|p| p.allow.is_some());
         DutSorter {
-            ips,
+            sides,
             phases,
             settle_s,
             tally_windows: Vec::new(),
@@ -148,6 +432,38 @@ impl DutSorter {
         self
     }
 
+    /// A frame that did not parse: counted against the DUT, in words.
+    fn unread(&mut self, c: &Captured<'_>, e: &FrameError, phase: Option<usize>) {
+        let counts = &mut self.traffic.frames;
+        counts.frames += 1;
+        match e {
+            FrameError::NotRead(why) => {
+                counts.not_read += 1;
+                let what = match why {
+                    NotRead::LinkType(link) => {
+                        format!("frames of {}, which benchctl does not read", link.name())
+                    }
+                    NotRead::Encrypted => "encrypted 802.11 frames".to_string(),
+                };
+                *counts.not_read_kinds.entry(what).or_default() += 1;
+            }
+            // Cut before its headers ended: counted as cut, not damaged.
+            FrameError::Malformed(_) if c.cut() => {}
+            FrameError::Malformed(_) => counts.malformed += 1,
+        }
+        if c.cut() {
+            counts.cut += 1;
+            counts.snap_length = Some(
+                counts
+                    .snap_length
+                    .map_or(c.data.len(), |s| s.min(c.data.len())),
+            );
+        }
+        if phase.is_some_and(|i| self.phases[i].none) {
+            counts.unread_in_isolation += 1;
+        }
+    }
+
     /// The names answers to the DUT's own queries gave `ip` for: what the
     /// run history calls a destination by (`history::profile`). Only such
     /// answers, as for the allowlist: an answer nobody asked for must not
@@ -156,39 +472,83 @@ impl DutSorter {
         self.dns.names(ip).map(str::to_string).collect()
     }
 
-    /// One captured Ethernet frame at run time `t`.
+    /// One Ethernet frame at run time `t`, found by the DUT's addresses.
     pub fn frame(&mut self, t: f64, bytes: &[u8]) {
-        // Frames that are not IP (ARP) or do not parse carry no address to
-        // tell who sent them; the detectors judge IP traffic.
-        let Ok(frame) = packet::parse_ethernet(bytes) else {
+        self.captured(t, &Captured::ethernet(bytes));
+    }
+
+    /// One captured frame at run time `t`: counted, then, if it is read
+    /// and IP, judged and sorted.
+    pub fn captured(&mut self, t: f64, c: &Captured<'_>) {
+        let phase = self.phases.iter().position(|p| p.start <= t && t < p.end);
+        let frame = match c.parse() {
+            Ok(frame) => frame,
+            Err(e) => {
+                // Whose it is cannot be told from its bytes: on a DUT's own
+                // interface it is its link's; on a shared one it was never
+                // routed here.
+                self.unread(c, &e, phase);
+                return;
+            }
+        };
+        let Some(dir) = self.sides.direction(&frame, c.own_interface) else {
             return;
         };
-        let Some(ip) = frame.ip() else {
-            return;
+        let counts = &mut self.traffic.frames;
+        counts.frames += 1;
+        if c.cut() {
+            counts.cut += 1;
+            counts.snap_length = Some(
+                counts
+                    .snap_length
+                    .map_or(c.data.len(), |s| s.min(c.data.len())),
+            );
+        }
+        let ip = match &frame.net {
+            Network::Ip(ip) => ip,
+            Network::Arp(_) | Network::LinkControl => {
+                counts.read += 1;
+                return;
+            }
+            Network::Other { .. } if frame.is_link_management() => {
+                counts.read += 1;
+                return;
+            }
+            Network::Other { ethertype, .. } => {
+                counts.not_read += 1;
+                let what = if *ethertype <= 1500 {
+                    "802.3 LLC frames".to_string()
+                } else {
+                    format!("frames of ethertype 0x{ethertype:04x}")
+                };
+                *counts.not_read_kinds.entry(what).or_default() += 1;
+                if phase.is_some_and(|i| self.phases[i].none) && dir == Direction::FromDut {
+                    counts.unread_in_isolation += 1;
+                }
+                return;
+            }
         };
-        let dir = if self.ips.is_empty() || self.ips.contains(&ip.src.to_canonical()) {
-            Direction::FromDut
-        } else if self.ips.contains(&ip.dst.to_canonical()) {
-            Direction::ToDut
-        } else {
-            // Neither end is the DUT (a broadcast it overheard): not its doing.
-            return;
-        };
+        counts.read += 1;
+        let src_unlisted = !self.sides.dut_ips.is_empty()
+            && dir == Direction::FromDut
+            && !self.sides.dut_ips.contains(&ip.src.to_canonical());
+        let unlisted_source = src_unlisted.then_some(ip.src);
         // Learned before judging: an answer is never judged (only what the
         // DUT sends is), and a query teaches nothing until its answer.
         self.dns.observe(t, ip, dir);
-        let phase = self.phases.iter().position(|p| p.start <= t && t < p.end);
         if let Some(i) = phase {
             let settled = t >= self.phases[i].start + self.settle_s;
             let judged = self.phases[i].judge(i, t, settled, (&frame, ip), dir, &self.dns);
-            if let Some((remote, offence)) = judged.denied {
+            if let Some((remote, mut offence)) = judged.denied {
+                offence.unlisted_source = unlisted_source;
                 self.traffic.denied_dests.insert(remote);
                 self.traffic.denied.add(offence);
             }
             if let Some(remote) = judged.allowed {
                 self.traffic.allowed_dests.insert(remote);
             }
-            if let Some(offence) = judged.in_isolation {
+            if let Some(mut offence) = judged.in_isolation {
+                offence.unlisted_source = unlisted_source;
                 self.traffic.in_isolation.add(offence);
             }
         }
@@ -197,12 +557,15 @@ impl DutSorter {
             return;
         }
         self.traffic.packets_sent += 1;
-        if let Some(Ok(m)) = dns::parse_packet(ip)
-            && !m.is_response()
-        {
-            for q in &m.questions {
-                self.traffic.dns_queries.push((t, q.name.clone()));
+        match dns::parse_packet(ip) {
+            Some(Ok(m)) if !m.is_response() => {
+                for q in &m.questions {
+                    self.traffic.dns_queries.push((t, q.name.clone()));
+                }
             }
+            // A lookup whose name the snap length cut off: not read.
+            Some(Err(_)) if ip.cut => self.traffic.frames.dns_cut += 1,
+            _ => {}
         }
         let (sport, dport, syn) = match ip.transport {
             Transport::Tcp {
@@ -225,7 +588,8 @@ impl DutSorter {
             dport,
         };
         self.traffic.flows.entry(dest.clone()).or_default().push(t);
-        let bytes = bytes.len() as u64;
+        // What crossed the link, whatever the capture kept of it.
+        let bytes = u64::from(c.original_len);
         if !self.tally_windows.is_empty() {
             let tallies = self
                 .traffic
@@ -296,7 +660,11 @@ mod tests {
     }
 
     fn sorter(phases: Vec<NetPhase>) -> DutSorter {
-        DutSorter::new(vec![IpAddr::V4(DUT)], phases, 1.0)
+        let sides = LinkSides {
+            dut_ips: vec![IpAddr::V4(DUT)],
+            ..LinkSides::default()
+        };
+        DutSorter::new(sides, phases, 1.0)
     }
 
     #[test]

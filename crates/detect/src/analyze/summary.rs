@@ -40,6 +40,16 @@ pub fn render(run: &Findings) -> String {
                 (f, _) => format!("{f} failing finding(s)"),
             }
         );
+        if let Some(c) = d.frames.as_ref().filter(|c| c.frames > 0) {
+            let _ = writeln!(
+                out,
+                "    frames: {} read, {} not read, {} malformed, {} cut by the snap length (of {})",
+                c.read, c.not_read, c.malformed, c.cut, c.frames
+            );
+        }
+        for p in &d.problems {
+            let _ = writeln!(out, "    note: {p}");
+        }
         for f in &d.findings {
             let _ = writeln!(
                 out,

@@ -7,7 +7,8 @@
 //! `if_tsresol` (10^-n or 2^-n) and `if_tsoffset`, Enhanced, Simple and the
 //! obsolete Packet Blocks. Every other block type (name resolution,
 //! statistics, decryption secrets, custom...) is skipped by its length.
-//! Classic pcap: both magics (µs and ns) in both byte orders.
+//! Classic pcap: both magics (µs and ns) in both byte orders, and the
+//! "modified" pcap of magic a1b2cd34.
 //!
 //! One block (or record) is in memory at a time, and no block may claim more
 //! than [`MAX_BLOCK_BYTES`]: a corrupt length cannot make the reader
@@ -237,6 +238,9 @@ pub struct PacketReader<R = BufReader<File>> {
     sections: u32,
     /// Classic pcap: ticks per second are 10^-9 (true) or 10^-6.
     pcap_nanos: bool,
+    /// Bytes after the 16 of a classic pcap record header (8 in the
+    /// "modified" format).
+    pcap_record_extra: usize,
     /// The current block's bytes after its 8-byte header.
     block: Vec<u8>,
     pending: Option<Pending>,
@@ -275,6 +279,7 @@ impl<R: Read> PacketReader<R> {
             section_interfaces: Vec::new(),
             sections: 0,
             pcap_nanos: false,
+            pcap_record_extra: 0,
             block: Vec::new(),
             pending: None,
             deferred: None,
@@ -300,6 +305,17 @@ impl<R: Read> PacketReader<R> {
             [0xA1, 0xB2, 0xC3, 0xD4] => reader.read_pcap_header(Endian::Big, false)?,
             [0x4D, 0x3C, 0xB2, 0xA1] => reader.read_pcap_header(Endian::Little, true)?,
             [0xA1, 0xB2, 0x3C, 0x4D] => reader.read_pcap_header(Endian::Big, true)?,
+            // Kuznetzov's "modified" pcap (old Red Hat tcpdump): µs times
+            // and 8 more bytes per record header (ifindex, protocol,
+            // packet type, padding), which say nothing we use.
+            [0x34, 0xCD, 0xB2, 0xA1] => {
+                reader.pcap_record_extra = 8;
+                reader.read_pcap_header(Endian::Little, false)?
+            }
+            [0xA1, 0xB2, 0xCD, 0x34] => {
+                reader.pcap_record_extra = 8;
+                reader.read_pcap_header(Endian::Big, false)?
+            }
             other => {
                 return Err(ReadError::bytes(
                     path,
@@ -729,8 +745,9 @@ impl<R: Read> PacketReader<R> {
 
     fn next_pcap_record(&mut self) -> Result<Next, ReadError> {
         let start = self.offset;
-        let mut head = [0u8; 16];
-        let got = read_full(&mut self.input, &mut head).map_err(ReadError::io(&self.path))?;
+        let mut head = [0u8; 24];
+        let head = &mut head[..16 + self.pcap_record_extra];
+        let got = read_full(&mut self.input, head).map_err(ReadError::io(&self.path))?;
         if got == 0 {
             return Ok(Next::End);
         }
@@ -742,10 +759,10 @@ impl<R: Read> PacketReader<R> {
             return Ok(Next::End);
         }
         let e = self.endian;
-        let secs = e.u32(&head, 0).unwrap_or(0);
-        let frac = e.u32(&head, 4).unwrap_or(0);
-        let captured = e.u32(&head, 8).unwrap_or(0);
-        let original_len = e.u32(&head, 12).unwrap_or(0);
+        let secs = e.u32(head, 0).unwrap_or(0);
+        let frac = e.u32(head, 4).unwrap_or(0);
+        let captured = e.u32(head, 8).unwrap_or(0);
+        let original_len = e.u32(head, 12).unwrap_or(0);
         if captured > MAX_BLOCK_BYTES {
             return Err(self.corrupt(
                 start,
@@ -764,7 +781,7 @@ impl<R: Read> PacketReader<R> {
             );
             return Ok(Next::End);
         }
-        self.offset = start + 16 + u64::from(captured);
+        self.offset = start + (16 + self.pcap_record_extra) as u64 + u64::from(captured);
         let per_sec: u64 = if self.pcap_nanos {
             1_000_000_000
         } else {
@@ -1179,6 +1196,42 @@ mod tests {
             bytes.extend_from_slice(data);
         }
         bytes
+    }
+
+    /// Kuznetzov's modified pcap: 8 more bytes per record header.
+    #[test]
+    fn reads_the_modified_pcap_format() {
+        for big in [false, true] {
+            let plain = classic(big, false, &[]);
+            let mut bytes = if big {
+                0xA1B2_CD34u32.to_be_bytes().to_vec()
+            } else {
+                0xA1B2_CD34u32.to_le_bytes().to_vec()
+            };
+            bytes.extend_from_slice(&plain[4..]);
+            let u32b = |v: u32| {
+                if big {
+                    v.to_be_bytes()
+                } else {
+                    v.to_le_bytes()
+                }
+            };
+            for (secs, data) in [
+                (1_509_717_326u32, &[1u8, 2, 3][..]),
+                (1_509_717_327, &[4, 5]),
+            ] {
+                bytes.extend_from_slice(&u32b(secs));
+                bytes.extend_from_slice(&u32b(250_000));
+                bytes.extend_from_slice(&u32b(data.len() as u32));
+                bytes.extend_from_slice(&u32b(data.len() as u32));
+                bytes.extend_from_slice(&[0, 0, 0, 2, 0x08, 0x00, 4, 0]);
+                bytes.extend_from_slice(data);
+            }
+            let (packets, reader) = read_bytes(&bytes).unwrap();
+            assert_eq!(reader.format(), CaptureFormat::Pcap);
+            let data: Vec<&[u8]> = packets.iter().map(|p| p.data.as_slice()).collect();
+            assert_eq!(data, [&[1u8, 2, 3][..], &[4, 5]], "big-endian: {big}");
+        }
     }
 
     #[test]

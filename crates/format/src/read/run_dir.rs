@@ -20,6 +20,35 @@ use crate::run_json::{self, DutEntry, RunManifest};
 /// `net.pcapng`'s name in a run directory.
 pub const NET_FILE_NAME: &str = "net.pcapng";
 
+/// Check that `dut[field]`, when present, is a list of addresses as text.
+fn addresses(
+    path: &Path,
+    dut: &Map<String, Value>,
+    field: &str,
+    key: &str,
+) -> Result<(), ReadError> {
+    match dut.get(field) {
+        None => Ok(()),
+        Some(Value::Array(ips)) if ips.iter().all(Value::is_string) => {
+            for (j, ip) in ips.iter().filter_map(Value::as_str).enumerate() {
+                if run_json::parse_ip(ip).is_none() {
+                    return Err(ReadError::key(
+                        path,
+                        format!("{key}.{field}[{j}]"),
+                        format!("\"{ip}\" is not an IPv4 or IPv6 address"),
+                    ));
+                }
+            }
+            Ok(())
+        }
+        Some(v) => Err(ReadError::key(
+            path,
+            format!("{key}.{field}"),
+            format!("is {v}, not a list of addresses as text"),
+        )),
+    }
+}
+
 /// A run directory that follows `benchctl-run/1`.
 #[derive(Debug)]
 pub struct RunDir {
@@ -295,26 +324,18 @@ fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<(RunManifest, UtcTime), R
                 };
                 let name = string(path, dut, "name", &format!("{key}.name"))?;
                 string(path, dut, "model", &format!("{key}.model"))?;
-                match dut.get("ip") {
-                    None => {}
-                    Some(Value::Array(ips)) if ips.iter().all(Value::is_string) => {
-                        // Packets are told sent from received by these: a
-                        // typo would judge every answer as the DUT's doing.
-                        for (j, ip) in ips.iter().filter_map(Value::as_str).enumerate() {
-                            if run_json::parse_ip(ip).is_none() {
-                                return Err(ReadError::key(
-                                    path,
-                                    format!("{key}.ip[{j}]"),
-                                    format!("\"{ip}\" is not an IPv4 or IPv6 address"),
-                                ));
-                            }
-                        }
-                    }
+                // Packets are told sent from received by these: a typo would
+                // judge every answer as the DUT's doing.
+                addresses(path, dut, "ip", &key)?;
+                addresses(path, dut, "bench_ip", &key)?;
+                match dut.get("bench_mac") {
+                    None | Some(Value::Null) => {}
+                    Some(Value::String(mac)) if mac.parse::<benchctl_net::MacAddr>().is_ok() => {}
                     Some(v) => {
                         return Err(ReadError::key(
                             path,
-                            format!("{key}.ip"),
-                            format!("is {v}, not a list of addresses as text"),
+                            format!("{key}.bench_mac"),
+                            format!("is {v}, not a MAC address as text (02:00:00:4d:01:01)"),
                         ));
                     }
                 }
@@ -374,12 +395,14 @@ mod tests {
                 model: "sim-android".into(),
                 ip: vec!["10.77.1.2".into()],
                 build: None,
+                ..DutEntry::default()
             },
             DutEntry {
                 name: "phone-b".into(),
                 model: "sim-ios".into(),
                 ip: vec!["10.77.2.2".into(), "fe80::1%eth1".into()],
                 build: Some("17.1".into()),
+                ..DutEntry::default()
             },
         ]
     }

@@ -298,6 +298,19 @@ pub struct SimPhone {
     out: Emissions,
 }
 
+/// The simulated lab's gateway (and resolver) on the link of a phone at
+/// `ip`: the same /24's .1.
+pub fn gateway(ip: Ipv4Addr) -> Ipv4Addr {
+    let o = ip.octets();
+    Ipv4Addr::new(o[0], o[1], o[2], 1)
+}
+
+/// The simulated gateway's MAC on that link: locally administered,
+/// 02:00:00:4d:<the subnet's third octet>:01.
+pub fn gateway_mac(ip: Ipv4Addr) -> [u8; 6] {
+    [0x02, 0x00, 0x00, 0x4d, ip.octets()[2], 0x01]
+}
+
 impl SimPhone {
     /// A phone with supply off, at 10.77.1.2 until [`SimPhone::with_ip`].
     pub fn new(name: &str, seed: u64, implants: Vec<Implant>) -> Self {
@@ -364,8 +377,7 @@ impl SimPhone {
     }
 
     fn gateway(&self) -> Ipv4Addr {
-        let o = self.ip.octets();
-        Ipv4Addr::new(o[0], o[1], o[2], 1)
+        gateway(self.ip)
     }
 
     fn gate_index(gate: Gate) -> usize {
@@ -1222,7 +1234,7 @@ impl SimPhone {
     /// An Ethernet/IPv4 frame between the phone and `remote` via the gateway.
     fn ip_frame(&mut self, outbound: bool, remote: Ipv4Addr, proto: u8, l4: &[u8]) -> Vec<u8> {
         let gw = self.gateway();
-        let gw_mac = [0x02, 0x00, 0x00, 0x4d, self.ip.octets()[2], 0x01];
+        let gw_mac = gateway_mac(self.ip);
         let (src, dst, smac, dmac, ttl) = if outbound {
             (self.ip, remote, self.mac, gw_mac, 64)
         } else {
