@@ -845,7 +845,12 @@ fn transport(
                     "data offset {hlen} bytes is shorter than the 20-byte header"
                 )));
             }
-            c.need(hlen)?;
+            // A snap length may cut the options (a SYN's are 20 bytes):
+            // the fixed header still says what the segment is.
+            let short = cut && body.len() < hlen;
+            if !short {
+                c.need(hlen)?;
+            }
             Ok((
                 Transport::Tcp {
                     sport: c.u16(0)?,
@@ -855,7 +860,7 @@ fn transport(
                     ack: c.u32(8)?,
                 },
                 c.rest(hlen),
-                false,
+                short,
             ))
         }
         ip_proto::ICMP | ip_proto::ICMPV6 => {

@@ -187,7 +187,11 @@ mod tests {
         assert_eq!(run.run_id(), "20261126T153000Z-backdoor-hunt");
         assert_eq!(run.duration_s(), Some(54.0));
         assert_eq!(run.duts().len(), 2);
-        assert_eq!(run.dut("phone-b").expect("phone-b").ip, ["10.77.2.2"]);
+        let b = run.dut("phone-b").expect("phone-b");
+        assert_eq!(b.ip, ["10.77.2.2"]);
+        // The bench side of its link, so readers need not guess it.
+        assert_eq!(b.bench_mac.as_deref(), Some("02:00:00:4d:02:01"));
+        assert_eq!(b.bench_ip, ["10.77.2.1"]);
         let events = run.events();
         assert!(!events.out_of_order() && !events.truncated());
         assert_eq!(events.faults().count(), 0);
