@@ -290,10 +290,14 @@ fn a_dns_tunnel_cut_by_the_snap_length_does_not_pass() {
 /// (interface name, run time, frame) -> the frames to write in its place,
 /// plus `extra` frames (interface, run time, frame) at their times. The
 /// rest of the fixture is copied as it is.
+/// What a rewrite does with one frame: (interface, run time, bytes) -> the
+/// frames in its place.
+type Edit<'a> = &'a dyn Fn(&str, f64, &[u8]) -> Vec<Vec<u8>>;
+
 fn rewritten_fixture(
     dir: &Path,
     fixture: &str,
-    edit: &dyn Fn(&str, f64, &[u8]) -> Vec<Vec<u8>>,
+    edit: Edit<'_>,
     extra: &[(&str, f64, Vec<u8>)],
 ) -> PathBuf {
     use benchctl_format::PcapngWriter;
@@ -309,14 +313,14 @@ fn rewritten_fixture(
     }
     let original = RunDir::open(&source).expect("fixture opens");
     let started = original.started();
-    let mut reader = original.net().expect("net").expect("a capture");
+    let reader = original.net().expect("net").expect("a capture");
     let names: Vec<String> = reader
         .interfaces()
         .iter()
         .map(|i| i.name.clone().unwrap_or_default())
         .collect();
     let mut frames: Vec<(usize, f64, Vec<u8>)> = Vec::new();
-    while let Some(p) = reader.next() {
+    for p in reader {
         let p = p.expect("packet");
         let t = p.time.expect("timed").seconds_since(started);
         for f in edit(&names[p.interface], t, &p.data) {
