@@ -68,34 +68,6 @@ pub const RETRY_S: f64 = 5.0;
 /// Names longer than DNS allows (253 characters) are not DNS names.
 const MAX_NAME_LEN: usize = 253;
 
-/// Second-level labels under which ccTLDs register names (`example.co.uk`):
-/// the registrable-looking parent keeps one more label there. A short list
-/// instead of the Public Suffix List: it only has to keep every customer
-/// of a ccTLD from landing in one group.
-const SECOND_LEVELS: [&str; 10] = [
-    "co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go",
-];
-
-/// Shared hosting that the Public Suffix List's private section treats as
-/// a suffix: every customer gets a random-looking name of its own
-/// (`d1a2b3c4d5e6f7.cloudfront.net`), and only the provider runs the name
-/// server, so nobody could read data sent there. Each customer is its own
-/// registrable domain; otherwise a phone using many apps hosted on
-/// CloudFront would look like it spells data under `cloudfront.net`.
-const SHARED_HOSTING: [&str; 11] = [
-    "cloudfront.net",
-    "appspot.com",
-    "herokuapp.com",
-    "github.io",
-    "azurewebsites.net",
-    "firebaseapp.com",
-    "web.app",
-    "blogspot.com",
-    "netlify.app",
-    "vercel.app",
-    "duckdns.org",
-];
-
 /// What [`assess`] found under one parent domain.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExfilAssessment {
@@ -226,25 +198,15 @@ fn normalize(name: &str) -> Option<String> {
     ok.then_some(n)
 }
 
-/// How many labels from the right make the registrable-looking domain:
-/// 2 (`example.net`), or 3 under a ccTLD's second level (`example.co.uk`)
-/// or under shared hosting (`d1a2b3c4.cloudfront.net`). None for
-/// single-label names.
+/// How many labels from the right make the registrable domain
+/// (`benchctl_net::dns::registrable_domain`: the Public Suffix List, its
+/// private section included, so each CloudFront or GitHub Pages customer is
+/// its own and `example.co.uk` is not `co.uk`). None for names with no
+/// registrable part (a bare suffix, one label).
 fn registrable_len(labels: &[&str]) -> Option<usize> {
-    let n = labels.len();
-    if n < 2 {
-        return None;
-    }
-    let (sld, tld) = (labels[n - 2], labels[n - 1]);
-    let cc_second_level = tld.len() == 2 && SECOND_LEVELS.contains(&sld);
-    let shared = SHARED_HOSTING
-        .iter()
-        .any(|h| h.strip_suffix(tld).and_then(|h| h.strip_suffix('.')) == Some(sld));
-    Some(if n >= 3 && (cc_second_level || shared) {
-        3
-    } else {
-        2
-    })
+    let name = labels.join(".");
+    let domain = benchctl_net::dns::registrable_domain(&name)?;
+    Some(domain.split('.').count())
 }
 
 /// The statistics of one group of queries (indices into `kept`).
@@ -695,8 +657,39 @@ mod tests {
         assert_eq!(registrable_len(&["d1", "cloudfront", "net"]), Some(3));
         assert_eq!(registrable_len(&["www", "example", "co", "uk"]), Some(3));
         assert_eq!(registrable_len(&["t", "example", "net"]), Some(2));
-        assert_eq!(registrable_len(&["cloudfront", "net"]), Some(2));
+        // The suffix itself: registered by nobody, carries no data.
+        assert_eq!(registrable_len(&["cloudfront", "net"]), None);
         assert_eq!(registrable_len(&["localhost"]), None);
+    }
+
+    /// Shared hosting the old hand-kept list did not name (S3 buckets):
+    /// each customer is its own domain, and nobody but the host reads the
+    /// names. A tunnel under a company in a ccTLD's second level the old
+    /// list did not name (`ltd.uk`) is found under the company, not the
+    /// suffix.
+    #[test]
+    fn the_public_suffix_list_decides_whose_names_group() {
+        let mut rng = SimRng::new(11);
+        let buckets: Vec<(f64, String)> = (0..20)
+            .map(|i| {
+                (
+                    f64::from(i) * 30.0,
+                    format!("{}.s3.amazonaws.com", random(&mut rng, ALNUM, 16)),
+                )
+            })
+            .collect();
+        assert!(assess(&buckets).is_empty(), "{:?}", assess(&buckets));
+        let tunnel: Vec<(f64, String)> = (0..20)
+            .map(|i| {
+                (
+                    f64::from(i) * 15.0,
+                    format!("{}.t.evil.ltd.uk", random(&mut rng, HEX, 32)),
+                )
+            })
+            .collect();
+        let found = assess(&tunnel);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].parent, "t.evil.ltd.uk");
     }
 
     #[test]

@@ -522,8 +522,37 @@ pub fn tcp_framed(message: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The registrable domain of a DNS name: the part one owner registered,
+/// by the Public Suffix List (its ICANN and private sections), so
+/// `a.example.co.uk` is under `example.co.uk` (not `co.uk`, which every
+/// British company shares) and `d1a2b3.cloudfront.net` is a CloudFront
+/// customer's own (not CloudFront's). The `psl` crate, not a list of our
+/// own: the list changes every week, and a hand-kept second-level list got
+/// both cases wrong. A name the list knows no suffix for keeps its last two
+/// labels (its rule `*`); a bare suffix or a one-label name has none.
+/// Expects a lowercase name without the root dot.
+pub fn registrable_domain(name: &str) -> Option<&str> {
+    let domain = psl::domain(name.as_bytes())?;
+    let len = domain.as_bytes().len();
+    (len <= name.len()).then(|| &name[name.len() - len..])
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn registrable_domains_follow_the_public_suffix_list() {
+        use super::registrable_domain as r;
+        assert_eq!(r("a.example.co.uk"), Some("example.co.uk"));
+        assert_eq!(r("b.co.uk"), Some("b.co.uk"));
+        assert_ne!(r("a.co.uk"), r("b.co.uk"), "two British companies");
+        assert_eq!(r("x.y.example.com.au"), Some("example.com.au"));
+        assert_eq!(r("d1a2b3.cloudfront.net"), Some("d1a2b3.cloudfront.net"));
+        assert_ne!(r("alice.github.io"), r("bob.github.io"), "two Pages sites");
+        assert_eq!(r("t.example.net"), Some("example.net"));
+        assert_eq!(r("co.uk"), None);
+        assert_eq!(r("printer.lan"), Some("printer.lan"));
+    }
+
     use super::*;
     use crate::packet::{build, parse_ethernet};
 

@@ -431,14 +431,13 @@ fn is_timer(f: &super::profile::PeriodicFlow) -> bool {
     f.score >= PERIODIC_SCORE && f.jitter <= PERIODIC_MAX_JITTER && f.port != 53
 }
 
-/// The domain a name belongs to, as its last two labels
-/// (`play.googleapis.com` -> `googleapis.com`).
+/// The domain a name belongs to: its registrable domain by the Public
+/// Suffix List (`benchctl_net::dns::registrable_domain`), so `a.co.uk` and
+/// `b.co.uk` are two companies, not "the same domain"; the name itself when
+/// it has none.
 fn domain(name: &str) -> String {
-    let labels: Vec<&str> = name.trim_end_matches('.').rsplitn(3, '.').collect();
-    match labels.as_slice() {
-        [tld, second, ..] => format!("{second}.{tld}"),
-        _ => name.to_string(),
-    }
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    benchctl_net::dns::registrable_domain(&name).map_or_else(|| name.clone(), str::to_string)
 }
 
 /// `now` against `then` (and `earlier`, the passing runs before it), one
@@ -743,21 +742,51 @@ mod tests {
         };
         let mut base = phase("online");
         base.destinations
-            .push(dest("142.250.74.74", "www.googleapis.com"));
+            .push(dest("142.250.74.78", "android.clients.google.com"));
         let mut now = phase("online");
         now.destinations
-            .push(dest("142.250.74.106", "play.googleapis.com"));
+            .push(dest("142.250.102.188", "mtalk.google.com"));
         now.destinations.push(dest("203.0.113.9", "c2.example.net"));
         let c = diff_of(&dut(vec![now]), &dut(vec![base]));
         let regressions: Vec<bool> = c.iter().map(|c| c.regression).collect();
         assert_eq!(regressions, [false, true], "{c:?}");
         assert!(
-            c[0].summary.contains("other hosts of googleapis.com"),
+            c[0].summary.contains("other hosts of google.com"),
             "{}",
             c[0].summary
         );
         assert_eq!(domain("a.b.example.com."), "example.com");
         assert_eq!(domain("localhost"), "localhost");
+    }
+
+    /// Two companies under one public suffix are two domains: a new
+    /// destination of the second is new (a registrable domain, by the
+    /// Public Suffix List, not the last two labels).
+    #[test]
+    fn a_new_company_under_a_shared_suffix_is_a_new_domain() {
+        let dest = |a: &str, name: &str| Destination {
+            address: a.into(),
+            port: 443,
+            proto: "tcp".into(),
+            packets: 3,
+            bytes: 300,
+            names: vec![name.into()],
+        };
+        for (known, new) in [
+            ("www.a.co.uk", "www.b.co.uk"),
+            ("shop.a.com.au", "cdn.b.com.au"),
+            ("alice.github.io", "bob.github.io"),
+            ("d1111.cloudfront.net", "d2222.cloudfront.net"),
+        ] {
+            let mut base = phase("online");
+            base.destinations.push(dest("198.51.100.1", known));
+            let mut now = phase("online");
+            now.destinations.push(dest("198.51.100.2", new));
+            let c = diff_of(&dut(vec![now]), &dut(vec![base]));
+            assert_eq!(c.len(), 1, "{new}: {c:?}");
+            assert!(c[0].regression, "{new} after {known}: {c:?}");
+            assert_ne!(domain(known), domain(new));
+        }
     }
 
     #[test]
