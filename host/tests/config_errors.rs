@@ -40,7 +40,7 @@ fn relay_channel_out_of_range() {
 fn unknown_key_suggests_the_right_one() {
     assert_eq!(
         errors("[bench]\nname = \"lab\"\n\n[relays.r]\nkind = \"sim\"\nchanels = 4\n"),
-        "bench.toml:6:1: unknown key `chanels`\n  help: did you mean `channels`? (valid: `kind`, `channels`, `pins`, `active_low`, `port`, `usb`, `baud`, `fail_after`)"
+        "bench.toml:6:1: unknown key `chanels`\n  help: did you mean `channels`? (valid: `kind`, `channels`, `pins`, `active_low`, `chip`, `lines`, `port`, `usb`, `baud`, `fail_after`)"
     );
 }
 
@@ -48,7 +48,7 @@ fn unknown_key_suggests_the_right_one() {
 fn unknown_kind_suggests_the_right_one() {
     assert_eq!(
         errors("[bench]\nname = \"lab\"\n\n[relays.r]\nkind = \"serial_relay\"\nchannels = 4\n"),
-        "bench.toml:5:8: unknown value `serial_relay`\n  help: did you mean `serial-relay`? (valid: `sim`, `rppal-gpio`, `serial-relay`)"
+        "bench.toml:5:8: unknown value `serial_relay`\n  help: did you mean `serial-relay`? (valid: `sim`, `rppal-gpio`, `gpiocdev`, `serial-relay`)"
     );
 }
 
@@ -326,5 +326,42 @@ fn sim_phone_implants_and_shield_bands_are_checked() {
     assert!(
         e.contains("a current channel has no bandwidth; remove `bandwidth`"),
         "{e}"
+    );
+}
+
+/// `kind = "gpiocdev"`: a chip by name or path, one line offset per
+/// channel; what is wrong is placed.
+#[test]
+fn gpiocdev_relay_boards() {
+    let board = |body: &str| format!("[bench]\nname = \"lab\"\n\n[relays.r]\nkind = \"gpiocdev\"\nchannels = 2\n{body}");
+    let c = benchctl::config::parse(Path::new("bench.toml"), &board("chip = \"gpiochip1\"\nlines = [17, 27]\n"))
+        .expect("valid");
+    match &c.relays[0].backend {
+        benchctl::config::RelayBackend::Gpiocdev {
+            chip,
+            lines,
+            active_low,
+        } => {
+            assert_eq!(chip, Path::new("/dev/gpiochip1"));
+            assert_eq!(lines, &[17, 27]);
+            assert!(*active_low);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        errors(&board("lines = [17, 27]\n")),
+        "bench.toml:4:9: kind \"gpiocdev\" needs `chip`\n  help: add e.g. `chip = \"/dev/gpiochip0\"`"
+    );
+    assert_eq!(
+        errors(&board("chip = \"/dev/gpiochip0\"\nlines = [17, 17]\n")),
+        "bench.toml:8:14: line 17 is listed twice; one line drives one relay"
+    );
+    assert_eq!(
+        errors(&board("chip = \"/dev/gpiochip0\"\nlines = [17]\n")),
+        "bench.toml:8:9: 1 lines listed for 2 channels; list one line offset per channel, channel 1 first"
+    );
+    assert!(
+        errors(&board("chip = \"/dev/gpiochip0\"\nlines = [17, 27]\npins = [5, 6]\n"))
+            .contains("`pins` does not apply to kind \"gpiocdev\"")
     );
 }

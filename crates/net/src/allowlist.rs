@@ -55,7 +55,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
 use super::dns::{self, Message, RData};
@@ -77,78 +77,45 @@ pub enum Direction {
     ToDut,
 }
 
-/// An address block, host bits cleared.
+/// An address block, host bits cleared. The block arithmetic is the
+/// `ipnet` crate's (well kept, no dependencies of its own); what is ours is
+/// what an allowlist needs on top: the error words for a bad entry, and an
+/// IPv4-mapped IPv6 address counted as the IPv4 host it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Cidr {
-    addr: IpAddr,
-    prefix: u8,
-}
+pub struct Cidr(ipnet::IpNet);
 
 impl Cidr {
     /// The block of `prefix` leading bits of `addr`; host bits are cleared.
     pub fn new(addr: IpAddr, prefix: u8) -> Result<Cidr, EntryError> {
-        let bits = match addr {
-            IpAddr::V4(_) => 32,
-            IpAddr::V6(_) => 128,
-        };
-        if prefix > bits {
-            return Err(EntryError::PrefixTooLong {
+        let bits = if addr.is_ipv4() { 32 } else { 128 };
+        ipnet::IpNet::new(addr, prefix)
+            .map(|net| Cidr(net.trunc()))
+            .map_err(|_| EntryError::PrefixTooLong {
                 prefix: u32::from(prefix),
                 bits,
-            });
-        }
-        let addr = match addr {
-            IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask32(prefix))),
-            IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask128(prefix))),
-        };
-        Ok(Cidr { addr, prefix })
+            })
     }
 
     /// The first address of the block.
     pub fn addr(&self) -> IpAddr {
-        self.addr
+        self.0.network()
     }
 
     pub fn prefix(&self) -> u8 {
-        self.prefix
+        self.0.prefix_len()
     }
 
     /// Whether `ip` is in the block. An IPv4-mapped IPv6 address
     /// (`::ffff:10.0.0.1`) is in the IPv4 blocks its IPv4 address is in:
     /// it is the same host.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        self.contains_exact(ip) || self.contains_exact(ip.to_canonical())
+        self.0.contains(&ip) || self.0.contains(&ip.to_canonical())
     }
-
-    fn contains_exact(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(a)) => {
-                u32::from(a) & mask32(self.prefix) == u32::from(net)
-            }
-            (IpAddr::V6(net), IpAddr::V6(a)) => {
-                u128::from(a) & mask128(self.prefix) == u128::from(net)
-            }
-            _ => false,
-        }
-    }
-}
-
-/// The netmask of a prefix; /0 is all zeroes (a shift by 32 would overflow).
-fn mask32(prefix: u8) -> u32 {
-    u32::MAX
-        .checked_shl(32 - u32::from(prefix.min(32)))
-        .unwrap_or(0)
-}
-
-fn mask128(prefix: u8) -> u128 {
-    u128::MAX
-        .checked_shl(128 - u32::from(prefix.min(128)))
-        .unwrap_or(0)
 }
 
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
+        write!(f, "{}/{}", self.addr(), self.prefix())
     }
 }
 
@@ -1078,6 +1045,7 @@ mod tests {
     use super::*;
     use crate::dns::{build_query, build_response, tcp_framed};
     use crate::packet::{build, parse_ethernet};
+    use std::net::Ipv6Addr;
 
     const DUT: &str = "10.77.1.2";
     const GW: &str = "10.77.1.1";
@@ -1320,9 +1288,19 @@ mod tests {
                 bits: 32
             })
         );
-        assert_eq!(mask32(0), 0);
-        assert_eq!(mask32(32), u32::MAX);
-        assert_eq!(mask128(64), u128::MAX << 64);
+        // /0 holds everything of its family; host bits are cleared.
+        let all: Cidr = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains(ip("203.0.113.9")) && !all.contains(ip("2001:db8::1")));
+        assert_eq!(
+            "10.77.1.2/16".parse::<Cidr>().unwrap().to_string(),
+            "10.77.0.0/16"
+        );
+        assert!(
+            "2001:db8::/64"
+                .parse::<Cidr>()
+                .unwrap()
+                .contains(ip("2001:db8::ffff"))
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::config::{
     BenchConfig, DeviceBackend, DutConfig, HubBackend, HubConfig, LinkBackend, LinkConfig,
     RelayBackend, RelayBoardConfig, SerialPortSpec, ShieldBackend, ShieldConfig,
 };
+use crate::hw::gpiocdev::GpiocdevRelayBoard;
 use crate::hw::rppal_gpio::GpioRelayBoard;
 use crate::hw::serial_relay::SerialRelayBoard;
 use crate::hw::shield::{RunClock, ShieldLink};
@@ -52,6 +53,19 @@ pub fn open_relay_board(
         (RelayBackend::RppalGpio { pins, active_low }, Backends::AsConfigured) => {
             Box::new(GpioRelayBoard::open(&cfg.name, pins, *active_low)?)
         }
+        (
+            RelayBackend::Gpiocdev {
+                chip,
+                lines,
+                active_low,
+            },
+            Backends::AsConfigured,
+        ) => Box::new(GpiocdevRelayBoard::open(
+            &cfg.name,
+            chip,
+            lines,
+            *active_low,
+        )?),
         (RelayBackend::SerialRelay { port, baud }, Backends::AsConfigured) => Box::new(
             SerialRelayBoard::open(&cfg.name, port, *baud, cfg.channels)?,
         ),

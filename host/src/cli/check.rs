@@ -42,6 +42,20 @@ fn render(c: &BenchConfig) -> String {
                     pins.iter().map(u8::to_string).collect::<Vec<_>>().join(","),
                     if *active_low { "low" } else { "high" }
                 ),
+                RelayBackend::Gpiocdev {
+                    chip,
+                    lines,
+                    active_low,
+                } => format!(
+                    "{} lines {}, active {}",
+                    chip.display(),
+                    lines
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    if *active_low { "low" } else { "high" }
+                ),
                 RelayBackend::SerialRelay { port, baud } => format!("{port} at {baud} baud"),
             };
             vec![

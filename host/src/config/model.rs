@@ -123,6 +123,15 @@ pub enum RelayBackend {
         pins: Vec<u8>,
         active_low: bool,
     },
+    /// Relays on any Linux board's GPIO, through the kernel's GPIO
+    /// character device (gpiocdev).
+    Gpiocdev {
+        /// The chip's device, `/dev/gpiochip0`.
+        chip: std::path::PathBuf,
+        /// Line offset per channel; `lines[0]` drives channel 1.
+        lines: Vec<u32>,
+        active_low: bool,
+    },
     /// CH340 "LCUS" USB serial relay module.
     SerialRelay { port: SerialPortSpec, baud: u32 },
 }
@@ -132,6 +141,7 @@ impl RelayBackend {
         match self {
             RelayBackend::Sim { .. } => "sim",
             RelayBackend::RppalGpio { .. } => "rppal-gpio",
+            RelayBackend::Gpiocdev { .. } => "gpiocdev",
             RelayBackend::SerialRelay { .. } => "serial-relay",
         }
     }

@@ -39,6 +39,7 @@ pub struct RawBenchHeader {
 pub enum RelayKind {
     Sim,
     RppalGpio,
+    Gpiocdev,
     SerialRelay,
 }
 
@@ -49,8 +50,13 @@ pub struct RawRelayBoard {
     pub channels: Spanned<i64>,
     /// rppal-gpio: BCM GPIO number per channel, channel 1 first.
     pub pins: Option<Spanned<Vec<Spanned<i64>>>>,
-    /// rppal-gpio: the relay closes when the pin is low (most HATs with optocouplers).
+    /// rppal-gpio, gpiocdev: the relay closes when the line is low (most
+    /// boards with optocouplers).
     pub active_low: Option<Spanned<bool>>,
+    /// gpiocdev: the GPIO chip, `/dev/gpiochip0` or `gpiochip0`.
+    pub chip: Option<Spanned<String>>,
+    /// gpiocdev: line offset on the chip per channel, channel 1 first.
+    pub lines: Option<Spanned<Vec<Spanned<i64>>>>,
     /// serial-relay: device path, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...
     pub port: Option<Spanned<String>>,
     /// serial-relay: find the port by USB identity instead of by path.

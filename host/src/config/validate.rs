@@ -441,6 +441,86 @@ impl Validator<'_, '_> {
         );
     }
 
+    /// `kind = "gpiocdev"`: a chip and one line offset per channel.
+    fn gpiocdev(
+        &mut self,
+        board: &RawRelayBoard,
+        table_span: Range<usize>,
+        channels: Option<u8>,
+    ) -> Option<RelayBackend> {
+        self.unused(
+            &board.pins,
+            "pins",
+            "gpiocdev",
+            "\"rppal-gpio\" (BCM numbers); gpiocdev uses `lines`",
+        );
+        self.unused(&board.port, "port", "gpiocdev", "\"serial-relay\"");
+        self.unused(&board.usb, "usb", "gpiocdev", "\"serial-relay\"");
+        self.unused(&board.baud, "baud", "gpiocdev", "\"serial-relay\"");
+        self.unused(&board.fail_after, "fail_after", "gpiocdev", "\"sim\"");
+        let Some(chip) = &board.chip else {
+            self.missing(table_span, "chip", "gpiocdev", "\"/dev/gpiochip0\"");
+            return None;
+        };
+        let chip_text = chip.get_ref().trim();
+        let chip_path = if chip_text.is_empty() {
+            self.diag.error_with_help(
+                chip.span(),
+                "`chip` is empty",
+                "name the GPIO chip: \"/dev/gpiochip0\" (`gpiodetect` lists them)",
+            );
+            return None;
+        } else if chip_text.contains('/') {
+            std::path::PathBuf::from(chip_text)
+        } else {
+            std::path::Path::new("/dev").join(chip_text)
+        };
+        let Some(lines_field) = &board.lines else {
+            self.missing(table_span, "lines", "gpiocdev", "[17, 27, 22, 23]");
+            return None;
+        };
+        let mut lines = Vec::new();
+        let mut seen = BTreeMap::new();
+        for line in lines_field.get_ref() {
+            match u32::try_from(*line.get_ref()) {
+                Ok(offset) => {
+                    if seen.insert(offset, ()).is_some() {
+                        self.diag.error(
+                            line.span(),
+                            format!("line {offset} is listed twice; one line drives one relay"),
+                        );
+                    }
+                    lines.push(offset);
+                }
+                Err(_) => self.diag.error_with_help(
+                    line.span(),
+                    format!("line {} is not a line offset", line.get_ref()),
+                    "offsets count from 0 on their chip (`gpioinfo` lists them)",
+                ),
+            }
+        }
+        if let Some(n) = channels
+            && lines_field.get_ref().len() != usize::from(n)
+        {
+            self.diag.error(
+                lines_field.span(),
+                format!(
+                    "{} lines listed for {n} channels; list one line offset per channel, channel 1 first",
+                    lines_field.get_ref().len()
+                ),
+            );
+        }
+        Some(RelayBackend::Gpiocdev {
+            chip: chip_path,
+            lines,
+            active_low: board
+                .active_low
+                .as_ref()
+                .map(|a| *a.get_ref())
+                .unwrap_or(true),
+        })
+    }
+
     fn relay_board(
         &mut self,
         name: Spanned<String>,
@@ -455,7 +535,14 @@ impl Validator<'_, '_> {
         let backend = match kind {
             RelayKind::Sim => {
                 self.unused(&board.pins, "pins", "sim", "\"rppal-gpio\"");
-                self.unused(&board.active_low, "active_low", "sim", "\"rppal-gpio\"");
+                self.unused(&board.chip, "chip", "sim", "\"gpiocdev\"");
+                self.unused(&board.lines, "lines", "sim", "\"gpiocdev\"");
+                self.unused(
+                    &board.active_low,
+                    "active_low",
+                    "sim",
+                    "\"rppal-gpio\" or \"gpiocdev\"",
+                );
                 self.unused(&board.port, "port", "sim", "\"serial-relay\"");
                 self.unused(&board.usb, "usb", "sim", "\"serial-relay\"");
                 self.unused(&board.baud, "baud", "sim", "\"serial-relay\"");
@@ -469,6 +556,8 @@ impl Validator<'_, '_> {
                 RelayBackend::Sim { fail_after }
             }
             RelayKind::RppalGpio => {
+                self.unused(&board.chip, "chip", "rppal-gpio", "\"gpiocdev\"");
+                self.unused(&board.lines, "lines", "rppal-gpio", "\"gpiocdev\"");
                 self.unused(&board.port, "port", "rppal-gpio", "\"serial-relay\"");
                 self.unused(&board.usb, "usb", "rppal-gpio", "\"serial-relay\"");
                 self.unused(&board.baud, "baud", "rppal-gpio", "\"serial-relay\"");
@@ -514,8 +603,11 @@ impl Validator<'_, '_> {
                     active_low: board.active_low.map(|a| a.into_inner()).unwrap_or(true),
                 }
             }
+            RelayKind::Gpiocdev => self.gpiocdev(&board, table_span, channels)?,
             RelayKind::SerialRelay => {
                 self.unused(&board.pins, "pins", "serial-relay", "\"rppal-gpio\"");
+                self.unused(&board.chip, "chip", "serial-relay", "\"gpiocdev\"");
+                self.unused(&board.lines, "lines", "serial-relay", "\"gpiocdev\"");
                 self.unused(
                     &board.active_low,
                     "active_low",

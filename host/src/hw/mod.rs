@@ -6,6 +6,8 @@
 //! Every method is blocking and short (a few bytes on a serial line, one
 //! `uhubctl` call); the runner calls them from a blocking-friendly context.
 
+pub mod gpio_lines;
+pub mod gpiocdev;
 pub mod rppal_gpio;
 pub mod serial_relay;
 pub mod shield;
