@@ -333,9 +333,14 @@ fn sim_phone_implants_and_shield_bands_are_checked() {
 /// channel; what is wrong is placed.
 #[test]
 fn gpiocdev_relay_boards() {
-    let board = |body: &str| format!("[bench]\nname = \"lab\"\n\n[relays.r]\nkind = \"gpiocdev\"\nchannels = 2\n{body}");
-    let c = benchctl::config::parse(Path::new("bench.toml"), &board("chip = \"gpiochip1\"\nlines = [17, 27]\n"))
-        .expect("valid");
+    let board = |body: &str| {
+        format!("[bench]\nname = \"lab\"\n\n[relays.r]\nkind = \"gpiocdev\"\nchannels = 2\n{body}")
+    };
+    let c = benchctl::config::parse(
+        Path::new("bench.toml"),
+        &board("chip = \"gpiochip1\"\nlines = [17, 27]\n"),
+    )
+    .expect("valid");
     match &c.relays[0].backend {
         benchctl::config::RelayBackend::Gpiocdev {
             chip,
@@ -361,7 +366,9 @@ fn gpiocdev_relay_boards() {
         "bench.toml:8:9: 1 lines listed for 2 channels; list one line offset per channel, channel 1 first"
     );
     assert!(
-        errors(&board("chip = \"/dev/gpiochip0\"\nlines = [17, 27]\npins = [5, 6]\n"))
-            .contains("`pins` does not apply to kind \"gpiocdev\"")
+        errors(&board(
+            "chip = \"/dev/gpiochip0\"\nlines = [17, 27]\npins = [5, 6]\n"
+        ))
+        .contains("`pins` does not apply to kind \"gpiocdev\"")
     );
 }

@@ -352,7 +352,8 @@ pub fn compare(index: &Index, run: &str, baseline: Baseline) -> Result<Diff, His
                     .unwrap_or(&empty_earlier)
             })
             .collect();
-        compare_profiles(now, then, &earlier, &mut diff);
+        let allowed = phase_allowlists(&index.runs_dir().join(&record.dir), &dut.name);
+        compare_profiles(now, then, &earlier, &allowed, &mut diff);
         let verdict = |v: &[DutVerdict]| v.iter().find(|d| d.dut == dut.name).cloned();
         if let Some(now) = verdict(&findings) {
             let before: BTreeSet<String> = verdict(base_findings)
@@ -440,12 +441,42 @@ fn domain(name: &str) -> String {
     benchctl_net::dns::registrable_domain(&name).map_or_else(|| name.clone(), str::to_string)
 }
 
+/// Per phase (by name, in order) of `dut` in the run directory `dir`, the
+/// allowlist its phase expectation names, if any: what the lab declared
+/// fine in that phase. Empty when the directory is gone (the index keeps
+/// profiles, not journals): new destinations are then judged by domain
+/// alone.
+fn phase_allowlists(
+    dir: &std::path::Path,
+    dut: &str,
+) -> Vec<(String, Option<benchctl_net::Allowlist>)> {
+    let Ok(run) = benchctl_format::read::RunDir::open(dir) else {
+        return Vec::new();
+    };
+    run.phase_intervals(dut)
+        .map(|phases| {
+            phases
+                .iter()
+                .map(|p| {
+                    let expect = &p.phase.expect;
+                    let allow = (expect.net == benchctl_format::NetExpect::Allowlist)
+                        .then(|| benchctl_net::Allowlist::parse(&expect.allow).ok())
+                        .flatten();
+                    (p.phase.name.clone(), allow)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `now` against `then` (and `earlier`, the passing runs before it), one
-/// DUT's profiles; the changes go into `diff`, that DUT's.
+/// DUT's profiles; the changes go into `diff`, that DUT's. `allowed`: per
+/// phase of `now`, the allowlist its expectation names.
 fn compare_profiles(
     now: &DutProfile,
     then: &DutProfile,
     earlier: &[&DutProfile],
+    allowed: &[(String, Option<benchctl_net::Allowlist>)],
     diff: &mut DutDiff,
 ) {
     // Destinations and timers: anywhere in the baseline (or the passing
@@ -478,32 +509,55 @@ fn compare_profiles(
         .collect();
     let mut reported_dests = BTreeSet::new();
     let mut reported_timers = BTreeSet::new();
-    for (p, base) in matched(now, then) {
+    for (k, (p, base)) in matched(now, then).into_iter().enumerate() {
+        let allow = allowed
+            .get(k)
+            .filter(|(name, _)| *name == p.phase)
+            .and_then(|(_, allow)| allow.as_ref());
         for d in &p.destinations {
             let key = (d.address.as_str(), d.port, d.proto.as_str());
             if known_dests.contains(&key) || !reported_dests.insert(key) {
                 continue;
             }
-            // A new host under a domain the phone already talks to (another
-            // node of the same CDN) is worth seeing, not failing a night for.
+            // A new host under a registrable domain the phone already talks
+            // to (another node of the same CDN) is worth seeing, not failing
+            // a night for; so is one the phase's own allowlist allows: the
+            // lab declared it fine.
             let familiar = d
                 .names
                 .iter()
                 .map(|n| domain(n))
                 .find(|dom| known_domains.contains(dom));
+            let listed = allow.and_then(|a| {
+                d.names
+                    .iter()
+                    .find(|n| a.allows_name(n))
+                    .cloned()
+                    .or_else(|| {
+                        d.address
+                            .parse()
+                            .ok()
+                            .filter(|ip| a.allows_ip(*ip))
+                            .map(|_| d.address.clone())
+                    })
+            });
+            let why = match (&familiar, &listed) {
+                (Some(dom), _) => format!(" (it did talk to other hosts of {dom})"),
+                (None, Some(entry)) => {
+                    format!(" ({entry} is allowed by the phase's allowlist)")
+                }
+                (None, None) => String::new(),
+            };
             diff.add_change(
                 ChangeKind::NewDestination,
                 Some(&p.phase),
-                familiar.is_none(),
+                familiar.is_none() && listed.is_none(),
                 format!(
-                    "sent {} packet{} ({} bytes) to {}, which it never contacted in the baseline{}",
+                    "sent {} packet{} ({} bytes) to {}, which it never contacted in the baseline{why}",
                     d.packets,
                     if d.packets == 1 { "" } else { "s" },
                     d.bytes,
                     d.label(),
-                    familiar
-                        .map(|dom| format!(" (it did talk to other hosts of {dom})"))
-                        .unwrap_or_default()
                 ),
             );
         }
@@ -611,7 +665,7 @@ mod tests {
             notes: Vec::new(),
             changes: Vec::new(),
         };
-        compare_profiles(now, then, &[], &mut d);
+        compare_profiles(now, then, &[], &[], &mut d);
         d.changes
     }
 
@@ -757,6 +811,50 @@ mod tests {
         );
         assert_eq!(domain("a.b.example.com."), "example.com");
         assert_eq!(domain("localhost"), "localhost");
+    }
+
+    /// A new destination the phase's own allowlist allows is a change: the
+    /// lab declared it fine. The same destination without the allowlist is
+    /// a regression.
+    #[test]
+    fn a_new_destination_the_allowlist_allows_is_a_change() {
+        let dest = |a: &str, name: &str| Destination {
+            address: a.into(),
+            port: 443,
+            proto: "tcp".into(),
+            packets: 3,
+            bytes: 300,
+            names: vec![name.into()],
+        };
+        let base = phase("online");
+        let mut now = phase("online");
+        now.destinations
+            .push(dest("142.250.74.110", "www.youtube.com"));
+        let allow = benchctl_net::Allowlist::parse(&["youtube.com".to_string()]).expect("parses");
+        let mut d = DutDiff {
+            dut: "phone-a".into(),
+            baseline: Some("base".into()),
+            baseline_started_utc: None,
+            notes: Vec::new(),
+            changes: Vec::new(),
+        };
+        let allowed = [("online".to_string(), Some(allow))];
+        compare_profiles(
+            &dut(vec![now.clone()]),
+            &dut(vec![base.clone()]),
+            &[],
+            &allowed,
+            &mut d,
+        );
+        assert_eq!(d.changes.len(), 1, "{:?}", d.changes);
+        assert!(!d.changes[0].regression, "{:?}", d.changes);
+        assert!(
+            d.changes[0]
+                .summary
+                .contains("allowed by the phase's allowlist")
+        );
+        let c = diff_of(&dut(vec![now]), &dut(vec![base]));
+        assert!(c[0].regression, "without the allowlist: {c:?}");
     }
 
     /// Two companies under one public suffix are two domains: a new
