@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use benchctl::cli::Cli;
+use benchctl::cli::text::terminal_safe;
 use benchctl::shutdown::Shutdown;
 
 fn main() -> ExitCode {
@@ -32,11 +33,15 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             // A verdict is the answer, not a failure of benchctl.
             Err(e @ benchctl::cli::CliError::Verdict(_)) => {
-                let _ = writeln!(std::io::stderr(), "{e}");
+                let _ = writeln!(std::io::stderr(), "{}", terminal_safe(&e.to_string()));
                 e.exit_code()
             }
             Err(e) => {
-                let _ = writeln!(std::io::stderr(), "error: {e}");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "error: {}",
+                    terminal_safe(&e.to_string())
+                );
                 e.exit_code()
             }
         }

@@ -229,3 +229,48 @@ fn closed_output_pipes_neither_crash_nor_skip_the_safe_state() {
         ("off".into(), "off".into(), "isolated".into())
     );
 }
+
+/// Text from files reaches the terminal escaped: an escape sequence in a
+/// DUT's `model` (or a scenario's `mark`) would otherwise retitle the
+/// window or hide what follows. Long text is cut, never fatal (a 70,000-
+/// character model used to panic the table).
+#[test]
+fn text_from_files_is_escaped_and_cut_for_the_terminal() {
+    let good = std::fs::read_to_string(common::repo_root().join("bench.toml")).expect("bench.toml");
+    let hostile = good.replacen(
+        "model = \"sim-android\"",
+        "model = \"sim\\u001b]0;pwned\\u0007android\"",
+        1,
+    );
+    assert_ne!(good, hostile, "the default bench names a model");
+    let bench = TestBench::with_bench(&hostile);
+    let out = bench.run(&["check"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}'), "{shown:?}");
+    assert!(shown.contains("sim\\u{1b}]0;pwned\\u{7}android"), "{shown}");
+
+    std::fs::write(
+        bench.dir.path().join("mark.toml"),
+        "[scenario]\nname = \"m\"\nduts = [\"phone-a\"]\nsteps = [{ mark = \"\\u001b[2J\\u001b[Hall clear\" }, { wait = \"1s\" }]\n",
+    )
+    .expect("scenario");
+    let out = bench.run(&["run", "mark.toml", "--dry-run"]);
+    let both = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{both}");
+    assert!(!both.contains('\u{1b}'), "{both:?}");
+    assert!(both.contains("\\u{1b}[2J"), "{both}");
+
+    let long = good.replacen(
+        "model = \"sim-android\"",
+        &format!("model = \"{}\"", "m".repeat(70_000)),
+        1,
+    );
+    let out = TestBench::with_bench(&long).run(&["check"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("more characters"));
+}

@@ -221,3 +221,37 @@ fn a_broken_scenario_runs_nothing() {
         "nothing switched"
     );
 }
+
+/// `run --dry-run` reads as a table a person can scan (phase expectations
+/// in words, long details cut), and its `--json` names actions as the
+/// scenario file does (`net.isolate`, not `net-isolate`).
+#[test]
+fn the_dry_run_speaks_the_files_language() {
+    let tb = TestBench::default_bench();
+    let scenario = common::repo_root().join("scenarios/backdoor-hunt.toml");
+    let scenario = scenario.to_str().expect("utf-8");
+    let text = tb.ok(&["run", scenario, "--dry-run"]);
+    let widest = text
+        .lines()
+        .filter(|l| l.ends_with(|c: char| c.is_ascii_digit()) && l.contains(" line "))
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    assert!((80..=120).contains(&widest), "{widest} columns:\n{text}");
+    assert!(text.contains("allowlist of 6 (gstatic.com"), "{text}");
+    assert!(!text.contains("{\"net\""), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&tb.ok(&["--json", "run", scenario, "--dry-run"])).expect("JSON");
+    let steps = json["scenario"]["timelines"][0]["steps"].as_array().expect("steps");
+    let actions: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| s["action"]["do"].as_str())
+        .collect();
+    assert!(actions.contains(&"net.isolate"), "{actions:?}");
+    assert!(actions.contains(&"device.airplane"), "{actions:?}");
+    let airplane = steps
+        .iter()
+        .find(|s| s["action"]["do"] == "device.airplane")
+        .expect("airplane step");
+    assert_eq!(airplane["action"]["state"], "on");
+}

@@ -163,3 +163,51 @@ fn a_host_killed_mid_stream_stops_the_shield_within_its_watchdog() {
     send_signal(&shield, "TERM");
     shield.wait().expect("wait");
 }
+
+/// The link dies mid-stream (the board unplugged: here the simulated
+/// shield's process is killed): `shield stream --json` still ends with its
+/// summary line, saying what came and that the link was lost, and exits 3.
+#[test]
+fn a_link_that_dies_mid_stream_still_gets_its_summary() {
+    let server = TestBench::default_bench();
+    let (mut shield, mut shield_log) = server.spawn_piped(&["shield", "sim", "--json"]);
+    let mut port_line = String::new();
+    {
+        use std::io::BufRead;
+        let stdout = shield.stdout.take().expect("stdout");
+        let mut reader = std::io::BufReader::new(stdout);
+        reader.read_line(&mut port_line).expect("port line");
+    }
+    let port: serde_json::Value = serde_json::from_str(&port_line).expect("port JSON");
+    let port = port["port"].as_str().expect("port").to_string();
+    let good = std::fs::read_to_string(common::repo_root().join("bench.toml")).expect("read");
+    let serial = good
+        .replace(
+            "kind = \"sim\"\nsample_rate_hz",
+            &format!("kind = \"serial\"\nport = \"{port}\"\nsample_rate_hz"),
+        )
+        .replace("room_interference = \"20s\"", "");
+    let host = TestBench::with_bench(&serial);
+    let streamer = host
+        .cmd(&["--json", "shield", "stream", "--seconds", "30"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("stream starts");
+    wait_for_line(&mut shield_log, "simulated shield streaming");
+    std::thread::sleep(Duration::from_millis(300));
+    send_signal(&shield, "KILL");
+    shield.wait().expect("wait");
+    let out = streamer.wait_with_output().expect("stream ends");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().expect("some output");
+    let last: serde_json::Value = serde_json::from_str(last).expect("a JSON line");
+    assert!(last["summary"]["blocks"].as_u64().is_some_and(|n| n > 0), "{last}");
+    assert!(last["error"].as_str().is_some_and(|e| !e.is_empty()), "{last}");
+}

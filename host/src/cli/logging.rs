@@ -16,8 +16,20 @@ pub fn init_logging(verbose: u8, quiet: bool) {
     // RUST_LOG, when set, wins: `RUST_LOG=benchctl::hw=trace` for one layer.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Messages and fields carry text from files (phase names, DNS names,
+    // `model`): written terminal-safe, while the level keeps its colour.
+    let fields = tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        let text = format!("{value:?}");
+        let text = super::text::terminal_safe(&text);
+        if field.name() == "message" {
+            write!(w, "{text}")
+        } else {
+            write!(w, "{}={text}", field.name())
+        }
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .fmt_fields(fields)
         .with_writer(|| Stderr)
         // Colour only for people: CI logs and files get plain text.
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())

@@ -18,6 +18,7 @@ mod status;
 mod suite;
 mod switch;
 pub mod table;
+pub mod text;
 mod usb;
 
 pub use logging::{init_logging, runtime};
@@ -230,7 +231,7 @@ impl Context {
         let text = if self.global.json {
             serde_json::to_string(value).expect("results serialize") + "\n"
         } else {
-            human()
+            text::terminal_safe(&human()).into_owned()
         };
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
@@ -244,7 +245,7 @@ impl Context {
         let text = if self.global.json {
             serde_json::to_string_pretty(value).expect("results serialize") + "\n"
         } else {
-            human()
+            text::terminal_safe(&human()).into_owned()
         };
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());

@@ -18,7 +18,8 @@ use crate::hw::shield::{ClockConfig, ClockEstimator, LinkStats, RunClock, Shield
 /// The shield is the bench's ears: RF power per band in each DUT's
 /// enclosure (and one ambient antenna outside), and each DUT's supply
 /// current. On the default bench it is simulated: the real firmware logic
-/// behind a pseudo-terminal, opened like a board on /dev/ttyACM0.
+/// behind a pseudo-terminal, opened as a board's serial port is (a real
+/// shield is /dev/ttyACM0 or, better, its /dev/serial/by-id/ path).
 #[derive(Debug, Args)]
 pub struct Shield {
     #[command(subcommand)]
@@ -32,9 +33,10 @@ pub enum ShieldCommand {
     Info,
     /// Stream the configured channels and show live levels
     ///
-    /// On a terminal, a table refreshed a few times a second; otherwise one
-    /// line per second. With --json, every sample block as a JSON line.
-    /// Ends with what was received and lost.
+    /// On a terminal, a table refreshed in place a few times a second;
+    /// otherwise (a pipe, a log) the table again once a second. With
+    /// --json, every sample block as a JSON line. Ends with what was
+    /// received and lost, also when the link dies (then exit 3).
     Stream {
         /// Stop after this many seconds [default: until Ctrl-C]
         #[arg(long, value_name = "N")]
@@ -258,9 +260,20 @@ async fn stream(ctx: &Context, shield: &BenchShield, seconds: Option<f64>) -> Re
     let (mut blocks, mut samples) = (0u64, 0u64);
     let mut stop = ctx.shutdown.clone();
     let mut stdout = std::io::stdout().lock();
-    loop {
+    // A link that dies mid-stream still gets its summary: what came
+    // before it is the evidence.
+    let mut lost_link: Option<CliError> = None;
+    'streaming: loop {
         // Drain what arrived, then yield to the runtime so Ctrl-C is seen.
-        while let Some(event) = stream.try_recv().map_err(link_err)? {
+        loop {
+            let event = match stream.try_recv() {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(e) => {
+                    lost_link = Some(link_err(e));
+                    break 'streaming;
+                }
+            };
             let ShieldEvent::Samples { block, received_at } = event else {
                 continue;
             };
@@ -323,7 +336,11 @@ async fn stream(ctx: &Context, shield: &BenchShield, seconds: Option<f64>) -> Re
             }
         }
     }
-    let stats = stream.stop().map_err(link_err)?;
+    let stats = match &lost_link {
+        // Nothing to stop: what the link counted up to its end.
+        Some(_) => stream.stats(),
+        None => stream.stop().map_err(link_err)?,
+    };
     let fit = sync.estimate();
     let summary = StreamSummary {
         seconds: started.elapsed().as_secs_f64(),
@@ -335,11 +352,14 @@ async fn stream(ctx: &Context, shield: &BenchShield, seconds: Option<f64>) -> Re
     };
     if ctx.global.json {
         // The summary is the last line, so a consumer of JSON lines sees it.
+        let mut line = serde_json::json!({ "summary": summary });
+        if let Some(e) = &lost_link {
+            line["error"] = e.to_string().into();
+        }
         let _ = writeln!(
             stdout,
             "{}",
-            serde_json::to_string(&serde_json::json!({ "summary": summary }))
-                .expect("summary serializes")
+            serde_json::to_string(&line).expect("summary serializes")
         );
     } else {
         let _ = writeln!(
@@ -370,7 +390,10 @@ async fn stream(ctx: &Context, shield: &BenchShield, seconds: Option<f64>) -> Re
             ),
         };
     }
-    Ok(())
+    match lost_link {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 fn live_table(

@@ -101,14 +101,14 @@ impl StepKind {
     }
 }
 
-/// What the bench does to a DUT.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "do")]
+/// What the bench does to a DUT. Serialized as the scenario file writes
+/// it: `{"do": "net.isolate"}`, `{"do": "power.cycle", "off_time": 3.0}`,
+/// `{"do": "device.airplane", "state": "on"}`.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     PowerOn,
     PowerOff,
     PowerCycle {
-        #[serde(with = "crate::config::duration::serde_secs")]
         off_time: Duration,
     },
     UsbOn,
@@ -121,6 +121,25 @@ pub enum Action {
     Device {
         command: DeviceCommand,
     },
+}
+
+impl Serialize for Action {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("do", self.name())?;
+        match self {
+            Action::PowerCycle { off_time } => {
+                map.serialize_entry("off_time", &off_time.as_secs_f64())?
+            }
+            Action::NetAllowlist { allow } => map.serialize_entry("allow", allow)?,
+            Action::Device {
+                command: DeviceCommand::Airplane(on) | DeviceCommand::Screen(on),
+            } => map.serialize_entry("state", if *on { "on" } else { "off" })?,
+            _ => {}
+        }
+        map.end()
+    }
 }
 
 impl Action {
@@ -165,3 +184,35 @@ impl Action {
 pub use benchctl_format::journal::{
     DEFAULT_OFF_CURRENT_A, Expect, NetExpect, PowerExpect, RfExpect,
 };
+
+/// A phase's expectations in words, for people (`run --dry-run`): "no
+/// packets, RF silent", "allowlist of 6 (gstatic.com, google.com, ...)",
+/// "anything".
+pub fn expect_words(e: &Expect) -> String {
+    let mut words = Vec::new();
+    if e.rf == RfExpect::Silent {
+        words.push("RF silent".to_string());
+    }
+    match e.net {
+        NetExpect::None => words.push("no packets".into()),
+        NetExpect::Allowlist => {
+            let shown: Vec<&str> = e.allow.iter().take(3).map(String::as_str).collect();
+            let more = if e.allow.len() > shown.len() { ", ..." } else { "" };
+            words.push(format!(
+                "allowlist of {} ({}{more})",
+                e.allow.len(),
+                shown.join(", ")
+            ));
+        }
+        NetExpect::Any => {}
+    }
+    if e.power == PowerExpect::Off {
+        let amps = e.off_current_a.unwrap_or(DEFAULT_OFF_CURRENT_A);
+        words.push(format!("power off (at most {:.0} mA)", amps * 1e3));
+    }
+    if words.is_empty() {
+        "anything".into()
+    } else {
+        words.join(", ")
+    }
+}
