@@ -245,9 +245,16 @@ fn text_from_files_is_escaped_and_cut_for_the_terminal() {
     assert_ne!(good, hostile, "the default bench names a model");
     let bench = TestBench::with_bench(&hostile);
     let out = bench.run(&["check"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}'), "{shown:?}");
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+        "{shown:?}"
+    );
     assert!(shown.contains("sim\\u{1b}]0;pwned\\u{7}android"), "{shown}");
 
     std::fs::write(
@@ -271,6 +278,102 @@ fn text_from_files_is_escaped_and_cut_for_the_terminal() {
         1,
     );
     let out = TestBench::with_bench(&long).run(&["check"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("more characters"));
+}
+
+/// A command for several DUTs that fails on some reports every DUT, in
+/// JSON too: phone-a (on) took `screen on`, phone-b (off) did not, exit 3.
+/// Before, stdout stayed empty although phone-a had switched.
+#[test]
+fn a_partial_failure_reports_every_dut() {
+    let bench = TestBench::default_bench();
+    bench.ok(&["power", "phone-a", "on"]);
+    let out = bench.run(&["--json", "device", "all", "screen", "on"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let a = &v.as_array().expect("one entry per DUT")[0];
+    let b = &v[1];
+    assert_eq!(
+        (a["dut"].as_str(), a["ok"].as_bool()),
+        (Some("phone-a"), Some(true)),
+        "{v}"
+    );
+    assert_eq!(a["state"]["screen"], true, "{v}");
+    assert_eq!(
+        (b["dut"].as_str(), b["ok"].as_bool()),
+        (Some("phone-b"), Some(false)),
+        "{v}"
+    );
+    assert!(
+        b["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("does not answer")),
+        "{v}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("1 of 2 DUT(s) did not take the command"),
+        "{err}"
+    );
+
+    // Switching: the DUT that failed and those before it are named.
+    let failing = std::fs::read_to_string(common::repo_root().join("bench.toml"))
+        .expect("bench")
+        .replace(
+            "kind = \"sim\"\nchannels = 4",
+            "kind = \"sim\"\nchannels = 4\nfail_after = 1",
+        );
+    let bench = TestBench::with_bench(&failing);
+    let out = bench.run(&["--json", "power", "all", "on"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v[0]["dut"], "phone-a");
+    assert!(
+        v[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("sent to its safe state")),
+        "{v}"
+    );
+    assert_eq!(v[1]["dut"], "phone-b");
+    assert!(
+        v[1]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("did not close")),
+        "{v}"
+    );
+}
+
+/// A state directory that is a file is said to be one (exit 2), not "File
+/// exists".
+#[test]
+fn a_state_dir_that_is_a_file_is_named() {
+    let bench = TestBench::default_bench();
+    let file = bench.dir.path().join("not-a-folder");
+    std::fs::write(&file, b"x").expect("write");
+    for args in [&["status"][..], &["power", "phone-a", "on"]] {
+        let out = bench
+            .cmd(args)
+            .env("BENCHCTL_STATE_DIR", &file)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is a file, not a folder"), "{err}");
+        assert!(!err.contains("File exists"), "{err}");
+    }
 }

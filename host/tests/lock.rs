@@ -45,10 +45,49 @@ fn a_killed_holder_does_not_leave_a_stale_lock() {
         String::from_utf8_lossy(&out.stderr)
     );
     let err = String::from_utf8_lossy(&out.stderr);
+    // It died mid-cycle: phone-a, which it was switching, went safe first.
     assert!(
-        err.contains(&format!("took over the bench from pid {}", holder.id())),
+        err.contains(&format!("the last holder (pid {} ", holder.id()))
+            && err.contains(
+                "ended without finishing; phone-a it was switching went to the safe state"
+            ),
         "{err}"
     );
+}
+
+/// A holder with neither $USER nor $LOGNAME (a service, some CI runners) is
+/// named by its uid's name, not "?".
+#[test]
+fn the_holder_is_named_without_user_in_the_environment() {
+    use std::io::BufRead;
+    let bench = TestBench::default_bench();
+    let mut holder = bench
+        .cmd(&["power", "phone-a", "cycle", "--off-time", "30s"])
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("holder starts");
+    let mut stderr = std::io::BufReader::new(holder.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while !line.contains("waiting 30s") {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).expect("read") > 0,
+            "holder ended"
+        );
+    }
+    let out = bench.run(&["usb", "phone-b", "on"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("(user ?)"), "{err}");
+    let me = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .expect("id");
+    let me = String::from_utf8_lossy(&me.stdout).trim().to_string();
+    assert!(err.contains(&format!("(user {me})")), "{err}");
+    send_signal(&holder, "TERM");
+    holder.wait().expect("wait");
 }
 
 #[test]

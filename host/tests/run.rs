@@ -505,9 +505,42 @@ fn kill_9_leaves_a_directory_readable_up_to_the_last_second() {
     assert_eq!(summary["shape"][0].as_u64(), Some(rf.frames() as u64));
     sigmf_summary(&dir.join("power.sigmf-meta"));
     tshark_fields(&dir.join("net.pcapng"), &["frame.interface_name"]);
-    // The relays hold what they were (kill -9 gets past every guard); the
-    // next command takes over the lock and can make the bench safe.
-    bench.ok(&["power", "all", "off"]);
+    // The relays hold what they were (kill -9 gets past every guard)...
+    assert_eq!(bench.outputs("phone-b").0, "on");
+    // ...until the next command takes the bench over: the DUTs the dead run
+    // was switching go to their safe state first, and its journal says so.
+    let out = bench.run(&["usb", "phone-a", "on"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("ended without finishing"), "{err}");
+    assert!(err.contains("went to the safe state"), "{err}");
+    assert_eq!(
+        bench.outputs("phone-b"),
+        ("off".into(), "off".into(), "isolated".into())
+    );
+    assert_eq!(
+        bench.outputs("phone-a").1,
+        "on",
+        "then the command did its own"
+    );
+    let ev = events(&dir);
+    assert!(
+        ev.iter().any(|e| e["kind"] == "fault"
+            && e["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("ended without finishing"))),
+        "{ev:?}"
+    );
+    for dut in ["phone-a", "phone-b"] {
+        assert!(
+            ev.iter()
+                .any(|e| e["action"] == "safe-state" && e["dut"] == dut && e["ok"] == true),
+            "{dut}: {ev:?}"
+        );
+    }
+    // Taken over once: the next command has nothing to undo.
+    let out = bench.run(&["usb", "phone-a", "off"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("ended without finishing"));
 }
 
 #[test]
@@ -596,4 +629,37 @@ fn a_scenario_with_an_error_runs_nothing() {
         !bench.state_dir().join("sim-lab.json").exists(),
         "nothing switched"
     );
+}
+
+/// A place the results cannot go is a usage error found before the bench
+/// is taken: exit 2, and nothing switched (phone-a, powered on by hand,
+/// stays on; before, the run took the bench and sent it to its safe state).
+#[test]
+fn an_out_folder_that_cannot_be_written_switches_nothing() {
+    let bench = TestBench::default_bench();
+    bench.ok(&["power", "phone-a", "on"]);
+    let blocker = bench.dir.path().join("a-file");
+    std::fs::write(&blocker, b"not a folder").expect("write");
+    let out_dir = blocker.join("runs");
+    let out = bench.run(&[
+        "run",
+        common::repo_root()
+            .join("scenarios/backdoor-hunt.toml")
+            .to_str()
+            .expect("utf-8"),
+        "--out",
+        out_dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--out") && err.contains("cannot make it"),
+        "{err}"
+    );
+    assert_eq!(bench.outputs("phone-a").0, "on", "nothing was switched");
 }

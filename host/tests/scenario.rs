@@ -242,7 +242,9 @@ fn the_dry_run_speaks_the_files_language() {
     assert!(!text.contains("{\"net\""), "{text}");
     let json: serde_json::Value =
         serde_json::from_str(&tb.ok(&["--json", "run", scenario, "--dry-run"])).expect("JSON");
-    let steps = json["scenario"]["timelines"][0]["steps"].as_array().expect("steps");
+    let steps = json["scenario"]["timelines"][0]["steps"]
+        .as_array()
+        .expect("steps");
     let actions: Vec<&str> = steps
         .iter()
         .filter_map(|s| s["action"]["do"].as_str())

@@ -208,6 +208,12 @@ fn a_link_that_dies_mid_stream_still_gets_its_summary() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let last = stdout.lines().last().expect("some output");
     let last: serde_json::Value = serde_json::from_str(last).expect("a JSON line");
-    assert!(last["summary"]["blocks"].as_u64().is_some_and(|n| n > 0), "{last}");
-    assert!(last["error"].as_str().is_some_and(|e| !e.is_empty()), "{last}");
+    assert!(
+        last["summary"]["blocks"].as_u64().is_some_and(|n| n > 0),
+        "{last}"
+    );
+    assert!(
+        last["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{last}"
+    );
 }

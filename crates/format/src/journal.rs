@@ -204,6 +204,15 @@ impl Journal {
         })
     }
 
+    /// Open the journal of an existing run directory to append to it (a
+    /// later process saying what became of a run whose own process died).
+    pub fn append_to(dir: &Path) -> Result<Self, RecordError> {
+        Ok(Self {
+            out: StreamFile::append(&dir.join(FILE_NAME))?,
+            line: Vec::with_capacity(256),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         self.out.path()
     }

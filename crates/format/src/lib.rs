@@ -141,6 +141,19 @@ impl StreamFile {
         })
     }
 
+    /// Open `path` to append to it (it must exist).
+    pub(crate) fn append(path: &Path) -> Result<Self, RecordError> {
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(RecordError::io(path))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            out: std::io::BufWriter::new(file),
+            clock: FlushClock::new(),
+        })
+    }
+
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }

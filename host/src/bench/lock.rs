@@ -23,6 +23,15 @@ pub struct Holder {
     pub command: String,
     /// RFC 3339, UTC.
     pub since: String,
+    /// DUTs it is in the middle of switching (touched, not yet held or
+    /// made safe): a holder that dies leaves them in whatever state, and
+    /// whoever takes over sends them to their safe state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub touched: Vec<String>,
+    /// The run directory it is recording into, if any: where the takeover
+    /// is journaled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_dir: Option<PathBuf>,
 }
 
 impl Holder {
@@ -31,13 +40,38 @@ impl Holder {
         Holder {
             pid: std::process::id(),
             host: hostname(),
-            user: std::env::var("USER")
-                .or_else(|_| std::env::var("LOGNAME"))
-                .unwrap_or_else(|_| "?".into()),
+            user: user_name(),
             command: std::env::args().collect::<Vec<_>>().join(" "),
             since: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            touched: Vec::new(),
+            run_dir: None,
         }
     }
+}
+
+/// Who runs this process: `$USER` (or `$LOGNAME`), else the name
+/// /etc/passwd gives our uid (a service or a CI runner often sets neither),
+/// else `uid N`.
+fn user_name() -> String {
+    if let Some(name) = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|n| !n.is_empty()))
+    {
+        return name;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").map_or(u32::MAX, |m| m.uid());
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                let id: u32 = fields.nth(1)?.parse().ok()?;
+                (id == uid).then(|| name.to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("uid {uid}"))
 }
 
 impl std::fmt::Display for Holder {
@@ -100,6 +134,8 @@ pub struct BenchLock {
     path: PathBuf,
     /// The previous holder died without releasing (its note was still there).
     pub took_over_from: Option<Holder>,
+    /// What this holder's note says.
+    note: Holder,
 }
 
 impl BenchLock {
@@ -131,19 +167,58 @@ impl BenchLock {
         }
         // A note left behind means the last holder died holding the bench.
         let took_over_from = read_holder(&mut file);
-        let note = serde_json::to_string(&Holder::current()).expect("holder serializes");
-        (|| {
-            file.set_len(0)?;
-            file.seek(SeekFrom::Start(0))?;
-            file.write_all(note.as_bytes())?;
-            file.sync_data()
-        })()
-        .map_err(io)?;
-        Ok(BenchLock {
+        let mut lock = BenchLock {
             file,
-            path,
+            path: path.clone(),
             took_over_from,
-        })
+            note: Holder::current(),
+        };
+        lock.write_note().map_err(io)?;
+        Ok(lock)
+    }
+
+    /// Rewrite the note (synced: it must outlive a `kill -9`).
+    fn write_note(&mut self) -> std::io::Result<()> {
+        let note = serde_json::to_string(&self.note).expect("holder serializes");
+        self.file.set_len(0)?;
+        self.file.seek(SeekFrom::Start(0))?;
+        self.file.write_all(note.as_bytes())?;
+        self.file.sync_data()
+    }
+
+    /// Note that this holder is switching `dut` (see [`Holder::touched`]).
+    pub fn note_touched(&mut self, dut: &str) {
+        if !self.note.touched.iter().any(|d| d == dut) {
+            self.note.touched.push(dut.to_string());
+            self.rewrite();
+        }
+    }
+
+    /// Note that nothing this holder switched needs undoing any more: it
+    /// held what it meant to, or made it safe.
+    pub fn note_settled(&mut self) {
+        if !self.note.touched.is_empty() || self.note.run_dir.is_some() {
+            self.note.touched.clear();
+            self.note.run_dir = None;
+            self.rewrite();
+        }
+    }
+
+    /// Note the run directory this holder records into.
+    pub fn note_run_dir(&mut self, dir: &Path) {
+        self.note.run_dir = Some(dir.to_path_buf());
+        self.rewrite();
+    }
+
+    fn rewrite(&mut self) {
+        if let Err(e) = self.write_note() {
+            // The lock itself holds; only a takeover after a crash would
+            // know less.
+            tracing::warn!(
+                "cannot update the bench lock's note {}: {e}",
+                self.path.display()
+            );
+        }
     }
 
     /// Take the bench, queueing up to `wait` behind the holder. `on_wait` is
@@ -247,6 +322,8 @@ mod tests {
             user: "ci".into(),
             command: "benchctl run nightly.toml".into(),
             since: "2026-11-26T03:00:00Z".into(),
+            touched: vec!["phone-a".into()],
+            run_dir: Some("runs/x".into()),
         };
         std::fs::write(
             dir.path().join("lock"),

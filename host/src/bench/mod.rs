@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use doctor::Probe;
-pub use state::state_dir;
+pub use state::{state_dir, unusable_state_dir};
 pub use status::{BenchStatus, DutStatus, LinkStatus, OutputStatus, Shown};
 
 use crate::config::{BenchConfig, DutConfig, NetState, SafeState};
@@ -82,6 +82,10 @@ pub struct Bench {
     hubs: HashMap<String, Box<dyn UsbHub>>,
     links: HashMap<String, Box<dyn NetLink>>,
     devices: HashMap<String, Option<Box<dyn DeviceControl>>>,
+    /// The bench's lock, when this process holds it: its note says which
+    /// DUTs are being switched, for whoever takes over after a crash.
+    /// Last, so it is released after every backend has closed.
+    lock: Option<lock::BenchLock>,
 }
 
 impl std::fmt::Debug for Bench {
@@ -109,6 +113,7 @@ impl Bench {
             hubs: HashMap::new(),
             links: HashMap::new(),
             devices: HashMap::new(),
+            lock: None,
         })
     }
 
@@ -125,11 +130,91 @@ impl Bench {
             hubs: HashMap::new(),
             links: HashMap::new(),
             devices: HashMap::new(),
+            lock: None,
         }
     }
 
     pub fn config(&self) -> &BenchConfig {
         &self.config
+    }
+
+    /// Hold the bench under `lock` for as long as this `Bench` lives. When
+    /// its previous holder died switching DUTs (a `kill -9`, a power cut),
+    /// those DUTs go to their safe state first, and the dead holder's run,
+    /// if it was recording one, is told in its journal. Returns what was
+    /// done, in words.
+    pub fn take(&mut self, lock: lock::BenchLock) -> Vec<String> {
+        let mut said = Vec::new();
+        if let Some(dead) = lock.took_over_from.clone()
+            && !dead.touched.is_empty()
+        {
+            let mut made_safe = Vec::new();
+            let known: Vec<String> = dead
+                .touched
+                .iter()
+                .filter(|d| self.config.dut(d).is_some())
+                .cloned()
+                .collect();
+            for dut in &known {
+                let failures = self.apply_safe_state(dut);
+                let detail = self.safe_state_words(dut);
+                for e in &failures {
+                    said.push(format!("{dut}: could not reach its safe state: {e}"));
+                }
+                made_safe.push((dut.clone(), failures.is_empty(), detail));
+            }
+            let names: Vec<&str> = made_safe.iter().map(|(d, _, _)| d.as_str()).collect();
+            said.push(format!(
+                "the last holder ({dead}) ended without finishing; {} it was switching went to the safe state",
+                names.join(", ")
+            ));
+            if let Some(dir) = &dead.run_dir {
+                match journal_takeover(dir, &dead, &made_safe) {
+                    Ok(()) => said.push(format!("said so in {}", dir.display())),
+                    Err(e) => said.push(format!("could not say so in {}: {e}", dir.display())),
+                }
+            }
+        }
+        self.lock = Some(lock);
+        said
+    }
+
+    /// Note in the lock that `dut` is being switched (see [`Bench::take`]).
+    pub fn note_touched(&mut self, dut: &str) {
+        if let Some(lock) = &mut self.lock {
+            lock.note_touched(dut);
+        }
+    }
+
+    /// Note in the lock that what was switched is settled: held as meant,
+    /// or made safe.
+    pub fn note_settled(&mut self) {
+        if let Some(lock) = &mut self.lock {
+            lock.note_settled();
+        }
+    }
+
+    /// Note in the lock the run directory being recorded.
+    pub fn note_run_dir(&mut self, dir: &Path) {
+        if let Some(lock) = &mut self.lock {
+            lock.note_run_dir(dir);
+        }
+    }
+
+    /// A DUT's safe state in words, for journals and logs.
+    pub fn safe_state_words(&self, dut: &str) -> String {
+        match self.config.dut(dut) {
+            Some(d) => {
+                let on_off = |on: bool| if on { "on" } else { "off" };
+                format!(
+                    "power {}, usb {}, net {}",
+                    on_off(d.safe.power),
+                    on_off(d.safe.usb),
+                    d.safe.net
+                )
+            }
+            None => String::new(),
+        }
     }
 
     /// The bench side of `dut`'s link (see `open::link_bench_side`).
@@ -374,6 +459,45 @@ impl Bench {
     fn remembered_link(&self, link: &str) -> Option<NetState> {
         self.recall().links.get(link).copied()
     }
+}
+
+/// Append to a dead holder's run journal what became of its run: a fault
+/// saying its process ended without finishing, and each DUT's safe state
+/// as applied by whoever took the bench over.
+fn journal_takeover(
+    dir: &Path,
+    dead: &lock::Holder,
+    made_safe: &[(String, bool, String)],
+) -> Result<(), String> {
+    use benchctl_format::journal::{Event, Journal};
+    let manifest =
+        std::fs::read(dir.join(benchctl_format::run_json::FILE_NAME)).map_err(|e| e.to_string())?;
+    let manifest: benchctl_format::RunManifest =
+        serde_json::from_slice(&manifest).map_err(|e| e.to_string())?;
+    let started = humantime::parse_rfc3339(&manifest.started_utc).map_err(|e| e.to_string())?;
+    let t = std::time::SystemTime::now()
+        .duration_since(started)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let mut journal = Journal::append_to(dir).map_err(|e| e.to_string())?;
+    journal
+        .record(
+            t,
+            Event::fault(
+                "bench",
+                format!(
+                    "the run's process (pid {} on {}) ended without finishing; the next holder of the bench sent its DUTs to their safe state",
+                    dead.pid, dead.host
+                ),
+                None,
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+    for (dut, ok, detail) in made_safe {
+        journal
+            .record(t, Event::action(Some(dut), "safe-state", *ok, Some(detail)))
+            .map_err(|e| e.to_string())?;
+    }
+    journal.finish().map_err(|e| e.to_string())
 }
 
 /// The device called `name`, opened on first use and kept open after.

@@ -29,14 +29,17 @@ impl<'b> SafetyGuard<'b> {
         }
     }
 
-    /// Note a DUT before switching any of its outputs.
+    /// Note a DUT before switching any of its outputs (also in the bench
+    /// lock's note, for whoever takes over if this process dies).
     pub fn touch(&mut self, dut: &str) {
         self.touched.insert(dut.to_string());
+        self.bench.note_touched(dut);
     }
 
     /// The command did what was asked: keep the outputs as they are.
     pub fn hold(mut self) {
         self.hold = true;
+        self.bench.note_settled();
     }
 }
 
@@ -58,6 +61,7 @@ impl Drop for SafetyGuard<'_> {
         if self.hold {
             return;
         }
+        let mut all_safe = true;
         for dut in std::mem::take(&mut self.touched) {
             let failures = self.bench.apply_safe_state(&dut);
             if failures.is_empty() {
@@ -66,7 +70,12 @@ impl Drop for SafetyGuard<'_> {
             for e in failures {
                 // Nothing more we can do from here than say it loudly.
                 tracing::error!(dut, "could not reach the safe state: {e}");
+                all_safe = false;
             }
+        }
+        // What could not be made safe stays noted: the next holder tries.
+        if all_safe {
+            self.bench.note_settled();
         }
     }
 }

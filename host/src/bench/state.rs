@@ -3,7 +3,7 @@
 //! benches on one host never share a lock.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::config::BenchConfig;
 
@@ -29,4 +29,17 @@ pub fn state_dir(config: &BenchConfig) -> PathBuf {
     std::env::temp_dir()
         .join(format!("benchctl-{uid}"))
         .join(&config.name)
+}
+
+/// Why `dir` cannot be a bench's state directory, in words: a path that
+/// exists as something else than a folder (`create_dir_all` would only say
+/// "File exists").
+pub fn unusable_state_dir(dir: &Path) -> Option<String> {
+    match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => Some(format!(
+            "the bench's state directory {} is a file, not a folder: set `[bench] state_dir` or BENCHCTL_STATE_DIR to a folder (or remove the file)",
+            dir.display()
+        )),
+        _ => None,
+    }
 }

@@ -34,10 +34,15 @@ pub enum DeviceAction {
     Reboot,
 }
 
+/// What one DUT made of the command: its state after it, or why not.
 #[derive(Debug, Serialize)]
 struct Answer {
     dut: String,
-    state: DeviceState,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<DeviceState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 impl Device {
@@ -48,7 +53,7 @@ impl Device {
             DeviceAction::PowerOff => DeviceCommand::PowerOff,
             DeviceAction::Reboot => DeviceCommand::Reboot,
         };
-        let (mut bench, _lock) = ctx.take_bench().await?;
+        let mut bench = ctx.take_bench().await?;
         let duts: Vec<String> = bench
             .select(&self.dut)?
             .into_iter()
@@ -65,30 +70,58 @@ impl Device {
                 ctx.bench_path().display()
             )));
         }
+        // Every DUT is asked, whatever another answered: a command to a
+        // phone changes no output, so one that fails leaves nothing unsafe,
+        // and the others' results are worth reporting (in JSON too).
         let mut answers = Vec::new();
         for dut in &duts {
             ctx.check_stop()?;
-            bench.device_command(dut, cmd)?;
-            tracing::info!("{dut}: {cmd}");
-            if let Some(state) = bench.device_state(dut)? {
-                answers.push(Answer {
+            let asked = bench
+                .device_command(dut, cmd)
+                .and_then(|()| bench.device_state(dut));
+            answers.push(match asked {
+                Ok(state) => {
+                    tracing::info!("{dut}: {cmd}");
+                    Answer {
+                        dut: dut.clone(),
+                        ok: true,
+                        state,
+                        error: None,
+                    }
+                }
+                Err(e) => Answer {
                     dut: dut.clone(),
-                    state,
-                });
-            }
+                    ok: false,
+                    state: None,
+                    error: Some(e.to_string()),
+                },
+            });
         }
         ctx.print(&answers, || {
             answers
                 .iter()
-                .map(|a| {
-                    format!(
-                        "{:<12} {}\n",
-                        a.dut,
-                        super::status::describe_device(&a.state)
-                    )
+                .map(|a| match (&a.state, &a.error) {
+                    (_, Some(e)) => format!("{:<12} failed: {e}\n", a.dut),
+                    (Some(state), None) => {
+                        format!("{:<12} {}\n", a.dut, super::status::describe_device(state))
+                    }
+                    (None, None) => format!("{:<12} done\n", a.dut),
                 })
                 .collect()
         });
-        Ok(())
+        let failed: Vec<String> = answers
+            .iter()
+            .filter_map(|a| a.error.as_ref().map(|e| format!("{}: {e}", a.dut)))
+            .collect();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(CliError::Reported(format!(
+                "{} of {} DUT(s) did not take the command: {}",
+                failed.len(),
+                answers.len(),
+                failed.join("; ")
+            )))
+        }
     }
 }

@@ -26,7 +26,7 @@ struct Report {
 
 impl Doctor {
     pub async fn run(self, ctx: &Context) -> Result<(), CliError> {
-        let (mut bench, _lock) = ctx.take_bench().await?;
+        let mut bench = ctx.take_bench().await?;
         let mut probes = vec![Probe {
             subject: "host".into(),
             checks: host_checks(bench.state_dir()),

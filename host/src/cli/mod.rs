@@ -22,7 +22,7 @@ pub mod text;
 mod usb;
 
 pub use logging::{init_logging, runtime};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -162,6 +162,35 @@ impl CliError {
     }
 }
 
+/// Before anything is switched: `dir` can be made and takes new files (a
+/// folder that exists may still refuse them: one is written to see).
+/// Found out after a run on the bench, it would cost the run.
+pub(crate) fn writable_dir(dir: &Path, what: &str) -> Result<(), CliError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::Usage(format!("{what} {}: cannot make it: {e}", dir.display())))?;
+    let probe = dir.join(format!(".benchctl-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| CliError::Usage(format!("{what} {}: cannot write in it: {e}", dir.display())))
+}
+
+/// Before anything is switched: the file `path` can be written later (by a
+/// rename in its folder, so the folder must take new files).
+pub(crate) fn writable_file(path: &Path, what: &str) -> Result<(), CliError> {
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !folder.is_dir() || path.is_dir() {
+        return Err(CliError::Usage(format!(
+            "{what} {}: {} is not a folder to write it in",
+            path.display(),
+            if path.is_dir() { path } else { folder }.display()
+        )));
+    }
+    writable_dir(folder, &format!("{what}'s folder"))
+}
+
 /// What every command gets: global options and the stop signal.
 #[derive(Debug)]
 pub struct Context {
@@ -185,13 +214,19 @@ impl Context {
     pub fn open_bench(&self) -> Result<Bench, CliError> {
         let config = self.load_config()?;
         let dir = crate::bench::state_dir(&config);
+        if let Some(why) = crate::bench::unusable_state_dir(&dir) {
+            return Err(CliError::Usage(why));
+        }
         Ok(Bench::new(config, &dir)?)
     }
 
     /// Take the bench's lock, waiting up to `--wait`, then open the bench.
-    pub async fn take_bench(&self) -> Result<(Bench, BenchLock), CliError> {
+    pub async fn take_bench(&self) -> Result<Bench, CliError> {
         let config = self.load_config()?;
         let state_dir = crate::bench::state_dir(&config);
+        if let Some(why) = crate::bench::unusable_state_dir(&state_dir) {
+            return Err(CliError::Usage(why));
+        }
         let shutdown = self.shutdown.clone();
         let lock = BenchLock::acquire(
             &state_dir,
@@ -210,10 +245,16 @@ impl Context {
             LockError::Interrupted => CliError::Interrupted(self.shutdown.signal().unwrap_or(2)),
             other => CliError::Lock(Box::new(other)),
         })?;
-        if let Some(dead) = &lock.took_over_from {
+        if let Some(dead) = &lock.took_over_from
+            && dead.touched.is_empty()
+        {
             tracing::warn!("took over the bench from {dead}, which ended without releasing it");
         }
-        Ok((Bench::new(config, &state_dir)?, lock))
+        let mut bench = Bench::new(config, &state_dir)?;
+        for words in bench.take(lock) {
+            tracing::warn!("{words}");
+        }
+        Ok(bench)
     }
 
     /// Fail with `Interrupted` if a stop was requested.

@@ -95,7 +95,12 @@ impl Run {
 
 impl Run {
     async fn record(&self, ctx: &Context, scenario: &Scenario) -> Result<(), CliError> {
-        let (mut bench, _lock) = ctx.take_bench().await?;
+        // Where results go can be written, before the bench is taken.
+        super::writable_dir(&self.out, "--out")?;
+        if let Some(path) = &self.junit {
+            super::writable_file(path, "--junit")?;
+        }
+        let mut bench = ctx.take_bench().await?;
         let mut guard = SafetyGuard::new(&mut bench);
         for timeline in &scenario.timelines {
             guard.touch(&timeline.dut);
@@ -262,9 +267,10 @@ fn render(plan: &Plan, path: &std::path::Path) -> String {
                 ),
                 StepKind::Wait { duration: d } => ("wait".into(), duration::format(*d)),
                 StepKind::Mark { text } => ("mark".into(), text.clone()),
-                StepKind::Phase { name, expect } => {
-                    (format!("phase {name}"), crate::scenario::expect_words(expect))
-                }
+                StepKind::Phase { name, expect } => (
+                    format!("phase {name}"),
+                    crate::scenario::expect_words(expect),
+                ),
             };
             vec![
                 format!("{:.1}s", p.t),

@@ -54,7 +54,7 @@ impl Shield {
         if let ShieldCommand::Sim = self.command {
             return serve_sim(ctx).await;
         }
-        let (mut bench, _lock) = ctx.take_bench().await?;
+        let mut bench = ctx.take_bench().await?;
         let shield = bench.open_shield().map_err(BenchError::from)?;
         match self.command {
             ShieldCommand::Info => info(ctx, &shield),

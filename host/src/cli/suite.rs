@@ -239,37 +239,12 @@ impl SuiteCmd {
     /// can be written, and the history --baseline reads can be read. Found
     /// out after a night on the bench, it would cost the night.
     fn preflight(&self) -> Result<(), CliError> {
-        // A folder that exists may still refuse files: write one to see.
-        let make = |dir: &Path, what: &str| {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                CliError::Usage(format!("{what} {}: cannot make it: {e}", dir.display()))
-            })?;
-            let probe = dir.join(format!(".benchctl-write-check-{}", std::process::id()));
-            std::fs::write(&probe, b"")
-                .and_then(|()| std::fs::remove_file(&probe))
-                .map_err(|e| {
-                    CliError::Usage(format!("{what} {}: cannot write in it: {e}", dir.display()))
-                })
-        };
-        make(&self.out, "--out")?;
+        super::writable_dir(&self.out, "--out")?;
         if let Some(into) = &self.artifacts {
-            make(into, "--artifacts")?;
+            super::writable_dir(into, "--artifacts")?;
         }
         if let Some(path) = &self.junit {
-            let folder = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            if !folder.is_dir() || path.is_dir() {
-                return Err(CliError::Usage(format!(
-                    "--junit {}: {} is not a folder to write it in",
-                    path.display(),
-                    if path.is_dir() { path } else { folder }.display()
-                )));
-            }
-            // Written at the end by a rename in its folder: that folder
-            // must take new files.
-            make(folder, "--junit's folder")?;
+            super::writable_file(path, "--junit")?;
         }
         if self.baseline.is_some() {
             Index::open(&self.out).map_err(|e| {
@@ -327,7 +302,7 @@ impl SuiteCmd {
         ctx: &Context,
         suite: &Suite,
     ) -> Result<(Vec<SuiteRun>, Stop), CliError> {
-        let (mut bench, _lock) = ctx.take_bench().await?;
+        let mut bench = ctx.take_bench().await?;
         let mut guard = SafetyGuard::new(&mut bench);
         for e in &suite.entries {
             for timeline in &e.scenario.timelines {

@@ -78,11 +78,31 @@ pub enum Step {
     Wait(Duration),
 }
 
+/// What a switching command did to one DUT's output.
 #[derive(Debug, Serialize)]
 struct Switched {
     dut: String,
     output: &'static str,
-    state: String,
+    /// The state it was left in by the command; None if it failed or was
+    /// not reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// The per-DUT report of a switching command, in words or JSON.
+fn print_report(ctx: &Context, report: &[Switched]) {
+    ctx.print(&report, || {
+        report
+            .iter()
+            .map(|r| match (&r.state, &r.error) {
+                (_, Some(e)) => format!("{:<12} {:<6} {e}\n", r.dut, r.output),
+                (Some(state), None) => format!("{:<12} {:<6} {state}\n", r.dut, r.output),
+                (None, None) => format!("{:<12} {:<6} not switched\n", r.dut, r.output),
+            })
+            .collect()
+    });
 }
 
 /// Run `steps` on the output of `which` ("all" or a DUT name). Every way out
@@ -97,7 +117,7 @@ pub async fn run(ctx: &Context, which: &str, steps: &[Step]) -> Result<(), CliEr
         })
         .expect("a switching command sets something");
     let (output, output_name) = (last.output(), last.wiring());
-    let (mut bench, _lock) = ctx.take_bench().await?;
+    let mut bench = ctx.take_bench().await?;
     let selected = bench.select(which)?;
     let duts: Vec<String> = selected
         .iter()
@@ -125,9 +145,33 @@ pub async fn run(ctx: &Context, which: &str, steps: &[Step]) -> Result<(), CliEr
     for step in steps {
         match *step {
             Step::Set(setting) => {
-                for dut in &duts {
+                for (k, dut) in duts.iter().enumerate() {
                     ctx.check_stop()?;
-                    setting.apply(&mut guard, dut)?;
+                    if let Err(e) = setting.apply(&mut guard, dut) {
+                        // Say per DUT what happened before the guard sends
+                        // every touched DUT to its safe state (on return).
+                        let report: Vec<Switched> = duts
+                            .iter()
+                            .enumerate()
+                            .map(|(i, d)| Switched {
+                                dut: d.clone(),
+                                output: last.key(),
+                                state: None,
+                                error: match i.cmp(&k) {
+                                    std::cmp::Ordering::Equal => Some(format!(
+                                        "failed: {e}; every DUT of this command goes to its safe state"
+                                    )),
+                                    std::cmp::Ordering::Less => Some(format!(
+                                        "{} done, then sent to its safe state",
+                                        setting.describe()
+                                    )),
+                                    std::cmp::Ordering::Greater => None,
+                                },
+                            })
+                            .collect();
+                        print_report(ctx, &report);
+                        return Err(e);
+                    }
                     tracing::info!("{dut}: {}", setting.describe());
                 }
             }
@@ -153,14 +197,10 @@ pub async fn run(ctx: &Context, which: &str, steps: &[Step]) -> Result<(), CliEr
         .map(|d| Switched {
             dut: d.clone(),
             output: last.key(),
-            state: last.state(),
+            state: Some(last.state()),
+            error: None,
         })
         .collect();
-    ctx.print(&report, || {
-        report
-            .iter()
-            .map(|r| format!("{:<12} {:<6} {}\n", r.dut, r.output, r.state))
-            .collect()
-    });
+    print_report(ctx, &report);
     Ok(())
 }

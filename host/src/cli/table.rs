@@ -13,7 +13,9 @@ pub fn render(indent: &str, headers: &[&str], rows: &[Vec<String>]) -> String {
         .iter()
         .map(|row| {
             row.iter()
-                .map(|cell| super::text::terminal_safe(&super::text::cut(cell, MAX_CELL)).into_owned())
+                .map(|cell| {
+                    super::text::terminal_safe(&super::text::cut(cell, MAX_CELL)).into_owned()
+                })
                 .collect()
         })
         .collect();

@@ -161,6 +161,8 @@ pub async fn run(
     let duts = scenario_duts(scenario);
     let started_utc = SystemTime::now();
     let (dir, run_id) = request.destination.create(started_utc, &scenario.name)?;
+    // Should this process die, whoever takes the bench over says so here.
+    bench.note_run_dir(&dir);
 
     // The shield first: its stream must run before t = 0 matters.
     let shield = match &bench.config().shield {
@@ -515,7 +517,7 @@ fn to_safe_state(
         .map(|dut| (dut, bench.apply_safe_state(dut)))
         .collect();
     for (dut, failures) in safe {
-        let detail = safe_state_words(bench.config(), dut);
+        let detail = bench.safe_state_words(dut);
         journal.record(Event::action(
             Some(dut),
             "safe-state",
@@ -758,22 +760,6 @@ pub fn dut_entries(bench: &Bench, duts: &[String]) -> Vec<DutEntry> {
             }
         })
         .collect()
-}
-
-/// The safe state in words, for the journal.
-pub fn safe_state_words(config: &BenchConfig, dut: &str) -> String {
-    match config.dut(dut) {
-        Some(d) => {
-            let on_off = |on: bool| if on { "on" } else { "off" };
-            format!(
-                "power {}, usb {}, net {}",
-                on_off(d.safe.power),
-                on_off(d.safe.usb),
-                d.safe.net
-            )
-        }
-        None => String::new(),
-    }
 }
 
 /// What run.json records about how the run went, beyond the spec's keys.

@@ -108,19 +108,13 @@ impl StepKind {
 pub enum Action {
     PowerOn,
     PowerOff,
-    PowerCycle {
-        off_time: Duration,
-    },
+    PowerCycle { off_time: Duration },
     UsbOn,
     UsbOff,
     NetIsolate,
     NetOpen,
-    NetAllowlist {
-        allow: Vec<String>,
-    },
-    Device {
-        command: DeviceCommand,
-    },
+    NetAllowlist { allow: Vec<String> },
+    Device { command: DeviceCommand },
 }
 
 impl Serialize for Action {
@@ -197,7 +191,11 @@ pub fn expect_words(e: &Expect) -> String {
         NetExpect::None => words.push("no packets".into()),
         NetExpect::Allowlist => {
             let shown: Vec<&str> = e.allow.iter().take(3).map(String::as_str).collect();
-            let more = if e.allow.len() > shown.len() { ", ..." } else { "" };
+            let more = if e.allow.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            };
             words.push(format!(
                 "allowlist of {} ({}{more})",
                 e.allow.len(),
