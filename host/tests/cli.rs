@@ -60,7 +60,8 @@ fn switching_persists_across_invocations() {
         (Some(1), Some("phone-a"))
     );
     assert_eq!(s["relays"][2]["dut"], serde_json::Value::Null);
-    assert_eq!(s["duts"][0]["device"]["mode"], "running");
+    // Just switched on, the phone is still starting (an 8 s boot).
+    assert_eq!(s["duts"][0]["device"]["mode"], "booting");
 
     bench.ok(&["power", "all", "off"]);
     bench.ok(&["isolate", "all", "on"]);
@@ -167,7 +168,7 @@ fn help_teaches_exit_codes() {
 
 #[test]
 fn device_commands_reach_the_phone_only_while_powered() {
-    let bench = TestBench::default_bench();
+    let bench = TestBench::quick_boot();
     let out = bench.run(&["device", "phone-a", "airplane", "on"]);
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -291,7 +292,7 @@ fn text_from_files_is_escaped_and_cut_for_the_terminal() {
 /// Before, stdout stayed empty although phone-a had switched.
 #[test]
 fn a_partial_failure_reports_every_dut() {
-    let bench = TestBench::default_bench();
+    let bench = TestBench::quick_boot();
     bench.ok(&["power", "phone-a", "on"]);
     let out = bench.run(&["--json", "device", "all", "screen", "on"]);
     assert_eq!(

@@ -249,3 +249,37 @@ usb = {{ hub = "hub", port = 3 }}
     );
     bench.ok(&["power", "phone", "off"]);
 }
+
+/// `run` on a bench whose relay board cannot be opened (the Pi example
+/// bench, on a machine that is no Pi) is refused before anything is
+/// switched or recorded: exit 3, no run directory, the board named with
+/// its fix. Before, an incomplete run was recorded and indexed.
+#[test]
+fn a_run_on_hardware_that_is_not_there_is_refused_before_it_starts() {
+    if std::path::Path::new("/dev/gpiomem").exists()
+        || std::path::Path::new("/dev/gpiomem0").exists()
+    {
+        return; // a real Pi: the board would open
+    }
+    let pi =
+        std::fs::read_to_string(common::repo_root().join("fixtures/benches/pi-relay-hat.toml"))
+            .expect("the Pi example bench")
+            .replace("state_dir = \"/var/lib/benchctl/pi-bench\"\n", "");
+    let bench = TestBench::with_bench(&pi);
+    std::fs::write(
+        bench.dir.path().join("s.toml"),
+        "[scenario]\nname = \"s\"\nduts = [\"pixel-7\"]\nsteps = [{ phase = \"boot\" }, { do = \"power.on\" }, { wait = \"1s\" }]\n",
+    )
+    .expect("scenario");
+    let out = bench.run(&["run", "s.toml", "--out", "runs"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("relay board \"hat\""), "{err}");
+    assert!(err.contains("nothing was switched"), "{err}");
+    let runs = bench.dir.path().join("runs");
+    let recorded = std::fs::read_dir(&runs).map_or(0, |d| {
+        d.filter(|e| e.as_ref().is_ok_and(|e| e.path().is_dir()))
+            .count()
+    });
+    assert_eq!(recorded, 0, "no run directory was made");
+}

@@ -663,3 +663,83 @@ fn an_out_folder_that_cannot_be_written_switches_nothing() {
     );
     assert_eq!(bench.outputs("phone-a").0, "on", "nothing was switched");
 }
+
+/// A phone still booting cannot take a command: `device.airplane` 6 s into
+/// an 8 s boot waits for the phone (the step is late, not a lie), so the
+/// honest phone's boot transmissions stay in its boot phase and it passes.
+/// Before, the command was journaled `ok: true` at 6 s, the phone went on
+/// booting with its radio up, and the honest phone failed `rf-in-silence`.
+/// A phone that is not up within the scenario's `device_timeout` fails the
+/// step with the reason.
+#[test]
+fn a_device_command_waits_for_the_phone_to_boot() {
+    let text = default_bench_text();
+    let config = benchctl::config::parse(std::path::Path::new("bench.toml"), &text).expect("bench");
+    let scenario = |timeout: &str| {
+        benchctl::scenario::parse(
+            std::path::Path::new("short-boot.toml"),
+            &format!(
+                r#"[scenario]
+name = "short-boot"
+duts = ["phone-a"]
+on_fault = "continue"
+device_timeout = "{timeout}"
+steps = [
+  {{ phase = "boot" }}, {{ do = "net.isolate" }}, {{ do = "power.on" }}, {{ wait = "6s" }},
+  {{ phase = "airplane", rf = "silent", net = "none" }}, {{ do = "device.airplane", state = "on" }}, {{ wait = "10s" }},
+]
+"#
+            ),
+            &config,
+        )
+        .expect("scenario")
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("waits");
+    benchctl::runner::record_in_virtual_time(
+        &config,
+        &scenario("90s"),
+        &dir,
+        &benchctl::bench::VirtualOptions::new(4),
+    )
+    .expect("recorded");
+    let ev = events(&dir);
+    let airplane = ev
+        .iter()
+        .find(|e| e["action"] == "device.airplane")
+        .expect("the airplane command");
+    assert_eq!(airplane["ok"], true, "{airplane}");
+    let t = airplane["t"].as_f64().expect("t");
+    assert!(
+        (8.0..8.5).contains(&t),
+        "journaled when the phone took it: {t}"
+    );
+    let findings = benchctl_detect::analyze::analyze(&dir).expect("analyzed");
+    assert_eq!(
+        findings.verdict,
+        benchctl_detect::analyze::Verdict::Pass,
+        "{:#?}",
+        findings.duts
+    );
+
+    let dir = tmp.path().join("times-out");
+    benchctl::runner::record_in_virtual_time(
+        &config,
+        &scenario("1s"),
+        &dir,
+        &benchctl::bench::VirtualOptions::new(4),
+    )
+    .expect("recorded");
+    let ev = events(&dir);
+    let airplane = ev
+        .iter()
+        .find(|e| e["action"] == "device.airplane")
+        .expect("the airplane command");
+    assert_eq!(airplane["ok"], false, "{airplane}");
+    assert!(
+        airplane["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("still starting")),
+        "{airplane}"
+    );
+}

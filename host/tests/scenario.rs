@@ -257,3 +257,28 @@ fn the_dry_run_speaks_the_files_language() {
         .expect("airplane step");
     assert_eq!(airplane["action"]["state"], "on");
 }
+
+/// A phase the bench cannot measure is said before the run (`--dry-run`,
+/// in words and in JSON), not found out from an incomplete verdict after.
+#[test]
+fn the_dry_run_warns_of_expectations_nothing_measures() {
+    let tb = TestBench::with_bench(
+        "[bench]\nname = \"bare\"\n\n[relays.r]\nkind = \"sim\"\nchannels = 1\n\n[duts.phone]\nmodel = \"x\"\npower = { relay = \"r\", channel = 1 }\n",
+    );
+    std::fs::write(
+        tb.dir.path().join("s.toml"),
+        "[scenario]\nname = \"s\"\nduts = [\"phone\"]\nsteps = [{ phase = \"airplane\", rf = \"silent\", net = \"none\" }, { wait = \"1s\" }]\n",
+    )
+    .expect("scenario");
+    let out = tb.run(&["run", "s.toml", "--dry-run"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("phone phase \"airplane\" (line 4) expects RF silence, but no shield channel"),
+        "{err}"
+    );
+    assert!(err.contains("no link to capture"), "{err}");
+    let json: serde_json::Value =
+        serde_json::from_str(&tb.ok(&["--json", "run", "s.toml", "--dry-run"])).expect("JSON");
+    assert_eq!(json["warnings"].as_array().map(Vec::len), Some(2), "{json}");
+}

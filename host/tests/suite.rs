@@ -179,7 +179,8 @@ fn bad_suites_are_refused_with_their_place_and_nothing_runs() {
 /// that waits runs after the suite.
 #[test]
 fn a_live_suite_holds_the_bench_lock_from_first_to_last_scenario() {
-    let bench = TestBench::default_bench();
+    // Phones that boot within the scenario's 1 s wait.
+    let bench = TestBench::quick_boot();
     let suite = write_suite(bench.dir.path(), 1);
     let (mut holder, mut stderr) = bench.spawn(&["suite", suite.to_str().expect("utf-8")]);
     wait_for_line(&mut stderr, "running \"quick-a\"");

@@ -26,9 +26,30 @@ impl Probe {
 impl Bench {
     /// Open and probe every relay board, hub, link and DUT device.
     pub fn probe_all(&mut self) -> Vec<Probe> {
+        let duts: Vec<String> = self.config.duts.iter().map(|d| d.name.clone()).collect();
+        self.probe(&duts, true)
+    }
+
+    /// Open and probe what `duts` are wired to: their relay boards, hubs,
+    /// links and device control (what a run of them switches), before
+    /// anything is switched.
+    pub fn probe_for(&mut self, duts: &[String]) -> Vec<Probe> {
+        self.probe(duts, false)
+    }
+
+    fn probe(&mut self, duts: &[String], everything: bool) -> Vec<Probe> {
         let config = self.config.clone();
+        let wired: Vec<&crate::config::DutConfig> =
+            duts.iter().filter_map(|d| config.dut(d)).collect();
+        let uses = |pick: &dyn Fn(&crate::config::DutConfig) -> Option<String>, name: &str| {
+            everything || wired.iter().any(|d| pick(d).as_deref() == Some(name))
+        };
         let mut probes = Vec::new();
-        for r in &config.relays {
+        for r in config
+            .relays
+            .iter()
+            .filter(|r| uses(&|d| d.power.as_ref().map(|p| p.board.clone()), &r.name))
+        {
             probes.push(Probe {
                 subject: format!("relay board \"{}\" ({})", r.name, r.backend.kind()),
                 checks: match self.relay_board(&r.name) {
@@ -37,7 +58,11 @@ impl Bench {
                 },
             });
         }
-        for h in &config.hubs {
+        for h in config
+            .hubs
+            .iter()
+            .filter(|h| uses(&|d| d.usb.as_ref().map(|u| u.hub.clone()), &h.name))
+        {
             probes.push(Probe {
                 subject: format!("hub \"{}\" ({})", h.name, h.backend.kind()),
                 checks: match self.hub(&h.name) {
@@ -46,7 +71,11 @@ impl Bench {
                 },
             });
         }
-        for l in &config.links {
+        for l in config
+            .links
+            .iter()
+            .filter(|l| uses(&|d| d.link.clone(), &l.name))
+        {
             probes.push(Probe {
                 subject: format!("link \"{}\" ({})", l.name, l.backend.kind()),
                 checks: match self.link(&l.name) {
@@ -55,7 +84,7 @@ impl Bench {
                 },
             });
         }
-        for d in &config.duts {
+        for d in config.duts.iter().filter(|d| duts.contains(&d.name)) {
             let checks = match self.device(&d.name) {
                 Ok(Some(device)) => device.probe(),
                 Ok(None) => vec![Check::ok(

@@ -25,8 +25,8 @@ pub use status::{BenchStatus, DutStatus, LinkStatus, OutputStatus, Shown};
 use crate::config::{BenchConfig, DutConfig, NetState, SafeState};
 use crate::hw::shield::RunClock;
 use crate::hw::{
-    DeviceCommand, DeviceControl, DeviceState, HwError, NetLink, Reading, RelayBoard, TappedPacket,
-    UsbHub,
+    DeviceCommand, DeviceControl, DeviceState, HwError, NetLink, Readiness, Reading, RelayBoard,
+    TappedPacket, UsbHub,
 };
 use open::Backends;
 use sim::LazyLab;
@@ -359,6 +359,18 @@ impl Bench {
             .command(cmd)?;
         tracing::debug!(dut, %cmd, "device");
         Ok(())
+    }
+
+    /// Whether the DUT's phone can take a command now (see
+    /// `DeviceControl::ready`).
+    pub fn device_ready(&mut self, dut: &str) -> Result<Readiness, BenchError> {
+        Ok(self
+            .device(dut)?
+            .ok_or(BenchError::NotWired {
+                dut: dut.to_string(),
+                what: "device control",
+            })?
+            .ready()?)
     }
 
     pub fn device_state(&mut self, dut: &str) -> Result<Option<DeviceState>, BenchError> {

@@ -18,6 +18,10 @@ use crate::hw::{DeviceCommand, DeviceState};
 pub struct Device {
     /// A DUT name from the bench file, or `all`
     pub dut: String,
+    /// Wait this long for a phone that is still starting (booting,
+    /// restarting) before giving up on it
+    #[arg(long, value_name = "DURATION", default_value = "90s", value_parser = super::parse_duration)]
+    pub ready_timeout: std::time::Duration,
     #[command(subcommand)]
     pub action: DeviceAction,
 }
@@ -76,6 +80,7 @@ impl Device {
         let mut answers = Vec::new();
         for dut in &duts {
             ctx.check_stop()?;
+            wait_until_ready(ctx, &mut bench, dut, self.ready_timeout).await?;
             let asked = bench
                 .device_command(dut, cmd)
                 .and_then(|()| bench.device_state(dut));
@@ -124,4 +129,35 @@ impl Device {
             )))
         }
     }
+}
+
+/// Wait, at most `timeout`, for `dut`'s phone to finish starting: a phone
+/// still booting does not take commands. Off, or not up by then, the
+/// command itself says why.
+async fn wait_until_ready(
+    ctx: &Context,
+    bench: &mut crate::bench::Bench,
+    dut: &str,
+    timeout: std::time::Duration,
+) -> Result<(), CliError> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut told = false;
+    let mut stop = ctx.shutdown.clone();
+    while let Ok(crate::hw::Readiness::Starting(why)) = bench.device_ready(dut) {
+        if std::time::Instant::now() >= deadline {
+            break;
+        }
+        if !told {
+            tracing::info!(
+                "{why}; waiting for it (up to {})",
+                crate::config::duration::format(timeout)
+            );
+            told = true;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+            signo = stop.requested() => return Err(CliError::Interrupted(signo)),
+        }
+    }
+    Ok(())
 }

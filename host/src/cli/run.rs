@@ -60,6 +60,8 @@ struct Plan<'a> {
     scenario: &'a Scenario,
     nominal_duration_s: f64,
     timeline: Vec<Planned<'a>>,
+    /// What the phases expect that this bench cannot measure.
+    warnings: Vec<String>,
 }
 
 impl Run {
@@ -83,10 +85,15 @@ impl Run {
             .collect();
         // One run clock: interleave the DUTs' timelines by time, stable within a DUT.
         timeline.sort_by(|a, b| a.t.total_cmp(&b.t));
+        let warnings = scenario::unmeasured(&scenario, &bench);
+        for w in &warnings {
+            tracing::warn!("{w}");
+        }
         let plan = Plan {
             scenario: &scenario,
             nominal_duration_s: scenario.nominal_duration().as_secs_f64(),
             timeline,
+            warnings,
         };
         ctx.print(&plan, || render(&plan, &self.scenario));
         Ok(())
@@ -101,6 +108,11 @@ impl Run {
             super::writable_file(path, "--junit")?;
         }
         let mut bench = ctx.take_bench().await?;
+        let duts: Vec<String> = scenario.timelines.iter().map(|t| t.dut.clone()).collect();
+        ready_for(&mut bench, &duts)?;
+        for w in scenario::unmeasured(scenario, bench.config()) {
+            tracing::warn!("{w}");
+        }
         let mut guard = SafetyGuard::new(&mut bench);
         for timeline in &scenario.timelines {
             guard.touch(&timeline.dut);
@@ -136,6 +148,37 @@ impl Run {
         );
         exit_for(&outcome.ending, findings.as_ref(), &outcome.dir)
     }
+}
+
+/// Before anything is switched or recorded: every device the DUTs are
+/// wired to opens and answers (what `doctor` checks). A bench that cannot
+/// drive its DUTs is refused (exit 3) with each problem and its fix,
+/// instead of recording a run it cannot carry out.
+pub(super) fn ready_for(bench: &mut crate::bench::Bench, duts: &[String]) -> Result<(), CliError> {
+    let problems: Vec<String> = bench
+        .probe_for(duts)
+        .into_iter()
+        .flat_map(|p| {
+            p.checks
+                .into_iter()
+                .filter(|c| c.level == crate::hw::CheckLevel::Fail)
+                .map(move |c| match &c.fix {
+                    Some(fix) => format!("{}: {} (fix: {fix})", p.subject, c.message),
+                    None => format!("{}: {}", p.subject, c.message),
+                })
+        })
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    for p in &problems {
+        tracing::error!("{p}");
+    }
+    Err(CliError::Reported(format!(
+        "the bench cannot drive {}: {} (nothing was switched; `benchctl doctor` checks the whole bench)",
+        duts.join(", "),
+        problems.join("; ")
+    )))
 }
 
 /// A run recorded and analyzed: what `run` and `suite` make of a scenario.

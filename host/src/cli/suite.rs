@@ -303,6 +303,14 @@ impl SuiteCmd {
         suite: &Suite,
     ) -> Result<(Vec<SuiteRun>, Stop), CliError> {
         let mut bench = ctx.take_bench().await?;
+        let duts: Vec<String> = suite
+            .entries
+            .iter()
+            .flat_map(|e| e.scenario.timelines.iter().map(|t| t.dut.clone()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        super::run::ready_for(&mut bench, &duts)?;
         let mut guard = SafetyGuard::new(&mut bench);
         for e in &suite.entries {
             for timeline in &e.scenario.timelines {

@@ -272,8 +272,15 @@ pub struct SimDevice {
     pub seed: u64,
     /// The firmware build the phone reports (recorded in run.json).
     pub build: String,
+    /// How long it takes to boot: radio up about a third of the way, ready
+    /// for commands at the end.
+    #[serde(with = "crate::config::duration::serde_secs")]
+    pub boot: std::time::Duration,
     pub implants: Vec<crate::config::implant::Implant>,
 }
+
+/// How long a simulated phone boots unless bench.toml says otherwise.
+pub const DEFAULT_SIM_BOOT: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// The build a simulated phone reports unless bench.toml says otherwise.
 pub const DEFAULT_SIM_BUILD: &str = "sim-android 14 (UP1A.231005.007)";

@@ -150,6 +150,8 @@ pub struct RawDevice {
     pub seed: Option<Spanned<i64>>,
     /// sim: the firmware build the phone reports.
     pub build: Option<Spanned<String>>,
+    /// sim: how long the phone takes to boot (default 8s).
+    pub boot: Option<Spanned<String>>,
     /// sim: covert behaviours, each a table with `kind` and its parameters.
     /// Kept as TOML values here and read into `sim::implant::Implant` in
     /// validation, so a mistake inside one points at that table.

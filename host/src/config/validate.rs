@@ -925,12 +925,29 @@ impl Validator<'_, '_> {
                         }
                     }
                 }
+                let boot = match &raw.boot {
+                    None => DEFAULT_SIM_BOOT,
+                    Some(b) => match duration::parse(b.get_ref()) {
+                        Ok(d) if d <= std::time::Duration::from_secs(600) => d,
+                        Ok(_) => {
+                            self.diag.error(b.span(), "boot: at most 10m");
+                            ok = false;
+                            DEFAULT_SIM_BOOT
+                        }
+                        Err(why) => {
+                            self.diag.error(b.span(), format!("boot: {why}"));
+                            ok = false;
+                            DEFAULT_SIM_BOOT
+                        }
+                    },
+                };
                 ok.then(|| {
                     DeviceBackend::Sim(SimDevice {
                         seed,
                         build: raw
                             .build
                             .map_or_else(|| DEFAULT_SIM_BUILD.to_string(), |b| b.into_inner()),
+                        boot,
                         implants,
                     })
                 })

@@ -111,7 +111,21 @@ pub enum DeviceMode {
 pub trait DeviceControl: Send {
     fn command(&mut self, cmd: DeviceCommand) -> Result<(), HwError>;
     fn state(&mut self) -> Result<DeviceState, HwError>;
+    /// Whether the phone can take a command now: a phone still booting
+    /// cannot (it would not obey, or it would obey only later), so callers
+    /// wait for it, up to a timeout, before they command it.
+    fn ready(&mut self) -> Result<Readiness, HwError>;
     fn probe(&mut self) -> Vec<Check>;
+}
+
+/// Whether a phone can take a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// Booting or restarting: it will be, soon. Why, in words.
+    Starting(String),
+    /// Off (no power, switched off in software): waiting will not help.
+    Off(String),
 }
 
 /// A hardware failure, with the device it concerns and, where known, the fix.

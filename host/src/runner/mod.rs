@@ -227,6 +227,7 @@ pub async fn run(
         &ops,
         end,
         scenario.on_fault,
+        scenario.device_timeout,
         &mut wall,
         &journal,
         &mut progress,
@@ -305,6 +306,7 @@ pub fn run_in_virtual_time(
         &ops,
         end,
         scenario.on_fault,
+        scenario.device_timeout,
         &mut clock,
         &journal,
         &mut progress,
@@ -429,6 +431,7 @@ async fn execute<T: Timebase>(
     ops: &[Op],
     end: Duration,
     on_fault: FaultPolicy,
+    device_timeout: Duration,
     clock: &mut T,
     journal: &RunJournal,
     progress: &mut Progress,
@@ -436,9 +439,26 @@ async fn execute<T: Timebase>(
 ) -> (Ending, Vec<f64>) {
     let mut stop = shutdown.clone();
     let mut late = Vec::with_capacity(ops.len());
-    for op in ops {
+    let mut waited: Option<(&str, Duration)> = None;
+    for (k, op) in ops.iter().enumerate() {
         if let Err(ending) = clock.until(op.at, &mut stop, progress).await {
             return (ending, late);
+        }
+        // A phone still starting cannot take a command: the DUT's steps due
+        // at the same time as a device command (the phase it opens, most
+        // often) wait for the phone together, up to the scenario's
+        // device_timeout, and are late by that.
+        let group = (op.dut.as_str(), op.at);
+        let commands_phone = ops[k..].iter().take_while(|o| o.at == op.at).any(|o| {
+            o.dut == op.dut && matches!(o.what, What::Act(Act::Scenario(Action::Device { .. })))
+        });
+        if commands_phone && waited != Some(group) {
+            waited = Some(group);
+            if let Err(ending) =
+                wait_until_ready(bench, &op.dut, device_timeout, clock, &mut stop, progress).await
+            {
+                return (ending, late);
+            }
         }
         late.push(clock.late_by(op.at));
         match carry_out(bench, op, clock.now(), journal, progress) {
@@ -452,6 +472,33 @@ async fn execute<T: Timebase>(
     match clock.until(end, &mut stop, progress).await {
         Ok(()) => (Ending::Finished, late),
         Err(ending) => (ending, late),
+    }
+}
+
+/// How often a step waiting for a phone to start looks again.
+const READY_POLL: Duration = Duration::from_millis(50);
+
+/// Let the run go on until `dut`'s phone can take a command, at most
+/// `timeout`. A phone that is off, or not up by then, is left to the
+/// command, which then fails with the reason.
+async fn wait_until_ready<T: Timebase>(
+    bench: &mut Bench,
+    dut: &str,
+    timeout: Duration,
+    clock: &mut T,
+    stop: &mut Shutdown,
+    progress: &mut Progress,
+) -> Result<(), Ending> {
+    let since = clock.now();
+    loop {
+        match bench.device_ready(dut) {
+            Ok(crate::hw::Readiness::Starting(_)) if clock.now() < since + timeout => {
+                clock
+                    .until(clock.now() + READY_POLL, stop, progress)
+                    .await?;
+            }
+            _ => return Ok(()),
+        }
     }
 }
 

@@ -6,7 +6,8 @@
 //! The lab runs in ticks of 10 ms of virtual time (the plant thread's tick
 //! on the wall clock). Waiting until `at` runs every tick that starts before
 //! `at`, so an operation due at `at` is carried out before the phones'
-//! next look at the lab, as on a live bench. Nothing is ever late.
+//! next look at the lab, as on a live bench. Nothing is late but a step
+//! that waits for a phone to start.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -85,8 +86,9 @@ impl Timebase for VirtualClock {
         Duration::from_micros(self.now_us.load(Ordering::Relaxed))
     }
 
-    fn late_by(&self, _at: Duration) -> f64 {
-        0.0
+    /// Only a step that waited (for a phone to start) is late.
+    fn late_by(&self, at: Duration) -> f64 {
+        self.now().saturating_sub(at).as_secs_f64()
     }
 
     async fn until(
@@ -109,7 +111,11 @@ impl Timebase for VirtualClock {
             }
             self.next_tick_us += TICK_US;
         }
-        self.now_us.store(at_us, Ordering::Relaxed);
+        // Never back: a step due earlier than a wait has already reached
+        // (it waited with the phone) happens now.
+        let now_us = self.now_us.load(Ordering::Relaxed).max(at_us);
+        self.now_us.store(now_us, Ordering::Relaxed);
+        self.lab.set_now(now_us);
         Ok(())
     }
 }

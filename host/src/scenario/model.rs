@@ -12,9 +12,18 @@ pub struct Scenario {
     pub description: Option<String>,
     /// What a failing action does to the run.
     pub on_fault: FaultPolicy,
+    /// How long a device command waits for a phone that is still starting
+    /// (booting, restarting) before it fails: `device_timeout`, default
+    /// [`DEFAULT_DEVICE_TIMEOUT`].
+    #[serde(with = "crate::config::duration::serde_secs")]
+    pub device_timeout: Duration,
     /// One per DUT, run in parallel on one run clock.
     pub timelines: Vec<Timeline>,
 }
+
+/// How long a device command waits for a phone still starting, unless the
+/// scenario says otherwise: a real phone boots in 30 to 60 s.
+pub const DEFAULT_DEVICE_TIMEOUT: Duration = Duration::from_secs(90);
 
 impl Scenario {
     /// How long the longest timeline takes when every action is instant.

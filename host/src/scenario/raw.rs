@@ -21,6 +21,8 @@ pub struct RawHeader {
     pub description: Option<String>,
     pub duts: Spanned<Vec<Spanned<String>>>,
     pub on_fault: Option<Spanned<RawFaultPolicy>>,
+    /// How long a device command waits for a phone that is still starting.
+    pub device_timeout: Option<Spanned<String>>,
     /// The timeline every DUT in `duts` runs, unless it has its own.
     pub steps: Option<Spanned<Vec<Spanned<RawStep>>>>,
 }

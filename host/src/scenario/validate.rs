@@ -136,6 +136,16 @@ impl Checker<'_, '_> {
             );
         }
 
+        let device_timeout = match &header.device_timeout {
+            None => DEFAULT_DEVICE_TIMEOUT,
+            Some(t) => match duration::parse(t.get_ref()) {
+                Ok(d) => d,
+                Err(why) => {
+                    self.diag.error(t.span(), format!("device_timeout: {why}"));
+                    DEFAULT_DEVICE_TIMEOUT
+                }
+            },
+        };
         Scenario {
             name,
             description: header.description,
@@ -143,6 +153,7 @@ impl Checker<'_, '_> {
                 None | Some(RawFaultPolicy::Abort) => FaultPolicy::Abort,
                 Some(RawFaultPolicy::Continue) => FaultPolicy::Continue,
             },
+            device_timeout,
             timelines,
         }
     }

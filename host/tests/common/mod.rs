@@ -21,6 +21,27 @@ impl TestBench {
         Self::with_bench(&text)
     }
 
+    /// The default bench with phones that boot in 200 ms instead of 8 s,
+    /// for tests of device commands that need not wait a real boot.
+    pub fn quick_boot() -> Self {
+        let text = std::fs::read_to_string(repo_root().join("bench.toml")).expect("bench.toml");
+        let quick = text
+            .replace(
+                "device = { kind = \"sim\" }",
+                "device = { kind = \"sim\", boot = \"200ms\" }",
+            )
+            .replace(
+                "[duts.phone-b.device]\nkind = \"sim\"\n",
+                "[duts.phone-b.device]\nkind = \"sim\"\nboot = \"200ms\"\n",
+            );
+        assert_eq!(
+            quick.matches("boot = \"200ms\"").count(),
+            2,
+            "both phones boot quickly"
+        );
+        Self::with_bench(&quick)
+    }
+
     pub fn with_bench(text: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("bench.toml"), text).expect("write bench");

@@ -42,7 +42,9 @@ use benchctl::bench::{PhoneTuning, VirtualOptions};
 use benchctl::config::implant::{
     AirplaneTx, Beacon, DnsExfil, FakeOff, Implant, IsolatedTalker, Proto, RfTiming, TimingChannel,
 };
-use benchctl::config::{BenchConfig, DEFAULT_SIM_BUILD, DeviceBackend, SimDevice};
+use benchctl::config::{
+    BenchConfig, DEFAULT_SIM_BOOT, DEFAULT_SIM_BUILD, DeviceBackend, SimDevice,
+};
 use benchctl::runner::{RunError, RunOutcome, record_in_virtual_time};
 use benchctl::scenario::Scenario;
 use benchctl_rng::{SimRng, mix};
@@ -292,6 +294,7 @@ pub fn case(class: Class, index: u64, master_seed: u64) -> Result<Case, CorpusEr
         dut.device = DeviceBackend::Sim(SimDevice {
             seed: phone_seed,
             build: DEFAULT_SIM_BUILD.to_string(),
+            boot: DEFAULT_SIM_BOOT,
             implants: implant.iter().cloned().collect(),
         });
     }

@@ -8,7 +8,7 @@ use super::{LabState, PhoneSettings, SimLab};
 use crate::config::DutConfig;
 use crate::hw::{
     Check, DeviceCommand, DeviceControl, DeviceMode, DeviceState, HwError, NetLink, NetState,
-    Reading, RelayBoard, UsbHub,
+    Readiness, Reading, RelayBoard, UsbHub,
 };
 
 /// Add or remove `n` in a sorted set kept as a Vec (the file stays readable).
@@ -51,9 +51,11 @@ impl RelayBoard for SimRelayBoard {
             ));
         }
         let name = self.name.clone();
+        let now = self.lab.now()?;
         self.lab.update(|s| {
             if on && !s.relay_closed(&name, channel) {
                 *s.power_ons.entry(format!("{name}/{channel}")).or_default() += 1;
+                s.closed_at.insert(format!("{name}/{channel}"), now);
             }
             set_member(s.relays.entry(name).or_default(), channel, on);
         })?;
@@ -164,6 +166,8 @@ pub struct SimPhoneControl {
     dut: String,
     /// The relay feeding it, to know whether it has power at all.
     supply: Option<(String, u8)>,
+    /// How long it boots, seconds.
+    boot_s: f64,
 }
 
 impl SimPhoneControl {
@@ -172,6 +176,10 @@ impl SimPhoneControl {
             lab,
             dut: dut.name.clone(),
             supply: dut.power.as_ref().map(|p| (p.board.clone(), p.channel)),
+            boot_s: match &dut.device {
+                crate::config::DeviceBackend::Sim(sim) => sim.boot.as_secs_f64(),
+                crate::config::DeviceBackend::None => super::phone::BOOT_S,
+            },
         }
     }
 
@@ -187,6 +195,28 @@ impl SimPhoneControl {
         self.supply
             .as_ref()
             .map_or(0, |(board, ch)| state.power_on_count(board, *ch))
+    }
+
+    /// Whether the phone can take a command: it started (power, reboot) at
+    /// the later of its relay's closing and its last reboot.
+    fn readiness(&self, state: &LabState, settings: &PhoneSettings) -> Result<Readiness, HwError> {
+        let closed = self
+            .supply
+            .as_ref()
+            .and_then(|(board, ch)| state.closed_at.get(&format!("{board}/{ch}")))
+            .copied();
+        let rebooted = state.rebooted_at.get(&self.dut).copied();
+        let started = match (closed, rebooted) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let now = self.lab.now()?;
+        Ok(settings.readiness(
+            &self.dut,
+            self.powered(state),
+            started.map(|t| now - t),
+            self.boot_s,
+        ))
     }
 
     /// What the phone remembers: nothing from before its supply was last cut.
@@ -206,23 +236,45 @@ impl DeviceControl for SimPhoneControl {
     fn command(&mut self, cmd: DeviceCommand) -> Result<(), HwError> {
         let state = self.lab.snapshot()?;
         let mut settings = self.settings(&state);
+        // A phone still starting does not take commands (its power key, a
+        // reboot, it does): refuse rather than claim it obeyed.
+        if let Readiness::Starting(why) = self.readiness(&state, &settings)?
+            && cmd != DeviceCommand::Reboot
+        {
+            return Err(HwError::new(
+                format!("phone \"{}\"", self.dut),
+                format!("cannot {cmd}: {why}"),
+            )
+            .with_fix("give it time to boot: a scenario step waits up to `device_timeout`"));
+        }
         settings.obey(&self.dut, self.powered(&state), cmd)?;
         let dut = self.dut.clone();
+        let now = self.lab.now()?;
         self.lab.update(|s| {
+            if cmd == DeviceCommand::Reboot {
+                s.rebooted_at.insert(dut.clone(), now);
+            }
             s.phones.insert(dut, settings);
         })
+    }
+
+    fn ready(&mut self) -> Result<Readiness, HwError> {
+        let state = self.lab.snapshot()?;
+        let settings = self.settings(&state);
+        self.readiness(&state, &settings)
     }
 
     fn state(&mut self) -> Result<DeviceState, HwError> {
         let state = self.lab.snapshot()?;
         let settings = self.settings(&state);
         let on = self.powered(&state) && !settings.soft_off;
+        let mode = match self.readiness(&state, &settings)? {
+            Readiness::Ready => DeviceMode::Running,
+            Readiness::Starting(_) => DeviceMode::Booting,
+            Readiness::Off(_) => DeviceMode::Off,
+        };
         Ok(DeviceState {
-            mode: if on {
-                DeviceMode::Running
-            } else {
-                DeviceMode::Off
-            },
+            mode,
             airplane: settings.airplane,
             screen: on && settings.screen,
         })

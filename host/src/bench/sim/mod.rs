@@ -40,6 +40,14 @@ pub struct LabState {
     /// "board/channel" -> how many times that relay has closed. A phone's
     /// settings belong to one power-on: after the supply was cut they are gone.
     pub power_ons: BTreeMap<String, u64>,
+    /// "board/channel" -> the lab time (`SimLab::now`) that relay last
+    /// closed: a phone boots (bench.toml's `boot`) from then.
+    pub closed_at: BTreeMap<String, f64>,
+    /// DUT -> the lab time its phone was last told to reboot.
+    pub rebooted_at: BTreeMap<String, f64>,
+    /// In virtual time, the run time the lab has reached (a live lab goes
+    /// by the wall clock).
+    pub virtual_now: Option<f64>,
 }
 
 impl LabState {
@@ -55,6 +63,11 @@ impl LabState {
     }
 }
 
+/// What a phone waits beyond its boot before it takes commands: the plant
+/// sees a switch at its next tick (10 ms), so the model's boot ends a
+/// moment after the relay's.
+const BOOT_MARGIN_S: f64 = 0.02;
+
 /// The settings a simulated phone keeps while powered.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -69,7 +82,34 @@ pub struct PhoneSettings {
     pub reboots: u64,
 }
 
+/// Whether a phone can take a command now.
 impl PhoneSettings {
+    /// Starting, up, or not answering: given whether it has power, how
+    /// long ago (seconds of lab time) it last started, by power or reboot,
+    /// and how long it boots. A little more is allowed for the phone model
+    /// to see the switch at its next tick.
+    pub fn readiness(
+        &self,
+        dut: &str,
+        powered: bool,
+        started_s_ago: Option<f64>,
+        boot_s: f64,
+    ) -> crate::hw::Readiness {
+        use crate::hw::Readiness;
+        if !powered {
+            return Readiness::Off(format!("phone \"{dut}\" has no power"));
+        }
+        if self.soft_off {
+            return Readiness::Off(format!("phone \"{dut}\" is switched off in software"));
+        }
+        match started_s_ago {
+            Some(ago) if ago < boot_s + BOOT_MARGIN_S => Readiness::Starting(format!(
+                "phone \"{dut}\" is still starting ({ago:.1} s into a {boot_s:.1} s boot)"
+            )),
+            _ => Readiness::Ready,
+        }
+    }
+
     /// What a simulated phone does when told `cmd`: the simulated device
     /// backend (`hw::sim`) and the offline recorder (`sim::offline`) both
     /// go through here. A phone without power, or switched off in software
@@ -148,6 +188,21 @@ impl SimLab {
     /// The current state.
     pub fn snapshot(&self) -> Result<LabState, HwError> {
         self.read()
+    }
+
+    /// The lab's clock: the wall clock (seconds since 1970) for a lab on
+    /// file, the run time it has reached for one in virtual time.
+    pub fn now(&self) -> Result<f64, HwError> {
+        match &self.store {
+            Store::File { .. } => Ok(std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64())),
+            Store::Memory(state) => Ok(state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .virtual_now
+                .unwrap_or(0.0)),
+        }
     }
 
     /// Look at the current state without copying it (in memory) or with

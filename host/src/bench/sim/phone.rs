@@ -21,8 +21,9 @@ use crate::config::implant::{Proto, SECRET, secret_bit};
 /// Boot, from power-on to a running system: a typical Android cold boot to
 /// the lock screen.
 pub const BOOT_S: f64 = 8.0;
-/// The modem and Wi-Fi come up this long into a boot; before, the phone is silent.
-const RADIO_UP_S: f64 = 2.5;
+/// The modem and Wi-Fi come up this share of the way into a boot (2.5 s of
+/// the default 8); before, the phone is silent.
+const RADIO_UP_SHARE: f64 = 2.5 / 8.0;
 
 /// LTE band 3 uplink centre (1710-1785 MHz).
 pub const LTE_KHZ: u32 = 1_747_500;
@@ -295,6 +296,8 @@ pub struct SimPhone {
     rtt_s: (f64, f64),
     /// Period of the push connection's keep-alive.
     push_heartbeat_s: f64,
+    /// How long a boot takes.
+    boot_s: f64,
     out: Emissions,
 }
 
@@ -336,8 +339,15 @@ impl SimPhone {
             exfil_count: 0,
             rtt_s: RTT_S,
             push_heartbeat_s: PUSH_HEARTBEAT_S,
+            boot_s: BOOT_S,
             out: Emissions::default(),
         }
+    }
+
+    /// A phone that boots in `seconds` (bench.toml's `boot`).
+    pub fn with_boot(mut self, seconds: f64) -> Self {
+        self.boot_s = seconds.max(0.0);
+        self
     }
 
     /// A slower, more variable network behind the link than the lab's
@@ -480,8 +490,8 @@ impl SimPhone {
         match gate {
             Gate::Boot => {
                 if let Mode::Booting { since } = self.state.mode {
-                    self.schedule(since + BOOT_S, gate, What::BootDone);
-                    let first = since + RADIO_UP_S + self.rng.range(0.0, 0.3);
+                    self.schedule(since + self.boot_s, gate, What::BootDone);
+                    let first = since + self.boot_s * RADIO_UP_SHARE + self.rng.range(0.0, 0.3);
                     self.schedule(first, gate, What::BootBurst);
                 }
             }
@@ -733,7 +743,7 @@ impl SimPhone {
                         self.burst(t, 0.0001, ch, level, 0.2);
                     }
                     let next = t + self.rng.exp(0.12);
-                    if next < since + BOOT_S {
+                    if next < since + self.boot_s {
                         self.schedule(next, gate, What::BootBurst);
                     }
                 }

@@ -72,7 +72,8 @@ impl PlantSetup {
                 let DeviceBackend::Sim(sim) = &dut.device else {
                     return None;
                 };
-                let mut phone = SimPhone::new(&dut.name, sim.seed, sim.implants.clone());
+                let mut phone = SimPhone::new(&dut.name, sim.seed, sim.implants.clone())
+                    .with_boot(sim.boot.as_secs_f64());
                 if let Some(ip) = bench.dut_address(&dut.name) {
                     phone = phone.with_ip(ip);
                 }

@@ -191,6 +191,12 @@ impl VirtualLab {
         Ok(())
     }
 
+    /// Set the lab's clock to run time `t_us` (the runner's virtual now,
+    /// between ticks): device control times a phone's boot by it.
+    pub fn set_now(&self, t_us: u64) {
+        let _ = self.lab.update(|s| s.virtual_now = Some(t_us as f64 / 1e6));
+    }
+
     /// What the phones and the room did.
     pub fn report(&self) -> Option<&PlantReport> {
         self.world.as_ref().map(|w| w.report())
