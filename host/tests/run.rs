@@ -714,6 +714,12 @@ steps = [
         (8.0..8.5).contains(&t),
         "journaled when the phone took it: {t}"
     );
+    assert!(
+        ev.iter().any(|e| e["text"].as_str().is_some_and(
+            |n| n.starts_with("phone-a: waited 2.") && n.contains("to finish starting")
+        )),
+        "the wait is journaled"
+    );
     let findings = benchctl_detect::analyze::analyze(&dir).expect("analyzed");
     assert_eq!(
         findings.verdict,

@@ -454,10 +454,20 @@ async fn execute<T: Timebase>(
         });
         if commands_phone && waited != Some(group) {
             waited = Some(group);
+            let since = clock.now();
             if let Err(ending) =
                 wait_until_ready(bench, &op.dut, device_timeout, clock, &mut stop, progress).await
             {
                 return (ending, late);
+            }
+            let waited_for = clock.now().saturating_sub(since);
+            if !waited_for.is_zero() {
+                // A person reading the journal sees why the step came late.
+                let _ = journal.record(Event::note(format!(
+                    "{}: waited {:.2} s for the phone to finish starting",
+                    op.dut,
+                    waited_for.as_secs_f64()
+                )));
             }
         }
         late.push(clock.late_by(op.at));
