@@ -142,6 +142,61 @@ fn fixture_runs_keep_their_verdicts() {
     }
 }
 
+/// `analyze --no-write` judges a run directory and leaves it as it was
+/// (the exit code and the printed findings are the verdict), and the
+/// findings `analyze fixtures/runs/*/` writes are git-ignored, so judging
+/// the committed fixtures leaves `git status` clean.
+#[test]
+fn judging_fixtures_leaves_them_untouched() {
+    let bench = TestBench::default_bench();
+    let dir = scratch_copy("airplane-tx", bench.dir.path());
+    let before: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    let out = bench.run(&["analyze", "--no-write", "--json", dir.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: Value = serde_json::from_slice(&out.stdout).expect("findings on stdout");
+    assert_eq!(printed["verdict"], "fail");
+    let after: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(before, after, "nothing written");
+
+    let ignore = std::fs::read_to_string(repo_root().join(".gitignore")).expect(".gitignore");
+    assert!(
+        ignore.lines().any(|l| l.trim() == "/fixtures/runs/*/findings.json"),
+        "findings written next to the fixtures are ignored"
+    );
+}
+
+/// No committed fixture holds a path of the machine that wrote it.
+#[test]
+fn fixtures_hold_no_host_paths() {
+    let mut offenders = Vec::new();
+    let mut stack = vec![repo_root().join("fixtures")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("fixtures dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.file_name().is_some_and(|n| n == "findings.json") {
+                continue; // git-ignored: written by whoever analyzed here
+            }
+            let bytes = std::fs::read(&path).expect("read fixture");
+            for needle in ["/root/", "/home/", "/tmp/", "/work/", "/Users/", "C:\\"] {
+                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                    offenders.push(format!("{}: {needle}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}
+
 /// Writes `fixtures/runs/` anew in virtual time (the simulated lab, the
 /// same models and the same runner as a live run).
 #[test]

@@ -15,7 +15,7 @@ use benchctl_detect::analyze::{self, Findings, Verdict};
 /// (.pcap/.pcapng: each interface is judged as a DUT with no phases). For
 /// a run directory the findings also go to <RUN_DIR>/findings.json (the
 /// format is findings.md; a read-only directory is still judged, with a
-/// warning). A run is incomplete when it was cut short or when something
+/// warning; --no-write judges without writing). A run is incomplete when it was cut short or when something
 /// its phases expect was not measured; the summary says what.
 ///
 /// Exit code, over all inputs: 1 if any DUT fails (even if another input
@@ -33,6 +33,10 @@ pub struct Analyze {
     /// Also write JUnit XML here (one testsuite per input)
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Judge without writing findings.json into the run directories (an
+    /// archive, someone else's recording, a fixture under version control)
+    #[arg(long)]
+    pub no_write: bool,
 }
 
 impl Analyze {
@@ -51,6 +55,7 @@ impl Analyze {
                     // The verdict stands without its copy on disk (an
                     // archive mounted read-only is still worth judging).
                     if input.is_dir()
+                        && !self.no_write
                         && let Err(e) = analyze::write(input, &f)
                     {
                         tracing::warn!("{e}: the verdict below is not kept in the run directory");
