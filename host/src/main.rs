@@ -19,9 +19,10 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     runtime.block_on(async {
-        let shutdown = match Shutdown::install() {
-            Ok(s) => s,
-            Err(e) => {
+        let shutdown = match cli.may_switch().then(Shutdown::install) {
+            None => Shutdown::never(),
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
                 let _ = writeln!(
                     std::io::stderr(),
                     "error: cannot install signal handlers: {e}"

@@ -66,6 +66,7 @@ pub fn load(path: &Path, bench: &BenchConfig) -> Result<Suite, ConfigErrors> {
     let source = crate::config::read_source(
         path,
         "suite",
+        benchctl_format::input::MAX_CONFIG_BYTES,
         "suites shipped with benchctl are in suites/, e.g. suites/nightly.toml",
     )?;
     parse(path, &source, bench)

@@ -182,10 +182,10 @@ fn dry_run_prints_the_timeline_and_touches_nothing() {
     let scenario = scenario.to_str().expect("utf-8");
     let out = tb.ok(&["run", scenario, "--dry-run"]);
     assert!(out.contains("scenario \"backdoor-hunt\""), "{out}");
-    assert!(out.contains("42.0s  phone-b  device.power-off"), "{out}");
+    assert!(out.contains("43.0s  phone-b  device.power-off"), "{out}");
     let v: serde_json::Value =
         serde_json::from_str(&tb.ok(&["run", scenario, "--dry-run", "--json"])).expect("json");
-    assert_eq!(v["nominal_duration_s"], 54.0);
+    assert_eq!(v["nominal_duration_s"], 55.0);
     let soft_off = v["timeline"]
         .as_array()
         .expect("timeline")

@@ -33,6 +33,7 @@
 //! process crash does not need it. `finish` fsyncs. A power cut of the host
 //! may therefore lose more than a second.
 
+pub mod input;
 pub mod journal;
 pub mod pcapng;
 pub mod read;

@@ -150,7 +150,8 @@ impl RunManifest {
     /// Read `<dir>/run.json`.
     pub fn read(dir: &Path) -> Result<Self, RecordError> {
         let path = Self::path(dir);
-        let bytes = std::fs::read(&path).map_err(RecordError::io(&path))?;
+        let bytes = crate::input::read_document(&path)
+            .map_err(|e| RecordError::invalid(&path, format!("cannot read: {e}")))?;
         serde_json::from_slice(&bytes).map_err(RecordError::json(&path))
     }
 }

@@ -483,7 +483,8 @@ fn journal_takeover(
 ) -> Result<(), String> {
     use benchctl_format::journal::{Event, Journal};
     let manifest =
-        std::fs::read(dir.join(benchctl_format::run_json::FILE_NAME)).map_err(|e| e.to_string())?;
+        benchctl_format::input::read_document(&dir.join(benchctl_format::run_json::FILE_NAME))
+            .map_err(|e| e.to_string())?;
     let manifest: benchctl_format::RunManifest =
         serde_json::from_slice(&manifest).map_err(|e| e.to_string())?;
     let started = humantime::parse_rfc3339(&manifest.started_utc).map_err(|e| e.to_string())?;

@@ -140,7 +140,7 @@ impl Diff {
 /// a rebuilt index agrees) and in the index.
 fn accept(index: &mut Index, runs: &Path, diff: &crate::history::Diff) -> Result<(), CliError> {
     let file = runs.join(&diff.run).join(crate::history::BASELINE_FILE);
-    let mut doc = match std::fs::read(&file) {
+    let mut doc = match benchctl_format::input::read_document(&file) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
             CliError::Usage(format!(
                 "{}: not valid JSON ({e}); remove it and accept again",

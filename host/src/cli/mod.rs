@@ -294,6 +294,32 @@ impl Context {
 }
 
 impl Cli {
+    /// Whether the command may switch a relay, hub port, link or phone, so
+    /// that a stop signal must be turned into "stop, then safe state".
+    /// The others (reading files, judging, printing) switch nothing: they
+    /// keep the signals' default action and end at once on SIGTERM, even
+    /// blocked in a read or a write (a CI runner's timeout must be able to
+    /// end them; they write their results atomically, so nothing is left
+    /// half-written).
+    pub fn may_switch(&self) -> bool {
+        match &self.command {
+            Command::Check(_)
+            | Command::Analyze(_)
+            | Command::Status(_)
+            | Command::History(_)
+            | Command::Diff(_)
+            | Command::Report(_) => false,
+            Command::Run(_)
+            | Command::Power(_)
+            | Command::Usb(_)
+            | Command::Isolate(_)
+            | Command::Device(_)
+            | Command::Shield(_)
+            | Command::Doctor(_)
+            | Command::Suite(_) => true,
+        }
+    }
+
     pub async fn run(self, shutdown: Shutdown) -> Result<(), CliError> {
         let ctx = Context {
             global: self.global,

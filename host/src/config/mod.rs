@@ -35,6 +35,7 @@ pub fn load(path: &Path) -> Result<BenchConfig, ConfigErrors> {
     let source = read_source(
         path,
         "bench file",
+        benchctl_format::input::MAX_CONFIG_BYTES,
         "pass --bench PATH, set BENCHCTL_BENCH, or run from a folder with a bench.toml",
     )?;
     parse(path, &source)
@@ -70,8 +71,13 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
 }
 
 /// Read a file for one of the parsers above, with a placed error if it cannot be read.
-pub(crate) fn read_source(path: &Path, what: &str, hint: &str) -> Result<String, ConfigErrors> {
-    std::fs::read_to_string(path).map_err(|e| {
+pub(crate) fn read_source(
+    path: &Path,
+    what: &str,
+    cap: u64,
+    hint: &str,
+) -> Result<String, ConfigErrors> {
+    benchctl_format::input::read_text_capped(path, cap, &format!("a {what}")).map_err(|e| {
         ConfigErrors(vec![ConfigError {
             path: path.to_path_buf(),
             line: 0,

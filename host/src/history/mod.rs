@@ -66,7 +66,7 @@ pub fn regressed_duts(run_dir: &Path) -> Result<Vec<String>, HistoryError> {
         accepted: bool,
     }
     let path = run_dir.join(BASELINE_FILE);
-    let bytes = match std::fs::read(&path) {
+    let bytes = match benchctl_format::input::read_document(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => {
@@ -226,7 +226,7 @@ impl RunVerdict {
     /// (without writing findings.json: the run may belong to someone else).
     pub fn of_run(dir: &Path) -> Result<Self, HistoryError> {
         let path = dir.join(benchctl_detect::analyze::FILE_NAME);
-        match std::fs::read(&path) {
+        match benchctl_format::input::read_document(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|source| HistoryError::Findings { path, source }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

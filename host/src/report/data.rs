@@ -324,7 +324,7 @@ pub fn expect_words(expect: &benchctl_format::read::PhaseExpect) -> String {
 /// The findings to show: findings.json if it reads, else a fresh analysis.
 fn findings_of(dir: &Path) -> Result<FindingsDoc, String> {
     let path = dir.join(benchctl_detect::analyze::FILE_NAME);
-    if let Ok(bytes) = std::fs::read(&path) {
+    if let Ok(bytes) = benchctl_format::input::read_document(&path) {
         match serde_json::from_slice::<FindingsDoc>(&bytes) {
             Ok(doc) => return Ok(doc),
             Err(e) => tracing::warn!(

@@ -35,6 +35,7 @@ pub fn load(path: &Path, bench: &BenchConfig) -> Result<Scenario, ConfigErrors> 
     let source = crate::config::read_source(
         path,
         "scenario",
+        benchctl_format::input::MAX_SCENARIO_BYTES,
         "scenarios shipped with benchctl are in scenarios/, e.g. scenarios/backdoor-hunt.toml",
     )?;
     parse(path, &source, bench)

@@ -174,7 +174,7 @@ pub struct Events {
 impl Events {
     /// Read and parse the journal at `path`.
     pub fn read(path: &Path) -> Result<Self, ReadError> {
-        let file = std::fs::File::open(path).map_err(|source| {
+        let file = crate::input::open(path).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 ReadError::Missing {
                     path: path.to_path_buf(),

@@ -255,7 +255,7 @@ pub struct PacketReader<R = BufReader<File>> {
 impl PacketReader<BufReader<File>> {
     /// Open a pcapng or pcap file.
     pub fn open(path: &Path) -> Result<Self, ReadError> {
-        let file = File::open(path).map_err(ReadError::io(path))?;
+        let file = crate::input::open(path).map_err(ReadError::io(path))?;
         Self::from_reader(path, BufReader::with_capacity(1 << 16, file))
     }
 }

@@ -69,7 +69,7 @@ impl RunDir {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, ReadError> {
         let path = path.as_ref();
         let manifest_path = RunManifest::path(path);
-        let bytes = std::fs::read(&manifest_path).map_err(|e| {
+        let bytes = crate::input::read_document(&manifest_path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 ReadError::Missing {
                     path: manifest_path.clone(),

@@ -576,7 +576,7 @@ impl SigmfReader {
             path: path.to_path_buf(),
             why,
         };
-        let meta_bytes = std::fs::read(meta_path).map_err(|e| {
+        let meta_bytes = crate::input::read_document(meta_path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 missing(
                     meta_path,
@@ -590,7 +590,7 @@ impl SigmfReader {
             }
         })?;
         let meta = SigmfMeta::parse(meta_path, &meta_bytes, stream)?;
-        let file = File::open(data_path).map_err(|e| {
+        let file = crate::input::open(data_path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 missing(
                     data_path,

@@ -2,7 +2,7 @@
 //! detectors stepped by the caller instead of by threads on the wall clock.
 //!
 //! Why: a live run takes its scenario's time on the wall clock (the demo,
-//! 54 s), and an evaluation of the detectors needs thousands of labelled
+//! 55 s), and an evaluation of the detectors needs thousands of labelled
 //! recordings. Nothing in a simulated run needs the wall clock except the
 //! plumbing between the threads (pty, link, tap), so the runner's virtual
 //! clock (`runner::virtual_time`) drives the same models without it:
