@@ -138,7 +138,7 @@ fn a_device_or_a_huge_file_is_refused_by_its_size_or_kind() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("it is 5 MiB, more than the 4 MiB a bench file may be"),
+        err.contains("it is 5 MiB, more than the 1 MiB a bench file may be"),
         "{err}"
     );
 

@@ -17,10 +17,13 @@ use std::path::Path;
 
 /// The most a bench file or suite file may hold: a bench of a hundred
 /// phones with every option spelled out is under 100 KiB.
-pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
-/// The most a scenario may hold: a nightly of 100,000 steps is about 4 MiB.
-pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+/// The most a scenario may hold: about 170,000 one-line steps (a week at
+/// a step every 4 s). The TOML parser holds a document tree of about 70
+/// times the text (a 4 MiB scenario peaks near 300 MB; README "Fuzzing"
+/// and `benchctl run --dry-run` measurements), so this also bounds memory.
+pub const MAX_SCENARIO_BYTES: u64 = 4 << 20;
 
 /// The most a JSON document of a run directory (`run.json`, a
 /// `.sigmf-meta`, `findings.json`) may hold: `run.json` grows with its
