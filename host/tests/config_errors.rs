@@ -372,3 +372,40 @@ fn gpiocdev_relay_boards() {
         .contains("`pins` does not apply to kind \"gpiocdev\"")
     );
 }
+
+/// A DUT with a mistake of its own is still declared: the shield channels
+/// that name it are not "no DUT named" as well (one mistake, one message).
+#[test]
+fn a_broken_entry_is_not_also_missing() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench.toml"))
+        .expect("bench.toml")
+        .replace("power_cycle_off = \"3s\"", "power_cycle_off = \"3\"");
+    let e = errors(&text);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains("power_cycle_off: `3` has no unit"), "{e}");
+
+    // A board with a bad value, referenced by a DUT: the board's error only.
+    let text = "[bench]\nname = \"lab\"\n\n[relays.relays]\nkind = \"sim\"\nchannels = 40\n\n[duts.phone-a]\nmodel = \"x\"\npower = { relay = \"relays\", channel = 1 }\n";
+    let e = errors(text);
+    assert!(!e.contains("no relay board named"), "{e}");
+}
+
+/// A step shared by every DUT is checked once per DUT, but its mistake is
+/// reported once.
+#[test]
+fn a_scenario_mistake_shared_by_every_dut_is_reported_once() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench.toml"))
+        .expect("bench.toml");
+    let bench = benchctl::config::parse(Path::new("bench.toml"), &text).expect("bench");
+    let e = benchctl::scenario::parse(
+        Path::new("s.toml"),
+        "[scenario]\nname = \"s\"\nduts = [\"phone-a\", \"phone-b\"]\nsteps = [\n  { do = \"power.onn\" },\n  { wait = \"1\" },\n]\n",
+        &bench,
+    )
+    .expect_err("two mistakes")
+    .to_string();
+    assert_eq!(
+        e,
+        "s.toml:5:10: unknown action `power.onn`\n  help: did you mean `power.on`?\ns.toml:6:12: wait: `1` has no unit; write `1s` for seconds (units: ms, s, m, h)",
+    );
+}

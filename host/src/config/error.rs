@@ -113,9 +113,17 @@ impl<'a> Diagnostics<'a> {
             return Ok(());
         }
         self.errors.sort_by_key(|(offset, _)| *offset);
-        Err(ConfigErrors(
-            self.errors.into_iter().map(|(_, e)| e).collect(),
-        ))
+        // Steps shared by several DUTs are checked once per DUT: the same
+        // mistake at the same place is one error, said once.
+        let mut kept: Vec<(usize, ConfigError)> = Vec::with_capacity(self.errors.len());
+        for (at, e) in self.errors {
+            // Sorted by place: only errors at the same place can repeat it.
+            let same_place = kept.iter().rev().take_while(|(a, _)| *a == at);
+            if !same_place.clone().any(|(_, k)| *k == e) {
+                kept.push((at, e));
+            }
+        }
+        Err(ConfigErrors(kept.into_iter().map(|(_, e)| e).collect()))
     }
 }
 

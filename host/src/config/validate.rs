@@ -1,7 +1,7 @@
 //! Raw `bench.toml` -> `BenchConfig`: every check a lab engineer would
 //! otherwise discover by switching the wrong phone off.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,13 +22,21 @@ use super::{
 pub fn parse(path: &Path, source: &str) -> Result<BenchConfig, ConfigErrors> {
     let raw: RawBench = super::parse_toml(path, source)?;
     let mut diag = Diagnostics::new(path, source);
-    let config = Validator { diag: &mut diag }.bench(path, raw);
+    let config = Validator {
+        diag: &mut diag,
+        declared: HashSet::new(),
+    }
+    .bench(path, raw);
     diag.finish()?;
     Ok(config)
 }
 
 struct Validator<'d, 'a> {
     diag: &'d mut Diagnostics<'a>,
+    /// Every (table, name) the file declares, valid or not: a reference to
+    /// an entry that has errors of its own is not "no such entry" (one
+    /// mistake, one message).
+    declared: HashSet<(&'static str, String)>,
 }
 
 /// Names of things in the file: DUTs, boards, hubs and links are used as
@@ -44,6 +52,15 @@ fn name_ok(name: &str) -> bool {
 
 impl Validator<'_, '_> {
     fn bench(&mut self, path: &Path, raw: RawBench) -> BenchConfig {
+        for (table, names) in [
+            ("relays", raw.relays.keys().collect::<Vec<_>>()),
+            ("hubs", raw.hubs.keys().collect()),
+            ("links", raw.links.keys().collect()),
+            ("duts", raw.duts.keys().collect()),
+        ] {
+            self.declared
+                .extend(names.into_iter().map(|n| (table, n.get_ref().clone())));
+        }
         let header = raw.bench.into_inner();
         let name = self.checked_name("bench", &header.name);
         let state_dir = header.state_dir.map(|d| {
@@ -995,9 +1012,13 @@ impl Validator<'_, '_> {
         &mut self,
         wrong: &Spanned<String>,
         what: &str,
-        table: &str,
+        table: &'static str,
         known: impl Iterator<Item = &'k str> + Clone,
     ) {
+        if self.declared.contains(&(table, wrong.get_ref().clone())) {
+            // Declared, but its own errors kept it out: already reported.
+            return;
+        }
         let list: Vec<&str> = known.clone().collect();
         let help = match did_you_mean(wrong.get_ref(), known) {
             Some(close) => format!("did you mean \"{close}\"?"),
