@@ -1,5 +1,6 @@
-//! Tests that read the shared contracts (`../shared/spec`, next to a
-//! checkout of the project, not inside it) are compiled as ignored, with
+//! The test that compares `docs/spec/` with the shared contracts
+//! (`../shared/spec`, next to a checkout of the project, not inside it) is
+//! compiled as ignored, with
 //! the reason, when the contracts are not there: a clone alone reports them
 //! as skipped, never as passed.
 

@@ -166,6 +166,105 @@ fn help_teaches_exit_codes() {
     assert!(out.contains("`diff`, `suite --baseline`"), "{out}");
 }
 
+/// `--bench` and `--wait` are offered only where they mean something, and
+/// refused elsewhere rather than ignored; `usb --help` speaks of USB.
+#[test]
+fn help_offers_only_what_a_command_takes() {
+    let bench = TestBench::default_bench();
+    for (cmd, arg) in [
+        ("analyze", Some("x")),
+        ("history", None),
+        ("diff", Some("x")),
+        ("report", Some("x")),
+    ] {
+        let help = bench.ok(&[cmd, "--help"]);
+        assert!(
+            !help.contains("--bench") && !help.contains("--wait"),
+            "{cmd} --help: {help}"
+        );
+        let mut args = vec!["--bench", "bench.toml", cmd];
+        args.extend(arg);
+        let out = bench.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&format!("`{cmd}` uses no bench")),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for cmd in ["check", "status"] {
+        let help = bench.ok(&[cmd, "--help"]);
+        assert!(
+            help.contains("--bench") && !help.contains("--wait"),
+            "{cmd}: {help}"
+        );
+    }
+    let out = bench.run(&["--wait", "1s", "check"]);
+    assert_eq!(out.status.code(), Some(2));
+    for cmd in [
+        "run", "power", "usb", "isolate", "device", "doctor", "suite",
+    ] {
+        let help = bench.ok(&[cmd, "--help"]);
+        assert!(
+            help.contains("--bench") && help.contains("--wait"),
+            "{cmd}: {help}"
+        );
+    }
+    let help = bench.ok(&["shield", "stream", "--help"]);
+    assert!(
+        help.contains("--bench") && help.contains("--wait"),
+        "{help}"
+    );
+    // Both places work: before the command and after it.
+    bench.ok(&[
+        "--wait",
+        "1s",
+        "--bench",
+        "bench.toml",
+        "usb",
+        "phone-a",
+        "off",
+    ]);
+    bench.ok(&[
+        "usb",
+        "phone-a",
+        "off",
+        "--wait",
+        "1s",
+        "--bench",
+        "bench.toml",
+    ]);
+
+    let usb = bench.ok(&["usb", "--help"]);
+    assert!(!usb.contains("isolate"), "{usb}");
+    let isolate = bench.ok(&["isolate", "--help"]);
+    assert!(isolate.contains("Cut the DUT off"), "{isolate}");
+}
+
+/// The README and the crates' pages cite the formats inside the
+/// repository, never a folder a clone does not have.
+#[test]
+fn the_docs_cite_only_what_a_clone_has() {
+    for page in [
+        "README.md",
+        "crates/format/README.md",
+        "crates/detect/README.md",
+        "fixtures/README.md",
+    ] {
+        let text = std::fs::read_to_string(common::repo_root().join(page)).expect(page);
+        assert!(
+            !text.contains("../shared/spec/"),
+            "{page} cites ../shared/spec"
+        );
+    }
+    assert!(
+        common::repo_root()
+            .join("docs/spec/recording-format.md")
+            .is_file()
+    );
+    assert!(common::repo_root().join("docs/spec/findings.md").is_file());
+}
+
 #[test]
 fn device_commands_reach_the_phone_only_while_powered() {
     let bench = TestBench::quick_boot();

@@ -12,7 +12,10 @@ use crate::config::{
 ///
 /// Errors point at `file:line:col` and the exit code is 2.
 #[derive(Debug, Args)]
-pub struct Check {}
+pub struct Check {
+    #[command(flatten)]
+    pub bench: super::BenchArg,
+}
 
 impl Check {
     pub fn run(self, ctx: &Context) -> Result<(), CliError> {

@@ -16,6 +16,8 @@ use crate::hw::{DeviceCommand, DeviceState};
 /// whatever happens.
 #[derive(Debug, Args)]
 pub struct Device {
+    #[command(flatten)]
+    pub lock: super::LockArgs,
     /// A DUT name from the bench file, or `all`
     pub dut: String,
     /// Wait this long for a phone that is still starting (booting,

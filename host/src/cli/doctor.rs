@@ -15,7 +15,10 @@ use crate::hw::{Check, CheckLevel};
 /// it), so it honours --wait. Exit code 3 when any check fails; warnings
 /// alone exit 0.
 #[derive(Debug, Args)]
-pub struct Doctor {}
+pub struct Doctor {
+    #[command(flatten)]
+    pub lock: super::LockArgs,
+}
 
 #[derive(Debug, Serialize)]
 struct Report {

@@ -68,17 +68,20 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The bench file [default: ./bench.toml]
-    #[arg(long, global = true, env = "BENCHCTL_BENCH", value_name = "PATH")]
+    /// The bench file, for the commands that use one (also accepted after
+    /// the command) [default: $BENCHCTL_BENCH, else ./bench.toml]
+    #[arg(long, value_name = "PATH")]
     pub bench: Option<PathBuf>,
 
     /// Machine-readable output on stdout
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// If another process holds the bench, wait this long for it (e.g. 30s, 5m)
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
-    pub wait: Duration,
+    /// For the commands that take the bench: if another process holds it,
+    /// wait this long for it (e.g. 30s, 5m; also accepted after the
+    /// command) [default: 0s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
 
     /// More log output (-v debug, -vv trace)
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
@@ -88,6 +91,36 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }
+
+/// `--bench`, for a command that reads the bench file.
+#[derive(Debug, Args, Default)]
+pub struct BenchArg {
+    /// The bench file [default: $BENCHCTL_BENCH, else ./bench.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub bench: Option<PathBuf>,
+}
+
+/// `--bench` and `--wait`, for a command that takes the bench.
+#[derive(Debug, Args, Default)]
+pub struct LockArgs {
+    #[command(flatten)]
+    pub bench: BenchArg,
+    /// If another process holds the bench, wait this long for it (e.g.
+    /// 30s, 5m) [default: 0s]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
+}
+
+/// What a command does with the bench: which of `--bench` and `--wait` it takes.
+enum BenchUse<'a> {
+    None,
+    Reads(&'a BenchArg),
+    Takes(&'a LockArgs),
+}
+
+/// The commands that read the bench file, and those that take the bench.
+const READERS: &str = "check, status";
+const TAKERS: &str = "run, power, usb, isolate, device, shield, doctor, suite";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -191,18 +224,28 @@ pub(crate) fn writable_file(path: &Path, what: &str) -> Result<(), CliError> {
     writable_dir(folder, &format!("{what}'s folder"))
 }
 
-/// What every command gets: global options and the stop signal.
+/// What every command gets: global options, the bench file and lock wait
+/// it was given, and the stop signal.
 #[derive(Debug)]
 pub struct Context {
     pub global: GlobalArgs,
+    /// `--bench`, after or before the command.
+    pub bench: Option<PathBuf>,
+    /// `--wait`, after or before the command; 0 when not given.
+    pub wait: Duration,
     pub shutdown: Shutdown,
 }
 
 impl Context {
+    /// `--bench`, else `$BENCHCTL_BENCH`, else `./bench.toml`.
     pub fn bench_path(&self) -> PathBuf {
-        self.global
-            .bench
+        self.bench
             .clone()
+            .or_else(|| {
+                std::env::var_os("BENCHCTL_BENCH")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
             .unwrap_or_else(crate::config::default_bench_path)
     }
 
@@ -231,11 +274,11 @@ impl Context {
         let lock = BenchLock::acquire(
             &state_dir,
             &config.name,
-            self.global.wait,
+            self.wait,
             |holder| {
                 tracing::warn!(
                     "bench in use by {holder}; waiting up to {}",
-                    crate::config::duration::format(self.global.wait)
+                    crate::config::duration::format(self.wait)
                 )
             },
             || shutdown.signal().is_some(),
@@ -320,9 +363,74 @@ impl Cli {
         }
     }
 
+    /// What the command does with the bench.
+    fn bench_use(&self) -> BenchUse<'_> {
+        match &self.command {
+            Command::Check(c) => BenchUse::Reads(&c.bench),
+            Command::Status(c) => BenchUse::Reads(&c.bench),
+            Command::Run(c) => BenchUse::Takes(&c.lock),
+            Command::Power(c) => BenchUse::Takes(&c.lock),
+            Command::Usb(c) => BenchUse::Takes(&c.lock),
+            Command::Isolate(c) => BenchUse::Takes(&c.lock),
+            Command::Device(c) => BenchUse::Takes(&c.lock),
+            Command::Shield(c) => BenchUse::Takes(&c.lock),
+            Command::Doctor(c) => BenchUse::Takes(&c.lock),
+            Command::Suite(c) => BenchUse::Takes(&c.lock),
+            Command::Analyze(_) | Command::History(_) | Command::Diff(_) | Command::Report(_) => {
+                BenchUse::None
+            }
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match &self.command {
+            Command::Check(_) => "check",
+            Command::Run(_) => "run",
+            Command::Analyze(_) => "analyze",
+            Command::Status(_) => "status",
+            Command::Power(_) => "power",
+            Command::Usb(_) => "usb",
+            Command::Isolate(_) => "isolate",
+            Command::Device(_) => "device",
+            Command::Shield(_) => "shield",
+            Command::Doctor(_) => "doctor",
+            Command::Suite(_) => "suite",
+            Command::History(_) => "history",
+            Command::Diff(_) => "diff",
+            Command::Report(_) => "report",
+        }
+    }
+
+    /// The bench file and lock wait the command was given, after it or
+    /// before it; given to a command that has no use for them, a usage
+    /// error rather than silently ignored.
+    fn bench_and_wait(&self) -> Result<(Option<PathBuf>, Duration), CliError> {
+        let name = self.name();
+        let before = (self.global.bench.clone(), self.global.wait);
+        match self.bench_use() {
+            BenchUse::None if before.0.is_some() || before.1.is_some() => {
+                Err(CliError::Usage(format!(
+                    "`{name}` uses no bench: --bench is for {READERS}, {TAKERS}; --wait is for {TAKERS}"
+                )))
+            }
+            BenchUse::None => Ok((None, Duration::ZERO)),
+            BenchUse::Reads(_) if before.1.is_some() => Err(CliError::Usage(format!(
+                "`{name}` does not take the bench, so it never waits for it: --wait is for {TAKERS}"
+            ))),
+            BenchUse::Reads(arg) => Ok((arg.bench.clone().or(before.0), Duration::ZERO)),
+            BenchUse::Takes(args) => Ok((
+                args.bench.bench.clone().or(before.0),
+                args.wait.or(before.1).unwrap_or(Duration::ZERO),
+            )),
+        }
+    }
+
     pub async fn run(self, shutdown: Shutdown) -> Result<(), CliError> {
+        let (bench, wait) = self.bench_and_wait()?;
         let ctx = Context {
             global: self.global,
+            bench,
+            wait,
             shutdown,
         };
         match self.command {
@@ -351,8 +459,8 @@ pub fn on_off(on: bool) -> &'static str {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum OnOff {
-    /// Switch on (for `isolate`: cut the DUT off)
+    /// Switch on
     On,
-    /// Switch off (for `isolate`: let the DUT out)
+    /// Switch off
     Off,
 }

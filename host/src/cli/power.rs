@@ -15,6 +15,8 @@ use super::{CliError, Context};
 /// state from bench.toml (by default power off, USB off, network isolated).
 #[derive(Debug, Args)]
 pub struct Power {
+    #[command(flatten)]
+    pub lock: super::LockArgs,
     /// A DUT name from the bench file, or `all`
     pub dut: String,
     pub action: PowerAction,

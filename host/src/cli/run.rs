@@ -32,6 +32,8 @@ use crate::scenario::{self, Scenario, StepKind};
   benchctl run scenarios/airplane-silence.toml --dry-run
   benchctl --wait 10m run scenarios/nightly.toml       queue behind another job")]
 pub struct Run {
+    #[command(flatten)]
+    pub lock: super::LockArgs,
     /// The scenario file, e.g. scenarios/backdoor-hunt.toml
     pub scenario: PathBuf,
     /// Check the scenario and print its timeline; switch nothing

@@ -22,6 +22,8 @@ use crate::hw::shield::{ClockConfig, ClockEstimator, LinkStats, RunClock, Shield
 /// shield is /dev/ttyACM0 or, better, its /dev/serial/by-id/ path).
 #[derive(Debug, Args)]
 pub struct Shield {
+    #[command(flatten)]
+    pub lock: super::LockArgs,
     #[command(subcommand)]
     pub command: ShieldCommand,
 }

@@ -13,7 +13,10 @@ use crate::hw::{DeviceMode, DeviceState};
 /// cannot report (LCUS serial relays) the state benchctl last set is shown,
 /// marked "(last set)". Switches nothing and needs no lock.
 #[derive(Debug, Args)]
-pub struct Status {}
+pub struct Status {
+    #[command(flatten)]
+    pub bench: super::BenchArg,
+}
 
 impl Status {
     pub fn run(self, ctx: &Context) -> Result<(), CliError> {

@@ -62,6 +62,8 @@ use benchctl_detect::analyze::{Findings, Verdict};
   benchctl suite suites/nightly.toml --virtual-time        the simulated lab, seconds
   benchctl suite suites/nightly.toml --dry-run             check it and list the runs")]
 pub struct SuiteCmd {
+    #[command(flatten)]
+    pub lock: super::LockArgs,
     /// The suite file, e.g. suites/nightly.toml
     pub suite: PathBuf,
     /// Where run directories go (one new directory per scenario)

@@ -11,6 +11,8 @@ use super::{CliError, Context, OnOff};
 /// supply. Some hubs do not really cut VBUS: see `benchctl doctor`.
 #[derive(Debug, Args)]
 pub struct Usb {
+    #[command(flatten)]
+    pub lock: super::LockArgs,
     /// A DUT name from the bench file, or `all`
     pub dut: String,
     pub state: OnOff,
