@@ -154,8 +154,18 @@ fn judging_fixtures_leaves_them_untouched() {
         .expect("dir")
         .map(|e| e.expect("entry").file_name())
         .collect();
-    let out = bench.run(&["analyze", "--no-write", "--json", dir.to_str().expect("utf-8")]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bench.run(&[
+        "analyze",
+        "--no-write",
+        "--json",
+        dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let printed: Value = serde_json::from_slice(&out.stdout).expect("findings on stdout");
     assert_eq!(printed["verdict"], "fail");
     let after: Vec<_> = std::fs::read_dir(&dir)
@@ -164,9 +174,24 @@ fn judging_fixtures_leaves_them_untouched() {
         .collect();
     assert_eq!(before, after, "nothing written");
 
+    // None is committed (where this is a git checkout).
+    if let Ok(listed) = std::process::Command::new("git")
+        .args(["ls-files", "fixtures"])
+        .current_dir(repo_root())
+        .output()
+        && listed.status.success()
+    {
+        let listed = String::from_utf8_lossy(&listed.stdout);
+        assert!(
+            !listed.lines().any(|f| f.ends_with("/findings.json")),
+            "committed findings: {listed}"
+        );
+    }
     let ignore = std::fs::read_to_string(repo_root().join(".gitignore")).expect(".gitignore");
     assert!(
-        ignore.lines().any(|l| l.trim() == "/fixtures/runs/*/findings.json"),
+        ignore
+            .lines()
+            .any(|l| l.trim() == "/fixtures/runs/*/findings.json"),
         "findings written next to the fixtures are ignored"
     );
 }
