@@ -477,3 +477,40 @@ fn a_state_dir_that_is_a_file_is_named() {
         assert!(!err.contains("File exists"), "{err}");
     }
 }
+
+/// A board that is not there fails every channel with the same long
+/// message: `status` says it once, under the tables, and each cell refers
+/// to it. Before, every cell held the whole message.
+#[test]
+fn status_says_each_error_once() {
+    let text =
+        std::fs::read_to_string(common::repo_root().join("fixtures/benches/pi-relay-hat.toml"))
+            .expect("bench");
+    let bench = TestBench::with_bench(&text);
+    let out = bench.run(&["status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !text.contains("error [1]") {
+        // A Raspberry Pi with the HAT: nothing to report.
+        return;
+    }
+    assert!(
+        text.contains("\nProblems\n  [1] relay board \"hat\""),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("relay board \"hat\" (GPIO").count(),
+        1,
+        "said once: {text}"
+    );
+    assert!(text.lines().all(|l| l.len() < 300), "{text}");
+}
+
+/// `doctor` on a bench that opens no serial port does not list the host's
+/// ports (a built-in UART shown as "/dev/ttyS0 (unknown)" only puzzled).
+#[test]
+fn doctor_lists_serial_ports_only_for_a_bench_that_uses_them() {
+    let bench = TestBench::default_bench();
+    let out = bench.ok(&["doctor"]);
+    assert!(!out.contains("serial port"), "{out}");
+    assert!(!out.contains("(unknown)"), "{out}");
+}

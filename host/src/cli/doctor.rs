@@ -32,7 +32,7 @@ impl Doctor {
         let mut bench = ctx.take_bench().await?;
         let mut probes = vec![Probe {
             subject: "host".into(),
-            checks: host_checks(bench.state_dir()),
+            checks: host_checks(bench.state_dir(), uses_serial_ports(bench.config())),
         }];
         probes.extend(bench.probe_all());
         probes.extend(super::shield::probe(&mut bench));
@@ -55,11 +55,29 @@ impl Doctor {
     }
 }
 
-fn host_checks(state_dir: &std::path::Path) -> Vec<Check> {
+/// Whether a backend of the bench opens a serial port by its path or USB
+/// id (an LCUS relay module, a shield on a board): only then is the list
+/// of the host's ports worth showing.
+fn uses_serial_ports(config: &crate::config::BenchConfig) -> bool {
+    use crate::config::{RelayBackend, ShieldBackend};
+    config
+        .relays
+        .iter()
+        .any(|r| matches!(r.backend, RelayBackend::SerialRelay { .. }))
+        || config
+            .shield
+            .as_ref()
+            .is_some_and(|s| matches!(s.backend, ShieldBackend::Serial { .. }))
+}
+
+fn host_checks(state_dir: &std::path::Path, serial: bool) -> Vec<Check> {
     let mut checks = vec![Check::ok(format!(
         "state directory {} is writable",
         state_dir.display()
     ))];
+    if !serial {
+        return checks;
+    }
     // Serial ports present, so a wrong `port =` can be fixed by copying a line.
     match serialport::available_ports() {
         Ok(ports) if ports.is_empty() => checks.push(Check::ok("no serial ports on this host")),
@@ -81,7 +99,10 @@ fn host_checks(state_dir: &std::path::Path) -> Vec<Check> {
                     ),
                     serialport::SerialPortType::PciPort => "pci".into(),
                     serialport::SerialPortType::BluetoothPort => "bluetooth".into(),
-                    serialport::SerialPortType::Unknown => "unknown".into(),
+                    // The board's own UARTs (ttyS*, ttyAMA*): no USB id to match.
+                    serialport::SerialPortType::Unknown => {
+                        "built-in UART or unknown, no USB id".into()
+                    }
                 };
                 checks.push(Check::ok(format!("serial port {} ({what})", p.port_name)));
             }

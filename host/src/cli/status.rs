@@ -27,17 +27,50 @@ impl Status {
     }
 }
 
-fn shown<T: Copy>(s: &Shown<T>, fmt: impl Fn(T) -> String) -> String {
+/// The errors the tables refer to: each said once, under the tables, and
+/// a cell says `error [n]` (a board that is not there fails every one of
+/// its channels with the same long message).
+#[derive(Default)]
+struct Problems(std::cell::RefCell<Vec<String>>);
+
+impl Problems {
+    fn cell(&self, error: &str) -> String {
+        let mut list = self.0.borrow_mut();
+        let n = match list.iter().position(|e| e == error) {
+            Some(i) => i + 1,
+            None => {
+                list.push(error.to_string());
+                list.len()
+            }
+        };
+        format!("error [{n}]")
+    }
+
+    fn render(&self) -> String {
+        let list = self.0.borrow();
+        if list.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from("\nProblems\n");
+        for (i, e) in list.iter().enumerate() {
+            out.push_str(&format!("  [{}] {e}\n", i + 1));
+        }
+        out
+    }
+}
+
+fn shown<T: Copy>(s: &Shown<T>, problems: &Problems, fmt: impl Fn(T) -> String) -> String {
     match s {
         Shown::Read(v) => fmt(*v),
         Shown::LastSet(v) => format!("{} (last set)", fmt(*v)),
         Shown::Unknown => "unknown".into(),
-        Shown::Error(e) => format!("error: {e}"),
+        Shown::Error(e) => problems.cell(e),
     }
 }
 
 fn render(s: &BenchStatus) -> String {
     let dash = || "-".to_string();
+    let problems = Problems::default();
     let mut out = format!(
         "bench \"{}\" ({}), state in {}\n",
         s.bench, s.bench_file, s.state_dir
@@ -49,7 +82,7 @@ fn render(s: &BenchStatus) -> String {
                 vec![
                     o.device.clone(),
                     format!("{unit} {}", o.number),
-                    shown(&o.on, |v| on_off(v).to_string()),
+                    shown(&o.on, &problems, |v| on_off(v).to_string()),
                     o.dut.clone().unwrap_or_else(dash),
                 ]
             })
@@ -71,7 +104,7 @@ fn render(s: &BenchStatus) -> String {
         .map(|l| {
             vec![
                 l.link.clone(),
-                shown(&l.state, |v| v.to_string()),
+                shown(&l.state, &problems, |v| v.to_string()),
                 l.dut.clone().unwrap_or_else(dash),
             ]
         })
@@ -86,7 +119,7 @@ fn render(s: &BenchStatus) -> String {
         .map(|d| {
             let onoff = |o: &Option<Shown<bool>>| {
                 o.as_ref()
-                    .map_or_else(dash, |s| shown(s, |v| on_off(v).to_string()))
+                    .map_or_else(dash, |s| shown(s, &problems, |v| on_off(v).to_string()))
             };
             vec![
                 d.name.clone(),
@@ -94,9 +127,9 @@ fn render(s: &BenchStatus) -> String {
                 onoff(&d.usb),
                 d.net
                     .as_ref()
-                    .map_or_else(dash, |s| shown(s, |v| v.to_string())),
+                    .map_or_else(dash, |s| shown(s, &problems, |v| v.to_string())),
                 match (&d.device, &d.device_error) {
-                    (_, Some(e)) => format!("error: {e}"),
+                    (_, Some(e)) => problems.cell(e),
                     (Some(st), None) => describe_device(st),
                     (None, None) => dash(),
                 },
@@ -107,6 +140,7 @@ fn render(s: &BenchStatus) -> String {
         "\nDUTs\n{}",
         table::render("  ", &["DUT", "POWER", "USB", "NET", "PHONE SAYS"], &rows)
     ));
+    out.push_str(&problems.render());
     out
 }
 

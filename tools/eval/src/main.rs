@@ -25,6 +25,8 @@ use benchctl_detect::Severity;
 use benchctl_detect::analyze::{self, Verdict};
 use benchctl_eval::corpus::{self, Class};
 
+mod progress;
+
 /// Measure detection and false positive rates on a generated corpus.
 ///
 /// Every case is a recording of the evaluation scenario (all phases) made
@@ -184,6 +186,7 @@ impl Eval {
         let results: Mutex<BTreeMap<String, ClassResult>> = Mutex::new(BTreeMap::new());
         let failure: Mutex<Option<String>> = Mutex::new(None);
         let started = Instant::now();
+        let progress = progress::RunsProgress::new(work.len() as u64, self.quiet);
         let done = AtomicU64::new(0);
         std::thread::scope(|s| {
             for _ in 0..jobs {
@@ -207,18 +210,12 @@ impl Eval {
                                 *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                             }
                         }
-                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        if n.is_multiple_of(100) && !self.quiet {
-                            tracing::info!(
-                                "{n}/{} runs, {:.0} s",
-                                work.len(),
-                                started.elapsed().as_secs_f64()
-                            );
-                        }
+                        progress.done(done.fetch_add(1, Ordering::Relaxed) + 1);
                     }
                 });
             }
         });
+        progress.finish();
         if self.keep.is_none() {
             let _ = std::fs::remove_dir_all(&scratch);
         }
