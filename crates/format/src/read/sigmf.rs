@@ -12,9 +12,16 @@
 //! first capture's `bench:t0` (seconds) when present. Without it, a first
 //! capture whose `core:sample_start` is k > 0 says the stream started k
 //! samples into the run (the spec lets a recorder record the offset either
-//! way), so `t0 = k / rate`. Later captures are listed but do not move the
-//! clock: the spec has a recorder keep the time axis continuous by padding
-//! gaps with NaN.
+//! way), so `t0 = k / rate`.
+//!
+//! A stream may have several captures (segments: the shield link dropped
+//! and the recording resumed). Each later capture starts a segment at its
+//! `core:sample_start` (an index into the data, counted from the first
+//! capture's), and its `bench:t0` is the run time of that first sample;
+//! without `bench:t0` the segment follows the one before without a gap.
+//! The time between one segment's last sample and the next one's `bench:t0`
+//! is unmeasured ([`SigmfReader::unmeasured`]). benchctl's own recorder
+//! writes one capture and pads a gap with NaN, which says the same.
 //!
 //! A crash can leave a partial frame at the end of the data file (the
 //! recorder writes whole frames, but the kernel may not have all of the last
@@ -195,6 +202,14 @@ impl Annotation {
     }
 }
 
+/// A capture segment: frames from `first_frame` on (to the next segment's
+/// first) are at run time `t0 + (index - first_frame) / rate`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Segment {
+    pub first_frame: u64,
+    pub t0: f64,
+}
+
 /// A `.sigmf-meta` file, checked against the spec.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SigmfMeta {
@@ -209,6 +224,9 @@ pub struct SigmfMeta {
     /// Run time of sample 0, seconds (see the module docs).
     pub t0: f64,
     pub captures: Vec<Capture>,
+    /// Where each capture segment starts in the data and in run time, in
+    /// order; the first starts at frame 0 and time `t0`.
+    pub segments: Vec<Segment>,
     pub annotations: Vec<Annotation>,
     /// The whole `global` object, for keys this reader does not interpret
     /// (`core:version`, `core:extensions`, ...).
@@ -353,6 +371,7 @@ impl SigmfMeta {
             Some(t0) => t0,
             None => first.sample_start as f64 / sample_rate,
         };
+        let segments = segments(path, &captures, t0, sample_rate)?;
 
         // SigMF requires the key, but an empty list and a missing one say the
         // same.
@@ -376,6 +395,7 @@ impl SigmfMeta {
             channels,
             t0,
             captures,
+            segments,
             annotations,
             global,
         })
@@ -501,6 +521,60 @@ fn parse_channel(
         extra.remove(known);
     }
     Ok(Channel { dut, kind, extra })
+}
+
+/// The capture segments in data and run time: each later capture's
+/// `core:sample_start` counts from the first capture's; a segment may not
+/// start before the one before it ends (time runs one way).
+fn segments(
+    path: &Path,
+    captures: &[Capture],
+    t0: f64,
+    rate: f64,
+) -> Result<Vec<Segment>, ReadError> {
+    let base = captures.first().map_or(0, |c| c.sample_start);
+    let mut segments = vec![Segment { first_frame: 0, t0 }];
+    for (i, capture) in captures.iter().enumerate().skip(1) {
+        let key = format!("captures[{i}]");
+        let prev = segments[segments.len() - 1];
+        let first_frame = capture.sample_start.checked_sub(base).ok_or_else(|| {
+            ReadError::key(
+                path,
+                format!("{key}.core:sample_start"),
+                format!(
+                    "is {}, before the first capture's {base}",
+                    capture.sample_start
+                ),
+            )
+        })?;
+        if first_frame <= prev.first_frame {
+            return Err(ReadError::key(
+                path,
+                format!("{key}.core:sample_start"),
+                format!(
+                    "is {}: captures must start at increasing samples",
+                    capture.sample_start
+                ),
+            ));
+        }
+        // Where the segment before ends if this one follows it at once.
+        let follows = prev.t0 + (first_frame - prev.first_frame) as f64 / rate;
+        let seg_t0 = capture.t0.unwrap_or(follows);
+        if seg_t0 < follows - 0.5 / rate || !seg_t0.is_finite() {
+            return Err(ReadError::key(
+                path,
+                format!("{key}.bench:t0"),
+                format!(
+                    "is {seg_t0}, before the previous segment ends ({follows:.6} s): time in a recording runs one way"
+                ),
+            ));
+        }
+        segments.push(Segment {
+            first_frame,
+            t0: seg_t0,
+        });
+    }
+    Ok(segments)
 }
 
 fn parse_capture(path: &Path, index: usize, entry: &Value) -> Result<Capture, ReadError> {
@@ -663,9 +737,35 @@ impl SigmfReader {
         self.partial_bytes > 0
     }
 
-    /// Run time of frame `index`: `t0 + index / sample_rate`.
+    /// Run time of frame `index`: its segment's `t0` plus its place in the
+    /// segment over `sample_rate` (one segment: `t0 + index / sample_rate`).
     pub fn t_of(&self, index: u64) -> f64 {
-        self.meta.t0 + index as f64 / self.meta.sample_rate
+        let segments = &self.meta.segments;
+        let k = segments
+            .partition_point(|s| s.first_frame <= index)
+            .saturating_sub(1);
+        let s = segments.get(k).copied().unwrap_or(Segment {
+            first_frame: 0,
+            t0: self.meta.t0,
+        });
+        s.t0 + (index - s.first_frame.min(index)) as f64 / self.meta.sample_rate
+    }
+
+    /// The run time the recording did not measure between its capture
+    /// segments: `(from, to)`, from just after one segment's last frame to
+    /// the next segment's first. Empty for one segment (benchctl's own
+    /// recordings: a lost frame there is a NaN).
+    pub fn unmeasured(&self) -> Vec<(f64, f64)> {
+        let period = 1.0 / self.meta.sample_rate;
+        self.meta
+            .segments
+            .windows(2)
+            .filter(|w| w[1].first_frame <= self.frames)
+            .filter_map(|w| {
+                let ends = self.t_of(w[1].first_frame - 1) + period;
+                (w[1].t0 > ends + 0.5 * period).then_some((ends, w[1].t0))
+            })
+            .collect()
     }
 
     /// Run time just after the last whole frame: where the recording ends.
@@ -678,18 +778,32 @@ impl SigmfReader {
         if t.is_nan() {
             return self.frames;
         }
-        let estimate = ((t - self.meta.t0) * self.meta.sample_rate).ceil();
-        // `as` saturates: negative to 0, huge to u64::MAX.
-        let mut index = (estimate.max(0.0) as u64).min(self.frames);
-        // Rounding in the estimate can be off by one either way; settle it
-        // against `t_of`, the one definition of a frame's time.
-        while index > 0 && self.t_of(index - 1) >= t {
-            index -= 1;
+        let segments = &self.meta.segments;
+        for (k, s) in segments.iter().enumerate() {
+            let end = segments
+                .get(k + 1)
+                .map_or(self.frames, |next| next.first_frame)
+                .min(self.frames);
+            if end <= s.first_frame || self.t_of(end - 1) < t {
+                continue; // the whole segment is before `t`
+            }
+            let estimate = ((t - s.t0) * self.meta.sample_rate).ceil();
+            // `as` saturates: negative to 0, huge to u64::MAX.
+            let mut index = s
+                .first_frame
+                .saturating_add(estimate.max(0.0) as u64)
+                .min(end - 1);
+            // Rounding in the estimate can be off by one either way; settle
+            // it against `t_of`, the one definition of a frame's time.
+            while index > s.first_frame && self.t_of(index - 1) >= t {
+                index -= 1;
+            }
+            while index < end - 1 && self.t_of(index) < t {
+                index += 1;
+            }
+            return index;
         }
-        while index < self.frames && self.t_of(index) < t {
-            index += 1;
-        }
-        index
+        self.frames
     }
 
     /// The frame the next `read_frames` starts at.
@@ -764,9 +878,23 @@ impl SigmfReader {
         let n = self.num_channels().max(1);
         let mut buf = Vec::new();
         let mut index = 0u64;
+        // The segment under way and where the next starts: the time of a
+        // frame without a search per frame.
+        let segments = self.meta.segments.clone();
+        let rate = self.meta.sample_rate;
+        let mut k = 0;
+        let mut next_start = segments.get(1).map_or(u64::MAX, |s| s.first_frame);
         while self.read_frames(&mut buf, 65_536)? > 0 {
             for frame in buf.chunks_exact(n) {
-                f(self.t_of(index), frame);
+                while index >= next_start {
+                    k += 1;
+                    next_start = segments.get(k + 1).map_or(u64::MAX, |s| s.first_frame);
+                }
+                let s = segments.get(k).copied().unwrap_or(Segment {
+                    first_frame: 0,
+                    t0: self.meta.t0,
+                });
+                f(s.t0 + (index - s.first_frame) as f64 / rate, frame);
                 index += 1;
             }
         }
@@ -1148,6 +1276,73 @@ mod tests {
             ],
             "extra_top_level": true
         })
+    }
+
+    /// Three segments at 4 S/s: frames 0-3 from t = 2, frames 4-5 from
+    /// t = 5 (a second unmeasured between), frames 6-7 following at once.
+    #[test]
+    fn capture_segments_keep_their_own_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..16)
+            .flat_map(|i| (-80.0 - f64::from(i)).to_be_bytes())
+            .collect();
+        let mut meta = foreign_meta();
+        meta["captures"] = json!([
+            {"core:sample_start": 8, "core:datetime": STARTED},
+            {"core:sample_start": 12, "bench:t0": 5.0},
+            {"core:sample_start": 14},
+        ]);
+        write_foreign(dir.path(), &meta, &data);
+        let mut reader = SigmfReader::open(dir.path(), Stream::Rf).unwrap();
+        assert_eq!(reader.frames(), 8);
+        let times: Vec<f64> = (0..8).map(|i| reader.t_of(i)).collect();
+        assert_eq!(times, [2.0, 2.25, 2.5, 2.75, 5.0, 5.25, 5.5, 5.75]);
+        assert_eq!(reader.unmeasured(), [(3.0, 5.0)]);
+        assert_eq!(reader.end_t(), 6.0);
+        for (t, want) in [
+            (0.0, 0),
+            (2.1, 1),
+            (2.75, 3),
+            (2.9, 4),
+            (4.0, 4),
+            (5.0, 4),
+            (5.6, 7),
+            (6.0, 8),
+        ] {
+            assert_eq!(reader.frame_at_or_after(t), want, "at {t}");
+        }
+        let mut seen = Vec::new();
+        reader.for_each_frame(|t, _| seen.push(t)).unwrap();
+        assert_eq!(seen, times);
+        let values: Vec<f64> = reader
+            .channel_values(0, 2.6, 5.3)
+            .unwrap()
+            .map(|s| s.unwrap().t)
+            .collect();
+        assert_eq!(values, [2.75, 5.0, 5.25]);
+
+        // Time runs one way; samples count up.
+        for (captures, wrong) in [
+            (
+                json!([{"core:sample_start": 8}, {"core:sample_start": 12, "bench:t0": 2.5}]),
+                "captures[1].bench:t0: is 2.5, before the previous segment ends",
+            ),
+            (
+                json!([{"core:sample_start": 8}, {"core:sample_start": 8}]),
+                "captures[1].core:sample_start: is 8: captures must start at increasing samples",
+            ),
+            (
+                json!([{"core:sample_start": 8}, {"core:sample_start": 4}]),
+                "captures[1].core:sample_start: is 4, before the first capture's 8",
+            ),
+        ] {
+            meta["captures"] = captures;
+            write_foreign(dir.path(), &meta, &data);
+            let e = SigmfReader::open(dir.path(), Stream::Rf)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(wrong), "{e}");
+        }
     }
 
     #[test]
