@@ -654,3 +654,183 @@ fn dns_learning_and_packet_attribution_follow_the_duts() {
         assert!(stderr.contains(orphan), "{variant}: {stderr}");
     }
 }
+
+/// Analyze `run` (with `--no-write`: the copy stays as made) and return the
+/// exit code and the findings document.
+fn judge(bench: &TestBench, run: &Path) -> (Option<i32>, Value) {
+    let out = bench.run(&[
+        "analyze",
+        "--json",
+        "--no-write",
+        run.to_str().expect("a UTF-8 path"),
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: {}",
+            run.display(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), doc)
+}
+
+/// The problems of DUT `name` in a findings document, one per line.
+fn dut_problems(doc: &Value, name: &str) -> String {
+    dut(doc, name)["problems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The DUT `name` of a findings document.
+fn dut<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["duts"]
+        .as_array()
+        .and_then(|duts| duts.iter().find(|d| d["dut"] == name))
+        .unwrap_or_else(|| panic!("{name} in {doc}"))
+}
+
+/// Mark samples lost (NaN, as the format marks a lost frame) in `file` of
+/// `run` (f32, `width` channels, 1 kS/s from t = 0, as the fixtures are):
+/// the channels `channels` from `from_s` to `to_s`.
+fn lose(run: &Path, file: &str, width: usize, channels: &[usize], from_s: f64, to_s: f64) {
+    let path = run.join(file);
+    let mut bytes = std::fs::read(&path).expect("the data file");
+    let frame = |t: f64| (t * 1000.0).round() as usize;
+    for i in frame(from_s)..frame(to_s) {
+        for &ch in channels {
+            let at = (i * width + ch) * 4;
+            bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        }
+    }
+    std::fs::write(&path, bytes).expect("write the loss");
+}
+
+/// phone-b's RF channels in the fixtures' rf.sigmf-data (9 channels:
+/// phone-a's four, the room's, phone-b's four); its LTE B3 channel.
+const PHONE_B_RF: [usize; 4] = [5, 6, 7, 8];
+const PHONE_B_LTE: usize = 6;
+
+/// Issue 18, item 7: phone-b's implant transmits in its airplane phase at
+/// 20.1 s and 22.6 s; with its RF channels lost from 20.0 to 22.8 s the
+/// recording holds none of it. Missing samples counted over the whole run
+/// (under a tenth) let that pass; unmeasured time where an expectation
+/// applies, long enough to hide a burst the detector would flag, makes the
+/// DUT incomplete, with its seconds. Gaps where nothing is judged (a phase
+/// with no expectation, the settle window) or too short to hold a burst
+/// do not.
+#[test]
+fn a_gap_where_an_expectation_applies_is_not_a_pass() {
+    let bench = TestBench::default_bench();
+    let tmp = bench.dir.path();
+    for (variant, channels, wording) in [
+        ("all-rf", &PHONE_B_RF[..], "of phone-b were not measured"),
+        (
+            "lte-only",
+            &[PHONE_B_LTE][..],
+            "channel \"LTE B3 uplink\" of phone-b was not measured",
+        ),
+    ] {
+        let run = damaged_fixture(&tmp.join(variant), "airplane-tx", &[]);
+        lose(&run, "rf.sigmf-data", 9, channels, 20.0, 22.8);
+        let (code, doc) = judge(&bench, &run);
+        assert_eq!(code, Some(3), "{variant}: {doc}");
+        assert_eq!(doc["verdict"], "incomplete", "{variant}: {doc}");
+        assert_eq!(doc["complete"], false, "{variant}: {doc}");
+        let b = dut(&doc, "phone-b");
+        assert_eq!(b["verdict"], "incomplete", "{variant}: {doc}");
+        let problems = dut_problems(&doc, "phone-b");
+        assert!(
+            problems.contains(&format!(
+                "{wording} for 2.8 s of phase \"airplane\" (20.0-22.8 s)"
+            )),
+            "{variant}: {problems}"
+        );
+        assert_eq!(dut(&doc, "phone-a")["verdict"], "pass", "{variant}: {doc}");
+    }
+
+    // The supply current too: 100 ms lost in phone-b's soft-off phase is
+    // longer than the 50 ms a draw must last to fail it.
+    let run = damaged_fixture(&tmp.join("power"), "honest", &[]);
+    lose(&run, "power.sigmf-data", 2, &[1], 26.0, 26.1);
+    let (code, doc) = judge(&bench, &run);
+    assert_eq!(code, Some(3), "{doc}");
+    let problems = dut_problems(&doc, "phone-b");
+    assert!(
+        problems.contains("power.sigmf-data: channel")
+            && problems.contains("of phone-b was not measured for 0.10 s of phase \"soft-off\""),
+        "{problems}"
+    );
+
+    // What is not judged is not missed: a gap inside the airplane phase's
+    // settle window (18.0-19.0 s), a longer one in the online phase (no RF
+    // expectation), one lost frame (shorter than any burst the detector
+    // flags) and 40 ms of current (shorter than a draw it flags).
+    let run = damaged_fixture(&tmp.join("harmless"), "honest", &[]);
+    lose(&run, "rf.sigmf-data", 9, &PHONE_B_RF, 18.0, 18.9);
+    lose(&run, "rf.sigmf-data", 9, &PHONE_B_RF, 8.0, 10.0);
+    lose(&run, "rf.sigmf-data", 9, &PHONE_B_RF, 21.0, 21.001);
+    lose(&run, "power.sigmf-data", 2, &[1], 27.0, 27.04);
+    let (code, doc) = judge(&bench, &run);
+    assert_eq!(code, Some(0), "{doc}");
+}
+
+/// Issue 18, item 5: a `core:sample_rate` of 0.01 puts the second sample
+/// at t = 100 s, so the airplane phase (18-24 s) holds no RF sample at
+/// all. That is not a silent phase: the DUTs are incomplete, and say why.
+#[test]
+fn a_phase_the_sample_rate_leaves_unmeasured_is_not_a_pass() {
+    let bench = TestBench::default_bench();
+    let run = damaged_fixture(
+        bench.dir.path(),
+        "airplane-tx",
+        &[(
+            "rf.sigmf-meta",
+            r#""core:sample_rate": 1000.0"#,
+            r#""core:sample_rate": 0.01"#,
+        )],
+    );
+    let (code, doc) = judge(&bench, &run);
+    assert_eq!(code, Some(3), "{doc}");
+    assert_eq!(doc["verdict"], "incomplete", "{doc}");
+    for name in ["phone-a", "phone-b"] {
+        let d = dut(&doc, name);
+        assert_eq!(d["verdict"], "incomplete", "{doc}");
+        let problems = dut_problems(&doc, name);
+        assert!(
+            problems.contains(&format!(
+                "of {name} hold 0 measured samples in phase \"airplane\""
+            )),
+            "{problems}"
+        );
+    }
+}
+
+/// Issue 18, item 6: run.json's `duration_s` of 0.5 s ends every phase
+/// after half a second, so phone-b's airplane phase was never judged. A
+/// run.json its own journal and streams contradict is incomplete, with
+/// the reason.
+#[test]
+fn a_duration_the_journal_and_streams_contradict_is_not_a_pass() {
+    let bench = TestBench::default_bench();
+    let run = damaged_fixture(
+        bench.dir.path(),
+        "airplane-tx",
+        &[("run.json", r#""duration_s": 30.0"#, r#""duration_s": 0.5"#)],
+    );
+    let (code, doc) = judge(&bench, &run);
+    assert_eq!(code, Some(3), "{doc}");
+    assert_eq!(doc["verdict"], "incomplete", "{doc}");
+    assert_eq!(doc["complete"], false, "{doc}");
+    let problems = all_problems(&doc);
+    for said in [
+        "run.json gives duration_s 0.5 s, but events.jsonl goes on to t = 30.0 s",
+        "run.json gives duration_s 0.5 s, but rf.sigmf-data holds samples up to t = 30.0 s",
+        "run.json gives duration_s 0.5 s, but power.sigmf-data holds samples up to t = 30.0 s",
+    ] {
+        assert!(problems.contains(said), "{said}\n{problems}");
+    }
+}

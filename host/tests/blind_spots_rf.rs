@@ -120,3 +120,39 @@ fn a_second_capture_segment_keeps_its_own_time() {
     let t = burst["start_s"].as_f64().expect("start_s");
     assert!((18.0..24.0).contains(&t), "{burst:#}");
 }
+
+/// The time between two capture segments is unmeasured: cut where phone-b's
+/// implant transmits (20.0-22.8 s, airplane) and resume in a second
+/// segment, and the bursts are gone, but so is the measurement: phone-b is
+/// incomplete with the seconds named, never a pass.
+#[test]
+fn the_time_between_capture_segments_is_unmeasured() {
+    let bench = TestBench::default_bench();
+    let dir = copy_fixture("airplane-tx", bench.dir.path());
+    let meta_path = dir.join("rf.sigmf-meta");
+    let data_path = dir.join("rf.sigmf-data");
+    let mut meta = read_json(&meta_path);
+    let channels = meta["global"]["core:num_channels"]
+        .as_u64()
+        .expect("channels") as usize;
+    let rate = meta["global"]["core:sample_rate"].as_f64().expect("rate");
+    let frame = channels * 4;
+    let data = std::fs::read(&data_path).expect("data");
+    let (cut_from, cut_to) = ((20.0 * rate) as usize, (22.8 * rate) as usize);
+    let mut kept = data[..cut_from * frame].to_vec();
+    kept.extend_from_slice(&data[cut_to * frame..]);
+    std::fs::write(&data_path, kept).expect("write data");
+    let first = meta["captures"][0].clone();
+    meta["captures"] = json!([first, {"core:sample_start": cut_from, "bench:t0": 22.8}]);
+    write_json(&meta_path, &meta);
+
+    let (code, doc) = analyze(&bench, &dir);
+    let b = dut(&doc, "phone-b");
+    assert_eq!(code, Some(3), "{doc:#}");
+    assert_eq!(b["verdict"], "incomplete", "{b:#}");
+    let problems = b["problems"].to_string();
+    assert!(
+        problems.contains("2.8 s of phase \\\"airplane\\\" (20.0-22.8 s)"),
+        "{problems}"
+    );
+}

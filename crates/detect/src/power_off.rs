@@ -46,7 +46,22 @@ pub struct Above {
 pub fn above<F>(
     reader: &mut SigmfReader,
     counted: RangeInclusive<f64>,
+    limit: F,
+) -> Result<Above, ReadError>
+where
+    F: FnMut(usize, f64) -> Option<f64>,
+{
+    above_watching(reader, counted, limit, |_, _| {})
+}
+
+/// [`above`], showing every frame (in order, from the first, NaN kept) to
+/// `watch` on the way: the analysis tallies where each channel was
+/// measured (`analyze::coverage`) without another pass over the data.
+pub fn above_watching<F>(
+    reader: &mut SigmfReader,
+    counted: RangeInclusive<f64>,
     mut limit: F,
+    mut watch: impl FnMut(f64, &[f64]),
 ) -> Result<Above, ReadError>
 where
     F: FnMut(usize, f64) -> Option<f64>,
@@ -58,6 +73,7 @@ where
     // (start t, samples, sum, peak)
     let mut open: Vec<Option<(f64, u64, f64, f64)>> = vec![None; n];
     reader.for_each_frame(|t, frame| {
+        watch(t, frame);
         for (ch, &v) in frame.iter().enumerate() {
             measured[ch] += u64::from(!v.is_nan() && counted.contains(&t));
             let over = !v.is_nan() && limit(ch, t).is_some_and(|l| v > l);

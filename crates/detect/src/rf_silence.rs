@@ -153,12 +153,24 @@ pub fn analyze(
     phase_starts: impl Fn(&str) -> Vec<f64>,
     counted: RangeInclusive<f64>,
 ) -> Result<RfAnalysis, ReadError> {
+    analyze_watching(reader, phase_starts, counted, |_, _| {})
+}
+
+/// [`analyze`], showing every frame (in order, from the first, NaN kept)
+/// to `watch` on the way: the analysis tallies where each channel was
+/// measured (`analyze::coverage`) without another pass over the data.
+pub fn analyze_watching(
+    reader: &mut SigmfReader,
+    phase_starts: impl Fn(&str) -> Vec<f64>,
+    counted: RangeInclusive<f64>,
+    watch: impl FnMut(f64, &[f64]),
+) -> Result<RfAnalysis, ReadError> {
     let cuts: Vec<Vec<f64>> = reader
         .channels()
         .iter()
         .map(|c| c.dut.as_deref().map(&phase_starts).unwrap_or_default())
         .collect();
-    let (floors, measured) = floors(reader, &cuts, &counted)?;
+    let (floors, measured) = floors(reader, &cuts, &counted, watch)?;
     let mut bursts = find_bursts(reader, &floors)?;
     mark_room(reader, &mut bursts);
     Ok(RfAnalysis {
@@ -259,6 +271,7 @@ fn floors(
     reader: &mut SigmfReader,
     cuts: &[Vec<f64>],
     counted: &RangeInclusive<f64>,
+    mut watch: impl FnMut(f64, &[f64]),
 ) -> Result<(Vec<Floor>, Vec<u64>), ReadError> {
     let n = reader.num_channels();
     let min_samples = (MIN_REFERENCE_S * reader.sample_rate()).ceil() as u64;
@@ -268,6 +281,7 @@ fn floors(
         .collect();
     let mut measured = vec![0u64; n];
     reader.for_each_frame(|t, frame| {
+        watch(t, frame);
         for (ch, v) in frame.iter().enumerate() {
             // Only NaN is lost: ±inf is a reading out of the detector's
             // range, measured but no measure of the noise.

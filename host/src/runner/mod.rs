@@ -455,19 +455,20 @@ async fn execute<T: Timebase>(
         if commands_phone && waited != Some(group) {
             waited = Some(group);
             let since = clock.now();
-            if let Err(ending) =
-                wait_until_ready(bench, &op.dut, device_timeout, clock, &mut stop, progress).await
+            match wait_until_ready(bench, &op.dut, device_timeout, clock, &mut stop, progress).await
             {
-                return (ending, late);
-            }
-            let waited_for = clock.now().saturating_sub(since);
-            if !waited_for.is_zero() {
-                // A person reading the journal sees why the step came late.
-                let _ = journal.record(Event::note(format!(
-                    "{}: waited {:.2} s for the phone to finish starting",
-                    op.dut,
-                    waited_for.as_secs_f64()
-                )));
+                Err(ending) => return (ending, late),
+                // Ready at the first look: nothing to say.
+                Ok(false) => {}
+                Ok(true) => {
+                    let waited_for = clock.now().saturating_sub(since);
+                    // A person reading the journal sees why the step came late.
+                    let _ = journal.record(Event::note(format!(
+                        "{}: waited {:.2} s for the phone to finish starting",
+                        op.dut,
+                        waited_for.as_secs_f64()
+                    )));
+                }
             }
         }
         late.push(clock.late_by(op.at));
@@ -490,7 +491,7 @@ const READY_POLL: Duration = Duration::from_millis(50);
 
 /// Let the run go on until `dut`'s phone can take a command, at most
 /// `timeout`. A phone that is off, or not up by then, is left to the
-/// command, which then fails with the reason.
+/// command, which then fails with the reason. True if it had to wait.
 async fn wait_until_ready<T: Timebase>(
     bench: &mut Bench,
     dut: &str,
@@ -498,16 +499,18 @@ async fn wait_until_ready<T: Timebase>(
     clock: &mut T,
     stop: &mut Shutdown,
     progress: &mut Progress,
-) -> Result<(), Ending> {
+) -> Result<bool, Ending> {
     let since = clock.now();
+    let mut waited = false;
     loop {
         match bench.device_ready(dut) {
             Ok(crate::hw::Readiness::Starting(_)) if clock.now() < since + timeout => {
+                waited = true;
                 clock
                     .until(clock.now() + READY_POLL, stop, progress)
                     .await?;
             }
-            _ => return Ok(()),
+            _ => return Ok(waited),
         }
     }
 }

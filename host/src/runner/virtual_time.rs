@@ -185,13 +185,13 @@ mod tests {
         let dir = tmp.path().join("20261126T153000Z-backdoor-hunt");
         let report = record(&bench, &s, &dir, &VirtualOptions::new(1)).expect("record");
         assert!(report.complete);
-        assert_eq!(report.frames, 54_000, "one frame per ms of the run");
-        assert!((report.duration_s - 54.0).abs() < 1e-9);
+        assert_eq!(report.frames, 55_000, "one frame per ms of the run");
+        assert!((report.duration_s - 55.0).abs() < 1e-9);
 
         let run = RunDir::open(&dir).expect("the reader takes the run");
         assert!(run.complete());
         assert_eq!(run.run_id(), "20261126T153000Z-backdoor-hunt");
-        assert_eq!(run.duration_s(), Some(54.0));
+        assert_eq!(run.duration_s(), Some(55.0));
         assert_eq!(run.duts().len(), 2);
         let b = run.dut("phone-b").expect("phone-b");
         assert_eq!(b.ip, ["10.77.2.2"]);
@@ -215,7 +215,7 @@ mod tests {
             let safe = events.all().iter().find(|e| {
                 matches!(&e.event, RunEvent::Action(a) if a.action == "safe-state" && a.dut.as_deref() == Some(dut) && a.ok)
             });
-            assert!(safe.is_some_and(|e| e.t == 54.0), "{dut} safe at the end");
+            assert!(safe.is_some_and(|e| e.t == 55.0), "{dut} safe at the end");
         }
         assert!(events.all().iter().all(|e| match &e.event {
             RunEvent::Action(a) => a.ok,
@@ -231,7 +231,7 @@ mod tests {
         // phone-a's beyond what the room (heard on the ambient antenna) put
         // there.
         let mut rf = run.rf().expect("rf").expect("rf present");
-        assert_eq!(rf.frames(), 54_000);
+        assert_eq!(rf.frames(), 55_000);
         assert_eq!(rf.t0(), 0.0);
         assert_eq!(rf.meta().captures[0].t0, Some(0.0), "bench:t0 written");
         assert_eq!(rf.num_channels(), 9);
@@ -258,12 +258,12 @@ mod tests {
         let a = heard("phone-a");
         assert!(a.is_empty(), "phone-a in airplane mode: {a:?}");
         // Every value is a reading; the floor sits at -95 ± 1.5 dB.
-        let all = values(&mut rf, ambient, 0.0, 54.0);
+        let all = values(&mut rf, ambient, 0.0, 55.0);
         assert!(all.iter().all(|(_, v)| v.is_finite() && *v >= -96.5));
 
         // Current: soft-off under 5 mA, online hundreds of mA.
         let mut power = run.power().expect("power").expect("power present");
-        assert_eq!(power.frames(), 54_000);
+        assert_eq!(power.frames(), 55_000);
         for (i, dut) in ["phone-a", "phone-b"].into_iter().enumerate() {
             let (from, to) = phase(dut, "soft-off");
             let off = values(&mut power, i, from + 0.5, to);
@@ -286,7 +286,7 @@ mod tests {
         let mut last = f64::NEG_INFINITY;
         while let Some(p) = net.next_packet().expect("packet") {
             let t = run.t_of(p.time.expect("timed"));
-            assert!(t >= last && (0.0..54.0).contains(&t), "packet at {t}");
+            assert!(t >= last && (0.0..55.0).contains(&t), "packet at {t}");
             last = t;
             per_interface[p.interface] += 1;
             let dut = &names[p.interface];

@@ -6,9 +6,13 @@
 //! (`detect::power_off`), packets (`net.rs`: sorted per DUT for the
 //! detectors). This module reads the run, hands each DUT's phases and
 //! streams to the detectors in `crate::detect` (one file per finding kind),
-//! checks that the recording covers the run, and decides the verdicts.
+//! checks that the recording covers the run (the whole run here; each
+//! phase where an expectation needs a channel in `coverage.rs`; a
+//! `duration_s` the run's own files outrun in `past_the_end`), and
+//! decides the verdicts.
 //! `junit.rs` and `summary.rs` present the result.
 
+mod coverage;
 pub mod junit;
 pub mod net;
 pub mod summary;
@@ -20,10 +24,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::{Finding, Severity, power_off, rf_silence};
-use benchctl_format::read::{ChannelKind, PacketReader, ReadError, RunDir, SigmfReader};
+use benchctl_format::read::{
+    Channel, ChannelKind, PacketReader, ReadError, RunDir, RunEvent, SigmfReader,
+};
 use benchctl_format::run_json::RunManifest;
 use benchctl_format::{NetExpect, PowerExpect, RfExpect};
 use benchctl_net::LinkType;
+use coverage::{Need, PhaseCoverage, Window};
 use net::{Captured, DutSorter, FrameCounts, LinkSides, NetPhase};
 
 /// The format string of findings.json.
@@ -209,6 +216,14 @@ impl DutPhases {
     }
 }
 
+impl PhaseSpan {
+    /// Where its expectations start to be judged: after the bench's settle
+    /// time ([`SETTLE_S`]).
+    fn judged_from(&self) -> f64 {
+        self.start + SETTLE_S
+    }
+}
+
 fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
     let run = RunDir::open(dir)?;
     if run.duts().is_empty() {
@@ -286,11 +301,42 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
         net: run.has_net() && !dut.ips.is_empty(),
     };
     let mut heard: Vec<Heard> = duts.iter().map(heard).collect();
+    // What lies past the run's end is not judged: a run.json whose
+    // duration_s its own journal and streams outrun is not vouched for.
+    let mut ends = vec![("events.jsonl", "goes on to", run.events().last_t())];
+    for (file, reader) in [("rf.sigmf-data", &rf), ("power.sigmf-data", &power)] {
+        ends.push((
+            file,
+            "holds samples up to",
+            reader.as_ref().map(SigmfReader::end_t),
+        ));
+    }
+    let run_end = run.run_end()?;
     if let Some(mut reader) = rf {
         if reader.truncated() {
             problems.push("rf.sigmf-data ends in a partial frame".into());
         }
-        let measured = rf_findings(&mut reader, &duts, counted.clone(), &mut findings)?;
+        let windows = judged_windows(
+            &reader,
+            &duts,
+            run_end,
+            |c| matches!(c.kind, ChannelKind::Band { .. }),
+            |p| p.rf == RfExpect::Silent,
+        );
+        let mut phases = PhaseCoverage::new(&reader, windows);
+        let measured = rf_findings(
+            &mut reader,
+            &duts,
+            counted.clone(),
+            &mut phases,
+            &mut findings,
+        )?;
+        let need = Need {
+            samples: rf_silence::MIN_BURST_SAMPLES as u64,
+            check: "rf-in-silence",
+            what: "burst",
+        };
+        phase_coverage("rf.sigmf-data", &reader, phases, need, &mut notes);
         coverage(
             "rf.sigmf-data",
             &reader,
@@ -301,7 +347,24 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
         );
     }
     if let Some(mut reader) = power {
-        let measured = power_findings(&mut reader, &duts, counted, &mut findings)?;
+        let windows = judged_windows(
+            &reader,
+            &duts,
+            run_end,
+            |_| true,
+            |p| p.power == PowerExpect::Off,
+        );
+        let mut phases = PhaseCoverage::new(&reader, windows);
+        let measured = power_findings(&mut reader, &duts, counted, &mut phases, &mut findings)?;
+        // A draw counts from MIN_EXCESS_S on: that many samples' worth.
+        let need = Need {
+            samples: (power_off::MIN_EXCESS_S * reader.sample_rate() - 1e-9)
+                .ceil()
+                .max(1.0) as u64,
+            check: "power-in-off",
+            what: "draw",
+        };
+        phase_coverage("power.sigmf-data", &reader, phases, need, &mut notes);
         coverage(
             "power.sigmf-data",
             &reader,
@@ -335,9 +398,12 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
             .collect();
         let names: Vec<&str> = duts.iter().map(|d| d.name.as_str()).collect();
         let sides: Vec<LinkSides> = duts.iter().map(|d| d.sides.clone()).collect();
+        let mut last_packet: Option<f64> = None;
         let routed = route_packets(reader, run.started(), &names, &sides, |i, t, c| {
+            last_packet = Some(last_packet.map_or(t, |l| l.max(t)));
             sorters[i].captured(t, c);
         })?;
+        ends.push(("net.pcapng", "holds packets up to", last_packet));
         for note in routed.orphan_notes() {
             tracing::warn!("{}: {note}", dir.display());
         }
@@ -367,6 +433,7 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
         }
     }
 
+    problems.extend(past_the_end(&run, &ends));
     let checks: Vec<Check> = duts
         .iter()
         .zip(&heard)
@@ -391,7 +458,10 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
 /// The share of the run a DUT's channel must hold measured samples for
 /// (not NaN, not before the recording started or after it stopped) for
 /// the run to be complete: a tenth missing is a hole big enough to hide a
-/// burst train.
+/// burst train. The same share holds for each phase's judged window where
+/// an expectation needs the channel (`coverage.rs`, with the rules that
+/// catch a single gap where it matters: a share of the whole run lets a
+/// recording lose exactly the seconds a phone transmits in).
 const MIN_MEASURED_SHARE: f64 = 0.9;
 
 /// How much of the run's end a recording may miss without counting it:
@@ -471,6 +541,121 @@ fn coverage(
             }
         }
     }
+}
+
+/// Per channel of `reader` (those `measures` takes, of a DUT of the run),
+/// the judged windows of its DUT's phases that `expects` judge on it: from
+/// each phase's start plus the settle time (not judged, so not needed) to
+/// its end. The run's last [`COVERAGE_SLACK_S`] need not be recorded (see
+/// there): a window ends where the recording does when that is that close
+/// to the run's end (`run_end`).
+fn judged_windows(
+    reader: &SigmfReader,
+    duts: &[DutPhases],
+    run_end: f64,
+    measures: impl Fn(&Channel) -> bool,
+    expects: impl Fn(&PhaseSpan) -> bool,
+) -> Vec<Vec<Window>> {
+    let recorded_to = reader.end_t().max(run_end - COVERAGE_SLACK_S);
+    owners(reader, duts)
+        .into_iter()
+        .zip(reader.channels())
+        .map(|(owner, channel)| {
+            let Some(d) = owner.filter(|_| measures(channel)) else {
+                return Vec::new();
+            };
+            d.phases
+                .iter()
+                .filter(|p| expects(p))
+                .map(|p| Window {
+                    dut: d.name.clone(),
+                    phase: p.name.clone(),
+                    from: p.judged_from(),
+                    to: p.end.min(recorded_to),
+                })
+                .filter(|w| w.from < w.to)
+                .collect()
+        })
+        .collect()
+}
+
+/// The phases `file` did not measure where an expectation needed it
+/// (`coverage.rs`), into the DUTs' notes: what its phases expect could not
+/// be judged there.
+fn phase_coverage(
+    file: &str,
+    reader: &SigmfReader,
+    phases: PhaseCoverage,
+    need: Need,
+    notes: &mut BTreeMap<String, DutNotes>,
+) {
+    let labels: Vec<&str> = reader.channels().iter().map(Channel::label).collect();
+    for (dut, problem) in phases.problems(file, &labels, need) {
+        if let Some(note) = notes.get_mut(&dut) {
+            note.problems.push(problem);
+        }
+    }
+}
+
+/// How far the journal and the recordings may go past run.json's
+/// `duration_s` before they contradict it: the runner takes `duration_s`
+/// when the DUTs reach their safe state, then lets the last packets reach
+/// the tap, stops the recorder and writes the journal's closing note (tens
+/// of milliseconds; a slow disk's flush more), and a stream's times follow
+/// the shield's crystal, not the host's clock ([`CLOCK_TOLERANCE`]).
+const END_SLACK_S: f64 = 2.0;
+/// ...plus this share of the run: 1000 ppm, ten times what a cheap crystal
+/// drifts, so a day-long run may run 86 s over before it counts.
+const CLOCK_TOLERANCE: f64 = 1e-3;
+/// A phase line after `duration_s` by more than this starts a phase that is
+/// never judged (phases end at the run's end), whatever the slack.
+const PHASE_AFTER_END_S: f64 = 1e-3;
+
+/// Where the run's own files outrun run.json's `duration_s`, in words:
+/// phases end at the run's end, so everything the journal and streams hold
+/// after it goes unjudged, and a run.json that says the run was shorter
+/// than its own recording cannot be taken at its word (it would pass the
+/// phones on half a second). `ends`: per file, how it goes on ("holds
+/// samples up to") and its last time.
+fn past_the_end(run: &RunDir, ends: &[(&str, &str, Option<f64>)]) -> Vec<String> {
+    let Some(end) = run.duration_s() else {
+        // No duration: the run ends where its data does.
+        return Vec::new();
+    };
+    let slack = END_SLACK_S + end * CLOCK_TOLERANCE;
+    let late_phases: Vec<String> = run
+        .events()
+        .all()
+        .iter()
+        .filter(|e| e.t > end + PHASE_AFTER_END_S)
+        .filter_map(|e| match &e.event {
+            RunEvent::Phase(p) => Some(format!("\"{}\" of {} at {:.1} s", p.name, p.dut, e.t)),
+            _ => None,
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for &(file, goes_on, last) in ends {
+        let Some(last) = last else { continue };
+        let phases = file == "events.jsonl" && !late_phases.is_empty();
+        if last <= end + slack && !phases {
+            continue;
+        }
+        let mut problem =
+            format!("run.json gives duration_s {end:.1} s, but {file} {goes_on} t = {last:.1} s");
+        if phases {
+            let names: Vec<&str> = late_phases.iter().map(String::as_str).collect();
+            problem.push_str(&format!(
+                " and starts phase{} {} after it",
+                crate::plural(names.len()),
+                crate::list(&names, 3)
+            ));
+        }
+        problem.push_str(&format!(
+            ": what comes after {end:.1} s is not judged, so the run is not vouched for"
+        ));
+        problems.push(problem);
+    }
+    problems
 }
 
 /// What [`route_packets`] could not give to a DUT.
@@ -942,10 +1127,12 @@ fn owners<'a>(reader: &SigmfReader, duts: &'a [DutPhases]) -> Vec<Option<&'a Dut
 }
 
 /// RF findings into `out`; per channel, the samples measured in `counted`.
+/// `phases` sees every frame on the way.
 fn rf_findings(
     reader: &mut SigmfReader,
     duts: &[DutPhases],
     counted: std::ops::RangeInclusive<f64>,
+    phases: &mut PhaseCoverage,
     out: &mut BTreeMap<String, Vec<Finding>>,
 ) -> Result<Vec<u64>, ReadError> {
     // Each DUT channel's floor comes from the quietest of its DUT's phases
@@ -957,7 +1144,9 @@ fn rf_findings(
             .map(|d| d.phases.iter().map(|p| p.start).collect())
             .unwrap_or_default()
     };
-    let result = rf_silence::analyze(reader, phase_starts, counted)?;
+    let result = rf_silence::analyze_watching(reader, phase_starts, counted, |t, frame| {
+        phases.frame(t, frame)
+    })?;
     let owner = owners(reader, duts);
     let period = 1.0 / reader.sample_rate();
     for (ch, channel) in reader.channels().iter().enumerate() {
@@ -969,7 +1158,7 @@ fn rf_findings(
         let mine: Vec<&rf_silence::Burst> = result.bursts[ch].iter().filter(|b| !b.room).collect();
         let sent = rf_silence::transmissions(&mine, period);
         for p in d.phases.iter().filter(|p| p.rf == RfExpect::Silent) {
-            let phase = (p.name.as_str(), p.start + SETTLE_S, p.end);
+            let phase = (p.name.as_str(), p.judged_from(), p.end);
             list.extend(rf_silence::finding(
                 &sent,
                 &result.floors[ch],
@@ -992,18 +1181,25 @@ fn rf_findings(
 }
 
 /// Power findings into `out`; per channel, the samples measured in `counted`.
+/// `phases` sees every frame on the way.
 fn power_findings(
     reader: &mut SigmfReader,
     duts: &[DutPhases],
     counted: std::ops::RangeInclusive<f64>,
+    phases: &mut PhaseCoverage,
     out: &mut BTreeMap<String, Vec<Finding>>,
 ) -> Result<Vec<u64>, ReadError> {
     let channels = reader.channels().to_vec();
     let owner = owners(reader, duts);
-    let above = power_off::above(reader, counted, |ch, t| {
-        let p = owner.get(ch).copied().flatten()?.at(t)?;
-        (p.power == PowerExpect::Off && t >= p.start + SETTLE_S).then_some(p.off_current_a)
-    })?;
+    let above = power_off::above_watching(
+        reader,
+        counted,
+        |ch, t| {
+            let p = owner.get(ch).copied().flatten()?.at(t)?;
+            (p.power == PowerExpect::Off && t >= p.judged_from()).then_some(p.off_current_a)
+        },
+        |t, frame| phases.frame(t, frame),
+    )?;
     for (ch, stretches) in above.excess.iter().enumerate() {
         let Some(d) = owner[ch] else { continue };
         for p in d.phases.iter().filter(|p| p.power == PowerExpect::Off) {
