@@ -409,3 +409,33 @@ fn a_scenario_mistake_shared_by_every_dut_is_reported_once() {
         "s.toml:5:10: unknown action `power.onn`\n  help: did you mean `power.on`?\ns.toml:6:12: wait: `1` has no unit; write `1s` for seconds (units: ms, s, m, h)",
     );
 }
+
+/// `isolation_db` belongs to an RF antenna inside a DUT's enclosure.
+#[test]
+fn isolation_is_an_enclosure_antenna_s() {
+    let e = errors(&format!(
+        "{SHIELD_BENCH}a = {{ detector = 0, frequency = \"868MHz\", isolation_db = 30 }}\nb = {{ dut = \"phone-a\", detector = 8, quantity = \"current\", isolation_db = 30 }}\nc = {{ dut = \"phone-a\", detector = 1, frequency = \"868MHz\", isolation_db = 500 }}\n"
+    ));
+    let lines: Vec<&str> = e.lines().collect();
+    assert!(
+        lines[0].ends_with("the ambient antenna is outside every enclosure: it has no isolation"),
+        "{e}"
+    );
+    assert!(
+        lines[2].ends_with(
+            "isolation_db is an RF antenna's isolation from the room; remove it from this channel"
+        ),
+        "{e}"
+    );
+    assert!(
+        lines[3].ends_with("isolation_db 500 is not an enclosure's isolation (0 to 120 dB)"),
+        "{e}"
+    );
+    let ok = format!(
+        "{SHIELD_BENCH}a = {{ dut = \"phone-a\", detector = 0, frequency = \"868MHz\", isolation_db = 45 }}\n"
+    );
+    let c = benchctl::config::parse(Path::new("bench.toml"), &ok).expect("valid");
+    let shield = c.shield.expect("shield");
+    assert_eq!(shield.channels[0].isolation_db, Some(45.0));
+    assert_eq!(shield.channels[0].isolation(), 45.0);
+}

@@ -376,7 +376,16 @@ pub struct ShieldChannel {
     /// Free text, e.g. "LTE B3 uplink".
     pub band: Option<String>,
     pub calibration: ShieldCalibration,
+    /// An enclosure antenna's isolation from the room (dB): what analysis
+    /// weighs a burst's level by to tell the DUT's own from the room's.
+    /// None: not measured (recorded as absent; readers assume
+    /// [`DEFAULT_ISOLATION_DB`]).
+    pub isolation_db: Option<f64>,
 }
+
+/// The enclosure isolation readers assume when a channel does not say
+/// (`recording-format.md`).
+pub const DEFAULT_ISOLATION_DB: f64 = 30.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -390,6 +399,15 @@ pub enum ShieldQuantity {
 }
 
 impl ShieldChannel {
+    /// The isolation this channel's antenna has from the room: its own, or
+    /// the default for an enclosure antenna; 0 for the ambient antenna.
+    pub fn isolation(&self) -> f64 {
+        match self.dut {
+            Some(_) => self.isolation_db.unwrap_or(DEFAULT_ISOLATION_DB),
+            None => 0.0,
+        }
+    }
+
     /// The band's edges in Hz, as SigMF's `bench:channels` records them.
     pub fn band_hz(&self) -> (u64, u64) {
         let center = u64::from(self.center_khz) * 1000;

@@ -227,6 +227,9 @@ pub struct RawShieldChannel {
     pub quantity: Option<Spanned<Quantity>>,
     pub band: Option<String>,
     pub calibration: Option<Spanned<RawCalibration>>,
+    /// How much weaker a signal from inside the enclosure reaches antennas
+    /// outside it, and a signal from outside reaches this one (dB).
+    pub isolation_db: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

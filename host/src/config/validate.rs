@@ -340,6 +340,35 @@ impl Validator<'_, '_> {
             None => Some(ShieldCalibration::Default),
             Some(c) => self.calibration(c, quantity),
         };
+        let isolation_db = match &raw.isolation_db {
+            None => Some(None),
+            Some(i) if quantity != ShieldQuantity::Rf => {
+                self.diag.error(
+                    i.span(),
+                    "isolation_db is an RF antenna's isolation from the room; remove it from this channel",
+                );
+                None
+            }
+            Some(i) if raw.dut.is_none() => {
+                self.diag.error_with_help(
+                    i.span(),
+                    "the ambient antenna is outside every enclosure: it has no isolation",
+                    "set isolation_db on the antennas inside the DUTs' enclosures",
+                );
+                None
+            }
+            Some(i) if !(0.0..=120.0).contains(i.get_ref()) => {
+                self.diag.error(
+                    i.span(),
+                    format!(
+                        "isolation_db {} is not an enclosure's isolation (0 to 120 dB)",
+                        i.get_ref()
+                    ),
+                );
+                None
+            }
+            Some(i) => Some(Some(*i.get_ref())),
+        };
         if !dut_ok {
             return None;
         }
@@ -352,6 +381,7 @@ impl Validator<'_, '_> {
             bandwidth_khz: bandwidth_khz?,
             band: raw.band,
             calibration: calibration?,
+            isolation_db: isolation_db?,
         })
     }
 

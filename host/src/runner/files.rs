@@ -69,12 +69,18 @@ impl RunFiles {
             let route = match ch.quantity {
                 ShieldQuantity::Rf => {
                     let (low, high) = ch.band_hz();
-                    rf_channels.push(sigmf::rf_channel(
+                    let mut entry = sigmf::rf_channel(
                         ch.dut.as_deref(),
                         ch.band.as_deref().unwrap_or(&ch.name),
                         low,
                         high,
-                    ));
+                    );
+                    // Recorded when the bench measured it; readers assume
+                    // the spec's default otherwise.
+                    if let (Some(db), Some(map)) = (ch.isolation_db, entry.as_object_mut()) {
+                        map.insert("isolation_db".into(), serde_json::json!(db));
+                    }
+                    rf_channels.push(entry);
                     Route::Rf
                 }
                 ShieldQuantity::Current => {

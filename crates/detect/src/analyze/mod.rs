@@ -1200,14 +1200,14 @@ fn power_findings(
         },
         |t, frame| phases.frame(t, frame),
     )?;
-    for (ch, stretches) in above.excess.iter().enumerate() {
+    for ch in 0..above.excess.len() {
         let Some(d) = owner[ch] else { continue };
         for p in d.phases.iter().filter(|p| p.power == PowerExpect::Off) {
             let judged_s = p.end - p.start - SETTLE_S;
             out.entry(d.name.clone())
                 .or_default()
                 .extend(power_off::finding(
-                    stretches,
+                    above.channel(ch),
                     (p.name.as_str(), p.start, p.end),
                     judged_s,
                     p.off_current_a,

@@ -154,11 +154,30 @@ pub struct Channel {
     /// every enclosure (what it sees comes from the room).
     pub dut: Option<String>,
     pub kind: ChannelKind,
+    /// `isolation_db` as written: how much weaker a signal from inside
+    /// this antenna's enclosure reaches antennas outside it (and a signal
+    /// from outside reaches this one). See [`Channel::isolation_db`].
+    pub isolation_db: Option<f64>,
     /// The entry's other keys.
     pub extra: Map<String, Value>,
 }
 
+/// The isolation readers assume for an enclosure antenna that does not
+/// say (`recording-format.md`).
+pub const DEFAULT_ISOLATION_DB: f64 = 30.0;
+
 impl Channel {
+    /// The antenna's isolation from the room: as written, else
+    /// [`DEFAULT_ISOLATION_DB`] for an enclosure's antenna; 0 for the
+    /// ambient antenna, which is the room.
+    pub fn isolation_db(&self) -> f64 {
+        match (&self.dut, self.isolation_db) {
+            (None, _) => 0.0,
+            (Some(_), Some(db)) => db,
+            (Some(_), None) => DEFAULT_ISOLATION_DB,
+        }
+    }
+
     /// The band name (rf) or quantity (power): what findings call the
     /// channel.
     pub fn label(&self) -> &str {
@@ -516,11 +535,37 @@ fn parse_channel(
             quantity: required_string(path, &key, map, "quantity")?,
         },
     };
+    let isolation_db = match map.get("isolation_db") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_f64()
+                .filter(|db| db.is_finite() && *db >= 0.0)
+                .ok_or_else(|| {
+                    ReadError::key(
+                        path,
+                        format!("{key}.isolation_db"),
+                        format!("is {v}, not an isolation in dB (0 or more)"),
+                    )
+                })?,
+        ),
+    };
     let mut extra = map.clone();
-    for known in ["dut", "band", "low_hz", "high_hz", "quantity"] {
+    for known in [
+        "dut",
+        "band",
+        "low_hz",
+        "high_hz",
+        "quantity",
+        "isolation_db",
+    ] {
         extra.remove(known);
     }
-    Ok(Channel { dut, kind, extra })
+    Ok(Channel {
+        dut,
+        kind,
+        isolation_db,
+        extra,
+    })
 }
 
 /// The capture segments in data and run time: each later capture's
@@ -1066,6 +1111,7 @@ mod tests {
                     low_hz: 1.71e9,
                     high_hz: 1.785e9,
                 },
+                isolation_db: None,
                 extra: Map::new(),
             }
         );

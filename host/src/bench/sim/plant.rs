@@ -36,9 +36,6 @@ const TICK: Duration = Duration::from_millis(10);
 /// How far ahead it tells the shield what the phones will emit: must cover
 /// a late tick, or the shield samples a moment nobody described.
 const FORECAST_S: f64 = 0.25;
-/// How much weaker a shielded enclosure lets the room in (a benchtop RF
-/// enclosure attenuates 40-80 dB; its cable feed-throughs leak more).
-const ENCLOSURE_LOSS_DB: f64 = 30.0;
 
 /// A simulated phone on the bench and where it is wired.
 #[derive(Debug, Clone)]
@@ -325,11 +322,8 @@ impl World {
                     if !ch.hears(burst.center_khz) {
                         continue;
                     }
-                    let loss = if ch.dut.is_some() {
-                        ENCLOSURE_LOSS_DB
-                    } else {
-                        0.0
-                    };
+                    // The enclosure lets the room in weakened by its isolation.
+                    let loss = ch.isolation();
                     rf.push(RfSpan {
                         detector: ch.detector,
                         center_khz: ch.center_khz,
@@ -699,7 +693,10 @@ mod tests {
                 if center == 1_747_500 && inside > 0.0 {
                     let ambient = exposure.rf_mw(2, center, a, b);
                     let loss = exposure::dbm(ambient) - exposure::dbm(inside);
-                    assert!((loss - ENCLOSURE_LOSS_DB).abs() < 1e-6, "{loss}");
+                    assert!(
+                        (loss - crate::config::DEFAULT_ISOLATION_DB).abs() < 1e-6,
+                        "{loss}"
+                    );
                 }
             }
         }
