@@ -521,10 +521,12 @@ mod tests {
             found.summary
         );
         assert_eq!(
-            judge_off(6.0, |t| if t.fract() < 0.02 && (t as u64).is_multiple_of(3) {
-                0.03
-            } else {
-                0.002
+            judge_off(6.0, |t| {
+                if t.fract() < 0.02 && (t as u64).is_multiple_of(3) {
+                    0.03
+                } else {
+                    0.002
+                }
             }),
             None
         );
