@@ -231,7 +231,7 @@ fn advertisements_shorter_than_a_sample_are_seen() {
     let mut adverts = 0;
     edit_samples(&dir, "rf", |t, frame| {
         let ms = (t * 1000.0).round() as u64;
-        if (24_500..30_000).contains(&ms) && ms % 98 == 0 {
+        if (24_500..30_000).contains(&ms) && ms.is_multiple_of(98) {
             frame[ble] = -64.0;
             adverts += 1;
         }

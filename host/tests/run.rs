@@ -254,6 +254,15 @@ fn backdoor_hunt_records_a_run_directory_that_follows_the_spec() {
                 assert_eq!(e["ok"], true, "{e}");
             }
             "note" => assert!(e["text"].is_string()),
+            // The simulated shield keeps real time on a loaded 2-core CI
+            // machine; a stall of over half a second makes it skip samples
+            // and say so (recorded as NaN, as the spec says). Any other
+            // fault is a bug.
+            "fault"
+                if e["source"] == "shield"
+                    && e["detail"]
+                        .as_str()
+                        .is_some_and(|d| d.starts_with("fell behind")) => {}
             "fault" => panic!("a fault in a clean run: {e}"),
             other => panic!("unknown kind {other}"),
         }

@@ -56,11 +56,13 @@
 //! both score high. Telling them apart is the analyzer's job, which lowers
 //! the severity to `low` when the destination is allowed (findings.md).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 use serde_json::json;
 
 use super::{Finding, Severity, round};
+use crate::analyze::net::{Dest, DutSorter, NetPhase};
 
 /// Score at or above which the connections are a beacon. Fixed on the
 /// generated sequences with seeds 0..100: periodic check-ins (5-600 s,
@@ -162,6 +164,261 @@ pub fn severity(denied: bool, allowed: bool) -> Severity {
     } else {
         Severity::Medium
     }
+}
+
+/// A DUT's `net-beacon` findings: its check-ins grouped by destination
+/// and judged by [`assess`]. A destination is one address, whatever the
+/// port, protocol or source address (an implant that hops over 443, 8443,
+/// 80 and 8080 calls the same server), and one name where DNS named it
+/// (round-robin addresses of one host, a name asked for again and again
+/// whichever resolver carries the lookup). The groups, finest first; a
+/// coarser group is reported when it is a beacon and scores above every
+/// finer beacon in it (a steady beacon on one port is not reported again
+/// for its address; a hopping one whose port 80 looks regular by chance is
+/// reported for its address too):
+///
+/// 1. each (source, address, port, protocol): the flows as before, so a
+///    steady beacon on one port is named by its port;
+/// 2. each address over all its ports and protocols, and over the DUT's
+///    source addresses (a second lease, a temporary address) when run.json
+///    says which end is the DUT; in a bare capture, whose every packet is
+///    judged as sent, per (source, address): the servers that answer one
+///    host are not one destination;
+/// 3. each DNS name over the addresses answers to the DUT's own queries
+///    gave for it (the only answers `analyze::net` learns from);
+/// 4. each name the DUT looked up, over its lookups: a TXT poll for a
+///    command every 20 s is a beacon to that name even through the bench's
+///    own resolver, whose address is allowed. Its severity is the name's:
+///    high where an allowlist phase's list does not name it.
+///
+/// `phase_of` names the phase at a run time.
+pub fn findings(sorter: &DutSorter, phase_of: &dyn Fn(f64) -> Option<String>) -> Vec<Finding> {
+    let traffic = &sorter.traffic;
+    let address_severity = |addresses: &BTreeSet<IpAddr>| {
+        severity(
+            addresses.iter().any(|a| traffic.denied_dests.contains(a)),
+            addresses.iter().any(|a| traffic.allowed_dests.contains(a)),
+        )
+    };
+    // A destination address, with its source only in a bare capture.
+    let bare = sorter.sides.dut_ips.is_empty();
+    let key = |d: &Dest| (bare.then_some(d.src), d.dst);
+    let mut out = Vec::new();
+    // Per destination: the best score of a beacon reported for it so far.
+    let mut best: BTreeMap<(Option<IpAddr>, IpAddr), f64> = BTreeMap::new();
+    let mut per_address: BTreeMap<(Option<IpAddr>, IpAddr), Vec<&Dest>> = BTreeMap::new();
+    for (dest, conns) in &traffic.connections {
+        per_address.entry(key(dest)).or_default().push(dest);
+        let Some(a) = assess(conns).filter(|a| a.score >= THRESHOLD) else {
+            continue;
+        };
+        let b = best.entry(key(dest)).or_default();
+        *b = b.max(a.score);
+        let severity = address_severity(&BTreeSet::from([dest.dst]));
+        out.push(a.finding(dest.label(), severity, phase_of(a.start_s)));
+    }
+    let merged = |dests: &[&Dest], finer: f64| {
+        let conns: Vec<(f64, u64)> = dests
+            .iter()
+            .flat_map(|d| traffic.connections[*d].iter().copied())
+            .collect();
+        assess(&conns).filter(|a| a.score >= THRESHOLD && a.score > finer)
+    };
+    for (k, dests) in &per_address {
+        let finer = best.get(k).copied().unwrap_or(0.0);
+        if dests.len() < 2 {
+            continue;
+        }
+        let Some(a) = merged(dests, finer) else {
+            continue;
+        };
+        best.insert(*k, a.score);
+        let mut f = a.finding(
+            group_label(dests, None),
+            address_severity(&BTreeSet::from([k.1])),
+            phase_of(a.start_s),
+        );
+        let ports = ports(dests);
+        f.summary = format!(
+            "{}; one address on {} ports ({})",
+            f.summary,
+            ports.len(),
+            shown(&ports)
+        );
+        f.evidence.insert("port_count".into(), json!(ports.len()));
+        f.evidence.insert(
+            "ports".into(),
+            json!(ports.iter().take(MAX_EVIDENCE).collect::<Vec<_>>()),
+        );
+        out.push(f);
+    }
+    // Addresses by the names answers gave them for (none in a bare
+    // capture: no answer there is known to be the bench's).
+    let mut per_name: BTreeMap<String, BTreeSet<IpAddr>> = BTreeMap::new();
+    for (_, address) in per_address.keys() {
+        for name in sorter.dns_names(*address) {
+            per_name.entry(name).or_default().insert(*address);
+        }
+    }
+    let mut judged: BTreeSet<BTreeSet<IpAddr>> = BTreeSet::new();
+    for (name, addresses) in &per_name {
+        if addresses.len() < 2 || !judged.insert(addresses.clone()) {
+            continue;
+        }
+        let keys: Vec<(Option<IpAddr>, IpAddr)> = per_address
+            .keys()
+            .filter(|(_, a)| addresses.contains(a))
+            .copied()
+            .collect();
+        let finer = keys
+            .iter()
+            .filter_map(|k| best.get(k))
+            .fold(0.0, |m: f64, s| m.max(*s));
+        let dests: Vec<&Dest> = keys
+            .iter()
+            .flat_map(|k| per_address[k].iter().copied())
+            .collect();
+        let Some(a) = merged(&dests, finer) else {
+            continue;
+        };
+        let mut f = a.finding(
+            group_label(&dests, Some(name)),
+            address_severity(addresses),
+            phase_of(a.start_s),
+        );
+        let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+        f.summary = format!(
+            "{}; one name, {name}, on {} addresses ({})",
+            f.summary,
+            addresses.len(),
+            shown(&list)
+        );
+        f.evidence.insert("name".into(), json!(name));
+        f.evidence.insert("addresses".into(), json!(list));
+        out.push(f);
+    }
+    out.extend(lookup_findings(
+        &traffic.dns_queries,
+        &sorter.phases,
+        phase_of,
+    ));
+    out
+}
+
+/// Ports or addresses to show in a channel or summary: all of up to
+/// [`SHOWN`], else the first ones and how many more.
+const SHOWN: usize = 8;
+
+/// Ports listed in a finding's evidence, at most (`port_count` says how
+/// many there were).
+const MAX_EVIDENCE: usize = 64;
+
+fn shown(items: &[String]) -> String {
+    if items.len() <= SHOWN {
+        items.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            items[..SHOWN].join(", "),
+            items.len() - SHOWN
+        )
+    }
+}
+
+/// The beacons among a DUT's lookups (`(t, name)`), one series per name
+/// (lowercase, without the trailing dot; A and AAAA asked together are one
+/// check-in, as connections less than [`SAME_CHECKIN_S`] apart are). A
+/// query's size says nothing a lookup of the same name would not, so every
+/// lookup counts as one size. Severity is the name's, by the allowlist of
+/// the phases it was asked in: not named by one of them, high; named, low;
+/// no allowlist, medium.
+pub fn lookup_findings(
+    queries: &[(f64, String)],
+    phases: &[NetPhase],
+    phase_of: &dyn Fn(f64) -> Option<String>,
+) -> Vec<Finding> {
+    let mut per_name: BTreeMap<String, Vec<(f64, u64)>> = BTreeMap::new();
+    for (t, name) in queries {
+        let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+        per_name.entry(name).or_default().push((*t, 0));
+    }
+    let mut out = Vec::new();
+    for (name, lookups) in per_name {
+        let Some(a) = assess(&lookups).filter(|a| a.score >= THRESHOLD) else {
+            continue;
+        };
+        let (mut denied, mut allowed) = (false, false);
+        for (t, _) in &lookups {
+            let list = phases
+                .iter()
+                .find(|p| p.start <= *t && *t < p.end)
+                .and_then(|p| p.allow.as_ref());
+            match list.map(|l| l.allows_name(&name)) {
+                Some(true) => allowed = true,
+                Some(false) => denied = true,
+                None => {}
+            }
+        }
+        let mut f = a.finding(name.clone(), severity(denied, allowed), phase_of(a.start_s));
+        f.summary = format!(
+            "lookups of {name}: {}{}",
+            f.summary.replace("connections", "lookups"),
+            if denied {
+                ", a name the allowlist does not name (whichever resolver carries them)"
+            } else {
+                ""
+            }
+        );
+        f.evidence.insert("name".into(), json!(name));
+        out.push(f);
+    }
+    out
+}
+
+/// `10.77.2.2>203.0.113.7:80,443,8080,8443/tcp`: the flows of one group,
+/// sources and addresses joined, ports per protocol. With `name`, the
+/// name stands for the addresses. More than [`SHOWN`] ports are counted,
+/// not listed (`10.77.2.2>203.0.113.7:(40 ports)/tcp`).
+fn group_label(dests: &[&Dest], name: Option<&str>) -> String {
+    let sources: BTreeSet<String> = dests.iter().map(|d| d.src.to_string()).collect();
+    let sources: Vec<String> = sources.into_iter().collect();
+    let to = match name {
+        Some(name) => name.to_string(),
+        None => {
+            let addresses: BTreeSet<IpAddr> = dests.iter().map(|d| d.dst).collect();
+            let a: Vec<String> = addresses
+                .iter()
+                .map(|a| match a {
+                    IpAddr::V4(a) => a.to_string(),
+                    IpAddr::V6(a) => format!("[{a}]"),
+                })
+                .collect();
+            a.join(",")
+        }
+    };
+    let mut per_proto: BTreeMap<&str, BTreeSet<u16>> = BTreeMap::new();
+    for d in dests {
+        per_proto.entry(&d.proto).or_default().insert(d.dport);
+    }
+    let ports: Vec<String> = per_proto
+        .iter()
+        .map(|(proto, ports)| {
+            if ports.len() > SHOWN {
+                return format!("({} ports)/{proto}", ports.len());
+            }
+            let p: Vec<String> = ports.iter().map(ToString::to_string).collect();
+            format!("{}/{proto}", p.join(","))
+        })
+        .collect();
+    format!("{}>{to}:{}", sources.join(","), ports.join(","))
+}
+
+/// `443/tcp` for each (port, protocol) of a group, sorted.
+fn ports(dests: &[&Dest]) -> Vec<String> {
+    let set: BTreeSet<(u16, &str)> = dests.iter().map(|d| (d.dport, d.proto.as_str())).collect();
+    set.into_iter()
+        .map(|(p, proto)| format!("{p}/{proto}"))
+        .collect()
 }
 
 /// Judge one (source, destination, port) tuple's connections: (start time
@@ -543,6 +800,334 @@ mod tests {
         // Huge times.
         let huge: Vec<(f64, u64)> = (0..10).map(|i| (1e300 * f64::from(i), 1)).collect();
         assert!(assess(&huge).is_none_or(|a| a.score.is_finite()));
+    }
+
+    // --- Destinations: one address whatever the port, one name ---
+
+    mod destinations {
+        use std::net::{IpAddr, Ipv4Addr};
+
+        use super::*;
+        use crate::analyze::net::{Dest, DutSorter, LinkSides, NetPhase};
+        use benchctl_net::Allowlist;
+        use benchctl_net::dns::{build_query, build_response, rtype};
+        use benchctl_net::packet::build::{v4_tcp, v4_udp};
+
+        const DUT: Ipv4Addr = Ipv4Addr::new(10, 77, 1, 2);
+        const RESOLVER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+        const C2: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 7);
+        const SYN: u8 = 0x02;
+        const PSH_ACK: u8 = 0x18;
+        /// The honest fixture's allowlist.
+        const ALLOW: [&str; 6] = [
+            "gstatic.com",
+            "google.com",
+            "googleapis.com",
+            "android.com",
+            "youtube.com",
+            "10.77.0.0/16",
+        ];
+
+        fn sorter(phases: Vec<NetPhase>) -> DutSorter {
+            let sides = LinkSides {
+                dut_ips: vec![IpAddr::V4(DUT)],
+                ..LinkSides::default()
+            };
+            DutSorter::new(sides, phases, 1.0)
+        }
+
+        fn allowlist_phase(start: f64, end: f64) -> NetPhase {
+            let entries: Vec<String> = ALLOW.iter().map(|s| s.to_string()).collect();
+            NetPhase {
+                start,
+                end,
+                none: false,
+                allow: Some(Allowlist::parse(&entries).expect("list")),
+            }
+        }
+
+        fn beacons(s: &DutSorter) -> Vec<Finding> {
+            findings(s, &|_| None)
+        }
+
+        /// A TCP check-in: SYN, then 200 bytes.
+        fn check_in(s: &mut DutSorter, t: f64, to: Ipv4Addr, port: u16, sport: u16) {
+            s.frame(t, &v4_tcp(true, DUT, to, sport, port, SYN, &[]));
+            s.frame(
+                t + 0.05,
+                &v4_tcp(true, DUT, to, sport, port, PSH_ACK, &[9; 200]),
+            );
+        }
+
+        /// Issue 21, class 9: every 30 s ± 10 % for 40 minutes, each time
+        /// on one of four ports. No port alone is a beacon; the address is.
+        #[test]
+        fn a_beacon_hopping_ports_is_one_beacon_to_its_address() {
+            for seed in 0..20 {
+                let mut rng = SimRng::new(seed);
+                let mut hopping = sorter(Vec::new());
+                let mut steady = sorter(Vec::new());
+                let mut t = rng.range(0.0, 30.0);
+                let mut sport = 40_000;
+                while t < 2400.0 {
+                    let port = [443, 8443, 80, 8080][rng.index(4)];
+                    check_in(&mut hopping, t, C2, port, sport);
+                    check_in(&mut steady, t, C2, 443, sport);
+                    sport += 1;
+                    t += 30.0 * rng.range(0.9, 1.1);
+                }
+                let found = beacons(&hopping);
+                let merged: Vec<&Finding> = found
+                    .iter()
+                    .filter(|f| f.evidence.contains_key("ports"))
+                    .collect();
+                // A port alone may look regular by chance (every 30 s
+                // times a few): then it is reported as well.
+                assert_eq!(merged.len(), 1, "seed {seed}: {found:?}");
+                let f = merged[0];
+                assert_eq!(
+                    f.channel.as_deref(),
+                    Some("10.77.1.2>203.0.113.7:80,443,8080,8443/tcp")
+                );
+                assert_eq!(f.severity, Severity::Medium);
+                assert_eq!(
+                    f.evidence["ports"],
+                    json!(["80/tcp", "443/tcp", "8080/tcp", "8443/tcp"])
+                );
+                assert!(
+                    f.summary
+                        .ends_with("one address on 4 ports (80/tcp, 443/tcp, 8080/tcp, 8443/tcp)"),
+                    "{}",
+                    f.summary
+                );
+                let found = beacons(&steady);
+                assert_eq!(found.len(), 1, "seed {seed}: {found:?}");
+                assert_eq!(
+                    found[0].channel.as_deref(),
+                    Some("10.77.1.2>203.0.113.7:443/tcp"),
+                    "one port: named by its port, as before"
+                );
+            }
+        }
+
+        /// Which end sent what: in a run directory every connection the
+        /// sorter keeps is the DUT's, so its source addresses are one
+        /// DUT's (a second lease); a bare capture judges every packet as
+        /// sent, and the servers that answer one host on its ephemeral
+        /// ports are not one destination.
+        #[test]
+        fn sources_merge_only_when_they_are_the_duts() {
+            let sources = [
+                Ipv4Addr::new(10, 77, 1, 2),
+                Ipv4Addr::new(10, 77, 1, 77),
+                Ipv4Addr::new(10, 77, 1, 78),
+            ];
+            let connections = |rng: &mut SimRng| {
+                let mut by_dest: BTreeMap<Dest, Vec<(f64, u64)>> = BTreeMap::new();
+                let mut t = 5.0;
+                while t < 2400.0 {
+                    let dest = Dest {
+                        src: IpAddr::V4(sources[rng.index(3)]),
+                        dst: IpAddr::V4(C2),
+                        proto: "udp".into(),
+                        dport: 30_000 + rng.index(20_000) as u16,
+                    };
+                    by_dest.entry(dest).or_default().push((t, 300));
+                    t += 30.0 * rng.range(0.9, 1.1);
+                }
+                by_dest
+            };
+            let mut rng = SimRng::new(77);
+            let mut known = sorter(Vec::new());
+            known.traffic.connections = connections(&mut rng);
+            let found = beacons(&known);
+            assert_eq!(found.len(), 1, "{found:?}");
+            let channel = found[0].channel.clone().unwrap_or_default();
+            assert!(
+                channel.starts_with("10.77.1.2,10.77.1.77,10.77.1.78>203.0.113.7:("),
+                "{channel}"
+            );
+            assert!(channel.ends_with(" ports)/udp"), "{channel}");
+            let mut rng = SimRng::new(77);
+            let mut bare = DutSorter::new(LinkSides::unknown(), Vec::new(), 0.0);
+            bare.traffic.connections = connections(&mut rng);
+            assert!(beacons(&bare).is_empty());
+        }
+
+        /// An honest phone's traffic to one server on several ports
+        /// (HTTPS, HTTP, push, an API port) at the times people and apps
+        /// cause: merged by address, still not a beacon. A push keep-alive
+        /// among it is found on its own port, as before, and nothing more.
+        #[test]
+        fn honest_traffic_to_several_ports_of_one_server_is_not_a_beacon() {
+            let server = IpAddr::V4(Ipv4Addr::new(142, 250, 74, 99));
+            let dest = |port: u16| Dest {
+                src: IpAddr::V4(DUT),
+                dst: server,
+                proto: "tcp".into(),
+                dport: port,
+            };
+            type Generator = fn(u64) -> Vec<(f64, u64)>;
+            for (what, generate) in [
+                ("Poisson", poisson as Generator),
+                ("Poisson, one size", poisson_one_size),
+                ("bursty app", bursty),
+            ] {
+                let mut flagged = 0;
+                for seed in 0..100 {
+                    let mut rng = SimRng::new(seed ^ 0x9000);
+                    let mut s = sorter(Vec::new());
+                    for conn in generate(seed) {
+                        let port = [443, 80, 5228, 8080][rng.index(4)];
+                        s.traffic
+                            .connections
+                            .entry(dest(port))
+                            .or_default()
+                            .push(conn);
+                    }
+                    // Only what the grouping adds: a thinned Poisson flow
+                    // of 6-12 connections on one port scores as a beacon
+                    // now and then, as it did before (the per-port
+                    // statistic's own rate on short flows).
+                    let found = beacons(&s);
+                    flagged += found
+                        .iter()
+                        .filter(|f| f.evidence.contains_key("ports"))
+                        .count();
+                }
+                assert_eq!(
+                    flagged, 0,
+                    "{what}: {flagged} of 100 honest servers called a beacon for their address"
+                );
+            }
+            // A keep-alive every 28 min on 5228 among bursty app traffic on
+            // 443 and 80 to the same server.
+            let mut rng = SimRng::new(28);
+            let mut s = sorter(Vec::new());
+            s.traffic.connections.insert(
+                dest(5228),
+                periodic(&mut rng, 28.0 * 60.0, 0.05, 4.0 * 3600.0, 120),
+            );
+            for conn in bursty(28) {
+                let port = [443, 80][rng.index(2)];
+                s.traffic
+                    .connections
+                    .entry(dest(port))
+                    .or_default()
+                    .push(conn);
+            }
+            let found = beacons(&s);
+            let channels: Vec<Option<&str>> = found.iter().map(|f| f.channel.as_deref()).collect();
+            assert_eq!(channels, [Some("10.77.1.2>142.250.74.99:5228/tcp")]);
+        }
+
+        /// A beacon rotating over the addresses DNS gave for its name: no
+        /// address alone is regular; the name is.
+        #[test]
+        fn a_beacon_over_the_addresses_of_one_name_is_a_beacon_to_the_name() {
+            let addresses = [
+                Ipv4Addr::new(203, 0, 113, 7),
+                Ipv4Addr::new(203, 0, 113, 8),
+                Ipv4Addr::new(203, 0, 113, 9),
+            ];
+            let mut s = sorter(Vec::new());
+            let q = build_query(5, "c2.example.net", rtype::A);
+            s.frame(1.0, &v4_udp(true, DUT, RESOLVER, 40_005, 53, &q));
+            let r = build_response(5, "c2.example.net", &addresses, 60);
+            s.frame(1.02, &v4_udp(false, RESOLVER, DUT, 53, 40_005, &r));
+            let mut rng = SimRng::new(5);
+            let mut t = 10.0;
+            let mut sport = 40_100;
+            while t < 2400.0 {
+                check_in(&mut s, t, addresses[rng.index(3)], 443, sport);
+                sport += 1;
+                t += 60.0 * rng.range(0.9, 1.1);
+            }
+            let found = beacons(&s);
+            let channels: Vec<Option<&str>> = found.iter().map(|f| f.channel.as_deref()).collect();
+            assert_eq!(
+                channels,
+                [Some("10.77.1.2>c2.example.net:443/tcp")],
+                "{found:?}"
+            );
+            assert_eq!(found[0].evidence["name"], "c2.example.net");
+            assert_eq!(found[0].severity, Severity::Medium);
+        }
+
+        /// Issue 21, class 10: a TXT poll for a name outside the allowlist
+        /// through the bench's own resolver (an allowed address) is a
+        /// beacon to that name, high; the same poll for an allowed name is
+        /// low; without an allowlist, medium. Lookups of a new name each
+        /// time (data in names) are no beacon to any name.
+        #[test]
+        fn lookups_of_one_name_on_a_timer_are_a_beacon_to_that_name() {
+            let poll = |phases: Vec<NetPhase>, name: &str| {
+                let mut s = sorter(phases);
+                let mut rng = SimRng::new(20);
+                let mut t = 2.0;
+                let mut id = 0u16;
+                while t < 600.0 {
+                    let name = name.replace("{n}", &id.to_string());
+                    let q = build_query(id, &name, rtype::TXT);
+                    s.frame(t, &v4_udp(true, DUT, RESOLVER, 50_000 + id, 53, &q));
+                    let r = build_response(id, &name, &[], 60);
+                    s.frame(t + 0.02, &v4_udp(false, RESOLVER, DUT, 53, 50_000 + id, &r));
+                    id += 1;
+                    t += 20.0 * rng.range(0.95, 1.05);
+                }
+                beacons(&s)
+            };
+            let by_name = |found: &[Finding]| -> Vec<(String, Severity)> {
+                found
+                    .iter()
+                    .filter(|f| f.evidence.contains_key("name"))
+                    .map(|f| (f.channel.clone().unwrap_or_default(), f.severity))
+                    .collect()
+            };
+            let found = poll(vec![allowlist_phase(0.0, 700.0)], "cmd.c2-updates.net");
+            assert_eq!(
+                by_name(&found),
+                [("cmd.c2-updates.net".to_string(), Severity::High)]
+            );
+            let f = found
+                .iter()
+                .find(|f| f.severity == Severity::High)
+                .expect("high");
+            assert!(
+                f.summary.starts_with(
+                    "lookups of cmd.c2-updates.net: 31 lookups over 10 min, typically 20 s apart"
+                ),
+                "{}",
+                f.summary
+            );
+            assert!(
+                f.summary.ends_with("whichever resolver carries them)"),
+                "{}",
+                f.summary
+            );
+            // The resolver's address is allowed: that beacon stays low.
+            let to_resolver: Vec<Severity> = found
+                .iter()
+                .filter(|f| f.channel.as_deref() == Some("10.77.1.2>10.77.0.1:53/udp"))
+                .map(|f| f.severity)
+                .collect();
+            assert_eq!(to_resolver, [Severity::Low]);
+            assert_eq!(
+                by_name(&poll(vec![allowlist_phase(0.0, 700.0)], "time.android.com")),
+                [("time.android.com".to_string(), Severity::Low)]
+            );
+            assert_eq!(
+                by_name(&poll(Vec::new(), "cmd.c2-updates.net")),
+                [("cmd.c2-updates.net".to_string(), Severity::Medium)]
+            );
+            assert!(
+                by_name(&poll(
+                    vec![allowlist_phase(0.0, 700.0)],
+                    "x{n}.c2-updates.net"
+                ))
+                .is_empty()
+            );
+        }
     }
 
     #[test]

@@ -16,6 +16,24 @@
 //!   may talk to the address it got once the allowlist phase starts. Only
 //!   what the DUT sends is judged.
 //!
+//! Every frame the DUT sends counts, not only the IP packets that parse
+//! (issue 21, classes 4 and 8): in a phase that allows no packets an ARP
+//! request, a frame of any other ethertype, and a frame that does not
+//! parse at all (a UDP length past the datagram's end, a header cut short)
+//! are each a packet sent, named in the finding's evidence (`not_ip`,
+//! `malformed`). Under an allowlist, a frame that is not IP and not
+//! housekeeping is one the list cannot allow, and a damaged IP packet is
+//! judged by the destination its header still names. Link management the
+//! switch or access point sends (spanning tree, LLDP, 802.1X, 802.11
+//! management and control) is counted only when it leaves from a MAC the
+//! DUT itself sends from.
+//!
+//! Housekeeping is what stays on the link (class 7): the allowlist sets
+//! apart what is addressed to stay there ([`benchctl_net::Housekeeping`]),
+//! and [`OnLink`] adds what only the analyzer knows: a DHCP renewal unicast
+//! to the bench's own server, and the broadcast address of the DUT's
+//! subnet. Anything else to a routable address is judged by that address.
+//!
 //! Findings are grouped the way a person reads them: per phase for
 //! isolation (how many packets, to whom), per phase and destination for the
 //! allowlist (which rule each destination broke).
@@ -29,8 +47,14 @@ const MAX_UNLISTED: usize = 8;
 use serde_json::json;
 
 use super::{Finding, Severity, list, plural};
-use benchctl_net::packet::{Frame, Packet};
-use benchctl_net::{Allowed, Allowlist, Decision, Direction, ResolverCache};
+use benchctl_net::packet::{Frame, Network, Packet, Transport};
+use benchctl_net::{
+    Allowed, Allowlist, Decision, Denied, Direction, Housekeeping, ResolverCache, Salvaged,
+};
+
+/// Reasons a malformed frame did not parse, kept per group: enough to
+/// name them.
+const MAX_REASONS: usize = 4;
 
 /// A DUT's phase as the rule needs it: its time span, whether it allows no
 /// packets, and its allowlist.
@@ -72,17 +96,52 @@ pub struct OffenceGroup {
     pub why: String,
     /// Source addresses run.json does not list for the DUT (a few).
     pub unlisted_sources: BTreeSet<IpAddr>,
+    /// Of its frames, those that were not IP, per kind ("ARP", "LLDP",
+    /// "ethertype 0x88b5").
+    pub not_ip: BTreeMap<String, u64>,
+    /// Of its frames, those that did not parse.
+    pub malformed: u64,
+    /// Why they did not (a few).
+    pub malformed_reasons: BTreeSet<String>,
+}
+
+/// What a forbidden frame was when it was not an IP packet that parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unusual {
+    /// Not IP: its kind ("ARP", "LLDP", "ethertype 0x88b5", "802.3 LLC").
+    NotIp(String),
+    /// It did not parse: why.
+    Malformed(String),
 }
 
 impl Offences {
     pub fn add(&mut self, o: Offence) {
+        self.add_frame(o, None);
+    }
+
+    /// [`add`](Self::add) an offence whose frame was `unusual` (not IP, or
+    /// not parsed), counted as such in its group.
+    pub fn add_frame(&mut self, o: Offence, unusual: Option<&Unusual>) {
         let group = self.0.entry((o.phase, o.dest)).or_insert(OffenceGroup {
             packets: 0,
             first_t: o.t,
             last_t: o.t,
             why: o.why,
             unlisted_sources: BTreeSet::new(),
+            not_ip: BTreeMap::new(),
+            malformed: 0,
+            malformed_reasons: BTreeSet::new(),
         });
+        match unusual {
+            Some(Unusual::NotIp(kind)) => *group.not_ip.entry(kind.clone()).or_default() += 1,
+            Some(Unusual::Malformed(why)) => {
+                group.malformed += 1;
+                if group.malformed_reasons.len() < MAX_REASONS {
+                    group.malformed_reasons.insert(why.clone());
+                }
+            }
+            None => {}
+        }
         group.packets += 1;
         group.first_t = group.first_t.min(o.t);
         group.last_t = group.last_t.max(o.t);
@@ -112,16 +171,126 @@ impl Offences {
 pub struct Judgement {
     /// Sent while the phase allows no packets.
     pub in_isolation: Option<Offence>,
-    /// Sent to a destination the allowlist denies: (remote address, offence).
-    pub denied: Option<(IpAddr, Offence)>,
+    /// Sent to a destination the allowlist denies: (remote address, when it
+    /// has one, offence).
+    pub denied: Option<(Option<IpAddr>, Offence)>,
     /// Sent to a destination the allowlist allows.
     pub allowed: Option<IpAddr>,
+    /// The frame was not an IP packet that parsed: what it was.
+    pub unusual: Option<Unusual>,
+}
+
+/// What the analyzer knows of a DUT's link that an allowlist does not:
+/// what sets a unicast DHCP renewal and a subnet broadcast apart as
+/// housekeeping (findings.md). Nothing here makes a routable destination
+/// beyond the link housekeeping.
+#[derive(Debug, Clone, Copy)]
+pub struct OnLink<'a> {
+    /// The DUT's listed addresses (run.json `ip`): its subnet's broadcast
+    /// address stays on the link. Empty: the packet's own source stands in.
+    pub dut_ips: &'a [IpAddr],
+    /// The bench's DHCP servers: `bench_ip`, and the servers whose replies
+    /// came from the bench side of the link (their source and server
+    /// identifier).
+    pub dhcp_servers: &'a BTreeSet<IpAddr>,
+}
+
+/// No servers known.
+static NO_SERVERS: BTreeSet<IpAddr> = BTreeSet::new();
+
+impl Default for OnLink<'_> {
+    /// Nothing known of the link: no DHCP server, the packet's own source
+    /// for the subnet.
+    fn default() -> Self {
+        OnLink {
+            dut_ips: &[],
+            dhcp_servers: &NO_SERVERS,
+        }
+    }
+}
+
+/// Shortest and longest IPv4 prefixes a DUT's subnet is taken to have
+/// when its broadcast address is recognised: no bench link is wider than a
+/// /16 or narrower than a /30, and what run.json says of the DUT's
+/// addresses carries no prefix.
+const SUBNET_PREFIXES: std::ops::RangeInclusive<u32> = 16..=30;
+
+impl OnLink<'_> {
+    /// The allowlist's decision on `ip` (from the DUT), with what the bench
+    /// knows set apart: a DHCP request unicast to one of the bench's own
+    /// servers, and a broadcast to the DUT's subnet, are housekeeping.
+    pub fn refine(&self, decision: Decision, frame: &Frame<'_>, ip: &Packet<'_>) -> Decision {
+        let Decision::Denied(Denied::Destination(dst)) = decision else {
+            return decision;
+        };
+        let dhcp_request = match ip.transport {
+            Transport::Udp { sport, dport } => {
+                (sport, dport) == (68, 67) && dst.is_ipv4()
+                    || (sport, dport) == (546, 547) && dst.is_ipv6()
+            }
+            _ => false,
+        };
+        if dhcp_request && self.dhcp_servers.contains(&dst.to_canonical()) {
+            return Decision::Housekeeping(Housekeeping::Dhcp);
+        }
+        // A frame with a link destination must go to everyone on it: a
+        // phone sends its subnet's broadcast to the broadcast MAC, and one
+        // addressed to a MAC is routed like any unicast.
+        let to_everyone = frame.link.dst.is_none() || frame.link.is_broadcast();
+        if to_everyone && self.is_subnet_broadcast(dst, ip.src) {
+            return Decision::Housekeeping(Housekeeping::Broadcast(dst));
+        }
+        decision
+    }
+
+    /// Whether `dst` is the broadcast address of a subnet (a /16 to a /30)
+    /// holding one of the DUT's addresses (`src` when none is listed).
+    pub fn is_subnet_broadcast(&self, dst: IpAddr, src: IpAddr) -> bool {
+        let IpAddr::V4(dst) = dst.to_canonical() else {
+            return false;
+        };
+        let dst = u32::from(dst);
+        let own: Vec<IpAddr> = if self.dut_ips.is_empty() {
+            vec![src]
+        } else {
+            self.dut_ips.to_vec()
+        };
+        own.iter().any(|a| {
+            let IpAddr::V4(a) = a.to_canonical() else {
+                return false;
+            };
+            let a = u32::from(a);
+            SUBNET_PREFIXES.clone().any(|prefix| {
+                let host = u32::MAX >> prefix;
+                dst & host == host && dst & !host == a & !host && a != dst
+            })
+        })
+    }
+}
+
+/// A frame's kind when it is not IP, as findings name it.
+pub fn not_ip_kind(frame: &Frame<'_>) -> String {
+    match &frame.net {
+        Network::Ip(_) => "IP".into(),
+        Network::Arp(_) => "ARP".into(),
+        Network::LinkControl => "802.11 link control".into(),
+        Network::Other { ethertype, .. } => match *ethertype {
+            0..=1500 => "802.3 LLC".into(),
+            0x0806 => "ARP".into(),
+            0x8035 => "RARP".into(),
+            0x88cc => "LLDP".into(),
+            0x888e => "EAPOL".into(),
+            0x8863 | 0x8864 => "PPPoE".into(),
+            other => format!("ethertype 0x{other:04x}"),
+        },
+    }
 }
 
 impl NetPhase {
     /// Judge one packet of phase number `index` at run time `t`. `settled`:
     /// the phase's first moments (the bench still switching) are over.
     /// `learned`: what DNS answers to the DUT's queries taught so far.
+    #[allow(clippy::too_many_arguments)]
     pub fn judge(
         &self,
         index: usize,
@@ -130,15 +299,16 @@ impl NetPhase {
         (frame, ip): (&Frame<'_>, &Packet<'_>),
         dir: Direction,
         learned: &ResolverCache,
+        link: &OnLink<'_>,
     ) -> Judgement {
         let mut out = Judgement::default();
         if let Some(allow) = &self.allow {
-            let decision = allow.judge_learned(frame, dir, learned);
+            let decision = link.refine(allow.judge_learned(frame, dir, learned), frame, ip);
             if dir == Direction::FromDut {
                 match decision {
                     Decision::Denied(d) if settled => {
                         out.denied = Some((
-                            ip.dst,
+                            Some(ip.dst),
                             Offence {
                                 phase: index,
                                 t,
@@ -169,6 +339,136 @@ impl NetPhase {
                 why: format!("{} to {}", proto_name(ip.protocol), ip.dst),
                 unlisted_source: None,
             });
+        }
+        out
+    }
+
+    /// Judge a frame that parsed but carries no IP packet (ARP, another
+    /// ethertype), sent in direction `dir`. In isolation it is a packet
+    /// sent like any other; under an allowlist, what the list says of it
+    /// (ARP is housekeeping; another protocol is one it cannot allow).
+    pub fn judge_not_ip(
+        &self,
+        index: usize,
+        t: f64,
+        settled: bool,
+        frame: &Frame<'_>,
+        dir: Direction,
+        learned: &ResolverCache,
+    ) -> Judgement {
+        let kind = not_ip_kind(frame);
+        let to_mac = frame
+            .link
+            .dst
+            .map_or_else(|| "the link".to_string(), |m| m.to_string());
+        let (dest, why) = match &frame.net {
+            Network::Arp(a) => {
+                let op = match a.op {
+                    1 => "request".to_string(),
+                    2 => "reply".to_string(),
+                    op => format!("op {op}"),
+                };
+                (
+                    format!("{} (ARP)", a.target_ip),
+                    format!(
+                        "ARP {op} for {} (target MAC {}) to {to_mac}",
+                        a.target_ip, a.target_mac
+                    ),
+                )
+            }
+            _ => (
+                format!("{to_mac} ({kind})"),
+                format!("{kind} frame to {to_mac}"),
+            ),
+        };
+        let mut out = Judgement {
+            unusual: Some(Unusual::NotIp(kind)),
+            ..Judgement::default()
+        };
+        if dir != Direction::FromDut || !settled {
+            return out;
+        }
+        let offence = Offence {
+            phase: index,
+            t,
+            dest,
+            why,
+            unlisted_source: None,
+        };
+        if let Some(allow) = &self.allow
+            && let Decision::Denied(d) = allow.judge_learned(frame, dir, learned)
+        {
+            out.denied = Some((
+                None,
+                Offence {
+                    why: d.to_string(),
+                    ..offence.clone()
+                },
+            ));
+        }
+        if self.none {
+            out.in_isolation = Some(offence);
+        }
+        out
+    }
+
+    /// Judge a frame that did not parse (`error`: why), sent in direction
+    /// `dir`, by what could still be read of it (`salvaged`). In isolation
+    /// it is a packet sent; under an allowlist, a damaged IP packet to a
+    /// routable destination the list does not allow is denied (what it
+    /// carried cannot be read, where it went can).
+    #[allow(clippy::too_many_arguments)]
+    pub fn judge_unread(
+        &self,
+        index: usize,
+        t: f64,
+        settled: bool,
+        salvaged: &Salvaged,
+        error: &str,
+        dir: Direction,
+        learned: &ResolverCache,
+        link: &OnLink<'_>,
+    ) -> Judgement {
+        let mut out = Judgement {
+            unusual: Some(Unusual::Malformed(error.to_string())),
+            ..Judgement::default()
+        };
+        if dir != Direction::FromDut || !settled {
+            return out;
+        }
+        let (dest, why) = match (salvaged.ips, salvaged.dst_mac) {
+            (Some((_, dst)), _) => {
+                let proto = salvaged.protocol.map_or_else(|| "IP".into(), proto_name);
+                (dst.to_string(), format!("malformed {proto} to {dst}"))
+            }
+            (None, Some(mac)) => (
+                format!("{mac} (unreadable frame)"),
+                format!("unreadable frame to {mac}"),
+            ),
+            (None, None) => ("unreadable frame".into(), "unreadable frame".into()),
+        };
+        let offence = Offence {
+            phase: index,
+            t,
+            dest,
+            why,
+            unlisted_source: None,
+        };
+        if let (Some(allow), Some((src, dst))) = (&self.allow, salvaged.ips) {
+            let on_link =
+                benchctl_net::allowlist::stays_on_link(dst) || link.is_subnet_broadcast(dst, src);
+            if !on_link && allow.why_ip_learned(dst, learned).is_none() {
+                out.denied = Some((
+                    Some(dst),
+                    Offence {
+                        why: format!("{}: {dst} is not on the allowlist", offence.why),
+                        ..offence.clone()
+                    },
+                ));
+            }
+        }
+        if self.none {
+            out.in_isolation = Some(offence);
         }
         out
     }
@@ -205,6 +505,46 @@ fn unlisted_words(unlisted: &BTreeSet<IpAddr>) -> String {
     )
 }
 
+/// ", 8 of them not IP (8 ARP); 2 of them malformed (frame ends ...)" for
+/// the frames of `groups` that were not IP packets that parsed (empty when
+/// all were), and the same as evidence: `not_ip` (per kind), `malformed`
+/// and `malformed_reasons`.
+fn unusual_words(
+    groups: &[&OffenceGroup],
+    evidence: &mut BTreeMap<String, serde_json::Value>,
+) -> String {
+    let mut not_ip: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut malformed = 0;
+    let mut reasons: BTreeSet<&str> = BTreeSet::new();
+    for g in groups {
+        for (kind, n) in &g.not_ip {
+            *not_ip.entry(kind).or_default() += n;
+        }
+        malformed += g.malformed;
+        reasons.extend(g.malformed_reasons.iter().map(String::as_str));
+    }
+    let mut words = String::new();
+    let not_ip_n: u64 = not_ip.values().sum();
+    if not_ip_n > 0 {
+        let kinds: Vec<String> = not_ip.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        words.push_str(&format!(
+            "; {not_ip_n} of them not IP ({})",
+            kinds.join(", ")
+        ));
+        evidence.insert("not_ip".into(), json!(not_ip));
+    }
+    if malformed > 0 {
+        let reasons: Vec<&str> = reasons.into_iter().take(MAX_REASONS).collect();
+        words.push_str(&format!(
+            "; {malformed} of them malformed ({})",
+            list(&reasons, 2)
+        ));
+        evidence.insert("malformed".into(), json!(malformed));
+        evidence.insert("malformed_reasons".into(), json!(reasons));
+    }
+    words
+}
+
 /// The `net-in-isolation` finding of phase `phase` from the packets sent
 /// in it (its [`Offences::in_phase`]); None when it sent none.
 pub fn isolation_finding(phase: &str, sent: &[(&str, &OffenceGroup)]) -> Option<Finding> {
@@ -232,6 +572,8 @@ pub fn isolation_finding(phase: &str, sent: &[(&str, &OffenceGroup)]) -> Option<
     if !unlisted.is_empty() {
         evidence.insert("unlisted_sources".into(), json!(unlisted));
     }
+    let groups: Vec<&OffenceGroup> = sent.iter().map(|(_, g)| *g).collect();
+    let unusual = unusual_words(&groups, &mut evidence);
     Some(Finding {
         kind: "net-in-isolation",
         severity: Severity::High,
@@ -241,7 +583,7 @@ pub fn isolation_finding(phase: &str, sent: &[(&str, &OffenceGroup)]) -> Option<
         channel: None,
         score: 1.0,
         summary: format!(
-            "sent {packets} packet{} (to {}) during phase \"{phase}\", which allows none{}",
+            "sent {packets} packet{} (to {}) during phase \"{phase}\", which allows none{}{unusual}",
             plural(n),
             list(&dests, 3),
             unlisted_words(&unlisted),
@@ -268,6 +610,7 @@ pub fn destination_findings(
             if !g.unlisted_sources.is_empty() {
                 evidence.insert("unlisted_sources".into(), json!(g.unlisted_sources));
             }
+            let unusual = unusual_words(&[g], &mut evidence);
             Finding {
                 kind: "net-unexpected-destination",
                 severity: Severity::High,
@@ -277,7 +620,7 @@ pub fn destination_findings(
                 channel: Some(dest.to_string()),
                 score: 1.0,
                 summary: format!(
-                    "{} packet{} during phase \"{phase}\": {}{}",
+                    "{} packet{} during phase \"{phase}\": {}{}{unusual}",
                     g.packets,
                     plural(usize::try_from(g.packets).unwrap_or(usize::MAX)),
                     g.why,
@@ -311,6 +654,7 @@ mod tests {
             (&frame, ip),
             dir,
             &ResolverCache::default(),
+            &OnLink::default(),
         )
     }
 
@@ -365,7 +709,7 @@ mod tests {
             Direction::FromDut,
         );
         let (remote, o) = bad.denied.expect("denied");
-        assert_eq!(remote, IpAddr::V4(C2));
+        assert_eq!(remote, Some(IpAddr::V4(C2)));
         assert!(o.why.contains("not on the allowlist"), "{}", o.why);
         // Before the phase settled, the same packet is the bench's moment.
         let early = judge(

@@ -14,9 +14,17 @@
 //! on. The spec's "captured DNS answer" is read strictly: only an answer
 //! to a query the DUT sent teaches anything ([`ResolverCache`]): same
 //! transaction id and question name, from the address and port the query
-//! went to, to the port it came from, within [`QUERY_TIMEOUT_S`]. An answer
-//! nobody asked for (a forged or injected "google.com is 198.51.100.4")
-//! teaches nothing. Learned addresses do not expire with the record's TTL,
+//! went to, to the address and port it came from, within
+//! [`QUERY_TIMEOUT_S`]. An answer nobody asked for (a forged or injected
+//! "google.com is 198.51.100.4") teaches nothing. Nor does one that did not
+//! come from the bench side of the link (recording-format.md, "Whose
+//! packet is it"): a DUT that sends itself "connectivitycheck.gstatic.com
+//! is 203.0.113.7" from the resolver's address is answering itself, and
+//! [`ResolverCache::observe_frame`] calls that answer forged
+//! ([`Observed::Forged`]) for the analyzer to report. Where the bench side
+//! is known only by address, an answer that leaves from the very MAC the
+//! query left from, to another MAC, is the DUT's all the same. Learned
+//! addresses do not expire with the record's TTL,
 //! because phones keep using an address past it. The analyzer keeps one
 //! [`ResolverCache`] per DUT for the whole run and asks each allowlist phase
 //! whether one of the names an address was learned for is allowed
@@ -30,9 +38,13 @@
 //! about allowed names. Besides allowed and denied there is a third verdict,
 //! [`Decision::Housekeeping`]: ARP, DHCP, IPv6 neighbour discovery and
 //! multicast or broadcast, which every phone does on every link and which
-//! never leave the link. The caller decides what they count as: the
-//! simulated link lets them through (a link without ARP is no link), an
-//! analyzer may list them separately.
+//! never leave the link: only what is addressed to stay there (the limited
+//! broadcast, link-scoped groups, SSDP's and WS-Discovery's groups for
+//! discovery), never a routable address whatever its port or frame; what
+//! takes knowing the bench (a renewal unicast to its DHCP server, the
+//! DUT's subnet broadcast) is the analyzer's to set apart. The caller
+//! decides what they count as: the simulated link lets them through (a
+//! link without ARP is no link), an analyzer may list them separately.
 //!
 //! Known limits, each a consequence of judging one packet at a time:
 //!
@@ -41,7 +53,13 @@
 //!   says nothing about what follows.
 //! - DNS to an allowed address is allowed whatever it asks: the list says
 //!   where the DUT may send packets, not what they may say. Data smuggled in
-//!   the names is the `dns-exfiltration` detector's business.
+//!   the names is the `dns-exfiltration` detector's business, and a name
+//!   outside the list asked again and again on a timer is a beacon to that
+//!   name (`net-beacon`, judged by the name). To an unlisted address only a
+//!   plain lookup of allowed names passes: extra records, trailing bytes,
+//!   another opcode, or EDNS options beyond what a stub resolver sends (a
+//!   cookie, a client subnet, zero padding: `edns_extra`) are data riding
+//!   on the lookup, and the query is denied.
 //! - Learning trusts the resolver the DUT asked. A DUT that asks an
 //!   accomplice's server (allowed: a lookup of an allowed name is allowed
 //!   to any resolver, as the spec says) and gets "android.com is
@@ -59,7 +77,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
 use super::dns::{self, Message, RData};
-use super::packet::{self, Frame, Network, Packet, Transport, ethertype};
+use super::packet::{self, Frame, MacAddr, Network, Packet, Transport, ethertype};
 
 /// The longest DNS name in text, without the trailing dot: 255 octets on
 /// the wire less the first length byte and the root (RFC 1035 §2.3.4).
@@ -154,6 +172,29 @@ pub enum Entry {
     Cidr(Cidr),
     /// Lowercase, without the trailing dot.
     Name(String),
+    /// `bench`: the bench side of the DUT's link (its gateway, resolver,
+    /// DHCP server), whatever its addresses on a given bench. Only a bench
+    /// knows them: [`expand_bench`] turns the entry into them before a
+    /// list is parsed or recorded.
+    Bench,
+}
+
+/// The entry that names the bench side of the DUT's link.
+pub const BENCH_ENTRY: &str = "bench";
+
+/// `entries` with [`BENCH_ENTRY`] replaced by the bench's addresses on the
+/// DUT's link (an empty list drops it: a link without addresses has no
+/// bench side to reach).
+pub fn expand_bench(entries: &[String], bench: &[IpAddr]) -> Vec<String> {
+    let mut out = Vec::with_capacity(entries.len() + bench.len());
+    for e in entries {
+        if e.eq_ignore_ascii_case(BENCH_ENTRY) {
+            out.extend(bench.iter().map(ToString::to_string));
+        } else {
+            out.push(e.clone());
+        }
+    }
+    out
 }
 
 impl FromStr for Entry {
@@ -165,6 +206,9 @@ impl FromStr for Entry {
     fn from_str(s: &str) -> Result<Entry, EntryError> {
         if s.is_empty() {
             return Err(EntryError::Empty);
+        }
+        if s.eq_ignore_ascii_case(BENCH_ENTRY) {
+            return Ok(Entry::Bench);
         }
         if let Ok(ip) = s.parse::<IpAddr>() {
             return Ok(Entry::Ip(ip.to_canonical()));
@@ -232,6 +276,8 @@ fn check_name(s: &str) -> Result<String, EntryError> {
 pub enum EntryError {
     #[error("an empty entry names nothing")]
     Empty,
+    #[error("names the bench side of a DUT's link, whose addresses only a bench knows")]
+    BenchUnresolved,
     #[error("prefix length {prefix} is longer than {bits} bits")]
     PrefixTooLong { prefix: u32, bits: u8 },
     #[error("prefix length \"{0}\" after the slash is not a number")]
@@ -315,9 +361,12 @@ pub enum Housekeeping {
     /// IPv6 neighbour discovery (RFC 4861): router and neighbour
     /// solicitations and advertisements, redirects.
     NeighbourDiscovery { icmp_type: u8 },
-    /// To a multicast group: mDNS, SSDP, MLD reports, ...
+    /// To a multicast group that stays on the link (224.0.0.0/24, ff02::/16)
+    /// or to SSDP's and WS-Discovery's groups: mDNS, LLMNR, SSDP, MLD
+    /// reports, ...
     Multicast(IpAddr),
-    /// To the limited broadcast address, or to the Ethernet broadcast.
+    /// To the limited broadcast address (the analyzer also says so of the
+    /// DUT's subnet broadcast, which it knows).
     Broadcast(IpAddr),
     /// 802.11 management, control and null frames: the radio link itself.
     LinkControl,
@@ -467,10 +516,135 @@ struct PendingQuery {
     t: f64,
     resolver: IpAddr,
     resolver_port: u16,
+    /// The address and port it came from.
+    dut_addr: IpAddr,
     dut_port: u16,
     id: u16,
     /// The first question's name, lowercase, without the trailing dot.
     name: String,
+    /// The MACs it left from and went to, when the link has them.
+    macs: Macs,
+}
+
+impl PendingQuery {
+    /// Whether `p`, from port 53, is addressed as the answer to this query
+    /// would be: from the address and port the query went to, to the
+    /// address and port it came from. Id and question aside: a spoofer who
+    /// gets the id wrong is still a spoofer.
+    fn answered_by(&self, p: &Packet<'_>, sport: u16, dport: u16) -> bool {
+        self.resolver == p.src.to_canonical()
+            && self.resolver_port == sport
+            && self.dut_addr == p.dst.to_canonical()
+            && self.dut_port == dport
+    }
+}
+
+/// A frame's (source, destination) MACs, where its link has them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Macs {
+    src: Option<MacAddr>,
+    dst: Option<MacAddr>,
+}
+
+impl Macs {
+    fn of(frame: &Frame<'_>) -> Macs {
+        Macs {
+            src: frame.link.src,
+            dst: frame.link.dst,
+        }
+    }
+}
+
+/// Who sent a frame on a DUT's link, as far as the capture can tell
+/// (recording-format.md, "Whose packet is it").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    /// The DUT: every frame on its link that does not come from the bench
+    /// side, whatever source address it carries.
+    Dut,
+    /// The bench side: its MAC (`bench_mac`, or the one learned from the
+    /// capture), or, without a MAC to go by, a source address in
+    /// `bench_ip`.
+    Bench,
+    /// Not known (a bare capture: both ends are judged as the DUT's).
+    /// Queries are noted; no answer teaches or is called forged.
+    Unknown,
+}
+
+impl From<Direction> for Sender {
+    fn from(dir: Direction) -> Sender {
+        match dir {
+            Direction::FromDut => Sender::Dut,
+            Direction::ToDut => Sender::Bench,
+        }
+    }
+}
+
+/// What a [`ResolverCache`] made of one frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observed {
+    /// Nothing it keeps: not DNS, or an answer to no query of the DUT's.
+    Nothing,
+    /// A query of the DUT's, now waiting for its answer.
+    Query,
+    /// The answer to a query of the DUT's, from the bench side; `new`
+    /// addresses were learned.
+    Answer { new: usize },
+    /// A DNS answer addressed as the answer to a query of the DUT's that
+    /// did not come from the bench side: the DUT answering itself. It
+    /// teaches nothing, and the query still waits for its real answer.
+    Forged(ForgedAnswer),
+}
+
+/// A DNS answer the DUT's side of the link made up ([`Observed::Forged`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForgedAnswer {
+    /// The name it answers (its first question), lowercase.
+    pub name: String,
+    /// The resolver whose address it carries as its source.
+    pub resolver: IpAddr,
+    /// The addresses its answer section gives.
+    pub addresses: Vec<IpAddr>,
+    /// The MAC it was sent from, when the link has one.
+    pub src_mac: Option<MacAddr>,
+    /// Why it is not the bench's.
+    pub tell: ForgeryTell,
+}
+
+/// How a forged answer gave itself away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForgeryTell {
+    /// It did not come from the bench side (by `bench_mac`, the learned
+    /// bench MAC or `bench_ip`): every other frame is the DUT's.
+    NotFromBench,
+    /// It came from the MAC the DUT's query left from, and went elsewhere
+    /// than the query went: a resolver answers from where it was asked.
+    FromTheQuerysMac,
+}
+
+impl fmt::Display for ForgedAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let from = match self.src_mac {
+            Some(mac) => format!(" from MAC {mac}"),
+            None => String::new(),
+        };
+        let says = if self.addresses.is_empty() {
+            "with no address".to_string()
+        } else {
+            let a: Vec<String> = self.addresses.iter().map(ToString::to_string).collect();
+            format!("giving {}", a.join(", "))
+        };
+        let how = match self.tell {
+            ForgeryTell::NotFromBench => "not from the bench side of the link",
+            ForgeryTell::FromTheQuerysMac => "from the MAC the DUT's own query left from",
+        };
+        write!(
+            f,
+            "forged DNS answer for {} {says}, sent{from} with resolver {}'s address, {how}: \
+             only answers from the bench side teach the allowlist",
+            self.name, self.resolver
+        )
+    }
 }
 
 /// What a DUT learned from DNS: the addresses answers to its own queries
@@ -491,74 +665,129 @@ pub struct ResolverCache {
 }
 
 impl ResolverCache {
-    /// Follow one packet crossing the DUT's link at run time `t`: note the
-    /// DUT's queries, learn from the answers that match one. Returns how
-    /// many addresses were new.
+    /// Follow one packet crossing the DUT's link at run time `t`, its
+    /// sender told by `dir` (to the DUT: the bench side): note the DUT's
+    /// queries, learn from the answers that match one. Returns how many
+    /// addresses were new. Without the frame's MACs; the analyzer uses
+    /// [`observe_frame`](Self::observe_frame).
     pub fn observe(&mut self, t: f64, p: &Packet<'_>, dir: Direction) -> usize {
         match dns::parse_packet(p).and_then(Result::ok) {
-            Some(m) => self.observe_message(t, p, &m, dir, |_| true),
+            Some(m) => {
+                match self.observe_message(t, p, &m, dir.into(), Macs::default(), |_| true) {
+                    Observed::Answer { new } => new,
+                    _ => 0,
+                }
+            }
             None => 0,
         }
     }
 
-    /// [`observe`](Self::observe) with the message parsed already, learning
-    /// only names `keep` accepts.
+    /// Follow one frame crossing the DUT's link at run time `t`, sent by
+    /// `sender`: note the DUT's queries; learn from an answer to one of
+    /// them only when it comes from the bench side, and call an answer to
+    /// one of them from anywhere else forged (recording-format.md, "Whose
+    /// packet is it": a DUT that sends itself "connectivitycheck.gstatic.com
+    /// is 203.0.113.7" from the resolver's address must not make
+    /// 203.0.113.7 allowed). An answer from the very MAC the query left
+    /// from, to another MAC than it went to, is the DUT's whatever `sender`
+    /// says: that is the DUT answering itself where the bench side is known
+    /// only by address.
+    pub fn observe_frame(&mut self, t: f64, frame: &Frame<'_>, sender: Sender) -> Observed {
+        let Some(p) = frame.ip() else {
+            return Observed::Nothing;
+        };
+        match dns::parse_packet(p).and_then(Result::ok) {
+            Some(m) => self.observe_message(t, p, &m, sender, Macs::of(frame), |_| true),
+            None => Observed::Nothing,
+        }
+    }
+
+    /// [`observe_frame`](Self::observe_frame) with the message parsed
+    /// already, learning only names `keep` accepts.
     fn observe_message(
         &mut self,
         t: f64,
         p: &Packet<'_>,
         m: &Message,
-        dir: Direction,
+        sender: Sender,
+        macs: Macs,
         keep: impl Fn(&str) -> bool,
-    ) -> usize {
+    ) -> Observed {
         let Some((sport, dport)) = p.ports() else {
-            return 0;
+            return Observed::Nothing;
         };
         self.expire(t);
-        match dir {
-            Direction::FromDut if is_query_to_port_53(p, m) => {
-                let Some(q) = m.questions.first() else {
-                    return 0;
-                };
-                if self.pending.len() >= MAX_PENDING_QUERIES {
-                    self.pending.pop_front();
-                }
-                self.pending.push_back(PendingQuery {
-                    t,
-                    resolver: p.dst.to_canonical(),
-                    resolver_port: dport,
-                    dut_port: sport,
-                    id: m.header.id,
-                    name: plain_name(&q.name),
-                });
-                0
+        if matches!(sender, Sender::Dut | Sender::Unknown) && is_query_to_port_53(p, m) {
+            let Some(q) = m.questions.first() else {
+                return Observed::Nothing;
+            };
+            if self.pending.len() >= MAX_PENDING_QUERIES {
+                self.pending.pop_front();
             }
-            Direction::ToDut if is_answer_from_port_53(p, m) => {
-                let Some(q) = m.questions.first() else {
-                    return 0;
-                };
-                let name = plain_name(&q.name);
-                let resolver = p.src.to_canonical();
-                let Some(i) = self.pending.iter().position(|w| {
-                    w.id == m.header.id
-                        && w.resolver == resolver
-                        && w.resolver_port == sport
-                        && w.dut_port == dport
-                        && w.name == name
-                }) else {
-                    return 0;
-                };
-                // One answer per query: a second one with the same id is
-                // a spoofer racing the resolver.
-                self.pending.remove(i);
-                if keep(&name) {
-                    self.learn_answer(m, &q.name)
-                } else {
-                    0
-                }
-            }
-            _ => 0,
+            self.pending.push_back(PendingQuery {
+                t,
+                resolver: p.dst.to_canonical(),
+                resolver_port: dport,
+                dut_addr: p.src.to_canonical(),
+                dut_port: sport,
+                id: m.header.id,
+                name: plain_name(&q.name),
+                macs,
+            });
+            return Observed::Query;
         }
+        if sender == Sender::Unknown || !is_answer_from_port_53(p, m) {
+            return Observed::Nothing;
+        }
+        let claimed: Vec<&PendingQuery> = self
+            .pending
+            .iter()
+            .filter(|w| w.answered_by(p, sport, dport))
+            .collect();
+        if claimed.is_empty() {
+            return Observed::Nothing;
+        }
+        let from_the_querys_mac = macs.src.is_some()
+            && claimed
+                .iter()
+                .any(|w| w.macs.src == macs.src && w.macs.dst != macs.dst);
+        let tell = match sender {
+            Sender::Dut => Some(ForgeryTell::NotFromBench),
+            _ if from_the_querys_mac => Some(ForgeryTell::FromTheQuerysMac),
+            _ => None,
+        };
+        if let Some(tell) = tell {
+            return Observed::Forged(ForgedAnswer {
+                name: m
+                    .questions
+                    .first()
+                    .map_or_else(|| ".".to_string(), |q| plain_name(&q.name)),
+                resolver: p.src.to_canonical(),
+                addresses: m.addresses().map(|(_, ip)| ip).collect(),
+                src_mac: macs.src,
+                tell,
+            });
+        }
+        let Some(q) = m.questions.first() else {
+            return Observed::Nothing;
+        };
+        let name = plain_name(&q.name);
+        let Some(i) = self
+            .pending
+            .iter()
+            .position(|w| w.answered_by(p, sport, dport) && w.id == m.header.id && w.name == name)
+        else {
+            return Observed::Nothing;
+        };
+        // One answer per query: a second one with the same id is a spoofer
+        // racing the resolver.
+        self.pending.remove(i);
+        let new = if keep(&name) {
+            self.learn_answer(m, &q.name)
+        } else {
+            0
+        };
+        Observed::Answer { new }
     }
 
     /// Drop queries that waited longer than [`QUERY_TIMEOUT_S`].
@@ -679,6 +908,12 @@ impl Allowlist {
                 }
                 Ok(Entry::Name(n)) => {
                     list.names.insert(n);
+                }
+                Ok(Entry::Bench) => {
+                    return Err(AllowlistError {
+                        entry: entry.clone(),
+                        reason: EntryError::BenchUnresolved,
+                    });
                 }
                 Err(reason) => {
                     return Err(AllowlistError {
@@ -802,24 +1037,18 @@ impl Allowlist {
             Network::Other { ethertype, .. } => Decision::Denied(Denied::NotIp {
                 ethertype: *ethertype,
             }),
-            Network::Ip(p) => self.judge_ip(p, dir, frame.link.is_broadcast(), dns),
+            Network::Ip(p) => self.judge_ip(p, dir, dns),
         }
     }
 
     /// The verdict on a bare IP packet (a capture without Ethernet
-    /// headers); broadcast is then known only from the IP address.
+    /// headers): the same as in a frame, as the addresses decide.
     pub fn judge_packet(&self, packet: &Packet<'_>, dir: Direction) -> Decision {
-        self.judge_ip(packet, dir, false, &self.learned)
+        self.judge_ip(packet, dir, &self.learned)
     }
 
-    fn judge_ip(
-        &self,
-        p: &Packet<'_>,
-        dir: Direction,
-        eth_broadcast: bool,
-        dns: &ResolverCache,
-    ) -> Decision {
-        if let Some(h) = housekeeping(p, dir, eth_broadcast) {
+    fn judge_ip(&self, p: &Packet<'_>, dir: Direction, dns: &ResolverCache) -> Decision {
+        if let Some(h) = housekeeping(p, dir) {
             return Decision::Housekeeping(h);
         }
         let remote = match dir {
@@ -895,7 +1124,9 @@ impl Allowlist {
         {
             let names = &self.names;
             self.learned
-                .observe_message(t, p, &m, dir, |q| matching_name(names, q).is_some());
+                .observe_message(t, p, &m, dir.into(), Macs::of(frame), |q| {
+                    matching_name(names, q).is_some()
+                });
         }
         decision
     }
@@ -989,31 +1220,120 @@ fn query_extra(m: &Message) -> Option<String> {
     if non_opt > 0 || m.additional.len() > 1 {
         return Some(format!("{} additional records", m.additional.len()));
     }
+    if let Some(extra) = m
+        .additional
+        .first()
+        .and_then(dns::Record::edns)
+        .and_then(|e| edns_extra(&e))
+    {
+        return Some(extra);
+    }
     if m.trailing > 0 {
         return Some(format!("{} bytes after the message", m.trailing));
     }
     None
 }
 
-/// Whether `p` is link housekeeping, and which.
-fn housekeeping(p: &Packet<'_>, dir: Direction, eth_broadcast: bool) -> Option<Housekeeping> {
+/// What the OPT record of a query holds beyond what a stub resolver puts
+/// there, if anything. EDNS options are free-form bytes the resolver
+/// asked reads, so a lookup of an allowed name can carry hundreds of bytes
+/// of data to whoever listens at an unlisted address. A stub sends its OPT
+/// owned by the root, version 0, the extended RCODE and Z bits zero (RFC
+/// 6891 §6.1.2-6.1.4), and at most: a cookie (RFC 7873 §4: 8 bytes, 16-40
+/// with the server's), a client subnet (RFC 7871 §6: 4 bytes and an
+/// address), key tags and DNSSEC algorithm lists of a few entries (RFC
+/// 8145, RFC 6975), empty NSID, EXPIRE and TCP keepalive options (RFC
+/// 5001, 7314, 7828 §3.2.1), and padding of zeros (RFC 7830 §3), each
+/// option once. Anything else (an option of another code with content,
+/// padding that is not zeros, a known option longer than its RFC allows,
+/// one twice) is data riding on the lookup.
+fn edns_extra(e: &dns::Edns<'_>) -> Option<String> {
+    use dns::edns_option as o;
+    if e.owner != "." {
+        return Some(format!("an EDNS record owned by {}, not the root", e.owner));
+    }
+    if e.ext_rcode != 0 || e.version != 0 || e.z != 0 {
+        return Some(format!(
+            "EDNS header bits a query leaves zero (extended RCODE {}, version {}, Z 0x{:04x})",
+            e.ext_rcode, e.version, e.z
+        ));
+    }
+    if e.leftover > 0 {
+        return Some(format!(
+            "{} bytes in its EDNS record that make no option",
+            e.leftover
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for opt in &e.options {
+        let len = opt.data.len();
+        if opt.code != o::PADDING && !seen.insert(opt.code) {
+            return Some(format!("EDNS option {} twice", opt.code));
+        }
+        let most = match opt.code {
+            o::PADDING if opt.data.iter().all(|&b| b == 0) => continue,
+            o::PADDING => {
+                return Some(format!("EDNS padding of {len} bytes that are not zeros"));
+            }
+            o::COOKIE => 40,
+            o::CLIENT_SUBNET => 20,
+            o::KEY_TAG | o::DAU | o::DHU | o::N3U => 16,
+            _ => 0,
+        };
+        if len > most {
+            return Some(format!(
+                "EDNS option {} carrying {len} bytes (a query's carries {})",
+                opt.code,
+                if most == 0 {
+                    "none".to_string()
+                } else {
+                    format!("at most {most}")
+                }
+            ));
+        }
+    }
+    None
+}
+
+/// Whether `p` is link housekeeping, and which: what findings.md lists
+/// (DHCP, neighbour and router discovery, local discovery multicast and
+/// broadcast), addressed so that it stays on the link. Nothing addressed to
+/// a routable unicast or a wider-scoped multicast address is housekeeping,
+/// whatever its port or its frame: a DHCPREQUEST to 203.0.113.7:67 or a
+/// datagram to the global group 233.252.0.7 leaves the link with whatever
+/// it carries, and an IP packet in an Ethernet broadcast frame is still
+/// addressed to its IP destination. What takes knowing the bench (a unicast
+/// DHCP renewal to the bench's own server, the broadcast address of the
+/// DUT's subnet) is not known to a list of addresses and names: those are
+/// judged by their destination here, and the analyzer, which knows the
+/// DUT's link, sets them apart (`benchctl-detect`'s `net_policy`).
+fn housekeeping(p: &Packet<'_>, dir: Direction) -> Option<Housekeeping> {
     if let Some((s, d)) = p
         .ports()
         .filter(|_| matches!(p.transport, Transport::Udp { .. }))
     {
         // DHCP client 68, server 67 (RFC 2131 §4.1); DHCPv6 client 546,
-        // server 547 (RFC 8415 §7.2). Renewals go unicast to the server,
-        // so the ports, not the address, say what this is.
-        let dhcp = matches!((s, d), (68, 67) | (67, 68));
-        let dhcp6 = matches!((s, d), (546, 547) | (547, 546));
-        if (dhcp && p.src.is_ipv4()) || (dhcp6 && p.src.is_ipv6()) {
+        // server 547 (RFC 8415 §7.2). From the DUT, only to the limited
+        // broadcast or DHCPv6's link-scoped ff02::1:2: a client with a lease
+        // renews unicast to its server, which only the bench knows is
+        // its own. To the DUT, a server's (or relay's) reply.
+        let client = matches!((s, d), (68, 67)) && p.src.is_ipv4()
+            || matches!((s, d), (546, 547)) && p.src.is_ipv6();
+        let server = matches!((s, d), (67, 68)) && p.src.is_ipv4()
+            || matches!((s, d), (547, 546)) && p.src.is_ipv6();
+        let dhcp = match dir {
+            Direction::FromDut => client && stays_on_link(p.dst),
+            Direction::ToDut => server,
+        };
+        if dhcp {
             return Some(Housekeeping::Dhcp);
         }
     }
     if let Transport::Icmpv6 { icmp_type, .. } = p.transport {
         // RFC 4861 §6.1-8.1: nodes drop ND messages whose hop limit is not
         // 255, which proves they were not routed; and the far end must be on
-        // the link (link-local or multicast, or unspecified during DAD).
+        // the link (link-local or link-scoped multicast, or unspecified
+        // during DAD).
         let remote = match dir {
             Direction::FromDut => p.dst,
             Direction::ToDut => p.src,
@@ -1022,20 +1342,54 @@ fn housekeeping(p: &Packet<'_>, dir: Direction, eth_broadcast: bool) -> Option<H
             return Some(Housekeeping::NeighbourDiscovery { icmp_type });
         }
     }
-    if p.dst.is_multicast() {
-        return Some(Housekeeping::Multicast(p.dst));
-    }
-    if p.dst == IpAddr::V4(Ipv4Addr::BROADCAST) || eth_broadcast {
+    if p.dst == IpAddr::V4(Ipv4Addr::BROADCAST) {
         return Some(Housekeeping::Broadcast(p.dst));
+    }
+    if stays_on_link(p.dst) || local_discovery(p) {
+        return Some(Housekeeping::Multicast(p.dst));
     }
     None
 }
 
-/// Link-local unicast (fe80::/10, RFC 4291 §2.5.6), multicast or
-/// unspecified: an IPv6 address that routers do not forward to.
+/// An address no router forwards to: the limited broadcast
+/// 255.255.255.255 (RFC 919), the IPv4 link-local multicast block
+/// 224.0.0.0/24 (RFC 5771 §4: mDNS, LLMNR, IGMPv3 reports), IPv6 multicast
+/// of interface- or link-local scope (RFC 4291 §2.7: ff02::/16 and its
+/// flagged forms: mDNS, LLMNR, MLD, DHCPv6, WS-Discovery). The DUT's own
+/// subnet broadcast is one too, but only the analyzer knows the subnet.
+pub fn stays_on_link(ip: IpAddr) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(a) => a.is_broadcast() || a.octets()[..3] == [224, 0, 0],
+        IpAddr::V6(a) => a.is_multicast() && a.segments()[0] & 0x000f <= 2,
+    }
+}
+
+/// The two discovery groups findings.md lets pass though their scope is
+/// wider than the link: SSDP's and WS-Discovery's 239.255.255.250 (RFC
+/// 2365 local scope) and ff05::c (site-local), for those protocols' UDP
+/// ports (1900, 3702) and the group memberships that join them (IGMP, MLD).
+fn local_discovery(p: &Packet<'_>) -> bool {
+    const SSDP_V4: Ipv4Addr = Ipv4Addr::new(239, 255, 255, 250);
+    const SSDP_V6: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xff05, 0, 0, 0, 0, 0, 0, 0xc);
+    let group = match p.dst.to_canonical() {
+        IpAddr::V4(a) => a == SSDP_V4,
+        IpAddr::V6(a) => a == SSDP_V6,
+    };
+    let discovery = match p.transport {
+        Transport::Udp { dport, .. } => matches!(dport, 1900 | 3702),
+        // MLD query, report, done (RFC 2710 §3.6), MLDv2 report (RFC 3810).
+        Transport::Icmpv6 { icmp_type, .. } => matches!(icmp_type, 130..=132 | 143),
+        Transport::Other(packet::ip_proto::IGMP) => true,
+        _ => false,
+    };
+    group && discovery
+}
+
+/// Link-local unicast (fe80::/10, RFC 4291 §2.5.6), link-scoped multicast
+/// or unspecified: an IPv6 address that routers do not forward to.
 fn on_link(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V6(a) => a.is_unicast_link_local() || a.is_multicast() || a.is_unspecified(),
+        IpAddr::V6(a) => a.is_unicast_link_local() || stays_on_link(ip) || a.is_unspecified(),
         IpAddr::V4(_) => false,
     }
 }
@@ -1575,14 +1929,29 @@ mod tests {
             ),
         );
         assert_eq!(out(&disc).to_string(), "DHCP (link housekeeping)");
-        // A unicast renewal to the server is DHCP too.
+        // A unicast renewal goes to a server only the bench knows is its
+        // own: judged by its destination here (the analyzer sets the
+        // bench's server apart), and one to a routable address beyond the
+        // link is never housekeeping, whatever it says it is.
         let renew = build::v4_udp(true, v4(DUT), v4(GW), 68, 67, &[1; 240]);
-        assert!(out(&renew).is_housekeeping());
+        assert_eq!(out(&renew), Decision::Denied(Denied::Destination(ip(GW))));
+        assert!(
+            list(&[GW])
+                .judge(&parse_ethernet(&renew).unwrap(), Direction::FromDut)
+                .is_allowed()
+        );
+        let far = build::v4_udp(true, v4(DUT), v4("203.0.113.7"), 68, 67, &[1; 240]);
+        assert!(out(&far).is_denied());
+        // The server's reply to the DUT is DHCP whoever the server is.
+        let offer = build::v4_udp(false, v4(GW), v4(DUT), 67, 68, &[2; 240]);
+        assert!(judge(&l, &offer, Direction::ToDut).is_housekeeping());
         // Port 67 from another port is not.
         let fake = build::v4_udp(true, v4(DUT), v4("203.0.113.9"), 40000, 67, b"x");
         assert!(out(&fake).is_denied());
 
-        // Limited broadcast, and a directed broadcast known by its MAC.
+        // Limited broadcast is; a directed broadcast in an Ethernet
+        // broadcast frame is judged by its address (the analyzer knows the
+        // DUT's subnet and sets its broadcast apart).
         let bc = build::ethernet(
             [0xff; 6],
             build::DUT_MAC,
@@ -1596,16 +1965,24 @@ mod tests {
             ),
         );
         assert_eq!(
-            out(&bc).to_string(),
-            "broadcast to 10.77.1.255 (link housekeeping)"
+            out(&bc),
+            Decision::Denied(Denied::Destination(ip("10.77.1.255")))
+        );
+        let limited = build::ethernet(
+            [0xff; 6],
+            build::DUT_MAC,
+            0x0800,
+            &build::ipv4(
+                v4(DUT),
+                v4("255.255.255.255"),
+                17,
+                64,
+                &build::udp(ip(DUT), ip("255.255.255.255"), 137, 137, b""),
+            ),
         );
         assert_eq!(
-            l.judge_packet(
-                parse_ethernet(&bc).unwrap().ip().unwrap(),
-                Direction::FromDut
-            ),
-            Decision::Denied(Denied::Destination(ip("10.77.1.255"))),
-            "without the Ethernet header a directed broadcast is an address"
+            out(&limited).to_string(),
+            "broadcast to 255.255.255.255 (link housekeeping)"
         );
 
         // mDNS to 224.0.0.251 and ff02::fb.
@@ -1714,6 +2091,274 @@ mod tests {
         assert!(!l.lets_in(0.0, &syn_ack[..30]));
         // Housekeeping does.
         assert!(l.lets_out(0.0, &build::arp_request(v4(DUT), gw)));
+    }
+
+    /// An Ethernet/IPv4/UDP frame between the given MACs.
+    fn udp_between(
+        (smac, dmac): ([u8; 6], [u8; 6]),
+        (src, sport): (&str, u16),
+        (dst, dport): (&str, u16),
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let seg = build::udp(ip(src), ip(dst), sport, dport, payload);
+        build::ethernet(
+            dmac,
+            smac,
+            crate::frame::ETHERTYPE_IPV4,
+            &build::ipv4(v4(src), v4(dst), 17, 64, &seg),
+        )
+    }
+
+    /// Issue 21, class 6: the DUT sends a query, then "answers" it itself
+    /// from the resolver's address. Only answers from the bench side
+    /// teach; one from the DUT's side, or from the very MAC the query left
+    /// from, is forged and teaches nothing, and the real answer still does.
+    #[test]
+    fn an_answer_the_dut_sends_itself_is_forged_and_teaches_nothing() {
+        let resolver = "10.77.0.1";
+        let name = "connectivitycheck.gstatic.com";
+        let evil = v4("203.0.113.7");
+        let real = v4("142.250.74.99");
+        let (dut, gw) = (build::DUT_MAC, build::GW_MAC);
+        let query = udp_between(
+            (dut, gw),
+            (DUT, 41_000),
+            (resolver, 53),
+            &build_query(0x6006, name, dns::rtype::A),
+        );
+        let answer = |macs, id: u16, addr| {
+            udp_between(
+                macs,
+                (resolver, 53),
+                (DUT, 41_000),
+                &build_response(id, name, &[addr], 300),
+            )
+        };
+        let see = |cache: &mut ResolverCache, t: f64, f: &[u8], sender: Sender| {
+            cache.observe_frame(t, &parse_ethernet(f).unwrap(), sender)
+        };
+        let forged_by = |tell| ForgedAnswer {
+            name: name.into(),
+            resolver: ip(resolver),
+            addresses: vec![IpAddr::V4(evil)],
+            src_mac: Some(MacAddr(dut)),
+            tell,
+        };
+
+        // The bench side known by MAC: the DUT's frame is the DUT's.
+        let mut cache = ResolverCache::default();
+        assert_eq!(see(&mut cache, 0.0, &query, Sender::Dut), Observed::Query);
+        let forged = answer((dut, dut), 0x6006, evil);
+        assert_eq!(
+            see(&mut cache, 0.004, &forged, Sender::Dut),
+            Observed::Forged(forged_by(ForgeryTell::NotFromBench))
+        );
+        // A spoofer who gets the id wrong is still one.
+        assert!(matches!(
+            see(
+                &mut cache,
+                0.005,
+                &answer((dut, gw), 0x0bad, evil),
+                Sender::Dut
+            ),
+            Observed::Forged(_)
+        ));
+        assert!(cache.is_empty(), "forged answers teach nothing");
+        // The resolver's real answer still teaches.
+        assert_eq!(
+            see(
+                &mut cache,
+                0.02,
+                &answer((gw, dut), 0x6006, real),
+                Sender::Bench
+            ),
+            Observed::Answer { new: 1 }
+        );
+        assert_eq!(cache.names(real.into()).collect::<Vec<_>>(), [name]);
+        assert_eq!(cache.names(evil.into()).count(), 0);
+
+        // The bench side known by address only (`bench_ip`, or the address
+        // fallback): the forged frame passes for the bench's by its source
+        // address, but it left from the query's MAC to another MAC.
+        let mut cache = ResolverCache::default();
+        see(&mut cache, 0.0, &query, Sender::Dut);
+        let got = see(&mut cache, 0.004, &forged, Sender::Bench);
+        let by_mac = forged_by(ForgeryTell::FromTheQuerysMac);
+        assert_eq!(got, Observed::Forged(by_mac.clone()));
+        assert_eq!(
+            by_mac.to_string(),
+            "forged DNS answer for connectivitycheck.gstatic.com giving 203.0.113.7, \
+             sent from MAC 02:00:00:4d:01:02 with resolver 10.77.0.1's address, from the \
+             MAC the DUT's own query left from: only answers from the bench side teach \
+             the allowlist"
+        );
+        assert!(cache.is_empty());
+
+        // A capture written with one MAC pair for every frame tells the
+        // sides apart by nothing: the answer teaches, as before.
+        let mut cache = ResolverCache::default();
+        see(&mut cache, 0.0, &query, Sender::Dut);
+        assert_eq!(
+            see(
+                &mut cache,
+                0.02,
+                &answer((dut, gw), 0x6006, real),
+                Sender::Bench
+            ),
+            Observed::Answer { new: 1 }
+        );
+
+        // A bare capture (no sides known): queries noted, no answer
+        // teaches or is called forged.
+        let mut cache = ResolverCache::default();
+        assert_eq!(
+            see(&mut cache, 0.0, &query, Sender::Unknown),
+            Observed::Query
+        );
+        for f in [&forged, &answer((gw, dut), 0x6006, real)] {
+            assert_eq!(see(&mut cache, 0.02, f, Sender::Unknown), Observed::Nothing);
+        }
+        assert!(cache.is_empty());
+
+        // An answer to no query of the DUT's is nothing, forged or not.
+        let mut cache = ResolverCache::default();
+        assert_eq!(
+            see(&mut cache, 0.0, &forged, Sender::Dut),
+            Observed::Nothing
+        );
+
+        // The link filter learns as the analyzer does: the DUT's own
+        // answer goes out and teaches nothing.
+        let mut l = spec_list();
+        let q = udp_between(
+            (dut, gw),
+            (DUT, 41_000),
+            ("10.77.0.1", 53),
+            &build_query(7, "time.android.com", dns::rtype::A),
+        );
+        assert!(l.lets_out(0.0, &q));
+        let forged = udp_between(
+            (dut, dut),
+            ("10.77.0.1", 53),
+            (DUT, 41_000),
+            &build_response(7, "time.android.com", &[evil], 300),
+        );
+        l.lets_out(0.01, &forged);
+        assert!(!l.allows_ip(evil.into()));
+    }
+
+    /// A query with one OPT record of `options` (code, data), TTL `ttl`
+    /// and owner `owner` (wire form).
+    fn query_with_opt(name: &str, owner: &[u8], ttl: u32, options: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut m = build_query(0x1234, name, dns::rtype::A);
+        m[10..12].copy_from_slice(&1u16.to_be_bytes());
+        m.extend_from_slice(owner);
+        m.extend_from_slice(&dns::rtype::OPT.to_be_bytes());
+        m.extend_from_slice(&1232u16.to_be_bytes());
+        m.extend_from_slice(&ttl.to_be_bytes());
+        let data: Vec<u8> = options
+            .iter()
+            .flat_map(|(code, d)| {
+                let mut o = code.to_be_bytes().to_vec();
+                o.extend_from_slice(&(d.len() as u16).to_be_bytes());
+                o.extend_from_slice(d);
+                o
+            })
+            .collect();
+        m.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        m.extend_from_slice(&data);
+        m
+    }
+
+    /// Issue 21, class 10: a lookup of an allowed name to an unlisted
+    /// resolver may carry what a stub's EDNS record carries (a cookie, a
+    /// client subnet, zero padding), not data in an option.
+    #[test]
+    fn a_lookup_carrying_data_in_edns_is_not_a_lookup() {
+        use dns::edns_option as o;
+        let l = spec_list();
+        let name = "connectivitycheck.gstatic.com";
+        let to = |resolver: &str, m: &[u8]| {
+            judge(
+                &l,
+                &build::v4_udp(true, v4(DUT), v4(resolver), 40000, 53, m),
+                Direction::FromDut,
+            )
+        };
+        let root = [0u8];
+        let stub = query_with_opt(
+            name,
+            &root,
+            0x0000_8000,
+            &[
+                (o::COOKIE, vec![7; 8]),
+                (o::CLIENT_SUBNET, vec![0, 1, 24, 0, 10, 77, 1]),
+                (o::PADDING, vec![0; 96]),
+            ],
+        );
+        assert_eq!(
+            to("198.51.100.53", &stub).to_string(),
+            format!("query for {name}, which the allowlist names")
+        );
+        let data = vec![0x41; 300];
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (
+                query_with_opt(name, &root, 0, &[(65001, data.clone())]),
+                "EDNS option 65001 carrying 300 bytes (a query's carries none)",
+            ),
+            (
+                query_with_opt(name, &root, 0, &[(o::PADDING, data.clone())]),
+                "EDNS padding of 300 bytes that are not zeros",
+            ),
+            (
+                query_with_opt(name, &root, 0, &[(o::COOKIE, vec![1; 64])]),
+                "EDNS option 10 carrying 64 bytes (a query's carries at most 40)",
+            ),
+            (
+                query_with_opt(
+                    name,
+                    &root,
+                    0,
+                    &[(o::COOKIE, vec![1; 8]), (o::COOKIE, vec![2; 8])],
+                ),
+                "EDNS option 10 twice",
+            ),
+            (
+                query_with_opt(name, &root, 0, &[(o::NSID, vec![1; 4])]),
+                "EDNS option 3 carrying 4 bytes (a query's carries none)",
+            ),
+            (
+                query_with_opt(name, &[4, b'd', b'a', b't', b'a', 0], 0, &[]),
+                "an EDNS record owned by data, not the root",
+            ),
+            (
+                query_with_opt(name, &root, 0x0001_1234, &[]),
+                "EDNS header bits a query leaves zero (extended RCODE 0, version 1, Z 0x1234)",
+            ),
+        ];
+        for (m, extra) in cases {
+            let d = to("198.51.100.53", &m);
+            assert_eq!(
+                d.to_string(),
+                format!(
+                    "query for {name} to 198.51.100.53 carries more than a lookup ({extra}), \
+                     and 198.51.100.53 is not on the allowlist"
+                )
+            );
+            // To a listed resolver the address decides (its options go no
+            // further than the bench's resolver).
+            assert!(to("10.77.0.1", &m).is_allowed());
+        }
+        // Bytes in the OPT data that make no whole option.
+        let mut cut = query_with_opt(name, &root, 0, &[]);
+        let n = cut.len();
+        cut[n - 2..].copy_from_slice(&3u16.to_be_bytes());
+        cut.extend_from_slice(&[0, 10, 0]);
+        assert!(
+            to("198.51.100.53", &cut)
+                .to_string()
+                .contains("3 bytes in its EDNS record that make no option"),
+        );
     }
 
     #[test]
@@ -1890,6 +2535,69 @@ mod tests {
             cache.learn(mtalk.into(), &format!("n{i}.example"));
         }
         assert_eq!(cache.names(mtalk.into()).count(), MAX_NAMES_PER_ADDRESS);
+    }
+
+    /// Housekeeping is what stays on the link (issue 21, class 7): data to
+    /// a routable address is judged by that address, whatever its port,
+    /// its multicast-ness or its Ethernet frame.
+    #[test]
+    fn housekeeping_stays_on_the_link() {
+        let l = Allowlist::default();
+        let out = |f: &[u8]| judge(&l, f, Direction::FromDut);
+        let udp4 = |dst: &str, sport: u16, dport: u16| {
+            build::v4_udp(true, v4(DUT), v4(dst), sport, dport, b"data")
+        };
+        // A DHCPREQUEST unicast to a routable address: not DHCP.
+        assert_eq!(
+            out(&udp4("203.0.113.7", 68, 67)),
+            Decision::Denied(Denied::Destination(ip("203.0.113.7")))
+        );
+        // A routable (GLOP) group, and any group outside the local scopes.
+        for group in ["233.252.0.7", "239.1.2.3", "224.0.1.1"] {
+            assert!(out(&udp4(group, 5000, 5000)).is_denied(), "{group}");
+        }
+        // Link-local groups and SSDP's, for discovery.
+        assert!(out(&udp4("224.0.0.251", 5353, 5353)).is_housekeeping());
+        assert!(out(&udp4("224.0.0.252", 50000, 5355)).is_housekeeping());
+        assert!(out(&udp4("239.255.255.250", 50000, 1900)).is_housekeeping());
+        assert!(out(&udp4("239.255.255.250", 50000, 3702)).is_housekeeping());
+        assert!(out(&udp4("239.255.255.250", 50000, 5000)).is_denied());
+        // An IGMPv2 report joining SSDP's group is addressed to the group.
+        let igmp = build::v4_frame(
+            true,
+            v4(DUT),
+            v4("239.255.255.250"),
+            2,
+            &[0x16, 0, 0, 0, 239, 255, 255, 250],
+        );
+        assert!(out(&igmp).is_housekeeping());
+        // An Ethernet broadcast frame carrying a packet to a routable host.
+        let mut bc = udp4("203.0.113.7", 5000, 5000);
+        bc[..6].copy_from_slice(&[0xff; 6]);
+        assert!(out(&bc).is_denied());
+        // IPv6: link scope (and its flagged forms) yes, wider scopes no
+        // except ff05::c for discovery; DHCPv6 to ff02::1:2.
+        let ll: Ipv6Addr = "fe80::2".parse().unwrap();
+        let udp6 = |dst: &str, sport: u16, dport: u16| {
+            let d: Ipv6Addr = dst.parse().unwrap();
+            let seg = build::udp(IpAddr::V6(ll), IpAddr::V6(d), sport, dport, b"data");
+            build::v6_frame([0x33, 0x33, 0, 0, 0, 1], ll, d, 17, 64, &seg)
+        };
+        assert!(out(&udp6("ff02::fb", 5353, 5353)).is_housekeeping());
+        assert!(out(&udp6("ff12::1234", 5000, 5000)).is_housekeeping());
+        assert!(out(&udp6("ff02::1:2", 546, 547)).is_housekeeping());
+        assert!(out(&udp6("ff05::c", 50000, 1900)).is_housekeeping());
+        assert!(out(&udp6("ff05::c", 50000, 6000)).is_denied());
+        assert!(out(&udp6("ff0e::1234", 5000, 5000)).is_denied());
+        assert!(out(&udp6("ff05::1:3", 546, 547)).is_denied());
+        // "Neighbour discovery" to a global-scope group is not.
+        let g: Ipv6Addr = "ff0e::1".parse().unwrap();
+        let ns = build::icmp(IpAddr::V6(ll), IpAddr::V6(g), 135, 0, &[0; 20]);
+        let ns = build::v6_frame([0x33, 0x33, 0, 0, 0, 1], ll, g, 58, 255, &ns);
+        assert!(out(&ns).is_denied());
+        assert!(stays_on_link(ip("255.255.255.255")));
+        assert!(!stays_on_link(ip("10.77.1.255")));
+        assert!(stays_on_link(ip("::ffff:224.0.0.251")));
     }
 
     #[test]

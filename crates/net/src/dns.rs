@@ -198,6 +198,101 @@ impl Message {
     }
 }
 
+/// One option of an EDNS(0) OPT record (RFC 6891 §6.1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdnsOption<'a> {
+    /// The option code (IANA "DNS EDNS0 Option Codes (OPT)").
+    pub code: u16,
+    pub data: &'a [u8],
+}
+
+/// EDNS(0) option codes this module knows by name.
+pub mod edns_option {
+    /// Name server identifier (RFC 5001).
+    pub const NSID: u16 = 3;
+    /// DNSSEC algorithms understood (RFC 6975).
+    pub const DAU: u16 = 5;
+    pub const DHU: u16 = 6;
+    pub const N3U: u16 = 7;
+    /// Client subnet (RFC 7871).
+    pub const CLIENT_SUBNET: u16 = 8;
+    /// SOA expire (RFC 7314).
+    pub const EXPIRE: u16 = 9;
+    /// Cookie (RFC 7873).
+    pub const COOKIE: u16 = 10;
+    /// TCP keepalive (RFC 7828).
+    pub const TCP_KEEPALIVE: u16 = 11;
+    /// Padding (RFC 7830).
+    pub const PADDING: u16 = 12;
+    /// CHAIN (RFC 7901).
+    pub const CHAIN: u16 = 13;
+    /// Key tags (RFC 8145).
+    pub const KEY_TAG: u16 = 14;
+    /// Extended DNS error (RFC 8914).
+    pub const EXTENDED_ERROR: u16 = 15;
+    /// Client and server tags (draft-bellis-dnsop-edns-tags).
+    pub const CLIENT_TAG: u16 = 16;
+    pub const SERVER_TAG: u16 = 17;
+    /// Report channel (RFC 9567).
+    pub const REPORT_CHANNEL: u16 = 18;
+}
+
+/// An OPT pseudo-record read (RFC 6891 §6.1): what its class, TTL and data
+/// mean.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edns<'a> {
+    /// The owner name; the root (`.`) in every OPT a sender may send.
+    pub owner: &'a str,
+    /// The requester's UDP payload size (the record's class).
+    pub udp_size: u16,
+    /// The upper 8 bits of the extended RCODE (the TTL's first byte).
+    pub ext_rcode: u8,
+    pub version: u8,
+    /// DO: DNSSEC records wanted (RFC 3225).
+    pub dnssec_ok: bool,
+    /// The flag bits after DO, which senders must set to zero (RFC 6891
+    /// §6.1.4).
+    pub z: u16,
+    pub options: Vec<EdnsOption<'a>>,
+    /// Bytes at the end of the data that do not make a whole option.
+    pub leftover: usize,
+}
+
+impl Record {
+    /// The record as an EDNS(0) OPT, if it is one.
+    pub fn edns(&self) -> Option<Edns<'_>> {
+        let RData::Other(data) = &self.data else {
+            return None;
+        };
+        if self.rtype != rtype::OPT {
+            return None;
+        }
+        let mut options = Vec::new();
+        let mut rest = data.as_slice();
+        while let Some((head, body)) = rest.split_first_chunk::<4>() {
+            let code = u16::from_be_bytes([head[0], head[1]]);
+            let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+            let Some(option) = body.get(..len) else {
+                break;
+            };
+            options.push(EdnsOption { code, data: option });
+            rest = &body[len..];
+        }
+        let [ext_rcode, version, flags @ ..] = self.ttl.to_be_bytes();
+        let flags = u16::from_be_bytes(flags);
+        Some(Edns {
+            owner: &self.name,
+            udp_size: self.class,
+            ext_rcode,
+            version,
+            dnssec_ok: flags & 0x8000 != 0,
+            z: flags & 0x7fff,
+            options,
+            leftover: rest.len(),
+        })
+    }
+}
+
 /// Parse a DNS message as carried in a UDP payload (RFC 1035 §4.2.1).
 pub fn parse(msg: &[u8]) -> Result<Message, DnsError> {
     parse_with_extra(msg, 0)
@@ -555,6 +650,51 @@ mod tests {
 
     use super::*;
     use crate::packet::{build, parse_ethernet};
+
+    #[test]
+    fn an_opt_record_reads_as_edns() {
+        // A query with an OPT record: UDP size 1232, DO set, a cookie, 300
+        // bytes in a private-use option, and 3 bytes that make no option.
+        let mut m = build_query(9, "connectivitycheck.gstatic.com", rtype::A);
+        m[10..12].copy_from_slice(&1u16.to_be_bytes());
+        m.push(0);
+        m.extend_from_slice(&rtype::OPT.to_be_bytes());
+        m.extend_from_slice(&1232u16.to_be_bytes());
+        m.extend_from_slice(&0x0000_8000u32.to_be_bytes());
+        let mut data = vec![0, 10, 0, 8];
+        data.extend_from_slice(&[7; 8]);
+        data.extend_from_slice(&[0xfd, 0xe9, 0x01, 0x2c]);
+        data.extend_from_slice(&[0x41; 300]);
+        data.extend_from_slice(&[0, 12, 0]);
+        m.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        m.extend_from_slice(&data);
+        let msg = parse(&m).unwrap();
+        assert_eq!(msg.trailing, 0);
+        let e = msg.additional[0].edns().expect("an OPT record");
+        assert_eq!(
+            (
+                e.owner,
+                e.udp_size,
+                e.ext_rcode,
+                e.version,
+                e.dnssec_ok,
+                e.z
+            ),
+            (".", 1232, 0, 0, true, 0)
+        );
+        let codes: Vec<(u16, usize)> = e.options.iter().map(|o| (o.code, o.data.len())).collect();
+        assert_eq!(codes, [(edns_option::COOKIE, 8), (65001, 300)]);
+        assert_eq!(e.leftover, 3);
+        // Other records are not EDNS.
+        let r = parse(&build_response(
+            1,
+            "a.example",
+            &[Ipv4Addr::new(192, 0, 2, 1)],
+            60,
+        ))
+        .unwrap();
+        assert!(r.answers[0].edns().is_none());
+    }
 
     #[test]
     fn nodata_echoes_the_question_and_answers_nothing() {

@@ -23,7 +23,7 @@
 //! - [`link`]: the link types of real captures (Ethernet, Linux cooked v1
 //!   and v2, raw IP, BSD loopback, 802.11 with or without radiotap) down
 //!   to the network layer, and what is not read, said as such.
-//! - [`packet`]: Ethernet II with one VLAN tag, ARP, IPv4 (options,
+//! - [`packet`]: Ethernet II with its VLAN tags (Q-in-Q too), ARP, IPv4 (options,
 //!   fragments), IPv6 (extension headers), UDP, TCP, ICMP/ICMPv6; borrowed
 //!   views, errors that name the layer and byte offset, no panics on any
 //!   input.
@@ -48,10 +48,10 @@ pub mod packet;
 
 pub use allowlist::{
     Allowed, Allowlist, AllowlistError, Cidr, Decision, Denied, Direction, Entry, EntryError,
-    Housekeeping, ResolverCache,
+    Housekeeping, ResolverCache, expand_bench,
 };
 pub use dns::DnsError;
-pub use link::{FrameError, LinkType, NotRead, parse_captured, parse_frame};
+pub use link::{FrameError, LinkType, NotRead, Salvaged, parse_captured, parse_frame, salvage};
 pub use packet::{
     Flow, Frame, Link, MacAddr, Network, Packet, ParseError, TcpFlags, Transport, parse_ethernet,
     parse_ip,

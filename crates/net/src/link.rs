@@ -6,7 +6,7 @@
 //!
 //! | link type | where a lab meets it | read as |
 //! | --- | --- | --- |
-//! | Ethernet (1) | the bench's own capture, a USB Ethernet adapter, a VLAN | Ethernet II, one 802.1Q tag |
+//! | Ethernet (1) | the bench's own capture, a USB Ethernet adapter, a VLAN | Ethernet II, any stack of 802.1Q/802.1ad tags (Q-in-Q) as tshark reads it |
 //! | Linux cooked (113), v2 (276) | `tcpdump -i any` (v2 with current libpcap) | the cooked header's protocol and sender address |
 //! | raw IP (101; 12, 14 on some systems), IPv4 (228), IPv6 (229) | a capture app on the phone itself, a tunnel | IP by its version nibble |
 //! | BSD loopback (0, host byte order), OpenBSD loop (108, network order) | loopback and tunnel interfaces | the address family, then IP |
@@ -15,9 +15,11 @@
 //! Any other link type is [`FrameError::NotRead`]: the caller counts the
 //! frame as one it could not judge, it never passes for silence.
 
+use std::net::IpAddr;
+
 use crate::packet::{
     Cursor, Frame, Layer, Link, MacAddr, Network, ParseError, ethertype, network, parse_ip_at,
-    vlan_tag,
+    vlan_tags,
 };
 
 /// LINKTYPE_* values this module knows (tcpdump.org's registry).
@@ -178,6 +180,7 @@ fn ip_frame(
             dst: None,
             src: None,
             vlan: None,
+            inner_vlan: None,
             ethertype,
             packet_type,
         },
@@ -205,6 +208,7 @@ fn loopback(kind: LinkType, bytes: &[u8], cut: bool) -> Result<Frame<'_>, ParseE
                 dst: None,
                 src: None,
                 vlan: None,
+                inner_vlan: None,
                 ethertype: 0,
                 packet_type: None,
             },
@@ -276,13 +280,14 @@ fn cooked<'a>(
         mac.copy_from_slice(&h.address[..6]);
         MacAddr(mac)
     });
-    let (vlan, ethertype, at) = vlan_tag(c, h.protocol, h.at)?;
+    let (vlan, inner_vlan, ethertype, at) = vlan_tags(c, h.protocol, h.at)?;
     Ok(Frame {
         link: Link {
             kind,
             dst: None,
             src,
             vlan,
+            inner_vlan,
             ethertype,
             packet_type: Some(h.packet_type),
         },
@@ -328,6 +333,7 @@ fn ieee80211(kind: LinkType, bytes: &[u8], at: usize, cut: bool) -> Result<Frame
             dst,
             src,
             vlan: None,
+            inner_vlan: None,
             ethertype: 0,
             packet_type: None,
         },
@@ -375,6 +381,7 @@ fn ieee80211(kind: LinkType, bytes: &[u8], at: usize, cut: bool) -> Result<Frame
                 dst: Some(dst),
                 src: Some(src),
                 vlan: None,
+                inner_vlan: None,
                 ethertype: 0,
                 packet_type: None,
             },
@@ -392,6 +399,7 @@ fn ieee80211(kind: LinkType, bytes: &[u8], at: usize, cut: bool) -> Result<Frame
             dst: Some(dst),
             src: Some(src),
             vlan: None,
+            inner_vlan: None,
             ethertype,
             packet_type: None,
         },
@@ -402,6 +410,151 @@ fn ieee80211(kind: LinkType, bytes: &[u8], at: usize, cut: bool) -> Result<Frame
             cut,
         )?,
     })
+}
+
+/// What can still be told of a frame that did not parse (damaged, cut
+/// before its headers ended, encrypted, of a protocol benchctl does not
+/// read): its link addresses and, where its IP header got as far as them,
+/// its IP addresses. A frame that cannot be read still crossed the link;
+/// whose it was and where it went decide whether it broke the phase's
+/// expectation (in a phase that allows no packets, every one counts).
+/// Nothing here is checked beyond the bytes being there: it is evidence,
+/// never a reason to call a frame harmless.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Salvaged {
+    pub src_mac: Option<MacAddr>,
+    pub dst_mac: Option<MacAddr>,
+    /// The network layer's type, when the link header (and its VLAN tags)
+    /// was whole.
+    pub ethertype: Option<u16>,
+    /// IP source and destination, when the IP header held them.
+    pub ips: Option<(IpAddr, IpAddr)>,
+    /// The IP protocol number (IPv6: the fixed header's next header).
+    pub protocol: Option<u8>,
+}
+
+/// [`Salvaged`] of a frame of an interface whose link type is `link`.
+pub fn salvage(link: LinkType, bytes: &[u8]) -> Salvaged {
+    let mac = |at: usize| -> Option<MacAddr> {
+        let b: [u8; 6] = bytes.get(at..at + 6)?.try_into().ok()?;
+        Some(MacAddr(b))
+    };
+    match link {
+        LinkType::Ethernet => {
+            let mut s = Salvaged {
+                dst_mac: mac(0),
+                src_mac: mac(6),
+                ..Salvaged::default()
+            };
+            if let Some(t) = bytes.get(12..14) {
+                let c = Cursor::new(bytes, 0, Layer::Ethernet);
+                if let Ok((_, _, ethertype, at)) =
+                    vlan_tags(&c, u16::from_be_bytes([t[0], t[1]]), 14)
+                {
+                    s.ethertype = Some(ethertype);
+                    s.with_ip(ethertype, bytes.get(at..));
+                }
+            }
+            s
+        }
+        LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => {
+            let mut s = Salvaged::default();
+            s.with_ip(ethertype::IPV4, Some(bytes));
+            s
+        }
+        LinkType::Null | LinkType::Loop => {
+            let mut s = Salvaged::default();
+            s.with_ip(ethertype::IPV4, bytes.get(4..));
+            s
+        }
+        LinkType::LinuxSll | LinkType::LinuxSll2 => {
+            let (len_at, addr_at, proto_at, at) = if link == LinkType::LinuxSll {
+                (5, 6, 14, 16)
+            } else {
+                (11, 12, 0, 20)
+            };
+            let mut s = Salvaged {
+                src_mac: mac(addr_at).filter(|_| bytes.get(len_at) == Some(&6)),
+                ..Salvaged::default()
+            };
+            if let (Some(p), true) = (bytes.get(proto_at..proto_at + 2), bytes.len() >= at) {
+                let c = Cursor::new(bytes, 0, Layer::Link("Linux cooked header"));
+                if let Ok((_, _, ethertype, at)) =
+                    vlan_tags(&c, u16::from_be_bytes([p[0], p[1]]), at)
+                {
+                    s.ethertype = Some(ethertype);
+                    s.with_ip(ethertype, bytes.get(at..));
+                }
+            }
+            s
+        }
+        LinkType::Ieee80211 => salvage_80211(bytes),
+        LinkType::Radiotap => bytes
+            .get(2..4)
+            .map(|l| usize::from(u16::from_le_bytes([l[0], l[1]])))
+            .and_then(|len| bytes.get(len..))
+            .map(salvage_80211)
+            .unwrap_or_default(),
+        LinkType::Other(_) => Salvaged::default(),
+    }
+}
+
+/// The addresses of an 802.11 data frame by its To DS / From DS bits (the
+/// payload of a protected one stays unread).
+fn salvage_80211(bytes: &[u8]) -> Salvaged {
+    let mac = |at: usize| -> Option<MacAddr> {
+        let b: [u8; 6] = bytes.get(at..at + 6)?.try_into().ok()?;
+        Some(MacAddr(b))
+    };
+    let (Some(&fc0), Some(&flags)) = (bytes.first(), bytes.get(1)) else {
+        return Salvaged::default();
+    };
+    if (fc0 >> 2) & 0x3 != 2 {
+        return Salvaged {
+            dst_mac: mac(4),
+            src_mac: mac(10),
+            ..Salvaged::default()
+        };
+    }
+    let (dst, src) = match (flags & 0x01 != 0, flags & 0x02 != 0) {
+        (false, false) => (4, 10),
+        (true, false) => (16, 10),
+        (false, true) => (4, 16),
+        (true, true) => (16, 24),
+    };
+    Salvaged {
+        dst_mac: mac(dst),
+        src_mac: mac(src),
+        ..Salvaged::default()
+    }
+}
+
+impl Salvaged {
+    /// The IP addresses of `ip`, if the link said IP and the header is
+    /// there as far as them.
+    fn with_ip(&mut self, ethertype: u16, ip: Option<&[u8]>) {
+        if !matches!(ethertype, ethertype::IPV4 | ethertype::IPV6) {
+            return;
+        }
+        let Some(ip) = ip else { return };
+        let addr4 = |at: usize| -> Option<IpAddr> {
+            let b: [u8; 4] = ip.get(at..at + 4)?.try_into().ok()?;
+            Some(IpAddr::from(b))
+        };
+        let addr6 = |at: usize| -> Option<IpAddr> {
+            let b: [u8; 16] = ip.get(at..at + 16)?.try_into().ok()?;
+            Some(IpAddr::from(b))
+        };
+        let (ips, protocol) = match ip.first().map(|b| b >> 4) {
+            Some(4) => (addr4(12).zip(addr4(16)), ip.get(9)),
+            Some(6) => (addr6(8).zip(addr6(24)), ip.get(6)),
+            _ => (None, None),
+        };
+        if ips.is_some() {
+            self.ips = ips;
+            self.protocol = protocol.copied();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -573,6 +726,51 @@ mod tests {
             FrameError::NotRead(NotRead::LinkType(LinkType::Other(147)))
         );
         assert!(err.to_string().contains("link type 147"), "{err}");
+    }
+
+    /// A frame that does not parse still says who sent it and where its
+    /// IP header said it went: what the analyzer needs to count it.
+    #[test]
+    fn a_damaged_frame_still_gives_its_addresses() {
+        // UDP length 64 bytes past the datagram's end: not parsed.
+        let mut ip = ip_packet();
+        let len = u16::from_be_bytes([ip[24], ip[25]]) + 64;
+        ip[24..26].copy_from_slice(&len.to_be_bytes());
+        let eth = build::ethernet(build::GW_MAC, build::DUT_MAC, ethertype::IPV4, &ip);
+        assert!(parse_frame(LinkType::Ethernet, &eth).is_err());
+        let s = salvage(LinkType::Ethernet, &eth);
+        assert_eq!(s.src_mac, Some(MacAddr(build::DUT_MAC)));
+        assert_eq!(s.dst_mac, Some(MacAddr(build::GW_MAC)));
+        assert_eq!(s.ethertype, Some(ethertype::IPV4));
+        assert_eq!(s.ips, Some((DUT.into(), FAR.into())));
+        assert_eq!(s.protocol, Some(17));
+        // Behind two VLAN tags, in a cooked capture, as raw IP.
+        let mut tagged = eth[..12].to_vec();
+        tagged.extend([0x88, 0xa8, 0, 1, 0x81, 0, 0, 2]);
+        tagged.extend(&eth[12..]);
+        assert_eq!(salvage(LinkType::Ethernet, &tagged).ips, s.ips);
+        let mut cooked = sll_header(4, ethertype::IPV4);
+        cooked.extend(&ip);
+        let c = salvage(LinkType::LinuxSll, &cooked);
+        assert_eq!((c.src_mac, c.ips), (s.src_mac, s.ips));
+        assert_eq!(salvage(LinkType::Raw, &ip).ips, s.ips);
+        // A protected 802.11 frame: its addresses, not its payload.
+        let w = salvage(LinkType::Radiotap, &wifi(0x41));
+        assert_eq!(w.src_mac, Some(MacAddr([0x02, 0, 0, 0x4d, 1, 2])));
+        assert_eq!(w.dst_mac, Some(MacAddr::BROADCAST));
+        assert_eq!(w.ips, None);
+        // Too short for anything: nothing, and no panic on any prefix.
+        assert_eq!(salvage(LinkType::Ethernet, &eth[..5]), Salvaged::default());
+        for link in [
+            LinkType::Ethernet,
+            LinkType::LinuxSll2,
+            LinkType::Radiotap,
+            LinkType::Null,
+        ] {
+            for n in 0..eth.len() {
+                let _ = salvage(link, &eth[..n]);
+            }
+        }
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub mod ethertype {
     pub const VLAN: u16 = 0x8100;
     /// IEEE 802.1ad service VLAN tag (the outer tag of Q-in-Q).
     pub const QINQ: u16 = 0x88a8;
+    /// The pre-standard Q-in-Q outer tag, which tshark also reads as a
+    /// VLAN tag (its `vlan.qinq_ethertype` preference, 0x9100 by default).
+    pub const QINQ_LEGACY: u16 = 0x9100;
 }
 
 /// IP protocol numbers this module reads (IANA "Assigned Internet Protocol
@@ -207,8 +210,11 @@ pub struct Link {
     pub kind: crate::link::LinkType,
     pub dst: Option<MacAddr>,
     pub src: Option<MacAddr>,
-    /// At most one 802.1Q tag.
+    /// The outermost 802.1Q/802.1ad tag, if the frame is tagged.
     pub vlan: Option<VlanTag>,
+    /// The innermost tag when there are two or more (Q-in-Q: 802.1ad
+    /// outside, 802.1Q inside): the customer VLAN.
+    pub inner_vlan: Option<VlanTag>,
     /// The type of the payload (after the VLAN tag, if any), an ethertype;
     /// for raw IP and BSD loopback the IP version's. On Ethernet, values up
     /// to 1500 are IEEE 802.3 lengths, not types: LLC frames such as STP.
@@ -286,7 +292,7 @@ pub enum Network<'a> {
     /// A frame that manages the link itself and carries no packet: 802.11
     /// management, control and null data frames. Read, nothing to judge.
     LinkControl,
-    /// Anything else: LLDP, EAPOL, 802.3 LLC, a second VLAN tag...
+    /// Anything else: LLDP, EAPOL, 802.3 LLC, ...
     Other {
         ethertype: u16,
         payload: &'a [u8],
@@ -582,12 +588,13 @@ pub(crate) fn ethernet(frame: &[u8], cut: bool) -> Result<Frame<'_>, ParseError>
     c.need(ETH_HEADER)?;
     let dst = MacAddr(c.array(0)?);
     let src = MacAddr(c.array(6)?);
-    let (vlan, ethertype, at) = vlan_tag(&c, c.u16(12)?, ETH_HEADER)?;
+    let (vlan, inner_vlan, ethertype, at) = vlan_tags(&c, c.u16(12)?, ETH_HEADER)?;
     let link = Link {
         kind: crate::link::LinkType::Ethernet,
         dst: Some(dst),
         src: Some(src),
         vlan,
+        inner_vlan,
         ethertype,
         packet_type: None,
     };
@@ -597,28 +604,47 @@ pub(crate) fn ethernet(frame: &[u8], cut: bool) -> Result<Frame<'_>, ParseError>
     })
 }
 
-/// One 802.1Q (or 802.1ad) tag sits between the addresses and the real
-/// type (IEEE 802.1Q §9.3) when `ethertype` announces it. A second tag
-/// (Q-in-Q) is left as `Other`: a DUT's bench link is never double-tagged.
-/// Returns the tag, the real type and where the payload starts.
-pub(crate) fn vlan_tag(
+/// 802.1Q (or 802.1ad) tags sit between the addresses and the real type
+/// (IEEE 802.1Q §9.3) when `ethertype` announces one; Q-in-Q stacks them,
+/// an 802.1ad service tag outside an 802.1Q customer tag (§6.13). As
+/// tshark does, every tag announced by 0x8100, 0x88a8 or 0x9100 is read
+/// and skipped, however many there are (each is 4 bytes, so the stack ends
+/// with the frame). Returns the outermost tag, the innermost when there
+/// are two or more, the real type and where the payload starts.
+pub(crate) fn vlan_tags(
     c: &Cursor<'_>,
-    ethertype: u16,
-    at: usize,
-) -> Result<(Option<VlanTag>, u16, usize), ParseError> {
-    if ethertype != ethertype::VLAN && ethertype != ethertype::QINQ {
-        return Ok((None, ethertype, at));
+    mut ethertype: u16,
+    mut at: usize,
+) -> Result<(Option<VlanTag>, Option<VlanTag>, u16, usize), ParseError> {
+    let mut outer = None;
+    let mut inner = None;
+    while is_vlan_tpid(ethertype) {
+        let t = Cursor::new(c.rest(at), c.base + at, Layer::Vlan);
+        t.need(VLAN_TAG)?;
+        let tci = t.u16(0)?;
+        let tag = VlanTag {
+            tpid: ethertype,
+            pcp: (tci >> 13) as u8,
+            dei: tci & 0x1000 != 0,
+            vid: tci & 0x0fff,
+        };
+        if outer.is_none() {
+            outer = Some(tag);
+        } else {
+            inner = Some(tag);
+        }
+        ethertype = t.u16(2)?;
+        at += VLAN_TAG;
     }
-    let t = Cursor::new(c.rest(at), c.base + at, Layer::Vlan);
-    t.need(VLAN_TAG)?;
-    let tci = t.u16(0)?;
-    let tag = VlanTag {
-        tpid: ethertype,
-        pcp: (tci >> 13) as u8,
-        dei: tci & 0x1000 != 0,
-        vid: tci & 0x0fff,
-    };
-    Ok((Some(tag), t.u16(2)?, at + VLAN_TAG))
+    Ok((outer, inner, ethertype, at))
+}
+
+/// A tag protocol identifier: what announces a VLAN tag.
+pub(crate) fn is_vlan_tpid(ethertype: u16) -> bool {
+    matches!(
+        ethertype,
+        ethertype::VLAN | ethertype::QINQ | ethertype::QINQ_LEGACY
+    )
 }
 
 /// The network layer of a frame whose link layer says `ethertype`;
@@ -1230,18 +1256,51 @@ mod tests {
         );
         assert_eq!(f.link.ethertype, ethertype::IPV4);
         assert_eq!(f.ip().unwrap().payload, b"x");
-        // A second tag is not followed.
-        let mut double = tagged[..16].to_vec();
-        double.extend_from_slice(&[0x81, 0x00, 0x00, 0x07]);
-        double.extend_from_slice(&tagged[16..]);
-        let f = parse_ethernet(&double).unwrap();
-        assert!(matches!(
-            f.net,
-            Network::Other {
-                ethertype: 0x8100,
-                ..
+        assert_eq!(f.link.inner_vlan, None);
+    }
+
+    /// Q-in-Q as tshark reads it: an 802.1ad service tag (0x88a8) outside
+    /// an 802.1Q customer tag (0x8100), and the other stacks tshark follows
+    /// (0x9100 outside, two 0x8100, three tags), all down to the IP packet.
+    #[test]
+    fn stacked_vlan_tags_are_all_skipped() {
+        let plain = v4_udp(true, v4("10.77.2.2"), v4("203.0.113.7"), 1, 443, b"x");
+        let stacked = |tags: &[(u16, u16)]| {
+            let mut f = plain[..12].to_vec();
+            for (tpid, vid) in tags {
+                f.extend_from_slice(&tpid.to_be_bytes());
+                f.extend_from_slice(&vid.to_be_bytes());
             }
-        ));
+            f.extend_from_slice(&plain[12..]);
+            f
+        };
+        let qinq = stacked(&[(0x88a8, 100), (0x8100, 200)]);
+        let f = parse_ethernet(&qinq).unwrap();
+        assert_eq!(f.link.vlan.map(|t| (t.tpid, t.vid)), Some((0x88a8, 100)));
+        assert_eq!(
+            f.link.inner_vlan.map(|t| (t.tpid, t.vid)),
+            Some((0x8100, 200))
+        );
+        assert_eq!(f.link.ethertype, ethertype::IPV4);
+        let ip = f.ip().expect("the IP packet inside both tags");
+        assert_eq!(ip.dst, IpAddr::V4(v4("203.0.113.7")));
+        assert_eq!(ip.payload, b"x");
+        for tags in [
+            &[(0x9100, 1), (0x8100, 2)][..],
+            &[(0x8100, 1), (0x8100, 2)],
+            &[(0x8100, 1), (0x8100, 2), (0x8100, 3)],
+            &[(0x88a8, 1), (0x88a8, 2)],
+        ] {
+            let bytes = stacked(tags);
+            let f = parse_ethernet(&bytes).unwrap();
+            assert_eq!(f.ip().map(|p| p.payload), Some(&b"x"[..]), "{tags:?}");
+            assert_eq!(f.link.inner_vlan.map(|t| t.vid), tags.last().map(|t| t.1));
+        }
+        // A stack that runs off the end of the frame is an error naming the
+        // tag, not a panic.
+        let cut = &stacked(&[(0x88a8, 1), (0x8100, 2)])[..16];
+        let err = parse_ethernet(cut).unwrap_err().to_string();
+        assert!(err.contains("VLAN tag"), "{err}");
     }
 
     #[test]

@@ -1234,23 +1234,9 @@ fn net_findings(d: &DutPhases, sorter: &DutSorter, out: &mut Vec<Finding>) {
     for a in crate::dns_exfil::assess(&traffic.dns_queries) {
         out.push(a.finding(d.at(a.start_s).map(|p| p.name.clone())));
     }
-    for (dest, conns) in &traffic.connections {
-        let Some(a) = crate::beacon::assess(conns) else {
-            continue;
-        };
-        if a.score < crate::beacon::THRESHOLD {
-            continue;
-        }
-        let severity = crate::beacon::severity(
-            traffic.denied_dests.contains(&dest.dst),
-            traffic.allowed_dests.contains(&dest.dst),
-        );
-        out.push(a.finding(
-            dest.label(),
-            severity,
-            d.at(a.start_s).map(|p| p.name.clone()),
-        ));
-    }
+    out.extend(crate::beacon::findings(sorter, &|t| {
+        d.at(t).map(|p| p.name.clone())
+    }));
     for (dest, flow) in &traffic.flows {
         let Some(a) = flow.finish() else {
             continue;

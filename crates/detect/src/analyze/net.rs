@@ -18,13 +18,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use crate::net_policy::proto_name;
+use crate::net_policy::{Judgement, OnLink, proto_name};
 pub use crate::net_policy::{NetPhase, Offence, Offences};
 use crate::timing;
 use benchctl_format::run_json::DutEntry;
 use benchctl_net::packet::{self, Transport, ip_proto};
 use benchctl_net::{
-    Direction, Frame, FrameError, LinkType, MacAddr, Network, NotRead, ResolverCache, dns,
+    Direction, Frame, FrameError, LinkType, MacAddr, Network, NotRead, ResolverCache, Salvaged, dns,
 };
 
 /// One captured frame as the capture holds it.
@@ -107,10 +107,29 @@ impl LinkSides {
     /// Which way a frame went; None when it is not the DUT's at all (a
     /// frame on a shared interface that carries none of its addresses).
     pub fn direction(&self, frame: &Frame<'_>, own_interface: bool) -> Option<Direction> {
+        self.side(frame.link.src, ends(frame), own_interface)
+    }
+
+    /// [`direction`](Self::direction) of a frame that did not parse, by
+    /// what could still be read of it: its source MAC, its IP addresses.
+    pub fn direction_salvaged(&self, s: &Salvaged, own_interface: bool) -> Option<Direction> {
+        self.side(
+            s.src_mac,
+            s.ips.map(|(a, b)| (a.to_canonical(), b.to_canonical())),
+            own_interface,
+        )
+    }
+
+    /// Which way a frame from link address `src_mac` between `ends` went.
+    fn side(
+        &self,
+        src_mac: Option<MacAddr>,
+        ends: Option<(IpAddr, IpAddr)>,
+        own_interface: bool,
+    ) -> Option<Direction> {
         if self.dut_ips.is_empty() {
             return Some(Direction::FromDut);
         }
-        let ends = ends(frame);
         if !own_interface {
             // A shared interface: only the DUT's addresses say it is its.
             let (src, dst) = ends?;
@@ -122,7 +141,7 @@ impl LinkSides {
                 None
             };
         }
-        if let Some(src) = frame.link.src
+        if let Some(src) = src_mac
             && !self.bench_macs.is_empty()
         {
             return Some(if self.bench_macs.contains(&src) {
@@ -151,6 +170,30 @@ fn ends(frame: &Frame<'_>) -> Option<(IpAddr, IpAddr)> {
         Network::Ip(p) => Some((p.src.to_canonical(), p.dst.to_canonical())),
         Network::Arp(a) => Some((a.sender_ip.into(), a.target_ip.into())),
         _ => None,
+    }
+}
+
+/// The server identifier (DHCP option 54, RFC 2132 §9.7) of a DHCP
+/// message's options (after the 236-byte BOOTP header and the magic
+/// cookie): where a client sends its unicast renewals.
+fn dhcp_server_identifier(bootp: &[u8]) -> Option<IpAddr> {
+    if bootp.get(236..240)? != [99, 130, 83, 99] {
+        return None;
+    }
+    let mut at = 240;
+    loop {
+        match *bootp.get(at)? {
+            0 => at += 1,
+            255 => return None,
+            code => {
+                let len = usize::from(*bootp.get(at + 1)?);
+                let value = bootp.get(at + 2..at + 2 + len)?;
+                if code == 54 && len == 4 {
+                    return Some(IpAddr::from([value[0], value[1], value[2], value[3]]));
+                }
+                at += 2 + len;
+            }
+        }
     }
 }
 
@@ -405,13 +448,24 @@ pub struct DutSorter {
     /// run: every allowlist phase judges addresses by the names they were
     /// learned for, whenever the lookup happened.
     dns: ResolverCache,
+    /// The MACs the DUT sent its own listed addresses from (a few): link
+    /// management frames (LLDP, spanning tree) from one of them are the
+    /// DUT's doing, not the switch's.
+    dut_macs: BTreeSet<MacAddr>,
+    /// The bench's DHCP servers: `bench_ip`, and those whose replies came
+    /// from the bench side (a few). A renewal unicast to one stays on the
+    /// link.
+    dhcp_servers: BTreeSet<IpAddr>,
 }
+
+/// MACs and DHCP servers a sorter learns, at most: a phone has one MAC per
+/// link (two with MAC randomisation), a link one or two DHCP servers.
+const MAX_LEARNED_LINK: usize = 16;
 
 impl DutSorter {
     pub fn new(sides: LinkSides, phases: Vec<NetPhase>, settle_s: f64) -> Self {
         let had_allowlist = phases.iter().any(|p| p.allow.is_some());
         DutSorter {
-            sides,
             phases,
             settle_s,
             tally_windows: Vec::new(),
@@ -422,6 +476,9 @@ impl DutSorter {
             last_seen: BTreeMap::new(),
             last_syn_port: BTreeMap::new(),
             dns: ResolverCache::default(),
+            dut_macs: BTreeSet::new(),
+            dhcp_servers: sides.bench_ips.iter().map(|ip| ip.to_canonical()).collect(),
+            sides,
         }
     }
 
@@ -432,8 +489,16 @@ impl DutSorter {
         self
     }
 
-    /// A frame that did not parse: counted against the DUT, in words.
-    fn unread(&mut self, c: &Captured<'_>, e: &FrameError, phase: Option<usize>) {
+    /// A frame that did not parse: counted against the DUT, in words. Who
+    /// sent it and where it went are told from what can still be read of
+    /// it ([`benchctl_net::salvage`]): one the DUT sent is judged like any
+    /// packet, so in a phase that allows none it is one sent (parsed or
+    /// not), named as malformed.
+    fn unread(&mut self, t: f64, c: &Captured<'_>, e: &FrameError, phase: Option<usize>) {
+        let salvaged = benchctl_net::salvage(c.link, c.data);
+        let Some(dir) = self.sides.direction_salvaged(&salvaged, c.own_interface) else {
+            return;
+        };
         let counts = &mut self.traffic.frames;
         counts.frames += 1;
         match e {
@@ -459,8 +524,103 @@ impl DutSorter {
                     .map_or(c.data.len(), |s| s.min(c.data.len())),
             );
         }
-        if phase.is_some_and(|i| self.phases[i].none) {
-            counts.unread_in_isolation += 1;
+        let why = match e {
+            FrameError::Malformed(_) if c.cut() => {
+                format!("cut by the capture's snap length before its headers ended ({e})")
+            }
+            _ => e.to_string(),
+        };
+        let mut sent = false;
+        if let Some(i) = phase {
+            let settled = t >= self.phases[i].start + self.settle_s;
+            let link = OnLink {
+                dut_ips: &self.sides.dut_ips,
+                dhcp_servers: &self.dhcp_servers,
+            };
+            let judged =
+                self.phases[i].judge_unread(i, t, settled, &salvaged, &why, dir, &self.dns, &link);
+            let unlisted = salvaged
+                .ips
+                .map(|(src, _)| src)
+                .filter(|src| self.unlisted(*src, dir));
+            sent = self.record(judged, unlisted);
+        }
+        if !sent && phase.is_some_and(|i| self.phases[i].none) {
+            self.traffic.frames.unread_in_isolation += 1;
+        }
+    }
+
+    /// Whether `src`, the source of a frame that went `dir`, is an address
+    /// run.json does not list for the DUT (named in findings).
+    fn unlisted(&self, src: IpAddr, dir: Direction) -> bool {
+        !self.sides.dut_ips.is_empty()
+            && dir == Direction::FromDut
+            && !self.sides.dut_ips.contains(&src.to_canonical())
+    }
+
+    /// Keep what a phase's judgement of one frame found; true when it was
+    /// a packet sent in isolation.
+    fn record(&mut self, judged: Judgement, unlisted_source: Option<IpAddr>) -> bool {
+        let unusual = judged.unusual.as_ref();
+        if let Some((remote, mut offence)) = judged.denied {
+            offence.unlisted_source = unlisted_source;
+            if let Some(remote) = remote {
+                self.traffic.denied_dests.insert(remote);
+            }
+            self.traffic.denied.add_frame(offence, unusual);
+        }
+        if let Some(remote) = judged.allowed {
+            self.traffic.allowed_dests.insert(remote);
+        }
+        match judged.in_isolation {
+            Some(mut offence) => {
+                offence.unlisted_source = unlisted_source;
+                self.traffic.in_isolation.add_frame(offence, unusual);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Learn from a frame of the DUT's link what only the link says: the
+    /// MACs the DUT sends its listed addresses from, and the bench's DHCP
+    /// servers (the source and server identifier of a DHCP reply from the
+    /// bench side: its MAC or `bench_ip`, never the fallback by address,
+    /// which a DUT could feign).
+    fn learn_link(&mut self, frame: &Frame<'_>, dir: Direction) {
+        let src = ends(frame).map(|(src, _)| src);
+        if dir == Direction::FromDut
+            && let (Some(mac), Some(src)) = (frame.link.src, src)
+            && self.sides.dut_ips.contains(&src)
+            && self.dut_macs.len() < MAX_LEARNED_LINK
+        {
+            self.dut_macs.insert(mac);
+        }
+        let Network::Ip(ip) = &frame.net else { return };
+        let from_bench = frame
+            .link
+            .src
+            .is_some_and(|m| self.sides.bench_macs.contains(&m))
+            || self.sides.bench_ips.contains(&ip.src.to_canonical());
+        if dir != Direction::ToDut || !from_bench {
+            return;
+        }
+        let server = match ip.transport {
+            Transport::Udp {
+                sport: 67,
+                dport: 68,
+            } => Some(ip.src),
+            Transport::Udp {
+                sport: 547,
+                dport: 546,
+            } => Some(ip.src),
+            _ => None,
+        };
+        let Some(server) = server else { return };
+        for s in std::iter::once(server).chain(dhcp_server_identifier(ip.payload)) {
+            if self.dhcp_servers.len() < MAX_LEARNED_LINK {
+                self.dhcp_servers.insert(s.to_canonical());
+            }
         }
     }
 
@@ -484,10 +644,9 @@ impl DutSorter {
         let frame = match c.parse() {
             Ok(frame) => frame,
             Err(e) => {
-                // Whose it is cannot be told from its bytes: on a DUT's own
-                // interface it is its link's; on a shared one it was never
-                // routed here.
-                self.unread(c, &e, phase);
+                // Whose it is is told from what can still be read of it:
+                // on a DUT's own interface it is its link's either way.
+                self.unread(t, c, &e, phase);
                 return;
             }
         };
@@ -504,26 +663,71 @@ impl DutSorter {
                     .map_or(c.data.len(), |s| s.min(c.data.len())),
             );
         }
+        self.learn_link(&frame, dir);
+        let counts = &mut self.traffic.frames;
         let ip = match &frame.net {
             Network::Ip(ip) => ip,
-            Network::Arp(_) | Network::LinkControl => {
+            // 802.11 management, control and null frames: the radio link
+            // itself, not a packet.
+            Network::LinkControl => {
                 counts.read += 1;
                 return;
             }
-            Network::Other { .. } if frame.is_link_management() => {
+            // Link management (spanning tree, LLDP, CDP, XID) is the
+            // switch's or the access point's, unless it leaves from a MAC
+            // the DUT sends its own addresses from; 802.1X is the DUT
+            // authenticating to the link, whoever sends it.
+            Network::Other { ethertype, .. } if frame.is_link_management() => {
                 counts.read += 1;
+                let dut_sent = frame.link.src.is_some_and(|m| self.dut_macs.contains(&m))
+                    && *ethertype != 0x888e;
+                // Counted in isolation only: under an allowlist, what the
+                // DUT says to its switch is not traffic to a destination.
+                if dut_sent && let Some(i) = phase.filter(|&i| self.phases[i].none) {
+                    let settled = t >= self.phases[i].start + self.settle_s;
+                    let judged = self.phases[i].judge_not_ip(i, t, settled, &frame, dir, &self.dns);
+                    self.record(
+                        Judgement {
+                            denied: None,
+                            ..judged
+                        },
+                        None,
+                    );
+                }
                 return;
             }
-            Network::Other { ethertype, .. } => {
-                counts.not_read += 1;
-                let what = if *ethertype <= 1500 {
-                    "802.3 LLC frames".to_string()
-                } else {
-                    format!("frames of ethertype 0x{ethertype:04x}")
-                };
-                *counts.not_read_kinds.entry(what).or_default() += 1;
-                if phase.is_some_and(|i| self.phases[i].none) && dir == Direction::FromDut {
-                    counts.unread_in_isolation += 1;
+            // Not IP: ARP is read (housekeeping under an allowlist), other
+            // protocols are not; in isolation either is a packet sent.
+            Network::Arp(_) | Network::Other { .. } => {
+                let arp = matches!(frame.net, Network::Arp(_));
+                if arp {
+                    counts.read += 1;
+                } else if let Network::Other { ethertype, .. } = &frame.net {
+                    counts.not_read += 1;
+                    let what = if *ethertype <= 1500 {
+                        "802.3 LLC frames".to_string()
+                    } else {
+                        format!("frames of ethertype 0x{ethertype:04x}")
+                    };
+                    *counts.not_read_kinds.entry(what).or_default() += 1;
+                }
+                let mut sent = false;
+                if let Some(i) = phase {
+                    let settled = t >= self.phases[i].start + self.settle_s;
+                    let judged = self.phases[i].judge_not_ip(i, t, settled, &frame, dir, &self.dns);
+                    let unlisted = match &frame.net {
+                        Network::Arp(a) => Some(IpAddr::V4(a.sender_ip))
+                            .filter(|src| !src.is_unspecified() && self.unlisted(*src, dir)),
+                        _ => None,
+                    };
+                    sent = self.record(judged, unlisted);
+                }
+                if !arp
+                    && !sent
+                    && dir == Direction::FromDut
+                    && phase.is_some_and(|i| self.phases[i].none)
+                {
+                    self.traffic.frames.unread_in_isolation += 1;
                 }
                 return;
             }
@@ -534,23 +738,34 @@ impl DutSorter {
             && !self.sides.dut_ips.contains(&ip.src.to_canonical());
         let unlisted_source = src_unlisted.then_some(ip.src);
         // Learned before judging: an answer is never judged (only what the
-        // DUT sends is), and a query teaches nothing until its answer.
-        self.dns.observe(t, ip, dir);
+        // DUT sends is), and a query teaches nothing until its answer. Only
+        // answers from the bench side teach; one from the DUT's side is
+        // forged, and a finding in any phase (in isolation it is already
+        // one, as every packet is).
+        let sender = match dir {
+            _ if self.sides.dut_ips.is_empty() => benchctl_net::allowlist::Sender::Unknown,
+            dir => dir.into(),
+        };
+        if let benchctl_net::allowlist::Observed::Forged(forged) =
+            self.dns.observe_frame(t, &frame, sender)
+            && let Some(i) = phase.filter(|&i| !self.phases[i].none)
+        {
+            self.traffic.denied.add(Offence {
+                phase: i,
+                t,
+                dest: ip.flow().to_string(),
+                why: forged.to_string(),
+                unlisted_source: None,
+            });
+        }
         if let Some(i) = phase {
             let settled = t >= self.phases[i].start + self.settle_s;
-            let judged = self.phases[i].judge(i, t, settled, (&frame, ip), dir, &self.dns);
-            if let Some((remote, mut offence)) = judged.denied {
-                offence.unlisted_source = unlisted_source;
-                self.traffic.denied_dests.insert(remote);
-                self.traffic.denied.add(offence);
-            }
-            if let Some(remote) = judged.allowed {
-                self.traffic.allowed_dests.insert(remote);
-            }
-            if let Some(mut offence) = judged.in_isolation {
-                offence.unlisted_source = unlisted_source;
-                self.traffic.in_isolation.add(offence);
-            }
+            let link = OnLink {
+                dut_ips: &self.sides.dut_ips,
+                dhcp_servers: &self.dhcp_servers,
+            };
+            let judged = self.phases[i].judge(i, t, settled, (&frame, ip), dir, &self.dns, &link);
+            self.record(judged, unlisted_source);
         }
         if dir == Direction::ToDut {
             self.traffic.packets_received += 1;
