@@ -70,6 +70,10 @@ pub(super) struct PhaseCoverage {
     boundary: i64,
     /// The grid index after the last frame seen.
     next: i64,
+    /// Frames `[pending_from, next)` came one after the other with no NaN,
+    /// inside the current windows, and are not yet in the tallies: nearly
+    /// every frame is such a one, and is then only counted (see `frame`).
+    pending_from: i64,
 }
 
 /// One window on one channel, in grid indices `[first, end)`.
@@ -104,7 +108,10 @@ impl Tally {
 
     fn observe(&mut self, i: i64) {
         let prev = self.last.unwrap_or(self.first - 1);
-        self.gap(prev + 1, i - prev - 1);
+        // Nearly every frame follows the one before: no gap to tally.
+        if i != prev + 1 {
+            self.gap(prev + 1, i - prev - 1);
+        }
         self.last = Some(i);
         self.measured += 1;
     }
@@ -112,6 +119,18 @@ impl Tally {
     fn finish(&mut self) {
         let prev = self.last.unwrap_or(self.first - 1);
         self.gap(prev + 1, self.end - prev - 1);
+    }
+}
+
+#[inline]
+/// `x` rounded to the nearest grid index. A cast rounds toward zero, so
+/// half is added for the (usual) non-negative case: this runs on every
+/// frame, and `f64::round` is a libm call on the baseline x86-64 target.
+fn grid_index(x: f64) -> i64 {
+    if x >= 0.0 {
+        (x + 0.5) as i64
+    } else {
+        x.round() as i64
     }
 }
 
@@ -150,19 +169,39 @@ impl PhaseCoverage {
             active: Vec::new(),
             boundary: i64::MIN,
             next: 0,
+            pending_from: 0,
         }
     }
 
     /// The next frame of the recording (frames come in order from the
     /// first).
+    #[inline]
     pub fn frame(&mut self, t: f64, frame: &[f64]) {
         // The frame's place on the recording's grid, from its time: a
         // recording of several capture segments skips grid points between
         // them, which then count as unmeasured.
-        let i = ((t - self.t0) * self.rate).round() as i64;
+        let i = grid_index((t - self.t0) * self.rate);
         if i < self.next {
             return; // not after the frame before: nothing new measured
         }
+        // The common case, kept cheap (this runs on every frame of the RF
+        // and current passes): the frame follows the one before, inside the
+        // same windows, and every channel measured. It joins the pending run.
+        if i == self.next
+            && i < self.boundary
+            && !frame.iter().fold(false, |nan, v| nan | v.is_nan())
+        {
+            self.next = i + 1;
+            return;
+        }
+        self.frame_at(i, frame);
+    }
+
+    /// [`frame`](Self::frame) at grid index `i` when it is not the common
+    /// case: a gap before it, a NaN in it, or a window starting or ending.
+    #[inline(never)]
+    fn frame_at(&mut self, i: i64, frame: &[f64]) {
+        self.flush();
         self.next = i + 1;
         if i >= self.boundary {
             self.rearm(i);
@@ -172,6 +211,21 @@ impl PhaseCoverage {
                 self.channels[ch][self.cursor[ch]].observe(i);
             }
         }
+        self.pending_from = i + 1;
+    }
+
+    /// Put the pending run of whole frames into the active windows' tallies.
+    fn flush(&mut self) {
+        let (from, to) = (self.pending_from, self.next);
+        if from < to {
+            for &ch in &self.active {
+                let tally = &mut self.channels[ch][self.cursor[ch]];
+                tally.observe(from);
+                tally.measured += u64::try_from(to - from - 1).unwrap_or(0);
+                tally.last = Some(to - 1);
+            }
+        }
+        self.pending_from = to;
     }
 
     /// At frame `i`, a window starts or ends: which channels are in one
@@ -200,7 +254,8 @@ impl PhaseCoverage {
     /// The windows `need` could not judge, in words, per DUT: `file` and
     /// the channels' labels name where. Channels of one DUT that lost the
     /// same stretch (a lost frame loses every channel) are named together.
-    pub fn problems(self, file: &str, labels: &[&str], need: Need) -> Vec<(String, String)> {
+    pub fn problems(mut self, file: &str, labels: &[&str], need: Need) -> Vec<(String, String)> {
+        self.flush();
         let period = 1.0 / self.rate;
         // (DUT, what is wrong) -> the channels it is wrong on, in order.
         let mut grouped: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();

@@ -928,17 +928,21 @@ impl SigmfReader {
         let segments = self.meta.segments.clone();
         let rate = self.meta.sample_rate;
         let mut k = 0;
+        let whole = Segment {
+            first_frame: 0,
+            t0: self.meta.t0,
+        };
+        let mut s = segments.first().copied().unwrap_or(whole);
         let mut next_start = segments.get(1).map_or(u64::MAX, |s| s.first_frame);
         while self.read_frames(&mut buf, 65_536)? > 0 {
             for frame in buf.chunks_exact(n) {
-                while index >= next_start {
-                    k += 1;
-                    next_start = segments.get(k + 1).map_or(u64::MAX, |s| s.first_frame);
+                if index >= next_start {
+                    while index >= next_start {
+                        k += 1;
+                        next_start = segments.get(k + 1).map_or(u64::MAX, |s| s.first_frame);
+                    }
+                    s = segments.get(k).copied().unwrap_or(whole);
                 }
-                let s = segments.get(k).copied().unwrap_or(Segment {
-                    first_frame: 0,
-                    t0: self.meta.t0,
-                });
                 f(s.t0 + (index - s.first_frame) as f64 / rate, frame);
                 index += 1;
             }
