@@ -331,6 +331,23 @@ fn suite_baseline_last_pass_fails_the_night_a_beacon_appears() {
     assert_eq!(rows[1]["regressed"], false, "{history}");
     let night3 = dir.join(run["dir"].as_str().expect("dir"));
     assert!(night3.join("baseline.json").is_file());
+    // Judged against both good nights, named in the JUnit failure and in
+    // the report.
+    assert_eq!(
+        a["baseline_nights"].as_array().map(Vec::len),
+        Some(2),
+        "{a}"
+    );
+    assert!(
+        failure.message.contains("against 2 good nights ("),
+        "{}",
+        failure.message
+    );
+    let page = std::fs::read_to_string(night3.join("report.html")).expect("report");
+    assert!(
+        page.contains("Against the baseline nights") && page.contains("new-periodic-emitter"),
+        "the report shows the comparison"
+    );
 
     // Night 4, the same build: a regressed night is nobody's baseline, so
     // the night still fails against night 2 instead of passing against 3.
@@ -363,6 +380,9 @@ fn suite_baseline_last_pass_fails_the_night_a_beacon_appears() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert_eq!(outcome_of(&cases, "phone-a"), "passed");
+    // --nights needs --baseline, and says how many nights at most.
+    let out = bench.run(&["suite", "nights.toml", "--virtual-time", "--nights", "3"]);
+    assert_eq!(out.status.code(), Some(2), "--nights without --baseline");
 }
 
 /// SIGTERM during the first scenario of a live suite: that run stops with

@@ -7,19 +7,25 @@ use clap::Args;
 use super::{CliError, Context};
 use crate::history::{Baseline, Index, diff};
 
-/// Say what changed between a run and a baseline, per DUT, and whether it
-/// is a regression.
+/// Say what changed between a run and its baseline nights, per DUT, and
+/// whether it is a regression.
 ///
-/// The baseline is by default, per DUT, the last complete earlier run of
-/// the same scenario on the same bench in which that DUT passed and did
-/// not regress in a `suite --baseline` night (`last-pass`); or any run given by its directory or run id. Compared:
-/// the firmware build (a change is reported, not a regression), and the
-/// emission profile per phase: destinations contacted, periodic flows
-/// (timers), RF bursts per minute per channel, supply current, and finding
-/// kinds. New destinations, new timers, clearly more bursts, clearly
-/// higher current and new failing findings are regressions, even when no
-/// finding crossed its threshold. README "History and regression" has the
-/// thresholds.
+/// The baseline is by default, per DUT, its last good nights (`last-pass`,
+/// --nights, default 7): complete earlier runs of the same scenario on the
+/// same bench in which that DUT passed and did not regress in a `suite
+/// --baseline` night; or any one run given by its directory or run id.
+/// Compared: the firmware build (a change is reported, not a regression),
+/// and the emission profile per phase: destinations contacted and the bytes
+/// and packets sent to each, DNS names and their registrable domains,
+/// periodic flows (timers) and their periods, per RF channel the bursts a
+/// minute, on-air time, transmission length and level, the supply
+/// current's median, mean and high percentiles, and finding kinds. What any
+/// baseline night did (or a run whose regressions were accepted) is
+/// known; each number is judged against the spread it shows across the
+/// baseline nights. What moved beyond its noise rule is a regression, even
+/// when no finding crossed its threshold; each change says which measure
+/// moved, from what to what. README "History and regression" has the
+/// rules and the numbers measured on honest nights.
 ///
 /// Both runs are taken from the runs folder's index (<runs>/history.sqlite),
 /// indexed first if they are not in it; a run directory from outside the
@@ -30,7 +36,8 @@ use crate::history::{Baseline, Index, diff};
 /// that cannot be read.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  benchctl diff runs/20261127T010000Z-nightly   each DUT against its last passing night
+  benchctl diff runs/20261127T010000Z-nightly   each DUT against its last 7 good nights
+  benchctl diff runs/20261127T010000Z-nightly --nights 14
   benchctl diff 20261127T010000Z-nightly --baseline 20261120T010000Z-nightly
   benchctl diff runs/20261127T010000Z-nightly --json | jq '.duts[].changes'")]
 pub struct Diff {
@@ -39,6 +46,11 @@ pub struct Diff {
     /// What to compare with: `last-pass`, or a run (directory, name or run id)
     #[arg(long, value_name = "RUN|last-pass", default_value = "last-pass")]
     pub baseline: Baseline,
+    /// With `last-pass`: judge each DUT against up to N of its last good
+    /// nights
+    #[arg(long, value_name = "N", default_value_t = crate::history::diff::DEFAULT_NIGHTS as u64,
+          value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub nights: u64,
     /// The runs folder [default: the run directory's parent, else ./runs]
     #[arg(long, value_name = "DIR")]
     pub runs: Option<PathBuf>,
@@ -117,7 +129,8 @@ impl Diff {
         }) {
             visitors.extend(ensure_indexed(index, key, runs)?);
         }
-        let diff = diff::compare(index, &self.run, self.baseline.clone())
+        let nights = usize::try_from(self.nights).unwrap_or(diff::DEFAULT_NIGHTS);
+        let diff = diff::compare_over(index, &self.run, self.baseline.clone(), nights)
             .map_err(|e| CliError::Usage(e.to_string()))?;
         if let Baseline::Run(key) = &self.baseline {
             warn_if_unlike(index, &diff, key);
@@ -153,13 +166,24 @@ fn accept(index: &mut Index, runs: &Path, diff: &crate::history::Diff) -> Result
         map.insert("accepted".into(), true.into());
     }
     crate::history::write_baseline_file(&runs.join(&diff.run), &doc).map_err(CliError::Usage)?;
+    let accepted: Vec<String> = diff
+        .duts
+        .iter()
+        .filter(|d| d.regressed())
+        .map(|d| d.dut.clone())
+        .collect();
     index
-        .accept_regressions(&diff.run)
+        .accept_regressions(&diff.run, &accepted)
         .map_err(|e| CliError::Usage(e.to_string()))?;
     tracing::info!(
         "{}: its regressions are accepted; it can be the baseline of the nights after it",
         diff.run
     );
+    // The report shows the comparison: keep it in step.
+    let dir = runs.join(&diff.run);
+    if dir.join(crate::report::FILE_NAME).is_file() {
+        super::report::after_run(&dir, None);
+    }
     Ok(())
 }
 

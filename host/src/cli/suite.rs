@@ -35,13 +35,16 @@ use benchctl_detect::analyze::{Findings, Verdict};
 /// hardware.
 ///
 /// Every run is indexed in the run history (<out>/history.sqlite). With
-/// --baseline last-pass each run is then compared, per DUT, with the last
-/// passing run of the same scenario on this bench (what `benchctl diff`
-/// does): a new destination, a new periodic emitter, clearly more RF
-/// bursts, clearly higher current or a new failing finding is a
-/// regression and fails the suite, even when every verdict passed. Each
-/// DUT gets a JUnit testcase "no regression against last-pass" (skipped
-/// when there is no earlier passing run).
+/// --baseline last-pass each run is then compared, per DUT, with its last
+/// good nights of the same scenario on this bench (--nights, default 7;
+/// what `benchctl diff` does): a new destination or DNS domain, a new
+/// timer or a known one firing faster, a new RF band, more bursts, on-air
+/// time, longer or stronger transmissions, higher current, more traffic to
+/// a known host or a new failing finding, each beyond the spread the
+/// baseline nights show, is a regression and fails the suite, even when
+/// every verdict passed. Each DUT gets a JUnit testcase "no regression
+/// against last-pass" (skipped when there is no earlier passing run), and
+/// each run's report.html shows the comparison.
 ///
 /// Where results go (--out, --junit, --artifacts: folders that can be
 /// written) and the history --baseline reads are checked before the first
@@ -90,6 +93,12 @@ pub struct SuiteCmd {
     /// DUT) and fail on a regression; `benchctl diff RUN` shows the same
     #[arg(long, value_name = "last-pass", value_parser = ["last-pass"])]
     pub baseline: Option<String>,
+    /// With --baseline: judge each DUT against up to N of its last good
+    /// nights
+    #[arg(long, value_name = "N", requires = "baseline",
+          default_value_t = history::diff::DEFAULT_NIGHTS as u64,
+          value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub nights: u64,
 }
 
 /// One scenario of the suite, as it went.
@@ -141,7 +150,10 @@ impl SuiteRun {
                 .iter()
                 .map(|d| DutAgainstBaseline {
                     dut: d.dut.clone(),
-                    baseline: d.baseline.clone(),
+                    baseline: d.baseline.as_ref().map(|_| match d.baseline_nights.len() {
+                        0 | 1 => d.nights_words(),
+                        n => format!("{n} good nights ({})", d.nights_words()),
+                    }),
                     regressions: d
                         .regressions()
                         .map(|c| format!("{}: {}{}", c.kind.as_str(), c.phase_tag(), c.summary))
@@ -524,6 +536,14 @@ impl SuiteCmd {
                     }
                     run.regressed = n > 0;
                     run.diff = Some(diff);
+                    // The report shows the comparison (baseline.json).
+                    let page = dir.join(crate::report::FILE_NAME);
+                    if let Err(e) = crate::report::write(dir, run.findings.as_ref(), &page) {
+                        tracing::warn!(
+                            "{}: the comparison is not in the report: {e}",
+                            page.display()
+                        );
+                    }
                 }
                 Err(why) => {
                     tracing::error!("{}: {why}", dir.display());
@@ -545,7 +565,8 @@ impl SuiteCmd {
             .and_then(|n| n.to_str())
             .ok_or_else(|| format!("{}: not a run directory name", dir.display()))?;
         let mut index = Index::open(&self.out).map_err(|e| e.to_string())?;
-        let diff = history::compare(&index, key, Baseline::LastPass)
+        let nights = usize::try_from(self.nights).unwrap_or(history::diff::DEFAULT_NIGHTS);
+        let diff = history::diff::compare_over(&index, key, Baseline::LastPass, nights)
             .map_err(|e| format!("cannot compare with the last passing run: {e}"))?;
         history::write_baseline_file(dir, &diff)?;
         let regressed: Vec<String> = diff

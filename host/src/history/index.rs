@@ -17,6 +17,13 @@
 //! | --- | --- |
 //! | 1 | runs, duts, findings, phases, rf, current, destinations, dns_names, periodic_flows |
 //! | 2 | `duts.regressed`: the DUT regressed against its baseline in a `suite --baseline` night |
+//! | 3 | the measures a night is judged by: `rf.on_air_s`, `rf.median_burst_ms`, `rf.transmissions`; `current.mean_a`, `current.p90_a`, `current.p99_a`; `dns_names.domain`; `phases.off_current_a` (the phase's budget); `duts.accepted` (`diff --accept`); `runs.profile_version` |
+//!
+//! A migration that adds measures leaves the rows already there without
+//! them, so runs also carry the [`PROFILE_VERSION`] their profile was
+//! computed with: opening an index re-profiles every run whose profile is
+//! older and whose run directory is still there (the new measures of a run
+//! directory deleted since stay unknown, and are not compared).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -139,6 +146,37 @@ const MIGRATIONS: &[&str] = &[
     // 1 -> 2: a night that failed on a regression alone must not become
     // the next night's baseline.
     "ALTER TABLE duts ADD COLUMN regressed INTEGER NOT NULL DEFAULT 0;",
+    // 2 -> 3: RF on-air time and burst length, mean and high percentiles
+    // of the current, the registrable domain of each name asked; and which
+    // profile computation wrote a run's rows (0: before this one), so the
+    // runs indexed before are re-profiled from their directories.
+    "ALTER TABLE rf ADD COLUMN on_air_s REAL;
+    ALTER TABLE rf ADD COLUMN median_burst_ms REAL;
+    ALTER TABLE rf ADD COLUMN transmissions INTEGER;
+    ALTER TABLE current ADD COLUMN mean_a REAL;
+    ALTER TABLE current ADD COLUMN p90_a REAL;
+    ALTER TABLE current ADD COLUMN p99_a REAL;
+    ALTER TABLE dns_names ADD COLUMN domain TEXT;
+    ALTER TABLE phases ADD COLUMN off_current_a REAL;
+    -- The DUT's regressions in this run were accepted (`diff --accept`):
+    -- what it did then stays known, however old the run gets.
+    ALTER TABLE duts ADD COLUMN accepted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN profile_version INTEGER NOT NULL DEFAULT 0;",
+];
+
+/// The emission profile this benchctl computes (`profile.rs`): a run whose
+/// rows were written by an older one (`runs.profile_version` below this)
+/// is profiled again from its run directory when the index is opened.
+pub const PROFILE_VERSION: i64 = 1;
+
+/// The tables holding a run's emission profile.
+const PROFILE_TABLES: [&str; 6] = [
+    "phases",
+    "rf",
+    "current",
+    "destinations",
+    "dns_names",
+    "periodic_flows",
 ];
 
 /// The schema version this benchctl writes.
@@ -256,7 +294,68 @@ impl Index {
             runs_dir: runs_dir.to_path_buf(),
         };
         index.prepare()?;
+        index.refresh_profiles()?;
         Ok(index)
+    }
+
+    /// Profile again every run whose profile an older benchctl computed
+    /// (before the measures of [`PROFILE_VERSION`]) and whose directory is
+    /// still in the runs folder; the number done. A run directory that
+    /// cannot be read keeps its old rows (said at warn level): its new
+    /// measures stay unknown and are not compared.
+    pub fn refresh_profiles(&mut self) -> Result<usize, HistoryError> {
+        let path = self.path.clone();
+        let err = sql(&path);
+        let stale: Vec<(i64, String)> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id, dir FROM runs WHERE profile_version < ?1 ORDER BY started_utc")
+                .map_err(&err)?;
+            stmt.query_map(params![PROFILE_VERSION], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(&err)?
+                .collect::<Result<_, _>>()
+                .map_err(&err)?
+        };
+        let mut done = 0;
+        for (id, dir) in stale {
+            let run_dir = self.runs_dir.join(&dir);
+            if !run_dir.join(benchctl_format::run_json::FILE_NAME).is_file() {
+                continue;
+            }
+            let profile = match super::profile::profile(&run_dir) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(
+                        "{}: kept with its old profile (the measures added since are not compared): {e}",
+                        run_dir.display()
+                    );
+                    continue;
+                }
+            };
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(&err)?;
+            for table in PROFILE_TABLES {
+                tx.execute(&format!("DELETE FROM {table} WHERE run = ?1"), params![id])
+                    .map_err(&err)?;
+            }
+            write_profile(&tx, id, &profile).map_err(&err)?;
+            tx.execute(
+                "UPDATE runs SET profile_version = ?2 WHERE id = ?1",
+                params![id, PROFILE_VERSION],
+            )
+            .map_err(&err)?;
+            tx.commit().map_err(&err)?;
+            done += 1;
+        }
+        if done > 0 {
+            tracing::info!(
+                "run history {}: {done} run(s) profiled again for the measures this benchctl compares",
+                self.path.display()
+            );
+        }
+        Ok(done)
     }
 
     fn prepare(&mut self) -> Result<(), HistoryError> {
@@ -386,8 +485,8 @@ impl Index {
         tx.execute("DELETE FROM runs WHERE dir = ?1", params![dir])
             .map_err(&err)?;
         tx.execute(
-            "INSERT INTO runs (dir, run_id, bench, scenario, started_utc, duration_s, complete, verdict, indexed_utc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO runs (dir, run_id, bench, scenario, started_utc, duration_s, complete, verdict, indexed_utc, profile_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 dir,
                 m.run_id,
@@ -398,15 +497,16 @@ impl Index {
                 m.complete,
                 verdict.verdict,
                 benchctl_format::utc_rfc3339_millis(std::time::SystemTime::now()),
+                PROFILE_VERSION,
             ],
         )
         .map_err(&err)?;
         let id = tx.last_insert_rowid();
-        let regressed = super::regressed_duts(run_dir)?;
+        let marks = super::baseline_marks(run_dir)?;
         for d in run.duts() {
             let v = verdict.duts.iter().find(|v| v.dut == d.name);
             tx.execute(
-                "INSERT INTO duts (run, name, model, build, verdict, regressed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO duts (run, name, model, build, verdict, regressed, accepted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     id,
                     d.name,
@@ -414,7 +514,8 @@ impl Index {
                     d.build,
                     // A DUT the findings do not name was not judged.
                     v.map_or("unknown", |v| v.verdict.as_str()),
-                    regressed.contains(&d.name)
+                    marks.regressed.contains(&d.name),
+                    marks.accepted.contains(&d.name)
                 ],
             )
             .map_err(&err)?;
@@ -442,14 +543,30 @@ impl Index {
     }
 
     /// The regressions of run directory `dir` were expected (a firmware
-    /// that is meant to talk to a new host): its DUTs may be baselines.
-    pub fn accept_regressions(&mut self, dir: &str) -> Result<(), HistoryError> {
+    /// that is meant to talk to a new host): its DUTs may be baselines, and
+    /// what `accepted` (the DUTs whose regressions they were) did in it
+    /// stays known to every later comparison ([`Index::accepted_before`]).
+    pub fn accept_regressions(
+        &mut self,
+        dir: &str,
+        accepted: &[String],
+    ) -> Result<(), HistoryError> {
+        let err = sql(&self.path);
         self.conn
             .execute(
                 "UPDATE duts SET regressed = 0 WHERE run = (SELECT id FROM runs WHERE dir = ?1)",
                 params![dir],
             )
-            .map_err(sql(&self.path))?;
+            .map_err(&err)?;
+        for dut in accepted {
+            self.conn
+                .execute(
+                    "UPDATE duts SET accepted = 1 WHERE name = ?2
+                       AND run = (SELECT id FROM runs WHERE dir = ?1)",
+                    params![dir, dut],
+                )
+                .map_err(&err)?;
+        }
         Ok(())
     }
 
@@ -667,6 +784,35 @@ impl Index {
         ids.into_iter().map(|id| self.record(id)).collect()
     }
 
+    /// The runs of `run`'s scenario on its bench, started before it, in
+    /// which a lab accepted `dut`'s regressions (`diff --accept`), however
+    /// long ago; the latest first.
+    pub fn accepted_before(
+        &self,
+        run: &RunRecord,
+        dut: &str,
+    ) -> Result<Vec<RunRecord>, HistoryError> {
+        let err = sql(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.id FROM runs r JOIN duts d ON d.run = r.id
+                 WHERE r.bench = ?1 AND r.scenario = ?2 AND r.dir != ?3
+                   AND r.started_utc < ?4 AND d.name = ?5 AND d.accepted
+                 ORDER BY r.started_utc DESC, r.dir DESC",
+            )
+            .map_err(&err)?;
+        let ids = stmt
+            .query_map(
+                params![run.bench, run.scenario, run.dir, run.started_utc, dut],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(&err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(&err)?;
+        ids.into_iter().map(|id| self.record(id)).collect()
+    }
+
     /// A run's findings, per DUT.
     pub fn findings(&self, run: &RunRecord) -> Result<Vec<DutVerdict>, HistoryError> {
         let err = sql(&self.path);
@@ -746,20 +892,34 @@ fn write_profile(
         for (seq, p) in d.phases.iter().enumerate() {
             let seq = seq as i64;
             tx.execute(
-                "INSERT INTO phases (run, dut, seq, phase, start_s, end_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, d.dut, seq, p.phase, p.start_s, p.end_s],
+                "INSERT INTO phases (run, dut, seq, phase, start_s, end_s, off_current_a) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, d.dut, seq, p.phase, p.start_s, p.end_s, p.off_current_a],
             )?;
             for c in &p.rf {
                 tx.execute(
-                    "INSERT INTO rf (run, dut, seq, channel, bursts, bursts_per_min, peak_above_floor_db, median_above_floor_db)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![id, d.dut, seq, c.channel, c.bursts, c.bursts_per_min, c.peak_above_floor_db, c.median_above_floor_db],
+                    "INSERT INTO rf (run, dut, seq, channel, bursts, bursts_per_min, peak_above_floor_db, median_above_floor_db,
+                                     on_air_s, median_burst_ms, transmissions)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    params![
+                        id,
+                        d.dut,
+                        seq,
+                        c.channel,
+                        c.bursts,
+                        c.bursts_per_min,
+                        c.peak_above_floor_db,
+                        c.median_above_floor_db,
+                        c.on_air_s,
+                        c.median_burst_ms,
+                        c.transmissions
+                    ],
                 )?;
             }
             for c in &p.current {
                 tx.execute(
-                    "INSERT INTO current (run, dut, seq, channel, idle_a, max_a) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![id, d.dut, seq, c.channel, c.idle_a, c.max_a],
+                    "INSERT INTO current (run, dut, seq, channel, idle_a, max_a, mean_a, p90_a, p99_a)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![id, d.dut, seq, c.channel, c.idle_a, c.max_a, c.mean_a, c.p90_a, c.p99_a],
                 )?;
             }
             for x in &p.destinations {
@@ -772,8 +932,8 @@ fn write_profile(
             }
             for n in &p.dns {
                 tx.execute(
-                    "INSERT INTO dns_names (run, dut, seq, name, queries) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![id, d.dut, seq, n.name, n.queries],
+                    "INSERT INTO dns_names (run, dut, seq, name, queries, domain) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![id, d.dut, seq, n.name, n.queries, n.domain],
                 )?;
             }
             for f in &p.periodic {
@@ -837,7 +997,7 @@ fn read_profile(conn: &Connection, id: i64) -> rusqlite::Result<RunProfile> {
     let mut placed = PlacedProfile::default();
     let PlacedProfile { profile, at } = &mut placed;
     let mut stmt = conn.prepare(
-        "SELECT dut, seq, phase, start_s, end_s FROM phases WHERE run = ?1 ORDER BY dut, seq",
+        "SELECT dut, seq, phase, start_s, end_s, off_current_a FROM phases WHERE run = ?1 ORDER BY dut, seq",
     )?;
     let phases = stmt.query_map(params![id], |r| {
         Ok((
@@ -847,6 +1007,7 @@ fn read_profile(conn: &Connection, id: i64) -> rusqlite::Result<RunProfile> {
                 phase: r.get(2)?,
                 start_s: r.get(3)?,
                 end_s: r.get(4)?,
+                off_current_a: r.get(5)?,
                 ..PhaseProfile::default()
             },
         ))
@@ -870,7 +1031,7 @@ fn read_profile(conn: &Connection, id: i64) -> rusqlite::Result<RunProfile> {
         conn,
         id,
         "rf",
-        "channel, bursts, bursts_per_min, peak_above_floor_db, median_above_floor_db",
+        "channel, bursts, bursts_per_min, peak_above_floor_db, median_above_floor_db, on_air_s, median_burst_ms, transmissions",
         |r| {
             Ok(ChannelProfile {
                 channel: r.get(2)?,
@@ -878,6 +1039,9 @@ fn read_profile(conn: &Connection, id: i64) -> rusqlite::Result<RunProfile> {
                 bursts_per_min: r.get(4)?,
                 peak_above_floor_db: r.get(5)?,
                 median_above_floor_db: r.get(6)?,
+                on_air_s: r.get(7)?,
+                median_burst_ms: r.get(8)?,
+                transmissions: r.get(9)?,
             })
         },
         |p, c| p.rf.push(c),
@@ -886,12 +1050,15 @@ fn read_profile(conn: &Connection, id: i64) -> rusqlite::Result<RunProfile> {
         conn,
         id,
         "current",
-        "channel, idle_a, max_a",
+        "channel, idle_a, max_a, mean_a, p90_a, p99_a",
         |r| {
             Ok(CurrentProfile {
                 channel: r.get(2)?,
                 idle_a: r.get(3)?,
                 max_a: r.get(4)?,
+                mean_a: r.get(5)?,
+                p90_a: r.get(6)?,
+                p99_a: r.get(7)?,
             })
         },
         |p, c| p.current.push(c),
@@ -918,10 +1085,13 @@ fn read_profile(conn: &Connection, id: i64) -> rusqlite::Result<RunProfile> {
         conn,
         id,
         "dns_names",
-        "name, queries",
+        "name, queries, domain",
         |r| {
+            let name: String = r.get(2)?;
+            let domain: Option<String> = r.get(4)?;
             Ok(DnsName {
-                name: r.get(2)?,
+                domain: domain.unwrap_or_else(|| super::profile::domain_of(&name)),
+                name,
                 queries: r.get(3)?,
             })
         },
@@ -979,6 +1149,98 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("newer benchctl"), "{err}");
+    }
+
+    /// A history written by a benchctl of schema 2 (before the measures of
+    /// issue 22): opened, it is migrated, and its runs whose directories are
+    /// still there are profiled again from them, so their new measures are
+    /// known; a run whose directory is gone keeps its rows without them.
+    #[test]
+    fn an_index_of_schema_2_is_migrated_and_its_runs_profiled_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let runs = dir.path();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/runs/honest");
+        std::fs::create_dir(runs.join("honest")).expect("mkdir");
+        for entry in std::fs::read_dir(&fixture).expect("fixture") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), runs.join("honest").join(entry.file_name())).expect("copy");
+        }
+        let conn = Connection::open(runs.join(crate::history::FILE_NAME)).expect("sqlite");
+        for step in &MIGRATIONS[..2] {
+            conn.execute_batch(step).expect("schema 2");
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 2;
+             INSERT INTO runs (id, dir, run_id, bench, scenario, started_utc, duration_s, complete, verdict, indexed_utc)
+               VALUES (1, 'honest', 'honest', 'sim-lab', 'backdoor-hunt', '2026-11-26T15:30:00.000Z', 55, 1, 'pass', 'then'),
+                      (2, 'gone', 'gone', 'sim-lab', 'backdoor-hunt', '2026-11-25T15:30:00.000Z', 55, 1, 'pass', 'then');
+             INSERT INTO duts (run, name, model, build, verdict, regressed) VALUES
+               (1, 'phone-a', 'sim-android', NULL, 'pass', 0), (2, 'phone-a', 'sim-android', NULL, 'pass', 0);
+             INSERT INTO phases (run, dut, seq, phase, start_s, end_s) VALUES
+               (1, 'phone-a', 0, 'online', 9, 21), (2, 'phone-a', 0, 'online', 9, 21);
+             INSERT INTO rf (run, dut, seq, channel, bursts, bursts_per_min, peak_above_floor_db, median_above_floor_db)
+               VALUES (1, 'phone-a', 0, 'LTE B3 uplink', 1, 5, 50, 50), (2, 'phone-a', 0, 'LTE B3 uplink', 7, 35, 60, 55);
+             INSERT INTO current (run, dut, seq, channel, idle_a, max_a) VALUES
+               (1, 'phone-a', 0, 'current', 0.3, 0.5), (2, 'phone-a', 0, 'current', 0.3, 0.5);",
+        )
+        .expect("a schema 2 history");
+        drop(conn);
+
+        let index = Index::open(runs).expect("migrated");
+        let version: i64 = index
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+        let profiled: i64 = index
+            .conn
+            .query_row(
+                "SELECT profile_version FROM runs WHERE dir = 'honest'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("profile version");
+        assert_eq!(profiled, PROFILE_VERSION);
+        // Profiled again from the run directory: every phase of the
+        // journal, with the measures schema 3 added.
+        let honest = index.run("honest").expect("query").expect("honest");
+        let profile = index.profile(&honest).expect("profile");
+        let a = profile
+            .duts
+            .iter()
+            .find(|d| d.dut == "phone-a")
+            .expect("phone-a");
+        assert!(a.phases.len() > 1, "{a:?}");
+        let online = a
+            .phases
+            .iter()
+            .find(|p| p.phase == "online")
+            .expect("online");
+        assert!(online.rf.iter().all(|c| c.on_air_s.is_some()), "{online:?}");
+        assert!(
+            online
+                .current
+                .iter()
+                .all(|c| c.mean_a.is_some() && c.p99_a.is_some()),
+            "{online:?}"
+        );
+        let soft_off = a
+            .phases
+            .iter()
+            .find(|p| p.phase == "soft-off")
+            .expect("soft-off");
+        assert_eq!(soft_off.off_current_a, Some(0.005));
+        // The run whose directory is gone keeps what it had.
+        let gone = index.run("gone").expect("query").expect("gone");
+        let profile = index.profile(&gone).expect("profile");
+        let online = &profile.duts[0].phases[0];
+        assert_eq!(online.rf[0].bursts, 7);
+        assert_eq!(online.rf[0].on_air_s, None);
+        assert_eq!(online.current[0].mean_a, None);
+        drop(index);
+        // Opening it again profiles nothing more.
+        let mut index = Index::open(runs).expect("reopened");
+        assert_eq!(index.refresh_profiles().expect("refresh"), 0);
     }
 
     #[test]

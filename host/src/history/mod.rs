@@ -55,9 +55,25 @@ pub fn write_baseline_file(run_dir: &Path, doc: &impl Serialize) -> Result<(), S
         .map_err(|e| format!("cannot write {}: {e}", file.display()))
 }
 
+/// What `run_dir`'s [`BASELINE_FILE`] says of its DUTs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BaselineMarks {
+    /// The DUTs that regressed against their baseline (none once the
+    /// regressions were accepted).
+    pub regressed: Vec<String>,
+    /// The DUTs whose regressions a lab accepted (`"accepted": true`).
+    pub accepted: Vec<String>,
+}
+
 /// The DUTs `run_dir`'s [`BASELINE_FILE`] says regressed (none without
 /// one, or when its regressions were accepted: `"accepted": true`).
 pub fn regressed_duts(run_dir: &Path) -> Result<Vec<String>, HistoryError> {
+    Ok(baseline_marks(run_dir)?.regressed)
+}
+
+/// Which DUTs `run_dir`'s [`BASELINE_FILE`] says regressed, and which
+/// had their regressions accepted (nothing without one).
+pub fn baseline_marks(run_dir: &Path) -> Result<BaselineMarks, HistoryError> {
     #[derive(Deserialize)]
     struct Kept {
         #[serde(flatten)]
@@ -68,7 +84,7 @@ pub fn regressed_duts(run_dir: &Path) -> Result<Vec<String>, HistoryError> {
     let path = run_dir.join(BASELINE_FILE);
     let bytes = match benchctl_format::input::read_document(&path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BaselineMarks::default()),
         Err(e) => {
             return Err(HistoryError::Baseline {
                 path,
@@ -80,16 +96,24 @@ pub fn regressed_duts(run_dir: &Path) -> Result<Vec<String>, HistoryError> {
         path: path.clone(),
         why: e.to_string(),
     })?;
-    if kept.accepted {
-        return Ok(Vec::new());
-    }
-    Ok(kept
+    let regressed: Vec<String> = kept
         .diff
         .duts
         .into_iter()
         .filter(DutDiff::regressed)
         .map(|d| d.dut)
-        .collect())
+        .collect();
+    Ok(if kept.accepted {
+        BaselineMarks {
+            regressed: Vec::new(),
+            accepted: regressed,
+        }
+    } else {
+        BaselineMarks {
+            regressed,
+            accepted: Vec::new(),
+        }
+    })
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -47,6 +47,9 @@ pub struct PhaseProfile {
     pub phase: String,
     pub start_s: f64,
     pub end_s: f64,
+    /// With `power = "off"`: the phase's current budget (`off_current_a`),
+    /// what a change of its current is weighed against.
+    pub off_current_a: Option<f64>,
     /// One per RF channel in the DUT's enclosure.
     pub rf: Vec<ChannelProfile>,
     /// One per current sensor on the DUT's supply.
@@ -60,17 +63,44 @@ pub struct PhaseProfile {
     pub periodic: Vec<PeriodicFlow>,
 }
 
-/// Bursts the DUT itself sent on one channel (not the room's).
+/// What the DUT itself sent on one channel (not the room's).
+///
+/// Two views of the same bursts (`rf_silence`'s runs of samples above the
+/// channel's threshold, the room's left out): *transmissions* are runs at
+/// most `rf_silence::JOIN_GAP_SAMPLES` apart joined into one, as the
+/// `rf-in-silence` finding joins them; `bursts` counts those that last at
+/// least `rf_silence::MIN_BURST_SAMPLES` (what the finding counts), while
+/// on-air time, durations and levels take every transmission, a
+/// single-sample one too (a Wi-Fi frame or a BLE advertisement is one
+/// sample at 1 kS/s, and it is as much the phone's as a long one).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChannelProfile {
     /// The channel's band, as the SigMF metadata names it.
     pub channel: String,
     pub bursts: u64,
     pub bursts_per_min: f64,
-    /// The strongest burst's peak above the channel's noise floor.
+    /// The strongest transmission's peak above the channel's noise floor.
     pub peak_above_floor_db: Option<f64>,
-    /// The median of the bursts' peaks above the floor.
+    /// The median of the transmissions' peaks above the floor.
     pub median_above_floor_db: Option<f64>,
+    /// Total time above the threshold (the samples of every run, s): the
+    /// on-air time. None in an index row written before schema 3 whose run
+    /// directory is gone.
+    pub on_air_s: Option<f64>,
+    /// The median transmission's length, ms (None: no transmission, or
+    /// not measured).
+    pub median_burst_ms: Option<f64>,
+    /// Transmissions of any length (single samples too).
+    pub transmissions: Option<u64>,
+}
+
+impl ChannelProfile {
+    /// On-air time as a share of the phase's judged part (`span_s`).
+    pub fn duty(&self, span_s: f64) -> Option<f64> {
+        self.on_air_s
+            .filter(|_| span_s > 0.0)
+            .map(|s| (s / span_s).min(1.0))
+    }
 }
 
 /// Supply current in one phase.
@@ -80,6 +110,14 @@ pub struct CurrentProfile {
     /// The median: what the DUT draws when it is not doing anything special.
     pub idle_a: f64,
     pub max_a: f64,
+    /// The mean: the energy drawn, short wake-ups included (a CPU kept
+    /// awake 450 ms of every second doubles it and barely moves the
+    /// median). None in an index row written before schema 3 whose run
+    /// directory is gone; so are the percentiles.
+    pub mean_a: Option<f64>,
+    /// 90th and 99th percentiles of the samples.
+    pub p90_a: Option<f64>,
+    pub p99_a: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -112,6 +150,18 @@ impl Destination {
 pub struct DnsName {
     pub name: String,
     pub queries: u64,
+    /// Its registrable domain by the Public Suffix List
+    /// (`benchctl_net::dns::registrable_domain`; the name itself when it
+    /// has none): `c2.evil-updates.co.uk` is `evil-updates.co.uk`.
+    pub domain: String,
+}
+
+/// The domain a name belongs to: its registrable domain by the Public
+/// Suffix List, so `a.co.uk` and `b.co.uk` are two companies; the name
+/// itself (lowercase, no trailing dot) when it has none.
+pub fn domain_of(name: &str) -> String {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    benchctl_net::dns::registrable_domain(&name).map_or_else(|| name.clone(), str::to_string)
 }
 
 /// One flow's check-in statistics (`detect::beacon`).
@@ -140,6 +190,8 @@ pub fn profile(dir: &Path) -> Result<RunProfile, ReadError> {
                 phase: p.phase.name.clone(),
                 start_s: p.start,
                 end_s: p.end,
+                off_current_a: (p.phase.expect.power == benchctl_format::PowerExpect::Off)
+                    .then_some(p.phase.expect.off_current_a),
                 ..PhaseProfile::default()
             })
             .collect();
@@ -182,6 +234,15 @@ pub fn profile(dir: &Path) -> Result<RunProfile, ReadError> {
     Ok(RunProfile { duts })
 }
 
+impl PhaseProfile {
+    /// Seconds of the phase that are the DUT's (after the bench's
+    /// settling second).
+    pub fn judged_s(&self) -> f64 {
+        let (from, to) = judged(self);
+        to - from
+    }
+}
+
 /// The part of a phase that is the DUT's: after the bench's settling second.
 fn judged(p: &PhaseProfile) -> (f64, f64) {
     let from = (p.start_s + SETTLE_S).min(p.end_s);
@@ -208,33 +269,69 @@ fn rf_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<(), R
             continue;
         };
         let floor = analysis.floors[ch].median_dbm;
-        // Transmissions, as the rf-in-silence finding counts them, so the
+        // Transmissions, as the rf-in-silence finding joins them, so the
         // profile and the findings agree on what a burst is.
         let mine: Vec<&rf::Burst> = analysis.bursts[ch].iter().filter(|b| !b.room).collect();
         let sent = rf::transmissions(&mine, period);
         for p in &mut d.phases {
             let (from, to) = judged(p);
-            let mut above: Vec<f64> = rf::within(&sent, period, from, to)
+            let inside = clipped(&sent, from, to);
+            let counted = inside.iter().filter(|b| b.counts(period)).count() as u64;
+            let mut above: Vec<f64> = inside
                 .iter()
                 .map(|b| b.peak_dbm - floor)
                 .filter(|v| v.is_finite())
                 .collect();
             above.sort_by(f64::total_cmp);
+            let mut lengths_ms: Vec<f64> = inside.iter().map(|b| b.duration_s() * 1e3).collect();
+            lengths_ms.sort_by(f64::total_cmp);
+            // On air: the runs themselves, without the gaps the joining
+            // bridged.
+            let on_air_s = clipped_runs(&mine, from, to);
             let minutes = (to - from) / 60.0;
             p.rf.push(ChannelProfile {
                 channel: channel.label().to_string(),
-                bursts: above.len() as u64,
+                bursts: counted,
                 bursts_per_min: if minutes > 0.0 {
-                    above.len() as f64 / minutes
+                    counted as f64 / minutes
                 } else {
                     0.0
                 },
                 peak_above_floor_db: above.last().copied(),
                 median_above_floor_db: above.get(above.len() / 2).copied(),
+                on_air_s: Some(on_air_s),
+                median_burst_ms: lengths_ms.get(lengths_ms.len() / 2).copied(),
+                transmissions: Some(inside.len() as u64),
             });
         }
     }
     Ok(())
+}
+
+/// The transmissions of `sent` (in time order, not overlapping) that
+/// overlap `[from, to)`, clipped to it, whatever their length.
+fn clipped(sent: &[rf::Burst], from: f64, to: f64) -> Vec<rf::Burst> {
+    let first = sent.partition_point(|b| b.end_s <= from);
+    sent[first..]
+        .iter()
+        .take_while(|b| b.start_s < to)
+        .map(|b| rf::Burst {
+            start_s: b.start_s.max(from),
+            end_s: b.end_s.min(to),
+            ..*b
+        })
+        .filter(|b| b.end_s > b.start_s)
+        .collect()
+}
+
+/// Seconds the runs of `runs` (in time order) spend inside `[from, to)`.
+fn clipped_runs(runs: &[&rf::Burst], from: f64, to: f64) -> f64 {
+    let first = runs.partition_point(|b| b.end_s <= from);
+    runs[first..]
+        .iter()
+        .take_while(|b| b.start_s < to)
+        .map(|b| (b.end_s.min(to) - b.start_s.max(from)).max(0.0))
+        .fold(0.0, |a, b| a + b)
 }
 
 /// One pass over the current samples: per (channel, phase) a histogram for
@@ -242,7 +339,7 @@ fn rf_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<(), R
 fn current_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<(), ReadError> {
     let channels = reader.channels().to_vec();
     let bins = (CURRENT_MAX_A / CURRENT_BIN_A) as usize + 1;
-    // Per channel: its DUT's index and, per phase, (histogram, max).
+    // Per channel: its DUT's index and, per phase, (histogram, max, sum).
     let owner: Vec<Option<usize>> = channels
         .iter()
         .map(|c| {
@@ -251,10 +348,10 @@ fn current_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<
                 .and_then(|n| duts.iter().position(|d| d.dut == n))
         })
         .collect();
-    let mut stats: Vec<Vec<(Vec<u64>, f64)>> = owner
+    let mut stats: Vec<Vec<(Vec<u64>, f64, f64)>> = owner
         .iter()
         .map(|o| match o {
-            Some(i) => vec![(Vec::new(), f64::NEG_INFINITY); duts[*i].phases.len()],
+            Some(i) => vec![(Vec::new(), f64::NEG_INFINITY, 0.0); duts[*i].phases.len()],
             None => Vec::new(),
         })
         .collect();
@@ -270,27 +367,44 @@ fn current_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<
             }) else {
                 continue;
             };
-            let (hist, max) = &mut stats[ch][k];
+            let (hist, max, sum) = &mut stats[ch][k];
             if hist.is_empty() {
                 hist.resize(bins, 0);
             }
             let bin = ((v.max(0.0) / CURRENT_BIN_A).round() as usize).min(bins - 1);
             hist[bin] += 1;
             *max = max.max(v);
+            *sum += v;
         }
     })?;
     for (ch, per_phase) in stats.into_iter().enumerate() {
         let Some(d) = owner[ch] else { continue };
-        for (k, (hist, max)) in per_phase.into_iter().enumerate() {
+        for (k, (hist, max, sum)) in per_phase.into_iter().enumerate() {
             let total: u64 = hist.iter().sum();
             if total == 0 {
                 continue;
             }
+            let quantile = |q: f64| {
+                // The bin holding the sample of rank ceil(q * total).
+                let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+                let mut seen = 0;
+                let bin = hist
+                    .iter()
+                    .position(|&n| {
+                        seen += n;
+                        seen >= rank
+                    })
+                    .unwrap_or(hist.len() - 1);
+                bin as f64 * CURRENT_BIN_A
+            };
             let median_bin = rf::quantile_bin(hist.iter().copied().enumerate(), total);
             duts[d].phases[k].current.push(CurrentProfile {
                 channel: channels[ch].label().to_string(),
                 idle_a: median_bin as f64 * CURRENT_BIN_A,
                 max_a: max,
+                mean_a: Some(sum / total as f64),
+                p90_a: Some(quantile(0.90)),
+                p99_a: Some(quantile(0.99)),
             });
         }
     }
@@ -350,7 +464,11 @@ fn net_profile(sorter: &DutSorter, k: usize, p: &mut PhaseProfile) {
     }
     p.dns = dns
         .into_iter()
-        .map(|(name, queries)| DnsName { name, queries })
+        .map(|(name, queries)| DnsName {
+            domain: domain_of(&name),
+            name,
+            queries,
+        })
         .collect();
     p.periodic = periodic;
 }

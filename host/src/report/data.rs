@@ -48,6 +48,10 @@ pub struct RunData {
     pub power: Stream<Vec<Trace>>,
     pub net: Stream<BTreeMap<String, Vec<PeerRow>>>,
     pub findings: Result<FindingsDoc, String>,
+    /// The run against its DUTs' baseline nights (`baseline.json`, written
+    /// by `suite --baseline` and `diff --accept`): None when there is none,
+    /// why when it cannot be read.
+    pub baseline: Option<Result<BaselineDoc, String>>,
     /// Things a reader of the report should know about the recording
     /// itself: cut journal lines, truncated data files.
     pub notes: Vec<String>,
@@ -104,6 +108,29 @@ pub struct PeerRow {
     pub sent: Vec<u32>,
     pub received: Vec<u32>,
     pub total: u64,
+}
+
+/// `baseline.json`: the comparison, and whether a lab accepted its
+/// regressions.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BaselineDoc {
+    #[serde(flatten)]
+    pub diff: crate::history::Diff,
+    #[serde(default)]
+    pub accepted: bool,
+}
+
+/// `<dir>/baseline.json`, if the run was compared with its baseline.
+fn baseline_of(dir: &Path) -> Option<Result<BaselineDoc, String>> {
+    let path = dir.join(crate::history::BASELINE_FILE);
+    match benchctl_format::input::read_document(&path) {
+        Ok(bytes) => Some(
+            serde_json::from_slice(&bytes)
+                .map_err(|e| format!("{}: not a readable comparison ({e})", path.display())),
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => Some(Err(format!("{}: {e}", path.display()))),
+    }
 }
 
 /// findings.json (`benchctl-findings/1`) as the report reads it: owned
@@ -293,6 +320,7 @@ pub fn load(
         power,
         net,
         findings,
+        baseline: baseline_of(dir),
         notes,
     })
 }

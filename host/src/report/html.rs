@@ -40,6 +40,8 @@ g.finding:target .finding-box,g.finding.here .finding-box{stroke-width:5;fill-op
 a.finding-link{color:#e6007e;font-weight:700;text-decoration:none}
 .phase-legend{margin:4px 0 0;font-size:12.5px;color:#444}ul.phase-legend{padding-left:20px}
 footer{margin-top:30px;color:#888;font-size:12px}
+.changes td{border-top:1px solid #ddd}.regression{color:#c62828;font-weight:700}.change{color:#555}
+.nights{font-size:12.5px;color:#444}h3{font-size:15px;margin:16px 0 4px}
 "#;
 
 /// The script: marks the finding a link points at (also after the page
@@ -74,6 +76,7 @@ pub fn page(run: &RunData) -> String {
         escape(&verdict.to_uppercase())
     );
     header(&mut out, run, &verdict);
+    baseline_section(&mut out, run);
     let numbered = number_findings(run);
     for dut in &run.duts {
         let marked: Vec<Marked<'_>> = numbered
@@ -274,6 +277,102 @@ fn header(out: &mut String, run: &RunData, verdict: &str) {
         out.push_str("</table>");
     }
     out.push_str("</header>");
+}
+
+/// The run against its DUTs' baseline nights (`baseline.json`): per DUT
+/// the nights it was judged against, and each change with the measure that
+/// moved, from what to what and how far the noise rule let it go.
+fn baseline_section(out: &mut String, run: &RunData) {
+    let Some(doc) = &run.baseline else {
+        return;
+    };
+    out.push_str("<section id=\"baseline\"><h2>Against the baseline nights</h2>");
+    let doc = match doc {
+        Ok(doc) => doc,
+        Err(why) => {
+            let _ = write!(out, "<p class=\"notes\">{}</p></section>", escape(why));
+            return;
+        }
+    };
+    let diff = &doc.diff;
+    let n = diff.regressions().count();
+    let _ = write!(
+        out,
+        "<p>Compared with {} ({}): <b class=\"{}\">{}</b>{}.</p>",
+        escape(&diff.baseline),
+        if diff.nights > 1 {
+            format!("each DUT's last {} good nights at most", diff.nights)
+        } else {
+            "one run".to_string()
+        },
+        if n > 0 { "regression" } else { "change" },
+        match n {
+            0 => "no regression".to_string(),
+            1 => "1 regression".to_string(),
+            n => format!("{n} regressions"),
+        },
+        if doc.accepted {
+            "; a lab accepted the regressions as expected (<code>diff --accept</code>)"
+        } else {
+            ""
+        }
+    );
+    for d in &diff.duts {
+        let _ = write!(out, "<h3>{}</h3>", escape(&d.dut));
+        if d.baseline.is_none() {
+            out.push_str("<p class=\"nights\">No baseline night: nothing to compare with.</p>");
+        } else {
+            let nights: Vec<String> = if d.baseline_nights.is_empty() {
+                vec![format!(
+                    "{} ({})",
+                    d.baseline.as_deref().unwrap_or("?"),
+                    d.baseline_started_utc.as_deref().unwrap_or("?")
+                )]
+            } else {
+                d.baseline_nights
+                    .iter()
+                    .map(|n| format!("{} ({})", n.dir, n.started_utc))
+                    .collect()
+            };
+            let _ = write!(
+                out,
+                "<p class=\"nights\">Judged against {}: {}.</p>",
+                match nights.len() {
+                    1 => "one night".to_string(),
+                    k => format!("{k} nights, the latest first"),
+                },
+                escape(&nights.join(", "))
+            );
+        }
+        for note in &d.notes {
+            let _ = write!(out, "<p class=\"notes\">{}</p>", escape(note));
+        }
+        if d.changes.is_empty() {
+            if d.baseline.is_some() {
+                out.push_str("<p>No change.</p>");
+            }
+            continue;
+        }
+        out.push_str("<table class=\"changes\"><tr><th></th><th>change</th><th>phase</th><th>measure</th><th>baseline nights</th><th>now</th><th>noise allows</th><th>what</th></tr>");
+        for c in &d.changes {
+            let cell = |v: &Option<String>| escape(v.as_deref().unwrap_or("-"));
+            let _ = write!(
+                out,
+                "<tr><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                if c.regression { "regression" } else { "change" },
+                if c.regression { "REGRESSION" } else { "change" },
+                escape(c.kind.as_str()),
+                escape(c.phase.as_deref().unwrap_or("-")),
+                cell(&c.measure),
+                cell(&c.was),
+                cell(&c.now),
+                cell(&c.limit),
+                escape(&c.summary),
+            );
+        }
+        out.push_str("</table>");
+    }
+    out.push_str("</section>");
 }
 
 /// "54 s", "12 min 3 s", "24 h 0 min".
@@ -487,6 +586,7 @@ mod tests {
             power: Stream::Absent("no power".into()),
             net: Stream::Absent("no net".into()),
             findings: Ok(findings),
+            baseline: None,
             notes: Vec::new(),
         }
     }
