@@ -36,5 +36,9 @@ fuzz_target!(|input: &[u8]| {
         let _ = events.phase_at(dut, f64::NAN);
     }
     let _ = events.faults().count();
-    let _ = (events.out_of_order(), events.truncated_line(), events.all().len());
+    let _ = (
+        events.out_of_order(),
+        events.truncated_line(),
+        events.all().len(),
+    );
 });
