@@ -18,10 +18,10 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 
 use benchctl_format::PcapngWriter;
-use benchctl_format::read::RunDir;
 use benchctl_net::dns::{build_query, build_response, rtype};
 use benchctl_net::frame::{ETHERTYPE_IPV4, ethernet, ipv4, udp};
-use common::{TestBench, repo_root};
+use common::TestBench;
+use common::judged::{analyze, dut, failing, fixture_rewritten, unchanged};
 
 /// phone-b's link in the fixtures: its MAC, the bench's, its address and
 /// its resolver's.
@@ -66,85 +66,7 @@ fn from_phone_b(dst: Ipv4Addr, sport: u16, dport: u16, id: u16, payload: &[u8]) 
 /// plus `extra` (interface, run time, frame), in time order. The rest of
 /// the fixture is copied as it is; nothing tracked is written.
 fn fixture_with(dir: &Path, fixture: &str, extra: &[(&str, f64, Vec<u8>)]) -> PathBuf {
-    let source = repo_root().join("fixtures/runs").join(fixture);
-    let run = dir.join(fixture);
-    std::fs::create_dir_all(&run).expect("copy folder");
-    for entry in std::fs::read_dir(&source).expect("fixture") {
-        let entry = entry.expect("entry");
-        if entry.file_name() != "net.pcapng" && entry.file_name() != "findings.json" {
-            std::fs::copy(entry.path(), run.join(entry.file_name())).expect("copy");
-        }
-    }
-    let original = RunDir::open(&source).expect("fixture opens");
-    let started = original.started();
-    let reader = original.net().expect("net").expect("a capture");
-    let names: Vec<String> = reader
-        .interfaces()
-        .iter()
-        .map(|i| i.name.clone().unwrap_or_default())
-        .collect();
-    let mut frames: Vec<(usize, f64, Vec<u8>)> = Vec::new();
-    for p in reader {
-        let p = p.expect("packet");
-        let t = p.time.expect("timed").seconds_since(started);
-        frames.push((p.interface, t, p.data.to_vec()));
-    }
-    for (interface, t, f) in extra {
-        let i = names
-            .iter()
-            .position(|n| n == interface)
-            .expect("interface");
-        frames.push((i, *t, f.clone()));
-    }
-    frames.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let mut out = PcapngWriter::create(&run.join("net.pcapng"), &names).expect("pcapng");
-    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(STARTED_UNIX_S);
-    for (i, t, f) in frames {
-        let at = start + Duration::from_secs_f64(t);
-        out.packet(i as u32, at, &f, f.len() as u32)
-            .expect("packet");
-    }
-    out.finish().expect("finish");
-    run
-}
-
-/// `benchctl analyze --no-write --json` on one input: exit code and
-/// document.
-fn analyze(bench: &TestBench, input: &Path) -> (Option<i32>, Value) {
-    let out = bench.run(&[
-        "analyze",
-        "--no-write",
-        "--json",
-        input.to_str().expect("utf-8 path"),
-    ]);
-    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}: {}",
-            input.display(),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code(), doc)
-}
-
-/// A DUT's entry in the findings document.
-fn dut<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["duts"]
-        .as_array()
-        .expect("duts")
-        .iter()
-        .find(|d| d["dut"] == name)
-        .unwrap_or_else(|| panic!("{name} in {doc}"))
-}
-
-/// A DUT's findings of `kind` with severity medium or high.
-fn failing<'a>(doc: &'a Value, name: &str, kind: &str) -> Vec<&'a Value> {
-    dut(doc, name)["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["kind"] == kind && (f["severity"] == "medium" || f["severity"] == "high"))
-        .collect()
+    fixture_rewritten(dir, fixture, unchanged, extra)
 }
 
 // --- Class 6: forged DNS answers ---------------------------------------------

@@ -15,15 +15,13 @@
 mod common;
 
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::path::Path;
 
 use serde_json::Value;
 
-use benchctl_format::PcapngWriter;
-use benchctl_format::read::RunDir;
 use benchctl_net::frame::{ETHERTYPE_ARP, ETHERTYPE_IPV4, ethernet, ipv4, udp};
-use common::{TestBench, repo_root};
+use common::TestBench;
+use common::judged::{analyze, dut, failing, fixture_rewritten, unchanged};
 
 /// phone-b's link in the fixtures: its MAC, the bench's, its address and
 /// the bench's.
@@ -33,71 +31,6 @@ const PHONE_B: Ipv4Addr = Ipv4Addr::new(10, 77, 2, 2);
 const BENCH_B: Ipv4Addr = Ipv4Addr::new(10, 77, 2, 1);
 /// The implant's server (TEST-NET-3), as in the fixtures.
 const C2: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 7);
-/// The fixtures' `started_utc`, 2026-11-26T15:30:00Z.
-const STARTED_UNIX_S: u64 = 1_795_707_000;
-
-/// One frame of a capture: interface name, run time, bytes.
-type Framed = (String, f64, Vec<u8>);
-
-/// A copy of fixture `fixture` in `dir` whose capture is the fixture's,
-/// each frame passed through `rewrite` (which returns what replaces it:
-/// itself, nothing, or other frames), plus `extra`; in time order. The rest
-/// of the fixture is copied as it is; nothing tracked is written.
-fn fixture_rewritten(
-    dir: &Path,
-    fixture: &str,
-    mut rewrite: impl FnMut(&str, f64, &[u8]) -> Vec<(f64, Vec<u8>)>,
-    extra: &[(&str, f64, Vec<u8>)],
-) -> PathBuf {
-    let source = repo_root().join("fixtures/runs").join(fixture);
-    let run = dir.join(fixture);
-    std::fs::create_dir_all(&run).expect("copy folder");
-    for entry in std::fs::read_dir(&source).expect("fixture") {
-        let entry = entry.expect("entry");
-        if entry.file_name() != "net.pcapng" && entry.file_name() != "findings.json" {
-            std::fs::copy(entry.path(), run.join(entry.file_name())).expect("copy");
-        }
-    }
-    let original = RunDir::open(&source).expect("fixture opens");
-    let started = original.started();
-    let reader = original.net().expect("net").expect("a capture");
-    let names: Vec<String> = reader
-        .interfaces()
-        .iter()
-        .map(|i| i.name.clone().unwrap_or_default())
-        .collect();
-    let mut frames: Vec<Framed> = Vec::new();
-    for p in reader {
-        let p = p.expect("packet");
-        let t = p.time.expect("timed").seconds_since(started);
-        let name = &names[p.interface];
-        for (t, f) in rewrite(name, t, &p.data) {
-            frames.push((name.clone(), t, f));
-        }
-    }
-    frames.extend(
-        extra
-            .iter()
-            .map(|(name, t, f)| (name.to_string(), *t, f.clone())),
-    );
-    frames.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let mut out = PcapngWriter::create(&run.join("net.pcapng"), &names).expect("pcapng");
-    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(STARTED_UNIX_S);
-    for (name, t, f) in frames {
-        let i = names.iter().position(|n| *n == name).expect("interface");
-        let at = start + Duration::from_secs_f64(t);
-        out.packet(i as u32, at, &f, f.len() as u32)
-            .expect("packet");
-    }
-    out.finish().expect("finish");
-    run
-}
-
-/// The fixture's own frames, unchanged.
-fn unchanged(_: &str, t: f64, f: &[u8]) -> Vec<(f64, Vec<u8>)> {
-    vec![(t, f.to_vec())]
-}
-
 /// Whether `f` is one of the implant's datagrams of `isolated-talker`:
 /// phone-b's UDP to 203.0.113.7 in the isolated phase (13-18 s).
 fn implant_datagram(interface: &str, t: f64, f: &[u8]) -> bool {
@@ -106,45 +39,6 @@ fn implant_datagram(interface: &str, t: f64, f: &[u8]) -> bool {
         && f.get(12..14) == Some(&[0x08, 0x00][..])
         && f.get(23) == Some(&17)
         && f.get(30..34) == Some(&C2.octets()[..])
-}
-
-/// `benchctl analyze --no-write --json` on one input: exit code and
-/// document.
-fn analyze(bench: &TestBench, input: &Path) -> (Option<i32>, Value) {
-    let out = bench.run(&[
-        "analyze",
-        "--no-write",
-        "--json",
-        input.to_str().expect("utf-8 path"),
-    ]);
-    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}: {}",
-            input.display(),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code(), doc)
-}
-
-/// A DUT's entry in the findings document.
-fn dut<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["duts"]
-        .as_array()
-        .expect("duts")
-        .iter()
-        .find(|d| d["dut"] == name)
-        .unwrap_or_else(|| panic!("{name} in {doc}"))
-}
-
-/// A DUT's findings of `kind` with severity medium or high.
-fn failing<'a>(doc: &'a Value, name: &str, kind: &str) -> Vec<&'a Value> {
-    dut(doc, name)["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["kind"] == kind && (f["severity"] == "medium" || f["severity"] == "high"))
-        .collect()
 }
 
 /// The run fails on phone-b alone (exit 1), with a `kind` finding: the

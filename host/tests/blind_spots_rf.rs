@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use common::judged::{analyze, dut};
 use common::{TestBench, outside, repo_root};
 
 fn copy_fixture(name: &str, into: &Path) -> PathBuf {
@@ -27,32 +28,6 @@ fn read_json(path: &Path) -> Value {
 
 fn write_json(path: &Path, v: &Value) {
     std::fs::write(path, serde_json::to_vec_pretty(v).expect("json")).expect("write");
-}
-
-/// `analyze --json --no-write`: the exit code and the findings document.
-fn analyze(bench: &TestBench, dir: &Path) -> (Option<i32>, Value) {
-    let out = bench.run(&[
-        "analyze",
-        "--json",
-        "--no-write",
-        dir.to_str().expect("utf-8"),
-    ]);
-    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "findings on stdout ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code(), doc)
-}
-
-fn dut<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["duts"]
-        .as_array()
-        .expect("duts")
-        .iter()
-        .find(|d| d["dut"] == name)
-        .expect("the DUT")
 }
 
 fn kinds(dut: &Value) -> Vec<String> {

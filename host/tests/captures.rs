@@ -300,50 +300,12 @@ fn rewritten_fixture(
     edit: Edit<'_>,
     extra: &[(&str, f64, Vec<u8>)],
 ) -> PathBuf {
-    use benchctl_format::PcapngWriter;
-    use benchctl_format::read::RunDir;
-    let source = repo_root().join("fixtures/runs").join(fixture);
-    let run = dir.join(fixture);
-    std::fs::create_dir_all(&run).expect("copy folder");
-    for entry in std::fs::read_dir(&source).expect("fixture") {
-        let entry = entry.expect("entry");
-        if entry.file_name() != "net.pcapng" && entry.file_name() != "findings.json" {
-            std::fs::copy(entry.path(), run.join(entry.file_name())).expect("copy");
-        }
-    }
-    let original = RunDir::open(&source).expect("fixture opens");
-    let started = original.started();
-    let reader = original.net().expect("net").expect("a capture");
-    let names: Vec<String> = reader
-        .interfaces()
-        .iter()
-        .map(|i| i.name.clone().unwrap_or_default())
-        .collect();
-    let mut frames: Vec<(usize, f64, Vec<u8>)> = Vec::new();
-    for p in reader {
-        let p = p.expect("packet");
-        let t = p.time.expect("timed").seconds_since(started);
-        for f in edit(&names[p.interface], t, &p.data) {
-            frames.push((p.interface, t, f));
-        }
-    }
-    for (interface, t, f) in extra {
-        let i = names
-            .iter()
-            .position(|n| n == interface)
-            .expect("interface");
-        frames.push((i, *t, f.clone()));
-    }
-    frames.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let mut out = PcapngWriter::create(&run.join("net.pcapng"), &names).expect("pcapng");
-    let start = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_707_000);
-    for (i, t, f) in frames {
-        let at = start + std::time::Duration::from_secs_f64(t);
-        out.packet(i as u32, at, &f, f.len() as u32)
-            .expect("packet");
-    }
-    out.finish().expect("finish");
-    run
+    common::judged::fixture_rewritten(
+        dir,
+        fixture,
+        |name, t, f| edit(name, t, f).into_iter().map(|f| (t, f)).collect(),
+        extra,
+    )
 }
 
 /// phone-b's packet to 203.0.113.7 (the fixture's implant) with its source

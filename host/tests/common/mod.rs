@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses part of it
 
 pub mod firmware;
+pub mod judged;
 pub mod outside;
 
 use std::io::{BufRead, BufReader};
