@@ -424,6 +424,10 @@ fn crash_after_flush_leaves_readable_files() {
     RunManifest::new("crash", "sim-lab", "crash", t0, Vec::new())
         .write(run)
         .unwrap();
+    // The flush clock starts before the writers do, so the Python
+    // validation below (seconds on a loaded machine) cannot make a flush
+    // due before the test says so.
+    let start = Instant::now();
     let mut journal = Journal::create(run).unwrap();
     let channels = vec![
         rf_channel(Some("phone-a"), "lte-b3-ul", 1_710_000_000, 1_785_000_000),
@@ -437,7 +441,6 @@ fn crash_after_flush_leaves_readable_files() {
     // (numpy refuses to mmap 0 bytes), a limit of that reader, not the file.
     sigmf_validate_only(rf.meta_path());
 
-    let start = Instant::now();
     for k in 0..3 {
         journal.note(f64::from(k), &format!("line {k}")).unwrap();
     }

@@ -282,3 +282,43 @@ fn the_dry_run_warns_of_expectations_nothing_measures() {
         serde_json::from_str(&tb.ok(&["--json", "run", "s.toml", "--dry-run"])).expect("JSON");
     assert_eq!(json["warnings"].as_array().map(Vec::len), Some(2), "{json}");
 }
+
+/// Settle windows (`expect.settle_s`, recording-format.md): a phase sets
+/// its own, `[scenario] settle` sets every other phase's, and each phase
+/// line of the journal carries what applies (none at all: 0, left out).
+#[test]
+fn settle_windows_go_into_the_phase_lines() {
+    use benchctl::scenario::StepKind;
+    let text = "[scenario]\nname = \"t\"\nduts = [\"phone-a\"]\nsettle = \"1.5s\"\nsteps = [\n  { phase = \"a\", rf = \"silent\" },\n  { phase = \"b\", rf = \"silent\", settle = \"4s\" },\n  { phase = \"c\", settle = \"0s\" },\n]\n";
+    let s = benchctl::scenario::parse(Path::new("s.toml"), text, &bench()).expect("valid");
+    let settle: Vec<Option<f64>> = s.timelines[0]
+        .steps
+        .iter()
+        .filter_map(|step| match &step.kind {
+            StepKind::Phase { expect, .. } => Some(expect.settle_s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(settle, [Some(1.5), Some(4.0), None]);
+    // Without [scenario] settle a phase settles for 0 s: nothing written.
+    let plain = format!("{HEAD}  {{ phase = \"a\", rf = \"silent\" }},\n]\n");
+    let s = benchctl::scenario::parse(Path::new("s.toml"), &plain, &bench()).expect("valid");
+    assert!(matches!(
+        &s.timelines[0].steps[0].kind,
+        StepKind::Phase { expect, .. } if expect.settle_s.is_none()
+    ));
+
+    let e = errors(&format!(
+        "{HEAD}  {{ phase = \"a\", settle = \"soon\" }},\n  {{ do = \"power.on\", settle = \"2s\" }},\n  {{ wait = \"1s\", settle = \"2s\" }},\n]\n"
+    ));
+    let lines: Vec<&str> = e.lines().collect();
+    assert!(lines[0].starts_with("s.toml:5:27: settle: "), "{e}");
+    assert!(
+        e.contains("s.toml:6:31: `settle` belongs to a phase step, not this one"),
+        "{e}"
+    );
+    assert!(
+        e.contains("s.toml:7:27: a `wait` step takes no `settle`"),
+        "{e}"
+    );
+}

@@ -66,6 +66,12 @@ pub struct Expect {
     /// Amperes; readers default to 0.005 when it is missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub off_current_a: Option<f64>,
+    /// Seconds from the phase's start that are the DUT's time to obey (a
+    /// radio detaching after the airplane command): expectations are judged
+    /// from `t + settle_s` on, what comes before is reported at `low`.
+    /// Readers take a missing one as 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle_s: Option<f64>,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -95,6 +101,13 @@ impl Expect {
     pub fn allowlist<S: Into<String>>(mut self, allow: impl IntoIterator<Item = S>) -> Self {
         self.net = NetExpect::Allowlist;
         self.allow = allow.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// `settle_s`, written only when above 0 (readers take a missing one
+    /// as 0).
+    pub fn settle(mut self, seconds: f64) -> Self {
+        self.settle_s = (seconds > 0.0).then_some(seconds);
         self
     }
 

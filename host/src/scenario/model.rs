@@ -217,9 +217,13 @@ pub fn expect_words(e: &Expect) -> String {
         let amps = e.off_current_a.unwrap_or(DEFAULT_OFF_CURRENT_A);
         words.push(format!("power off (at most {:.0} mA)", amps * 1e3));
     }
-    if words.is_empty() {
-        "anything".into()
+    let mut text = if words.is_empty() {
+        "anything".to_string()
     } else {
         words.join(", ")
+    };
+    if let Some(s) = e.settle_s {
+        text.push_str(&format!(" (from {s} s after its start)"));
     }
+    text
 }

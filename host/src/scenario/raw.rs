@@ -23,6 +23,8 @@ pub struct RawHeader {
     pub on_fault: Option<Spanned<RawFaultPolicy>>,
     /// How long a device command waits for a phone that is still starting.
     pub device_timeout: Option<Spanned<String>>,
+    /// Every phase's settle window unless the phase sets its own.
+    pub settle: Option<Spanned<String>>,
     /// The timeline every DUT in `duts` runs, unless it has its own.
     pub steps: Option<Spanned<Vec<Spanned<RawStep>>>>,
 }
@@ -63,4 +65,6 @@ pub struct RawStep {
     pub net: Option<Spanned<String>>,
     pub power: Option<Spanned<String>>,
     pub off_current_a: Option<Spanned<f64>>,
+    /// How long after the phase starts the DUT has to obey (`expect.settle_s`).
+    pub settle: Option<Spanned<String>>,
 }

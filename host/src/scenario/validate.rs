@@ -35,6 +35,7 @@ pub fn parse(path: &Path, source: &str, bench: &BenchConfig) -> Result<Scenario,
     let scenario = Checker {
         diag: &mut diag,
         bench,
+        settle_s: 0.0,
     }
     .scenario(raw);
     diag.finish()?;
@@ -44,6 +45,8 @@ pub fn parse(path: &Path, source: &str, bench: &BenchConfig) -> Result<Scenario,
 struct Checker<'d, 'a> {
     diag: &'d mut Diagnostics<'a>,
     bench: &'d BenchConfig,
+    /// `[scenario] settle`: each phase's settle window unless it sets one.
+    settle_s: f64,
 }
 
 impl Checker<'_, '_> {
@@ -101,6 +104,9 @@ impl Checker<'_, '_> {
                 .error(header.duts.span(), "the scenario names no DUTs");
         }
 
+        if let Some(settle) = &header.settle {
+            self.settle_s = self.settle(settle).unwrap_or(0.0);
+        }
         let shared = header.steps;
         let mut own = raw.timelines;
         let mut timelines = Vec::new();
@@ -204,6 +210,7 @@ impl Checker<'_, '_> {
                 "off_current_a",
                 "a phase",
             );
+            self.not_for(s.settle.as_ref().map(|x| x.span()), "settle", "a phase");
             StepKind::Action {
                 action: self.action(dut, action, s)?,
             }
@@ -261,6 +268,7 @@ impl Checker<'_, '_> {
             ("net", s.net.as_ref().map(|x| x.span())),
             ("power", s.power.as_ref().map(|x| x.span())),
             ("off_current_a", s.off_current_a.as_ref().map(|x| x.span())),
+            ("settle", s.settle.as_ref().map(|x| x.span())),
         ];
         for (key, span) in extra {
             if let Some(span) = span {
@@ -409,6 +417,21 @@ impl Checker<'_, '_> {
         Some(action)
     }
 
+    /// A settle window: a duration of 0 or more.
+    fn settle(&mut self, raw: &Spanned<String>) -> Option<f64> {
+        match duration::parse(raw.get_ref()) {
+            Ok(d) => Some(d.as_secs_f64()),
+            Err(why) => {
+                self.diag.error_with_help(
+                    raw.span(),
+                    format!("settle: {why}"),
+                    "how long the phone has to obey after the phase starts, e.g. \"2s\" (\"0s\": judged from the first instant)",
+                );
+                None
+            }
+        }
+    }
+
     fn expect(&mut self, s: &RawStep) -> Option<Expect> {
         let mut ok = true;
         let mut pick =
@@ -483,13 +506,27 @@ impl Checker<'_, '_> {
             (None, PowerExpect::Off) => Some(DEFAULT_OFF_CURRENT_A),
             (None, _) => None,
         };
-        ok.then_some(Expect {
-            rf,
-            net,
-            allow,
-            power,
-            off_current_a,
-        })
+        let settle_s = match &s.settle {
+            Some(raw) => match self.settle(raw) {
+                Some(v) => v,
+                None => {
+                    ok = false;
+                    0.0
+                }
+            },
+            None => self.settle_s,
+        };
+        ok.then_some(
+            Expect {
+                rf,
+                net,
+                allow,
+                power,
+                off_current_a,
+                settle_s: None,
+            }
+            .settle(settle_s),
+        )
     }
 
     /// DNS names, IP addresses and CIDR blocks, as the spec's `allow`.

@@ -42,6 +42,10 @@ pub struct PhaseExpect {
     /// Amperes: with `power = off`, the most the DUT may draw (0.005 when the
     /// line does not say).
     pub off_current_a: f64,
+    /// Seconds after the phase's start before its expectations are judged
+    /// (0 when the line does not say: nothing is judged leniently unless
+    /// the run says so).
+    pub settle_s: f64,
 }
 
 impl Default for PhaseExpect {
@@ -53,6 +57,7 @@ impl Default for PhaseExpect {
             allow: Vec::new(),
             power: PowerExpect::Any,
             off_current_a: DEFAULT_OFF_CURRENT_A,
+            settle_s: 0.0,
         }
     }
 }
@@ -65,6 +70,7 @@ impl From<Expect> for PhaseExpect {
             allow: expect.allow,
             power: expect.power,
             off_current_a: expect.off_current_a.unwrap_or(DEFAULT_OFF_CURRENT_A),
+            settle_s: expect.settle_s.unwrap_or(0.0),
         }
     }
 }
@@ -404,6 +410,13 @@ fn parse_line(raw: &[u8]) -> Result<(f64, RunEvent), String> {
                     "phase line: \"expect\": off_current_a is {a}, not a current of 0 A or more"
                 ));
             }
+            if let Some(s) = expect.settle_s
+                && !(s.is_finite() && s >= 0.0)
+            {
+                return Err(format!(
+                    "phase line: \"expect\": settle_s is {s}, not a number of seconds of 0 or more"
+                ));
+            }
             // An allowlist entry that does not read would judge the phase
             // by a shorter list than the scenario meant: an error, not a
             // guess (the same parser the simulated link filters with).
@@ -506,6 +519,9 @@ mod tests {
         assert_eq!(off.phase.expect.power, PowerExpect::Off);
         assert_eq!(off.phase.expect.off_current_a, 0.005);
         assert_eq!(off.end, f64::INFINITY);
+        // No settle_s on any line: nothing is judged leniently.
+        assert_eq!(off.phase.expect.settle_s, 0.0);
+        assert_eq!(airplane.expect.settle_s, 0.0);
 
         assert!(events.phase_at("phone-a", -0.1).is_none());
         assert!(events.phase_at("phone-b", 10.0).is_none());
@@ -625,6 +641,10 @@ mod tests {
                 "missing field `expect`",
             ),
             (
+                "{\"t\":1,\"kind\":\"phase\",\"dut\":\"a\",\"name\":\"n\",\"expect\":{\"settle_s\":-2}}\n",
+                "settle_s is -2",
+            ),
+            (
                 "{\"t\":1,\"kind\":\"phase\",\"dut\":\"a\",\"name\":\"n\",\"expect\":{\"rf\":\"quiet\"}}\n",
                 "\"expect\": unknown variant `quiet`",
             ),
@@ -726,7 +746,11 @@ mod tests {
                 10.5,
                 "phone-a",
                 "off",
-                Expect::any().rf_silent().net_none().power_off(Some(0.002)),
+                Expect::any()
+                    .rf_silent()
+                    .net_none()
+                    .power_off(Some(0.002))
+                    .settle(1.5),
             )
             .unwrap();
         journal
@@ -781,6 +805,7 @@ mod tests {
                             allow: vec![],
                             power: PowerExpect::Off,
                             off_current_a: 0.002,
+                            settle_s: 1.5,
                         },
                     })
                 ),
