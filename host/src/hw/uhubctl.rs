@@ -110,13 +110,28 @@ impl UhubctlHub {
     /// Run the program with a time limit, collecting its output.
     fn run(&self, args: &[&str]) -> Result<Run, HwError> {
         let program = self.program.display().to_string();
-        let mut child = Command::new(&self.program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| self.spawn_error(&program, e))?;
+        let spawn = || {
+            Command::new(&self.program)
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+        };
+        // A program file still open for writing somewhere (being installed
+        // or replaced, or inherited by a fork in another thread of a process
+        // that just wrote it) cannot be run for a moment: ETXTBSY. Retry
+        // briefly before calling it an error.
+        let mut tries = 0;
+        let mut child = loop {
+            match spawn() {
+                Err(e) if e.kind() == ErrorKind::ExecutableFileBusy && tries < 20 => {
+                    tries += 1;
+                    thread::sleep(Duration::from_millis(10));
+                }
+                other => break other.map_err(|e| self.spawn_error(&program, e))?,
+            }
+        };
         // Drain both pipes while waiting, so a chatty uhubctl never blocks on a full pipe.
         let stdout = child.stdout.take().map(drain);
         let stderr = child.stderr.take().map(drain);
