@@ -13,24 +13,12 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use common::judged::analyze;
 use common::outside::tshark;
 use common::{TestBench, repo_root};
 
 fn real(name: &str) -> PathBuf {
     repo_root().join("../shared/data/real").join(name)
-}
-
-/// `benchctl analyze --json` on one input: exit code and document.
-fn analyze(bench: &TestBench, input: &Path) -> (Option<i32>, Value) {
-    let out = bench.run(&["analyze", "--json", input.to_str().expect("utf-8 path")]);
-    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}: {}",
-            input.display(),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code(), doc)
 }
 
 /// A bare capture's one pseudo-DUT: (findings as kind/severity/channel,
