@@ -40,6 +40,34 @@ fn kinds(dut: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Cut `[from, to)` seconds out of `dir`'s rf.sigmf-data and resume the
+/// recording in a second capture segment (`core:sample_start` where the
+/// data resumes, `bench:t0` = `to`, plus `extra` keys), as a recorder does
+/// when the shield link drops. Returns the meta file's path.
+fn resume_after_a_cut(dir: &Path, (from, to): (f64, f64), extra: Value) -> PathBuf {
+    let meta_path = dir.join("rf.sigmf-meta");
+    let data_path = dir.join("rf.sigmf-data");
+    let mut meta = read_json(&meta_path);
+    let channels = meta["global"]["core:num_channels"]
+        .as_u64()
+        .expect("channels") as usize;
+    let rate = meta["global"]["core:sample_rate"].as_f64().expect("rate");
+    let frame = channels * 4;
+    let data = std::fs::read(&data_path).expect("data");
+    let (cut_from, cut_to) = ((from * rate) as usize, (to * rate) as usize);
+    let mut kept = data[..cut_from * frame].to_vec();
+    kept.extend_from_slice(&data[cut_to * frame..]);
+    std::fs::write(&data_path, kept).expect("write data");
+    let mut second = json!({"core:sample_start": cut_from, "bench:t0": to});
+    for (k, v) in extra.as_object().expect("keys") {
+        second[k] = v.clone();
+    }
+    let first = meta["captures"][0].clone();
+    meta["captures"] = json!([first, second]);
+    write_json(&meta_path, &meta);
+    meta_path
+}
+
 /// Class 5: the shield link dropped from 12.0 to 14.9 s and the recording
 /// resumed in a second capture segment (`core:sample_start` where the data
 /// resumes, `bench:t0` its run time). Read as one continuous segment,
@@ -50,29 +78,11 @@ fn kinds(dut: &Value) -> Vec<String> {
 fn a_second_capture_segment_keeps_its_own_time() {
     let bench = TestBench::default_bench();
     let dir = copy_fixture("airplane-tx", bench.dir.path());
-    let meta_path = dir.join("rf.sigmf-meta");
-    let data_path = dir.join("rf.sigmf-data");
-    let mut meta = read_json(&meta_path);
-    let channels = meta["global"]["core:num_channels"]
-        .as_u64()
-        .expect("channels") as usize;
-    let rate = meta["global"]["core:sample_rate"].as_f64().expect("rate");
-    let frame = channels * 4;
-    let data = std::fs::read(&data_path).expect("data");
-    let (cut_from, cut_to) = ((12.0 * rate) as usize, (14.9 * rate) as usize);
-    let mut kept = data[..cut_from * frame].to_vec();
-    kept.extend_from_slice(&data[cut_to * frame..]);
-    std::fs::write(&data_path, kept).expect("write data");
-    let first = meta["captures"][0].clone();
-    meta["captures"] = json!([
-        first,
-        {
-            "core:sample_start": cut_from,
-            "core:datetime": "2026-11-26T15:30:14.900Z",
-            "bench:t0": 14.9,
-        }
-    ]);
-    write_json(&meta_path, &meta);
+    let meta_path = resume_after_a_cut(
+        &dir,
+        (12.0, 14.9),
+        json!({"core:datetime": "2026-11-26T15:30:14.900Z"}),
+    );
     // An outside tool accepts the recording as it is.
     let summary = outside::sigmf_summary(&meta_path);
     assert_eq!(summary["captures"].as_array().map(Vec::len), Some(2));
@@ -104,22 +114,7 @@ fn a_second_capture_segment_keeps_its_own_time() {
 fn the_time_between_capture_segments_is_unmeasured() {
     let bench = TestBench::default_bench();
     let dir = copy_fixture("airplane-tx", bench.dir.path());
-    let meta_path = dir.join("rf.sigmf-meta");
-    let data_path = dir.join("rf.sigmf-data");
-    let mut meta = read_json(&meta_path);
-    let channels = meta["global"]["core:num_channels"]
-        .as_u64()
-        .expect("channels") as usize;
-    let rate = meta["global"]["core:sample_rate"].as_f64().expect("rate");
-    let frame = channels * 4;
-    let data = std::fs::read(&data_path).expect("data");
-    let (cut_from, cut_to) = ((20.0 * rate) as usize, (22.8 * rate) as usize);
-    let mut kept = data[..cut_from * frame].to_vec();
-    kept.extend_from_slice(&data[cut_to * frame..]);
-    std::fs::write(&data_path, kept).expect("write data");
-    let first = meta["captures"][0].clone();
-    meta["captures"] = json!([first, {"core:sample_start": cut_from, "bench:t0": 22.8}]);
-    write_json(&meta_path, &meta);
+    resume_after_a_cut(&dir, (20.0, 22.8), json!({}));
 
     let (code, doc) = analyze(&bench, &dir);
     let b = dut(&doc, "phone-b");

@@ -704,19 +704,26 @@ steps = [
         .expect("scenario")
     };
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("waits");
-    benchctl::runner::record_in_virtual_time(
-        &config,
-        &scenario("90s"),
-        &dir,
-        &benchctl::bench::VirtualOptions::new(4),
-    )
-    .expect("recorded");
-    let ev = events(&dir);
-    let airplane = ev
-        .iter()
-        .find(|e| e["action"] == "device.airplane")
-        .expect("the airplane command");
+    // The scenario recorded with `timeout` into `name`: its journal and
+    // the airplane command's line.
+    let record = |timeout: &str, name: &str| {
+        let dir = tmp.path().join(name);
+        benchctl::runner::record_in_virtual_time(
+            &config,
+            &scenario(timeout),
+            &dir,
+            &benchctl::bench::VirtualOptions::new(4),
+        )
+        .expect("recorded");
+        let ev = events(&dir);
+        let airplane = ev
+            .iter()
+            .find(|e| e["action"] == "device.airplane")
+            .expect("the airplane command")
+            .clone();
+        (dir, ev, airplane)
+    };
+    let (dir, ev, airplane) = record("90s", "waits");
     assert_eq!(airplane["ok"], true, "{airplane}");
     let t = airplane["t"].as_f64().expect("t");
     assert!(
@@ -737,19 +744,7 @@ steps = [
         findings.duts
     );
 
-    let dir = tmp.path().join("times-out");
-    benchctl::runner::record_in_virtual_time(
-        &config,
-        &scenario("1s"),
-        &dir,
-        &benchctl::bench::VirtualOptions::new(4),
-    )
-    .expect("recorded");
-    let ev = events(&dir);
-    let airplane = ev
-        .iter()
-        .find(|e| e["action"] == "device.airplane")
-        .expect("the airplane command");
+    let (_, _, airplane) = record("1s", "times-out");
     assert_eq!(airplane["ok"], false, "{airplane}");
     assert!(
         airplane["detail"]
