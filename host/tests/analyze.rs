@@ -421,7 +421,7 @@ fn what_would_be_judged_wrongly_is_refused_or_incomplete() {
                     r#""allow":["10.77.0.0/40","gstatic.com""#,
                 )],
             ),
-            r#"events.jsonl:9: phase line: "expect": allow: "10.77.0.0/40""#,
+            r#"events.jsonl:10: phase line: "expect": allow: "10.77.0.0/40""#,
         ),
         (
             // A typo in the DUT's address used to blame it for every answer.
@@ -443,7 +443,7 @@ fn what_would_be_judged_wrongly_is_refused_or_incomplete() {
                     r#""dut":"phone-z","name":"online""#,
                 )],
             ),
-            r#"events.jsonl:12: phase line for DUT "phone-z", which run.json does not list (it lists phone-a, phone-b)"#,
+            r#"events.jsonl:13: phase line for DUT "phone-z", which run.json does not list (it lists phone-a, phone-b)"#,
         ),
     ];
     for (run, expected) in &refused {

@@ -19,37 +19,15 @@ use serde_json::Value;
 
 use benchctl_format::PcapngWriter;
 use benchctl_net::dns::{build_query, build_response, rtype};
-use benchctl_net::frame::{ETHERTYPE_IPV4, ethernet, ipv4, udp};
+use benchctl_net::frame::{ETHERTYPE_IPV4, ethernet, ipv4};
 use common::TestBench;
-use common::judged::{analyze, dut, failing, fixture_rewritten, unchanged};
+use common::judged::{
+    BENCH_B, BENCH_B_MAC, C2, FIXTURE_STARTED_UNIX_S, PHONE_B, PHONE_B_MAC, analyze, dut, failing,
+    fixture_rewritten, udp_frame, unchanged,
+};
 
-/// phone-b's link in the fixtures: its MAC, the bench's, its address and
-/// its resolver's.
-const PHONE_B_MAC: [u8; 6] = [0x02, 0x1b, 0xd4, 0x68, 0x75, 0x1d];
-const BENCH_B_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x4d, 0x02, 0x01];
-const PHONE_B: Ipv4Addr = Ipv4Addr::new(10, 77, 2, 2);
-const RESOLVER_B: Ipv4Addr = Ipv4Addr::new(10, 77, 2, 1);
-/// The implant's server (TEST-NET-3).
-const C2: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 7);
-/// The fixtures' `started_utc`, 2026-11-26T15:30:00Z.
-const STARTED_UNIX_S: u64 = 1_795_707_000;
-
-/// An Ethernet/IPv4/UDP frame.
-fn udp_frame(
-    (src_mac, dst_mac): ([u8; 6], [u8; 6]),
-    (src, sport): (Ipv4Addr, u16),
-    (dst, dport): (Ipv4Addr, u16),
-    id: u16,
-    payload: &[u8],
-) -> Vec<u8> {
-    let l4 = udp(src.into(), dst.into(), sport, dport, payload);
-    ethernet(
-        dst_mac,
-        src_mac,
-        ETHERTYPE_IPV4,
-        &ipv4(src, dst, 17, 64, id, &l4),
-    )
-}
+/// phone-b's resolver in the fixtures: the bench.
+const RESOLVER_B: Ipv4Addr = BENCH_B;
 
 /// A frame phone-b sends from its own MAC to the bench.
 fn from_phone_b(dst: Ipv4Addr, sport: u16, dport: u16, id: u16, payload: &[u8]) -> Vec<u8> {
@@ -267,7 +245,7 @@ fn write_capture(path: &Path, frames: &[(&str, f64, Vec<u8>)]) {
     let mut sorted: Vec<&(&str, f64, Vec<u8>)> = frames.iter().collect();
     sorted.sort_by(|a, b| a.1.total_cmp(&b.1));
     let mut out = PcapngWriter::create(path, &names).expect("pcapng");
-    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(STARTED_UNIX_S);
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(FIXTURE_STARTED_UNIX_S);
     for (interface, t, f) in sorted {
         let i = names
             .iter()
@@ -544,7 +522,8 @@ fn data_in_edns_options_of_allowed_lookups_fails() {
         // At the irregular times an app looks a name up (six lookups on a
         // timer would be a beacon to the outside resolver whatever they
         // carry).
-        let times = [6.9, 7.3, 8.8, 9.1, 11.4, 12.6];
+        // Inside the online phase (8.05-13 s) after its 1 s settle window.
+        let times = [9.2, 9.6, 10.4, 10.7, 11.9, 12.6];
         let frames: Vec<(&str, f64, Vec<u8>)> = (0..6u16)
             .zip(times)
             .map(|(k, t)| {

@@ -21,16 +21,11 @@ use serde_json::Value;
 
 use benchctl_net::frame::{ETHERTYPE_ARP, ETHERTYPE_IPV4, ethernet, ipv4, udp};
 use common::TestBench;
-use common::judged::{analyze, dut, failing, fixture_rewritten, unchanged};
+use common::judged::{
+    BENCH_B, BENCH_B_MAC, C2, PHONE_B, PHONE_B_MAC, analyze, dut, failing, fixture_rewritten,
+    udp_frame, unchanged,
+};
 
-/// phone-b's link in the fixtures: its MAC, the bench's, its address and
-/// the bench's.
-const PHONE_B_MAC: [u8; 6] = [0x02, 0x1b, 0xd4, 0x68, 0x75, 0x1d];
-const BENCH_B_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x4d, 0x02, 0x01];
-const PHONE_B: Ipv4Addr = Ipv4Addr::new(10, 77, 2, 2);
-const BENCH_B: Ipv4Addr = Ipv4Addr::new(10, 77, 2, 1);
-/// The implant's server (TEST-NET-3), as in the fixtures.
-const C2: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 7);
 /// Whether `f` is one of the implant's datagrams of `isolated-talker`:
 /// phone-b's UDP to 203.0.113.7 in the isolated phase (13-18 s).
 fn implant_datagram(interface: &str, t: f64, f: &[u8]) -> bool {
@@ -56,12 +51,12 @@ fn fails_phone_b_with<'a>(code: Option<i32>, doc: &'a Value, kind: &str, what: &
 
 /// Ethernet/IPv4/UDP from phone-b's MAC and address.
 fn from_phone_b(dst_mac: [u8; 6], dst: Ipv4Addr, ports: (u16, u16), payload: &[u8]) -> Vec<u8> {
-    let l4 = udp(PHONE_B.into(), dst.into(), ports.0, ports.1, payload);
-    ethernet(
-        dst_mac,
-        PHONE_B_MAC,
-        ETHERTYPE_IPV4,
-        &ipv4(PHONE_B, dst, 17, 64, 0x7001, &l4),
+    udp_frame(
+        (PHONE_B_MAC, dst_mac),
+        (PHONE_B, ports.0),
+        (dst, ports.1),
+        0x7001,
+        payload,
     )
 }
 

@@ -22,6 +22,7 @@ name = "fixture"
 description = "Short run for the committed fixtures: every phase, a few seconds each"
 duts = ["phone-a", "phone-b"]
 on_fault = "abort"
+settle = "1s"
 steps = [
   { phase = "boot" }, { do = "net.isolate" }, { do = "usb.on" }, { do = "power.on" }, { wait = "5s" },
   { phase = "online", net = "allowlist", allow = ["gstatic.com", "google.com", "googleapis.com", "android.com", "youtube.com", "10.77.0.0/16"] },
@@ -29,7 +30,7 @@ steps = [
   { do = "device.screen", state = "on" }, { wait = "8s" },
   { phase = "isolated", net = "none" }, { do = "net.isolate" }, { wait = "5s" },
   { phase = "airplane", rf = "silent", net = "none" }, { do = "device.airplane", state = "on" }, { wait = "6s" },
-  { phase = "soft-off", rf = "silent", net = "none", power = "off", off_current_a = 0.005 }, { do = "device.power-off" }, { wait = "6s" },
+  { phase = "soft-off", rf = "silent", net = "none", power = "off", off_current_a = 0.005, settle = "2s" }, { do = "device.power-off" }, { wait = "6s" },
 ]
 "#;
 

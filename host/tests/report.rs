@@ -182,12 +182,16 @@ fn the_airplane_tx_report_renders_in_chromium_with_the_finding_marked() {
     assert!(html.contains("rf-in-silence"));
     assert!(html.contains("LTE B3 uplink"));
     assert!(
-        html.contains("rf silent, net none"),
-        "phases with expectations"
+        html.contains("rf silent, net none, settle 1 s"),
+        "phases with expectations and their settle windows"
+    );
+    assert!(
+        html.contains("class=\"phase-settle\""),
+        "settle windows shaded"
     );
     assert!(html.contains("above floor db: "), "evidence in words");
     assert!(
-        html.contains("<td>20.122–22.573 s</td>"),
+        html.contains("<td>22.250–22.256 s</td>"),
         "the finding's time in the axis's seconds"
     );
 

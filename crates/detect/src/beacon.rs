@@ -148,6 +148,7 @@ impl BeaconAssessment {
             score: self.score,
             summary: self.summary.clone(),
             evidence,
+            settle: false,
         }
     }
 }
@@ -833,7 +834,7 @@ mod tests {
                 dut_ips: vec![IpAddr::V4(DUT)],
                 ..LinkSides::default()
             };
-            DutSorter::new(sides, phases, 1.0)
+            DutSorter::new(sides, phases)
         }
 
         fn allowlist_phase(start: f64, end: f64) -> NetPhase {
@@ -843,6 +844,7 @@ mod tests {
                 end,
                 none: false,
                 allow: Some(Allowlist::parse(&entries).expect("list")),
+                settle_s: 1.0,
             }
         }
 
@@ -949,7 +951,7 @@ mod tests {
             );
             assert!(channel.ends_with(" ports)/udp"), "{channel}");
             let mut rng = SimRng::new(77);
-            let mut bare = DutSorter::new(LinkSides::unknown(), Vec::new(), 0.0);
+            let mut bare = DutSorter::new(LinkSides::unknown(), Vec::new());
             bare.traffic.connections = connections(&mut rng);
             assert!(beacons(&bare).is_empty());
         }

@@ -122,6 +122,7 @@ impl ExfilAssessment {
             score: self.score,
             summary: self.summary.clone(),
             evidence,
+            settle: false,
         }
     }
 }

@@ -53,6 +53,26 @@ pub struct Finding {
     pub summary: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub evidence: BTreeMap<String, serde_json::Value>,
+    /// It fell inside its phase's settle window (`expect.settle_s`): the
+    /// DUT's time to obey, reported at `low` and never dropped
+    /// (findings.md). Written only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub settle: bool,
+}
+
+impl Finding {
+    /// This finding as one inside its phase's settle window of `settle_s`
+    /// seconds: `low`, marked `settle`, and saying so, so a person sees
+    /// what the DUT did while it was still obeying the bench.
+    pub fn in_settle_window(mut self, settle_s: f64) -> Self {
+        self.severity = Severity::Low;
+        self.settle = true;
+        self.summary = format!(
+            "{} (inside its {settle_s} s settle window: reported, not failed)",
+            self.summary
+        );
+        self
+    }
 }
 
 /// `v` rounded to `digits` decimals, for evidence a person reads.

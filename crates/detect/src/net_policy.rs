@@ -1,8 +1,9 @@
 //! Packets against the phase's network expectation: `net-in-isolation` and
 //! `net-unexpected-destination` (findings.md).
 //!
-//! The statistic is a rule, applied to every packet the DUT sends once the
-//! phase has settled:
+//! The statistic is a rule, applied to every packet the DUT sends (what it
+//! sends inside the phase's settle window, `expect.settle_s`, is kept apart
+//! and reported at `low`: findings.md):
 //!
 //! - `net = "none"`: the bench cut the link, so nothing the DUT sends has a
 //!   reason to exist. One packet is a finding (an implant that queues its
@@ -57,13 +58,16 @@ use benchctl_net::{
 const MAX_REASONS: usize = 4;
 
 /// A DUT's phase as the rule needs it: its time span, whether it allows no
-/// packets, and its allowlist.
+/// packets, its allowlist, and its settle window.
 #[derive(Debug)]
 pub struct NetPhase {
     pub start: f64,
     pub end: f64,
     pub none: bool,
     pub allow: Option<Allowlist>,
+    /// The first `settle_s` seconds are the DUT's time to obey
+    /// (`expect.settle_s`, 0 when the run sets none).
+    pub settle_s: f64,
 }
 
 /// A packet the phase's expectation forbids.
@@ -78,13 +82,15 @@ pub struct Offence {
     /// The source address, when it is not one run.json lists for the DUT
     /// (a second lease, a temporary or link-local address, a spoofed one).
     pub unlisted_source: Option<IpAddr>,
+    /// It came inside the phase's settle window.
+    pub settling: bool,
 }
 
 /// Forbidden packets, counted per (phase, destination) as they come:
 /// memory grows with the destinations a DUT tried, not with its packets
 /// (an isolated phone may retry thousands of times).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Offences(BTreeMap<(usize, String), OffenceGroup>);
+pub struct Offences(BTreeMap<(usize, bool, String), OffenceGroup>);
 
 /// The forbidden packets of one phase to one destination.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,16 +128,19 @@ impl Offences {
     /// [`add`](Self::add) an offence whose frame was `unusual` (not IP, or
     /// not parsed), counted as such in its group.
     pub fn add_frame(&mut self, o: Offence, unusual: Option<&Unusual>) {
-        let group = self.0.entry((o.phase, o.dest)).or_insert(OffenceGroup {
-            packets: 0,
-            first_t: o.t,
-            last_t: o.t,
-            why: o.why,
-            unlisted_sources: BTreeSet::new(),
-            not_ip: BTreeMap::new(),
-            malformed: 0,
-            malformed_reasons: BTreeSet::new(),
-        });
+        let group = self
+            .0
+            .entry((o.phase, o.settling, o.dest))
+            .or_insert(OffenceGroup {
+                packets: 0,
+                first_t: o.t,
+                last_t: o.t,
+                why: o.why,
+                unlisted_sources: BTreeSet::new(),
+                not_ip: BTreeMap::new(),
+                malformed: 0,
+                malformed_reasons: BTreeSet::new(),
+            });
         match unusual {
             Some(Unusual::NotIp(kind)) => *group.not_ip.entry(kind.clone()).or_default() += 1,
             Some(Unusual::Malformed(why)) => {
@@ -152,11 +161,12 @@ impl Offences {
         }
     }
 
-    /// Phase `phase`'s groups, by destination.
-    pub fn in_phase(&self, phase: usize) -> Vec<(&str, &OffenceGroup)> {
+    /// Phase `phase`'s groups, by destination: those inside its settle
+    /// window (`settling`), or those after it.
+    pub fn in_phase(&self, phase: usize, settling: bool) -> Vec<(&str, &OffenceGroup)> {
         self.0
-            .range((phase, String::new())..(phase + 1, String::new()))
-            .map(|((_, dest), g)| (dest.as_str(), g))
+            .range((phase, settling, String::new())..=(phase, settling, char::MAX.to_string()))
+            .map(|((_, _, dest), g)| (dest.as_str(), g))
             .collect()
     }
 
@@ -287,15 +297,18 @@ pub fn not_ip_kind(frame: &Frame<'_>) -> String {
 }
 
 impl NetPhase {
-    /// Judge one packet of phase number `index` at run time `t`. `settled`:
-    /// the phase's first moments (the bench still switching) are over.
+    /// Whether run time `t` falls inside the phase's settle window.
+    pub fn settling(&self, t: f64) -> bool {
+        t < self.start + self.settle_s
+    }
+
+    /// Judge one packet of phase number `index` at run time `t`.
     /// `learned`: what DNS answers to the DUT's queries taught so far.
     #[allow(clippy::too_many_arguments)]
     pub fn judge(
         &self,
         index: usize,
         t: f64,
-        settled: bool,
         (frame, ip): (&Frame<'_>, &Packet<'_>),
         dir: Direction,
         learned: &ResolverCache,
@@ -306,7 +319,7 @@ impl NetPhase {
             let decision = link.refine(allow.judge_learned(frame, dir, learned), frame, ip);
             if dir == Direction::FromDut {
                 match decision {
-                    Decision::Denied(d) if settled => {
+                    Decision::Denied(d) => {
                         out.denied = Some((
                             Some(ip.dst),
                             Offence {
@@ -315,6 +328,7 @@ impl NetPhase {
                                 dest: d.destination(),
                                 why: d.to_string(),
                                 unlisted_source: None,
+                                settling: self.settling(t),
                             },
                         ));
                     }
@@ -331,13 +345,14 @@ impl NetPhase {
                 }
             }
         }
-        if dir == Direction::FromDut && self.none && settled {
+        if dir == Direction::FromDut && self.none {
             out.in_isolation = Some(Offence {
                 phase: index,
                 t,
                 dest: ip.dst.to_string(),
                 why: format!("{} to {}", proto_name(ip.protocol), ip.dst),
                 unlisted_source: None,
+                settling: self.settling(t),
             });
         }
         out
@@ -351,7 +366,6 @@ impl NetPhase {
         &self,
         index: usize,
         t: f64,
-        settled: bool,
         frame: &Frame<'_>,
         dir: Direction,
         learned: &ResolverCache,
@@ -385,7 +399,7 @@ impl NetPhase {
             unusual: Some(Unusual::NotIp(kind)),
             ..Judgement::default()
         };
-        if dir != Direction::FromDut || !settled {
+        if dir != Direction::FromDut {
             return out;
         }
         let offence = Offence {
@@ -394,6 +408,7 @@ impl NetPhase {
             dest,
             why,
             unlisted_source: None,
+            settling: self.settling(t),
         };
         if let Some(allow) = &self.allow
             && let Decision::Denied(d) = allow.judge_learned(frame, dir, learned)
@@ -422,7 +437,6 @@ impl NetPhase {
         &self,
         index: usize,
         t: f64,
-        settled: bool,
         salvaged: &Salvaged,
         error: &str,
         dir: Direction,
@@ -433,7 +447,7 @@ impl NetPhase {
             unusual: Some(Unusual::Malformed(error.to_string())),
             ..Judgement::default()
         };
-        if dir != Direction::FromDut || !settled {
+        if dir != Direction::FromDut {
             return out;
         }
         let (dest, why) = match (salvaged.ips, salvaged.dst_mac) {
@@ -453,6 +467,7 @@ impl NetPhase {
             dest,
             why,
             unlisted_source: None,
+            settling: self.settling(t),
         };
         if let (Some(allow), Some((src, dst))) = (&self.allow, salvaged.ips) {
             let on_link =
@@ -589,6 +604,7 @@ pub fn isolation_finding(phase: &str, sent: &[(&str, &OffenceGroup)]) -> Option<
             unlisted_words(&unlisted),
         ),
         evidence,
+        settle: false,
     })
 }
 
@@ -627,6 +643,7 @@ pub fn destination_findings(
                     unlisted_words(&g.unlisted_sources),
                 ),
                 evidence,
+                settle: false,
             }
         })
         .collect()
@@ -644,13 +661,14 @@ mod tests {
     const C2: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 17);
     const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
 
+    /// `settled`: at 5 s into the phase, past its 1 s settle window; else
+    /// half a second in, inside it.
     fn judge(phase: &mut NetPhase, settled: bool, bytes: &[u8], dir: Direction) -> Judgement {
         let frame = parse_ethernet(bytes).expect("frame");
         let ip = frame.ip().expect("ip");
         phase.judge(
             0,
-            5.0,
-            settled,
+            if settled { 5.0 } else { 0.5 },
             (&frame, ip),
             dir,
             &ResolverCache::default(),
@@ -665,14 +683,15 @@ mod tests {
             end: 10.0,
             none: true,
             allow: None,
+            settle_s: 1.0,
         };
         let out = v4_udp(true, DUT, C2, 5000, 53, b"q");
         let back = v4_udp(false, C2, DUT, 53, 5000, b"a");
-        assert!(
-            judge(&mut p, false, &out, Direction::FromDut)
-                .in_isolation
-                .is_none()
-        );
+        // Inside the settle window it is an offence too, marked as such.
+        let early = judge(&mut p, false, &out, Direction::FromDut)
+            .in_isolation
+            .expect("an offence while settling");
+        assert!(early.settling);
         assert!(
             judge(&mut p, true, &back, Direction::ToDut)
                 .in_isolation
@@ -693,6 +712,7 @@ mod tests {
             end: 10.0,
             none: false,
             allow: Some(allow),
+            settle_s: 1.0,
         };
         let ok = judge(
             &mut p,
@@ -711,14 +731,15 @@ mod tests {
         let (remote, o) = bad.denied.expect("denied");
         assert_eq!(remote, Some(IpAddr::V4(C2)));
         assert!(o.why.contains("not on the allowlist"), "{}", o.why);
-        // Before the phase settled, the same packet is the bench's moment.
+        assert!(!o.settling);
+        // Inside the settle window, the same packet is denied as settling.
         let early = judge(
             &mut p,
             false,
             &v4_udp(true, DUT, C2, 1, 443, b""),
             Direction::FromDut,
         );
-        assert!(early.denied.is_none());
+        assert!(early.denied.expect("denied while settling").1.settling);
     }
 
     /// A lookup of an allowed name to a resolver the list does not name is
@@ -733,6 +754,7 @@ mod tests {
             end: 10.0,
             none: false,
             allow: Some(allow),
+            settle_s: 1.0,
         };
         let mut query = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
         for label in ["android", "com"] {
@@ -757,6 +779,7 @@ mod tests {
             dest: dest.to_string(),
             why: format!("udp to {dest}"),
             unlisted_source: None,
+            settling: false,
         };
         let mut sent = Offences::default();
         for off in [
@@ -768,14 +791,14 @@ mod tests {
             sent.add(off);
         }
         assert_eq!(sent.packets(), 4);
-        let f = isolation_finding("isolated", &sent.in_phase(0)).expect("finding");
+        let f = isolation_finding("isolated", &sent.in_phase(0, false)).expect("finding");
         assert_eq!((f.start_s, f.end_s), (2.0, 4.0));
         assert_eq!(
             f.summary,
             "sent 3 packets (to a, b) during phase \"isolated\", which allows none"
         );
-        assert!(isolation_finding("isolated", &sent.in_phase(2)).is_none());
-        let per_dest = destination_findings("online", &[], &sent.in_phase(0));
+        assert!(isolation_finding("isolated", &sent.in_phase(2, false)).is_none());
+        let per_dest = destination_findings("online", &[], &sent.in_phase(0, false));
         let counts: Vec<(Option<&str>, u64)> = per_dest
             .iter()
             .map(|f| {

@@ -54,6 +54,15 @@ pub fn never_off_a(limit_a: f64) -> f64 {
     (20.0 * limit_a).max(0.1)
 }
 
+/// The limit that applies to a channel at one moment, and since when: a
+/// change of either starts new stretches and means (a phase's settle window
+/// and its judged part are judged apart, even under the same limit).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limit {
+    pub amps: f64,
+    pub from_s: f64,
+}
+
 /// The mean current over a stretch of time in which the limit applied.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Mean {
@@ -91,7 +100,8 @@ pub struct Above {
 }
 
 /// Per channel, where its samples exceed `limit(channel, t)` (None: no
-/// limit at that time), and how many were measured in `counted`. A NaN
+/// limit at that time; a new [`Limit`] closes what the last one opened),
+/// and how many were measured in `counted`. A NaN
 /// sample is lost and ends a stretch; +inf (a sensor driven past its range)
 /// is measured, and above any limit.
 pub fn above<F>(
@@ -100,7 +110,7 @@ pub fn above<F>(
     limit: F,
 ) -> Result<Above, ReadError>
 where
-    F: FnMut(usize, f64) -> Option<f64>,
+    F: FnMut(usize, f64) -> Option<Limit>,
 {
     above_watching(reader, counted, limit, |_, _| {})
 }
@@ -115,7 +125,7 @@ pub fn above_watching<F>(
     mut watch: impl FnMut(f64, &[f64]),
 ) -> Result<Above, ReadError>
 where
-    F: FnMut(usize, f64) -> Option<f64>,
+    F: FnMut(usize, f64) -> Option<Limit>,
 {
     let n = reader.num_channels();
     let period = 1.0 / reader.sample_rate();
@@ -127,18 +137,25 @@ where
     let mut windows = vec![Vec::new(); n];
     let mut span: Vec<Option<Mean>> = vec![None; n];
     let mut window: Vec<Option<Mean>> = vec![None; n];
+    let mut applies: Vec<Option<Limit>> = vec![None; n];
     let per_window = (WINDOW_S / period).round().max(1.0);
     reader.for_each_frame(|t, frame| {
         watch(t, frame);
         for (ch, &v) in frame.iter().enumerate() {
             measured[ch] += u64::from(!v.is_nan() && counted.contains(&t));
-            let limit_now = limit(ch, t);
+            let now = limit(ch, t);
             // The means: a span while the same limit applies, cut into
-            // windows; a lost sample is left out of both.
-            if span[ch].is_some_and(|m| Some(m.limit_a) != limit_now) {
+            // windows; a lost sample is left out of both. A stretch above
+            // ends with its limit too.
+            if applies[ch] != now {
                 close_mean(&mut span[ch], &mut spans[ch], 1.0);
                 close_mean(&mut window[ch], &mut windows[ch], per_window);
+                if let Some(run) = open[ch].take() {
+                    out[ch].push(excess(run, period));
+                }
+                applies[ch] = now;
             }
+            let limit_now = now.map(|l| l.amps);
             if window[ch].is_some_and(|m| t + 0.5 * period - m.start_s >= WINDOW_S) {
                 close_mean(&mut window[ch], &mut windows[ch], per_window);
             }
@@ -209,15 +226,13 @@ impl Above {
     }
 }
 
-/// The `power-in-off` finding for one "off" phase `(name, from, to)` of a
-/// DUT's supply channel, from that channel's stretches above `limit_a` and
-/// its means (see the module docs for the three rules); None when none
-/// applies. `judged_s` is how long the phase was judged (its length less
-/// the bench's settling), for the score.
+/// The `power-in-off` finding for the part `[from, to)` of an "off" phase
+/// (its judged part, or its settle window) of a DUT's supply channel, from
+/// that channel's stretches above `limit_a` and its means that start there
+/// (see the module docs for the three rules); None when none applies.
 pub fn finding(
     draw: ChannelDraw<'_>,
     (phase, from, to): (&str, f64, f64),
-    judged_s: f64,
     limit_a: f64,
     channel: &str,
 ) -> Option<Finding> {
@@ -335,7 +350,7 @@ pub fn finding(
     let score = if !span_over.is_empty() || !spikes.is_empty() {
         1.0
     } else {
-        (over_s / judged_s.max(over_s))
+        (over_s / (to - from).max(over_s))
             .max(windows_over.len() as f64 / windows_total as f64)
             .clamp(0.5, 1.0)
     };
@@ -353,6 +368,7 @@ pub fn finding(
             ma(limit_a)
         ),
         evidence,
+        settle: false,
     })
 }
 
@@ -411,7 +427,13 @@ mod tests {
         writer.push_frames(&samples).unwrap();
         writer.finish().unwrap();
         let mut reader = SigmfReader::open(dir.path(), Stream::Power).unwrap();
-        let above = above(&mut reader, 0.0..=8.995, |_, _| Some(0.005)).unwrap();
+        let above = above(&mut reader, 0.0..=8.995, |_, _| {
+            Some(Limit {
+                amps: 0.005,
+                from_s: 0.0,
+            })
+        })
+        .unwrap();
         // 0..=8.995 s: 900 samples, less the 10 lost.
         assert_eq!(above.measured, [890]);
         assert_eq!(above.excess[0].len(), 1, "{above:?}");
@@ -420,14 +442,8 @@ mod tests {
             (e.start_s - 5.0).abs() < 1e-9 && (e.end_s - 5.2).abs() < 1e-9,
             "{e:?}"
         );
-        let found = finding(
-            above.channel(0),
-            ("soft-off", 1.0, 10.0),
-            9.0,
-            0.005,
-            "supply",
-        )
-        .expect("the saturated draw is found");
+        let found = finding(above.channel(0), ("soft-off", 1.0, 10.0), 0.005, "supply")
+            .expect("the saturated draw is found");
         assert!(
             found
                 .summary
@@ -456,14 +472,58 @@ mod tests {
         writer.push_frames(&samples).unwrap();
         writer.finish().unwrap();
         let mut reader = SigmfReader::open(dir.path(), Stream::Power).unwrap();
-        let above = above(&mut reader, 0.0..=secs, |_, _| Some(0.005)).unwrap();
-        finding(
-            above.channel(0),
-            ("soft-off", 0.0, secs),
-            secs,
-            0.005,
-            "supply",
+        let above = above(&mut reader, 0.0..=secs, |_, _| {
+            Some(Limit {
+                amps: 0.005,
+                from_s: 0.0,
+            })
+        })
+        .unwrap();
+        finding(above.channel(0), ("soft-off", 0.0, secs), 0.005, "supply")
+    }
+
+    /// A draw that starts inside a 2 s settle window and runs on is cut at
+    /// the window's end: its part after it is a draw of the judged phase,
+    /// not hidden in a stretch that started while the DUT was settling.
+    #[test]
+    fn a_draw_running_on_past_the_settle_window_is_judged_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = SigmfWriter::create(
+            dir.path(),
+            "power",
+            1000.0,
+            vec![current_channel(Some("phone-b"))],
+            Unit::Ampere,
+            "2026-11-26T15:30:00.000Z",
         )
+        .unwrap();
+        // 30 mA from 1 s to 4 s of a 6 s "off" phase settling for 2 s.
+        let samples: Vec<f32> = (0..6000)
+            .map(|i| {
+                if (1000..4000).contains(&i) {
+                    0.03
+                } else {
+                    0.001
+                }
+            })
+            .collect();
+        writer.push_frames(&samples).unwrap();
+        writer.finish().unwrap();
+        let mut reader = SigmfReader::open(dir.path(), Stream::Power).unwrap();
+        let limit = |_: usize, t: f64| {
+            Some(Limit {
+                amps: 0.005,
+                from_s: if t < 2.0 { 0.0 } else { 2.0 },
+            })
+        };
+        let above = above(&mut reader, 0.0..=6.0, limit).unwrap();
+        let settling = finding(above.channel(0), ("soft-off", 0.0, 2.0), 0.005, "supply")
+            .expect("the draw while settling");
+        assert!((settling.end_s - 2.0).abs() < 1e-9, "{settling:?}");
+        let judged = finding(above.channel(0), ("soft-off", 2.0, 6.0), 0.005, "supply")
+            .expect("the draw after the window");
+        assert!((judged.start_s - 2.0).abs() < 1e-9, "{judged:?}");
+        assert_eq!(judged.evidence["seconds_above"], 2.0, "{judged:?}");
     }
 
     /// Issue 21, class 3: awake 45 ms at 250 mA once a second (mean 11.6 mA

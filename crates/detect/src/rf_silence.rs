@@ -307,6 +307,7 @@ pub fn finding(
             longest * 1e3,
         ),
         evidence,
+        settle: false,
     })
 }
 

@@ -214,6 +214,7 @@ impl TimingAssessment {
             score: self.score,
             summary: format!("{what} {}", self.summary),
             evidence,
+            settle: false,
         }
     }
 }

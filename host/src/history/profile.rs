@@ -8,8 +8,9 @@
 //! the analyzer leaves them out), packets sorted per DUT by
 //! `analyze::net::DutSorter`, periodic flows scored by
 //! `detect::beacon::assess` even when they stay below its threshold (a
-//! new timer is worth naming before it is a finding). The first second of
-//! each phase is the bench's (`analyze::SETTLE_S`), as in the analysis.
+//! new timer is worth naming before it is a finding). Each phase is profiled
+//! after its settle window (`expect.settle_s`, what the run directory says),
+//! as the analysis judges it.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -18,7 +19,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use benchctl_detect::analyze::net::DutSorter;
-use benchctl_detect::analyze::{SETTLE_S, link_sides, route_packets};
+use benchctl_detect::analyze::{link_sides, route_packets};
 use benchctl_detect::beacon;
 use benchctl_detect::rf_silence as rf;
 use benchctl_format::read::{ReadError, RunDir, SigmfReader};
@@ -47,6 +48,9 @@ pub struct PhaseProfile {
     pub phase: String,
     pub start_s: f64,
     pub end_s: f64,
+    /// Its settle window (`expect.settle_s`): profiled from `start_s +
+    /// settle_s` on, as the analysis judges it.
+    pub settle_s: f64,
     /// With `power = "off"`: the phase's current budget (`off_current_a`),
     /// what a change of its current is weighed against.
     pub off_current_a: Option<f64>,
@@ -190,6 +194,7 @@ pub fn profile(dir: &Path) -> Result<RunProfile, ReadError> {
                 phase: p.phase.name.clone(),
                 start_s: p.start,
                 end_s: p.end,
+                settle_s: p.phase.expect.settle_s,
                 off_current_a: (p.phase.expect.power == benchctl_format::PowerExpect::Off)
                     .then_some(p.phase.expect.off_current_a),
                 ..PhaseProfile::default()
@@ -215,7 +220,7 @@ pub fn profile(dir: &Path) -> Result<RunProfile, ReadError> {
             .map(|(sides, profile)| {
                 // No phases: the profile counts traffic, it does not judge
                 // it; it counts packets and bytes in each phase's own part.
-                DutSorter::new(sides.clone(), Vec::new(), 0.0)
+                DutSorter::new(sides.clone(), Vec::new())
                     .with_tally_windows(profile.phases.iter().map(judged).collect())
             })
             .collect();
@@ -235,17 +240,16 @@ pub fn profile(dir: &Path) -> Result<RunProfile, ReadError> {
 }
 
 impl PhaseProfile {
-    /// Seconds of the phase that are the DUT's (after the bench's
-    /// settling second).
+    /// Seconds of the phase that are judged (after its settle window).
     pub fn judged_s(&self) -> f64 {
         let (from, to) = judged(self);
         to - from
     }
 }
 
-/// The part of a phase that is the DUT's: after the bench's settling second.
+/// The part of a phase that is judged: after its settle window.
 fn judged(p: &PhaseProfile) -> (f64, f64) {
-    let from = (p.start_s + SETTLE_S).min(p.end_s);
+    let from = (p.start_s + p.settle_s).min(p.end_s);
     (from, p.end_s)
 }
 

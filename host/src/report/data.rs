@@ -82,6 +82,9 @@ pub struct PhaseBand {
     pub end: f64,
     /// Its expectations in the lab's words: `rf silent, net none`.
     pub expect: String,
+    /// Its settle window (`expect.settle_s`): shaded apart, since what
+    /// falls inside it is reported at `low` only.
+    pub settle_s: f64,
 }
 
 #[derive(Debug)]
@@ -269,6 +272,7 @@ pub fn load(
                     start: p.start,
                     end: p.end.min(end_t),
                     expect: expect_words(&p.phase.expect),
+                    settle_s: p.phase.expect.settle_s,
                 })
                 .collect(),
         })
@@ -345,6 +349,10 @@ pub fn expect_words(expect: &benchctl_format::read::PhaseExpect) -> String {
     if words.is_empty() {
         "no expectations".into()
     } else {
+        // The settle window only matters where something is expected.
+        if expect.settle_s > 0.0 {
+            words.push(format!("settle {} s", expect.settle_s));
+        }
         words.join(", ")
     }
 }

@@ -24,7 +24,7 @@ th{color:#555;font-weight:600}.meta td:first-child{color:#555}
 .findings td{border-top:1px solid #ddd}.findings .ev{font-family:ui-monospace,monospace;font-size:12px;color:#333}
 .sev-high{color:#c62828;font-weight:700}.sev-medium{color:#b26a00;font-weight:700}.sev-low{color:#555}
 svg.figure{display:block;max-width:100%;height:auto;font-family:system-ui,sans-serif}
-.plot-bg{fill:#fafbfc}.phase-even{fill:#f1f3f5}.phase-odd{fill:#fafbfc}.phase-strict{fill:#fff4d6}
+.plot-bg{fill:#fafbfc}.phase-even{fill:#f1f3f5}.phase-odd{fill:#fafbfc}.phase-strict{fill:#fff4d6}.phase-settle{fill:#e3e7ec}
 .phase-edge{stroke:#9aa4ae;stroke-width:1}.phase-name{font-size:12px;font-weight:700;fill:#333}
 .phase-expect{font-size:10.5px;fill:#7a5a00}
 .section{font-size:12px;font-weight:700;fill:#333}.row-head{font-size:11.5px;fill:#222}
@@ -520,11 +520,17 @@ mod tests {
     /// differ in one character that ids cannot hold, each with a finding
     /// an hour in; phone.a has a ten-second phase in between long ones.
     fn two_hour_run() -> RunData {
+        // Phases that expect something settle for a minute.
         let phase = |name: &str, start: f64, end: f64, expect: &str| PhaseBand {
             name: name.into(),
             start,
             end,
             expect: expect.into(),
+            settle_s: if expect == "no expectations" {
+                0.0
+            } else {
+                60.0
+            },
         };
         let dut = |name: &str, phases: Vec<PhaseBand>| DutInfo {
             name: name.into(),
@@ -616,6 +622,19 @@ mod tests {
                 "#{link} in {ids:?}"
             );
         }
+    }
+
+    /// Each phase that expects something shows its settle window shaded
+    /// apart (the airplane phase's is cut at its 10 s end); the boot phase,
+    /// which expects nothing, has none.
+    #[test]
+    fn settle_windows_are_shaded_where_something_is_expected() {
+        let html = page(&two_hour_run());
+        assert_eq!(
+            html.matches("class=\"phase-settle\"").count(),
+            2,
+            "airplane and online"
+        );
     }
 
     #[test]

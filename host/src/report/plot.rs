@@ -119,6 +119,11 @@ pub fn dut_figure(run: &RunData, dut: &DutInfo, findings: &[Marked<'_>]) -> Stri
             )),
         );
         svg.rect(x0, 0.0, x1 - x0, axis_top, class);
+        // The settle window: reported at `low` only, so shaded apart.
+        if strict && p.settle_s > 0.0 {
+            let xs = x_of((p.start + p.settle_s).min(p.end));
+            svg.rect(x0, 0.0, xs - x0, axis_top, "phase-settle");
+        }
         svg.line(x0, 0.0, x0, axis_top, "phase-edge");
         if let Some((x, anchor)) = label.name_at {
             svg.text(x, 15.0, anchor, "phase-name", &label.name);
@@ -672,6 +677,7 @@ mod tests {
             start,
             end,
             expect: "rf silent, net none, power off (≤ 5 mA)".into(),
+            settle_s: 0.0,
         };
         // On a day: 2 h is 83 px, 25 min 17 px, 10 s well under a pixel.
         let phases = [

@@ -2,6 +2,7 @@
 //! recording and check its verdicts: the exit code, the findings document
 //! and the pieces of it tests look at.
 
+use std::net::Ipv4Addr;
 use std::path::Path;
 
 use serde_json::Value;
@@ -45,6 +46,33 @@ pub fn failing<'a>(doc: &'a Value, name: &str, kind: &str) -> Vec<&'a Value> {
         .iter()
         .filter(|f| f["kind"] == kind && (f["severity"] == "medium" || f["severity"] == "high"))
         .collect()
+}
+
+/// phone-b's link in the fixtures: its MAC, the bench's, its address and
+/// the bench's (its gateway and resolver).
+pub const PHONE_B_MAC: [u8; 6] = [0x02, 0x1b, 0xd4, 0x68, 0x75, 0x1d];
+pub const BENCH_B_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x4d, 0x02, 0x01];
+pub const PHONE_B: Ipv4Addr = Ipv4Addr::new(10, 77, 2, 2);
+pub const BENCH_B: Ipv4Addr = Ipv4Addr::new(10, 77, 2, 1);
+/// The implant's server in the fixtures (TEST-NET-3).
+pub const C2: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 7);
+
+/// An Ethernet/IPv4/UDP frame.
+pub fn udp_frame(
+    (src_mac, dst_mac): ([u8; 6], [u8; 6]),
+    (src, sport): (Ipv4Addr, u16),
+    (dst, dport): (Ipv4Addr, u16),
+    id: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    use benchctl_net::frame::{ETHERTYPE_IPV4, ethernet, ipv4, udp};
+    let l4 = udp(src.into(), dst.into(), sport, dport, payload);
+    ethernet(
+        dst_mac,
+        src_mac,
+        ETHERTYPE_IPV4,
+        &ipv4(src, dst, 17, 64, id, &l4),
+    )
 }
 
 /// The fixtures' run start (run.json `started`), Unix seconds: a rewritten

@@ -68,11 +68,15 @@ const EVAL_SCENARIO: &str = r#"# The detector evaluation's scenario (tools/eval,
 # - isolated 60 s: an isolated talker sending every 55 s sends at least once;
 # - airplane 60 s: a long quiet stretch for one weak 50 ms burst;
 # - soft-off 40 s: a fake-off current shows at once.
+# Every phase settles for 1 s (written into the run directory as
+# expect.settle_s): the simulated phone obeys at once, the second is the
+# bench's switching, as the thresholds were tuned with.
 [scenario]
 name = "eval"
 description = "Detector evaluation: boot, online behind an allowlist, isolated, airplane, soft-off; one phone under test"
 duts = ["phone-b"]
 on_fault = "abort"
+settle = "1s"
 
 steps = [
   { phase = "boot" },

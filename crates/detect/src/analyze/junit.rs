@@ -247,6 +247,7 @@ mod tests {
             score: 0.9,
             summary: "burst \"loud\"".into(),
             evidence: Default::default(),
+            settle: false,
         };
         let run = Findings {
             format: crate::analyze::FORMAT,

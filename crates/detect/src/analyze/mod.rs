@@ -38,11 +38,6 @@ pub const FORMAT: &str = "benchctl-findings/1";
 /// The file analysis writes into a run directory.
 pub const FILE_NAME: &str = "findings.json";
 
-/// The first second of a phase belongs to the bench: the phase line is
-/// written just before the action that brings the DUT into it, and a phone
-/// takes a moment to obey (radios off, shutdown).
-pub const SETTLE_S: f64 = 1.0;
-
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {
     #[error(transparent)]
@@ -208,6 +203,10 @@ struct PhaseSpan {
     allow: Vec<String>,
     power: PowerExpect,
     off_current_a: f64,
+    /// Its settle window (`expect.settle_s`, 0 when the run sets none): the
+    /// DUT's time to obey, judged at `low` (findings.md). The analysis adds
+    /// no settle of its own, so another tool judges the directory alike.
+    settle_s: f64,
 }
 
 impl DutPhases {
@@ -217,10 +216,16 @@ impl DutPhases {
 }
 
 impl PhaseSpan {
-    /// Where its expectations start to be judged: after the bench's settle
-    /// time ([`SETTLE_S`]).
+    /// Where its expectations start to be judged: after its settle window,
+    /// within the phase.
     fn judged_from(&self) -> f64 {
-        self.start + SETTLE_S
+        (self.start + self.settle_s).min(self.end)
+    }
+
+    /// Its settle window, `[start, judged_from)`, when it has one.
+    fn settle_window(&self) -> Option<(f64, f64)> {
+        let to = self.judged_from();
+        (to > self.start).then_some((self.start, to))
     }
 }
 
@@ -259,6 +264,7 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
                     allow: p.phase.expect.allow.clone(),
                     power: p.phase.expect.power,
                     off_current_a: p.phase.expect.off_current_a,
+                    settle_s: p.phase.expect.settle_s,
                 })
                 .collect();
             Ok(DutPhases {
@@ -391,9 +397,10 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
                         // cannot fall back to the empty list.
                         allow: (p.net == NetExpect::Allowlist)
                             .then(|| benchctl_net::Allowlist::parse(&p.allow).unwrap_or_default()),
+                        settle_s: p.settle_s,
                     })
                     .collect();
-                DutSorter::new(d.sides.clone(), phases, SETTLE_S)
+                DutSorter::new(d.sides.clone(), phases)
             })
             .collect();
         let names: Vec<&str> = duts.iter().map(|d| d.name.as_str()).collect();
@@ -873,7 +880,7 @@ fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
             Some(i) => i,
             None => {
                 names.push(name);
-                sorters.push(DutSorter::new(LinkSides::unknown(), Vec::new(), 0.0));
+                sorters.push(DutSorter::new(LinkSides::unknown(), Vec::new()));
                 names.len() - 1
             }
         };
@@ -887,7 +894,7 @@ fn analyze_capture(path: &Path) -> Result<Findings, AnalyzeError> {
         let name = name.unwrap_or_else(|| unnamed.clone());
         if !names.contains(&name) {
             names.push(name);
-            sorters.push(DutSorter::new(LinkSides::unknown(), Vec::new(), 0.0));
+            sorters.push(DutSorter::new(LinkSides::unknown(), Vec::new()));
         }
     }
     let mut findings = BTreeMap::new();
@@ -1158,14 +1165,16 @@ fn rf_findings(
         let mine: Vec<&rf_silence::Burst> = result.bursts[ch].iter().filter(|b| !b.room).collect();
         let sent = rf_silence::transmissions(&mine, period);
         for p in d.phases.iter().filter(|p| p.rf == RfExpect::Silent) {
-            let phase = (p.name.as_str(), p.judged_from(), p.end);
-            list.extend(rf_silence::finding(
-                &sent,
-                &result.floors[ch],
-                period,
-                phase,
-                label,
-            ));
+            let judged = |(from, to): (f64, f64)| {
+                let phase = (p.name.as_str(), from, to);
+                rf_silence::finding(&sent, &result.floors[ch], period, phase, label)
+            };
+            list.extend(
+                p.settle_window()
+                    .and_then(judged)
+                    .map(|f| f.in_settle_window(p.settle_s)),
+            );
+            list.extend(judged((p.judged_from(), p.end)));
         }
         // Bits in the gaps between bursts, over the whole recording; burst
         // starts are on the sample grid.
@@ -1196,23 +1205,40 @@ fn power_findings(
         counted,
         |ch, t| {
             let p = owner.get(ch).copied().flatten()?.at(t)?;
-            (p.power == PowerExpect::Off && t >= p.judged_from()).then_some(p.off_current_a)
+            // The settle window is a stretch of its own: what the DUT draws
+            // while obeying is reported apart, and neither its stretches
+            // nor its means run on into the judged part of the phase.
+            let from = if t < p.judged_from() {
+                p.start
+            } else {
+                p.judged_from()
+            };
+            (p.power == PowerExpect::Off).then_some(power_off::Limit {
+                amps: p.off_current_a,
+                from_s: from,
+            })
         },
         |t, frame| phases.frame(t, frame),
     )?;
     for ch in 0..above.excess.len() {
         let Some(d) = owner[ch] else { continue };
+        let list = out.entry(d.name.clone()).or_default();
         for p in d.phases.iter().filter(|p| p.power == PowerExpect::Off) {
-            let judged_s = p.end - p.start - SETTLE_S;
-            out.entry(d.name.clone())
-                .or_default()
-                .extend(power_off::finding(
+            let judged = |(from, to): (f64, f64)| {
+                let phase = (p.name.as_str(), from, to);
+                power_off::finding(
                     above.channel(ch),
-                    (p.name.as_str(), p.start, p.end),
-                    judged_s,
+                    phase,
                     p.off_current_a,
                     channels[ch].label(),
-                ));
+                )
+            };
+            list.extend(
+                p.settle_window()
+                    .and_then(judged)
+                    .map(|f| f.in_settle_window(p.settle_s)),
+            );
+            list.extend(judged((p.judged_from(), p.end)));
         }
     }
     Ok(above.measured)
@@ -1221,15 +1247,27 @@ fn power_findings(
 fn net_findings(d: &DutPhases, sorter: &DutSorter, out: &mut Vec<Finding>) {
     let traffic = &sorter.traffic;
     for (i, p) in d.phases.iter().enumerate() {
-        out.extend(crate::net_policy::isolation_finding(
-            &p.name,
-            &traffic.in_isolation.in_phase(i),
-        ));
-        out.extend(crate::net_policy::destination_findings(
-            &p.name,
-            &p.allow,
-            &traffic.denied.in_phase(i),
-        ));
+        // What came inside the settle window first, as it happened.
+        for settling in [true, false] {
+            let mut found: Vec<Finding> = crate::net_policy::isolation_finding(
+                &p.name,
+                &traffic.in_isolation.in_phase(i, settling),
+            )
+            .into_iter()
+            .chain(crate::net_policy::destination_findings(
+                &p.name,
+                &p.allow,
+                &traffic.denied.in_phase(i, settling),
+            ))
+            .collect();
+            if settling {
+                found = found
+                    .into_iter()
+                    .map(|f| f.in_settle_window(p.settle_s))
+                    .collect();
+            }
+            out.extend(found);
+        }
     }
     for a in crate::dns_exfil::assess(&traffic.dns_queries) {
         out.push(a.finding(d.at(a.start_s).map(|p| p.name.clone())));

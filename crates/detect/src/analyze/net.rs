@@ -432,8 +432,6 @@ pub struct DutSorter {
     /// Who is who on the DUT's link.
     pub sides: LinkSides,
     pub phases: Vec<NetPhase>,
-    /// Ignore the first moments of a phase: the bench is still switching.
-    pub settle_s: f64,
     /// `[from, to)` intervals in which packets and bytes are counted per
     /// destination (`DutTraffic::tallies`).
     pub tally_windows: Vec<(f64, f64)>,
@@ -463,11 +461,10 @@ pub struct DutSorter {
 const MAX_LEARNED_LINK: usize = 16;
 
 impl DutSorter {
-    pub fn new(sides: LinkSides, phases: Vec<NetPhase>, settle_s: f64) -> Self {
+    pub fn new(sides: LinkSides, phases: Vec<NetPhase>) -> Self {
         let had_allowlist = phases.iter().any(|p| p.allow.is_some());
         DutSorter {
             phases,
-            settle_s,
             tally_windows: Vec::new(),
             traffic: DutTraffic {
                 had_allowlist,
@@ -532,13 +529,11 @@ impl DutSorter {
         };
         let mut sent = false;
         if let Some(i) = phase {
-            let settled = t >= self.phases[i].start + self.settle_s;
             let link = OnLink {
                 dut_ips: &self.sides.dut_ips,
                 dhcp_servers: &self.dhcp_servers,
             };
-            let judged =
-                self.phases[i].judge_unread(i, t, settled, &salvaged, &why, dir, &self.dns, &link);
+            let judged = self.phases[i].judge_unread(i, t, &salvaged, &why, dir, &self.dns, &link);
             let unlisted = salvaged
                 .ips
                 .map(|(src, _)| src)
@@ -684,8 +679,7 @@ impl DutSorter {
                 // Counted in isolation only: under an allowlist, what the
                 // DUT says to its switch is not traffic to a destination.
                 if dut_sent && let Some(i) = phase.filter(|&i| self.phases[i].none) {
-                    let settled = t >= self.phases[i].start + self.settle_s;
-                    let judged = self.phases[i].judge_not_ip(i, t, settled, &frame, dir, &self.dns);
+                    let judged = self.phases[i].judge_not_ip(i, t, &frame, dir, &self.dns);
                     self.record(
                         Judgement {
                             denied: None,
@@ -713,8 +707,7 @@ impl DutSorter {
                 }
                 let mut sent = false;
                 if let Some(i) = phase {
-                    let settled = t >= self.phases[i].start + self.settle_s;
-                    let judged = self.phases[i].judge_not_ip(i, t, settled, &frame, dir, &self.dns);
+                    let judged = self.phases[i].judge_not_ip(i, t, &frame, dir, &self.dns);
                     let unlisted = match &frame.net {
                         Network::Arp(a) => Some(IpAddr::V4(a.sender_ip))
                             .filter(|src| !src.is_unspecified() && self.unlisted(*src, dir)),
@@ -756,15 +749,15 @@ impl DutSorter {
                 dest: ip.flow().to_string(),
                 why: forged.to_string(),
                 unlisted_source: None,
+                settling: self.phases[i].settling(t),
             });
         }
         if let Some(i) = phase {
-            let settled = t >= self.phases[i].start + self.settle_s;
             let link = OnLink {
                 dut_ips: &self.sides.dut_ips,
                 dhcp_servers: &self.dhcp_servers,
             };
-            let judged = self.phases[i].judge(i, t, settled, (&frame, ip), dir, &self.dns, &link);
+            let judged = self.phases[i].judge(i, t, (&frame, ip), dir, &self.dns, &link);
             self.record(judged, unlisted_source);
         }
         if dir == Direction::ToDut {
@@ -879,7 +872,7 @@ mod tests {
             dut_ips: vec![IpAddr::V4(DUT)],
             ..LinkSides::default()
         };
-        DutSorter::new(sides, phases, 1.0)
+        DutSorter::new(sides, phases)
     }
 
     #[test]
@@ -952,7 +945,7 @@ mod tests {
     }
 
     #[test]
-    fn isolation_and_allowlists_are_judged_after_the_settling_second() {
+    fn isolation_and_allowlists_are_judged_apart_inside_the_settle_window() {
         let allow = benchctl_net::Allowlist::parse(&["10.77.0.0/16".to_string()]).expect("list");
         let mut s = sorter(vec![
             NetPhase {
@@ -960,15 +953,17 @@ mod tests {
                 end: 10.0,
                 none: true,
                 allow: None,
+                settle_s: 1.0,
             },
             NetPhase {
                 start: 10.0,
                 end: 20.0,
                 none: false,
                 allow: Some(allow),
+                settle_s: 1.0,
             },
         ]);
-        s.frame(0.5, &v4_udp(true, DUT, C2, 1, 2, b"")); // settling: not counted
+        s.frame(0.5, &v4_udp(true, DUT, C2, 1, 2, b"")); // settling: counted apart
         s.frame(2.0, &v4_udp(true, DUT, C2, 1, 2, b""));
         s.frame(2.5, &v4_udp(false, C2, DUT, 2, 1, b"")); // to the DUT: not its doing
         s.frame(
@@ -976,10 +971,12 @@ mod tests {
             &v4_udp(true, DUT, Ipv4Addr::new(10, 77, 0, 1), 1, 443, b""),
         );
         s.frame(13.0, &v4_udp(true, DUT, C2, 1, 443, b""));
-        let isolated = s.traffic.in_isolation.in_phase(0);
-        assert_eq!(s.traffic.in_isolation.packets(), 1);
+        let isolated = s.traffic.in_isolation.in_phase(0, false);
+        assert_eq!(s.traffic.in_isolation.packets(), 2);
         assert_eq!(isolated[0].1.first_t, 2.0);
-        let denied = s.traffic.denied.in_phase(1);
+        let settling = s.traffic.in_isolation.in_phase(0, true);
+        assert_eq!((settling[0].1.first_t, settling[0].1.packets), (0.5, 1));
+        let denied = s.traffic.denied.in_phase(1, false);
         assert_eq!(s.traffic.denied.packets(), 1);
         assert_eq!(denied[0].0, "198.51.100.17");
         assert!(
@@ -1051,6 +1048,7 @@ mod tests {
             end,
             none: false,
             allow,
+            settle_s: 1.0,
         };
         let mut s = sorter(vec![
             phase(0.0, 5.0, None),
@@ -1074,7 +1072,7 @@ mod tests {
             .flat_map(|phase| {
                 s.traffic
                     .denied
-                    .in_phase(phase)
+                    .in_phase(phase, false)
                     .into_iter()
                     .map(move |(dest, _)| (phase, dest))
             })
