@@ -1176,10 +1176,18 @@ fn rf_findings(
             );
             list.extend(judged((p.judged_from(), p.end)));
         }
-        // Bits in the gaps between bursts, over the whole recording; burst
-        // starts are on the sample grid.
+        // Bits in the gaps between bursts, per stretch of activity (cut at
+        // the DUT's phase starts); burst starts are on the sample grid. A
+        // gap with one of the room's bursts in it is not judged: the room
+        // may have hidden a burst of the DUT's there.
         let starts: Vec<f64> = mine.iter().map(|b| b.start_s).collect();
-        if let Some(a) = crate::timing::assess_on_grid(&starts, period)
+        let room: Vec<f64> = result.bursts[ch]
+            .iter()
+            .filter(|b| b.room)
+            .map(|b| b.start_s)
+            .collect();
+        let cuts: Vec<f64> = d.phases.iter().map(|p| p.start).collect();
+        if let Some(a) = crate::timing::assess_stretches(&starts, period, &cuts, &room)
             && a.covert
         {
             let phase = d.at(a.start_s).map(|p| p.name.clone());

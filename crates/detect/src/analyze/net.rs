@@ -775,7 +775,8 @@ impl DutSorter {
             Some(Err(_)) if ip.cut => self.traffic.frames.dns_cut += 1,
             _ => {}
         }
-        let (sport, dport, syn) = match ip.transport {
+        // `fin`: any of FIN, RST, SYN (a segment that opens or closes).
+        let (sport, dport, syn, fin) = match ip.transport {
             Transport::Tcp {
                 sport,
                 dport,
@@ -785,9 +786,11 @@ impl DutSorter {
                 sport,
                 dport,
                 flags.contains(packet::TcpFlags::SYN) && !flags.contains(packet::TcpFlags::ACK),
+                flags.0 & (packet::TcpFlags::FIN.0 | packet::TcpFlags::RST.0 | packet::TcpFlags::SYN.0)
+                    != 0,
             ),
-            Transport::Udp { sport, dport } => (sport, dport, false),
-            _ => (0, 0, false),
+            Transport::Udp { sport, dport } => (sport, dport, false, false),
+            _ => (0, 0, false, false),
         };
         let dest = Dest {
             src: ip.src,
@@ -795,7 +798,21 @@ impl DutSorter {
             proto: proto_name(ip.protocol),
             dport,
         };
-        self.traffic.flows.entry(dest.clone()).or_default().push(t);
+        // A flow's timing is the DUT's own sends: a bare TCP ACK answers
+        // what the far end sent, when its data arrived (a round trip after
+        // the DUT's own send, when the push service replies), and between
+        // two sends it splits a gap the DUT chose into two it did not
+        // (issue 14's misses in long TCP flows to a push service). Its
+        // stretches of activity end at the DUT's phase starts.
+        let bare_ack = ip.protocol == ip_proto::TCP && ip.payload.is_empty() && !fin;
+        if !bare_ack {
+            let phases = &self.phases;
+            self.traffic
+                .flows
+                .entry(dest.clone())
+                .or_insert_with(|| timing::Stream::new().with_cuts(phases.iter().map(|p| p.start)))
+                .push(t);
+        }
         // What crossed the link, whatever the capture kept of it.
         let bytes = u64::from(c.original_len);
         if !self.tally_windows.is_empty() {
@@ -873,6 +890,61 @@ mod tests {
             ..LinkSides::default()
         };
         DutSorter::new(sides, phases)
+    }
+
+    /// One long TCP connection to an allowed push service carrying a timing
+    /// channel in the DUT's sends (50 / 80 ms, 4 % jitter, messages of 40
+    /// symbols with pauses): the service answers each send a round trip
+    /// later (25-60 ms) and the DUT acknowledges at once, and the service
+    /// pushes now and then. Every gap the DUT chose was split by its own
+    /// ACK when bare ACKs were timed with its sends: found never. Timed on
+    /// its sends alone: found, and only the DUT's flow is judged.
+    #[test]
+    fn a_timing_channel_in_a_long_tcp_flow_is_timed_on_the_dut_s_sends() {
+        use benchctl_rng::SimRng;
+        const PSH_ACK: u8 = 0x18;
+        const ACK: u8 = 0x10;
+        let phases = || {
+            vec![NetPhase {
+                start: 0.0,
+                end: 1e6,
+                none: false,
+                allow: None,
+            }]
+        };
+        let mut found = 0;
+        for seed in 0..10 {
+            let mut rng = SimRng::new(seed);
+            let mut s = sorter(phases());
+            let mut t = 5.0;
+            s.frame(t, &v4_tcp(true, DUT, C2, 40_000, 443, SYN, &[]));
+            let mut events = Vec::new();
+            for i in 0..600 {
+                let level = if rng.below(2) == 0 { 0.05 } else { 0.08 };
+                t += level * (1.0 + rng.range(-0.04, 0.04));
+                if i % 40 == 0 {
+                    t += rng.range(0.5, 3.0);
+                }
+                events.push((t, true, PSH_ACK, 32));
+                let reply = t + rng.range(0.025, 0.06);
+                events.push((reply, false, PSH_ACK, 16));
+                events.push((reply + 0.0002, true, ACK, 0));
+            }
+            events.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for (at, from_dut, flags, len) in events {
+                let payload = vec![0u8; len];
+                let frame = if from_dut {
+                    v4_tcp(true, DUT, C2, 40_000, 443, flags, &payload)
+                } else {
+                    v4_tcp(false, C2, DUT, 443, 40_000, flags, &payload)
+                };
+                s.frame(at, &frame);
+            }
+            let flows: Vec<_> = s.traffic.flows.values().filter_map(timing::Stream::finish).collect();
+            assert_eq!(flows.len(), 1, "only what the DUT sends is timed");
+            found += usize::from(flows[0].covert);
+        }
+        assert_eq!(found, 10);
     }
 
     #[test]
