@@ -1511,7 +1511,94 @@ mod tests {
         times((0..600).map(|_| (rng.exp(mean) * 1e3).ceil() / 1e3))
     }
 
-    // --- Jitter models and sample rates (issue 14) ---------------------
+    /// Times on a sampling grid `tick` apart: the sample each begins in.
+    fn on_grid(times: Vec<f64>, tick: f64) -> Vec<f64> {
+        times.into_iter().map(|t| (t / tick).ceil() * tick).collect()
+    }
+
+    /// An honest BLE advertiser: 100 ms, 250 ms, then after a silent phase
+    /// 1 s, each plus a random 0-10 ms advDelay; the phase starts.
+    fn advertiser_by_phase(seed: u64) -> (Vec<f64>, Vec<f64>) {
+        let mut rng = SimRng::new(seed);
+        let mut t = 10.0;
+        let mut out = Vec::new();
+        let mut cuts = Vec::new();
+        for (interval, phase_s) in [(0.1, 120.0), (0.25, 120.0), (0.0, 60.0), (1.0, 300.0)] {
+            cuts.push(t);
+            let end = t + phase_s;
+            if interval == 0.0 {
+                t = end;
+                continue;
+            }
+            while t < end {
+                out.push(t);
+                t += interval + rng.range(0.0, 0.01);
+            }
+            t = end;
+        }
+        (out, cuts)
+    }
+
+    #[test]
+    fn an_advertiser_changing_interval_per_phase_is_not_a_channel() {
+        for tick in [0.0, 1e-4, 1e-3, 1e-2, 0.1] {
+            for seed in 0..20 {
+                let (times, cuts) = advertiser_by_phase(seed);
+                let times = if tick > 0.0 { on_grid(times, tick) } else { times };
+                let a = assess_stretches(&times, tick, &cuts, &[]);
+                assert!(a.as_ref().is_none_or(|a| !a.covert), "tick {tick}, seed {seed}: {a:?}");
+                // Without the phase starts, the silent phase alone ends a
+                // stretch, and the move from 100 to 250 ms is one block
+                // after another: still no channel.
+                let a = assess_stretches(&times, tick, &[], &[]);
+                assert!(a.as_ref().is_none_or(|a| !a.covert), "tick {tick}, seed {seed}: {a:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn levels_that_follow_one_another_in_blocks_are_not_a_channel() {
+        let mut rng = SimRng::new(31);
+        // 150 gaps at 100 ms, then 150 at 250 ms, in one stretch.
+        let mut gaps: Vec<f64> = (0..150).map(|_| jittered(&mut rng, 0.1, 0.05)).collect();
+        gaps.extend((0..150).map(|_| jittered(&mut rng, 0.25, 0.05)));
+        let a = assess(&times(gaps)).unwrap();
+        assert!(!a.covert && a.score == 0.0, "{a:?}");
+        // A keep-alive backing off: 30 s, 60 s, 120 s.
+        let gaps = [30.0, 60.0, 120.0]
+            .into_iter()
+            .flat_map(|p| (0..40).map(move |_| p))
+            .map(|p| jittered(&mut rng, p, 0.02))
+            .collect::<Vec<_>>();
+        let a = assess(&times(gaps)).unwrap();
+        assert!(!a.covert && a.score == 0.0, "{a:?}");
+        // Changing every 20 gaps is still blocks; random order is data.
+        let gaps: Vec<f64> = (0..300)
+            .map(|i| jittered(&mut rng, if i / 20 % 2 == 0 { 0.1 } else { 0.25 }, 0.05))
+            .collect();
+        let a = assess(&times(gaps)).unwrap();
+        assert!(!a.covert, "{a:?}");
+        assert!(a.summary.contains("in blocks"), "{}", a.summary);
+        let a = assess(&times(symbols(&mut rng, &[0.1, 0.25], 0.05, 300))).unwrap();
+        assert!(a.covert, "{a:?}");
+    }
+
+    #[test]
+    fn text_bytes_in_gaps_are_a_channel() {
+        // ASCII text, most significant bit first: long runs of neither
+        // level, and the order still varies.
+        let text = b"the quick brown fox jumps over the lazy dog; exfiltrated contact list follows. ";
+        let mut rng = SimRng::new(32);
+        let gaps: Vec<f64> = text
+            .iter()
+            .cycle()
+            .take(40)
+            .flat_map(|b| (0..8).rev().map(move |i| b >> i & 1))
+            .map(|bit| jittered(&mut rng, if bit == 1 { 0.12 } else { 0.06 }, 0.05))
+            .collect();
+        let a = assess(&times(gaps)).unwrap();
+        assert!(a.covert, "{a:?}");
+    }
 
     /// A standard normal draw (Box-Muller).
     fn gauss(rng: &mut SimRng) -> f64 {
@@ -1548,81 +1635,100 @@ mod tests {
             .collect()
     }
 
-    /// The issue's packet miss: two levels 20-50 ms apart (the short one
-    /// 30-100 ms), 3-10 % jitter of any shape, a message of 8-64 symbols
-    /// then a pause of 0.3-3 s, 600 gaps.
-    fn packet_two_levels_any_jitter(seed: u64) -> Vec<f64> {
-        let mut rng = SimRng::new(seed);
-        let short = rng.range(0.03, 0.1);
-        let long = short + rng.range(0.02, 0.05);
-        let sd = rng.range(0.03, 0.1);
-        let model = rng.below(4);
-        let mut gaps = Vec::new();
-        while gaps.len() < 600 {
-            let n = 8 + rng.below(57) as usize;
-            gaps.extend(symbols_with(&mut rng, &[short, long], model, sd, n));
-            gaps.push(rng.range(0.3, 3.0));
+    #[test]
+    fn gaussian_jitter_of_9_percent_is_found_as_6_percent_is() {
+        // 599 gaps on 60 and 180 ms: every symbol decodable at 9 %, yet 13
+        // of 50 were found before levels had tails.
+        for sd in [0.06, 0.09] {
+            for seed in 0..50 {
+                let mut rng = SimRng::new(seed);
+                let t = times(symbols_with(&mut rng, &[0.06, 0.18], 0, sd, 599));
+                let a = assess(&t).unwrap();
+                assert!(a.covert, "{sd}, seed {seed}: {a:?}");
+            }
         }
-        times(gaps)
+        // Heavy tails at 10 %, levels well apart; uniform jitter up to
+        // ±10 % (sd 6 %: a flat level wider than a core, ±12.5 %, has no
+        // thin tails and reads as a loose spread).
+        for (model, sd) in [(1, 0.06), (2, 0.1), (3, 0.1)] {
+            for seed in 0..20 {
+                let mut rng = SimRng::new(seed);
+                let t = times(symbols_with(&mut rng, &[0.05, 0.12], model, sd, 400));
+                let a = assess(&t).unwrap();
+                assert!(a.covert, "model {model}, seed {seed}: {a:?}");
+            }
+        }
     }
 
-    /// The issue's RF miss: two levels 80-200 ms apart, recorded at
-    /// 100 S/s: a burst starts in the sample it begins in.
-    fn rf_two_levels_at_100_sps(seed: u64) -> Vec<f64> {
+    #[test]
+    fn one_period_with_heavy_tailed_jitter_is_not_a_channel() {
+        for model in 0..4 {
+            for seed in 0..30 {
+                let mut rng = SimRng::new(seed);
+                let t = times(symbols_with(&mut rng, &[0.3], model, 0.1, 400));
+                let a = assess(&t).unwrap();
+                assert!(a.score == 0.0, "model {model}, seed {seed}: {a:?}");
+            }
+        }
+    }
+
+    /// Two levels 80-200 ms apart (the short one 30-150 ms), jitter up to
+    /// 10 % of any shape, burst starts on the grid of `rate` samples/s.
+    fn rf_two_levels(seed: u64, rate: f64) -> Vec<f64> {
         let mut rng = SimRng::new(seed);
         let short = rng.range(0.03, 0.15);
         let long = short + rng.range(0.08, 0.2);
         let sd = rng.range(0.0, 0.1);
         let model = rng.below(4);
-        let t = times(symbols_with(&mut rng, &[short, long], model, sd, 400));
-        t.into_iter().map(|t| (t * 100.0).ceil() / 100.0).collect()
+        on_grid(times(symbols_with(&mut rng, &[short, long], model, sd, 400)), 1.0 / rate)
     }
 
     #[test]
-    fn experiment_debug() {
-        for seed in [5u64, 6, 7] {
-            let mut rng = SimRng::new(seed);
-            let short = rng.range(0.03, 0.1);
-            let long = short + rng.range(0.02, 0.05);
-            let sd = rng.range(0.03, 0.1);
-            let model = rng.below(4);
-            let t = packet_two_levels_any_jitter(seed);
-            let gaps: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).take(200).collect();
-            let med = median(&gaps);
-            let sym: Vec<f64> = gaps.iter().copied().filter(|&g| g <= PAUSE_OVER_MEDIAN * med).collect();
-            println!("seed {seed}: short {short:.4} long {long:.4} sd {sd:.3} model {model}; med {med:.4}, {} symbols, levels {:?}", sym.len(), find_levels(&sym, 0.0));
-            let mut sorted = sym.clone();
-            sorted.sort_by(f64::total_cmp);
-            println!("  {:?}", sorted.iter().map(|g| (g * 1000.0).round()).collect::<Vec<_>>());
+    fn rf_channels_are_found_at_100_samples_per_second_and_up() {
+        for rate in [100.0, 1e3, 1e4, 2e4] {
+            let found = (0..100)
+                .filter(|&seed| assess_on_grid(&rf_two_levels(seed, rate), 1.0 / rate).is_some_and(|a| a.covert))
+                .count();
+            println!("timing RF two levels at {rate} S/s: {found}/100");
+            assert!(found >= 95, "{rate} S/s: {found}/100");
         }
     }
 
     #[test]
-    fn experiment_issue_14() {
-        for sd in [0.06, 0.09] {
-            let mut hits = 0;
-            for seed in 0..50 {
+    fn at_10_samples_per_second_a_level_is_three_ticks_wide() {
+        // At 10 S/s a gap reads in whole 100 ms ticks: an honest 250 ms
+        // advertiser reads as 200 and 300 ms in a varying order, one level.
+        for interval in [0.25, 0.35, 1.0] {
+            for seed in 0..20 {
                 let mut rng = SimRng::new(seed);
-                let t = times(symbols_with(&mut rng, &[0.06, 0.18], 0, sd, 599));
-                hits += usize::from(assess(&t).is_some_and(|a| a.covert));
+                let t = times((0..300).map(|_| interval + rng.range(0.0, 0.01)));
+                let a = assess_on_grid(&on_grid(t, 0.1), 0.1).unwrap();
+                assert!(!a.covert, "{interval}, seed {seed}: {a:?}");
             }
-            println!("60/180 ms gaussian {sd}: {hits}/50");
         }
-        for (name, g, tick) in [
-            ("packets any jitter", packet_two_levels_any_jitter as Generator, 0.0),
-            ("rf at 100 S/s", rf_two_levels_at_100_sps, 0.01),
-        ] {
-            let mut hits = 0;
-            for seed in 0..100 {
-                let a = assess_on_grid(&g(seed), tick);
-                let c = a.as_ref().is_some_and(|a| a.covert);
-                hits += usize::from(c);
-                if !c && seed < 100 {
-                    println!("  miss {name} {seed}: {:?}", a.map(|a| (a.score, a.levels_s, a.coverage, a.summary)));
-                }
-            }
-            println!("{name}: {hits}/100");
+        // Levels at least three ticks apart are still seen.
+        for seed in 0..20 {
+            let mut rng = SimRng::new(seed);
+            let t = times(symbols(&mut rng, &[0.3, 0.8], 0.05, 300));
+            let a = assess_on_grid(&on_grid(t, 0.1), 0.1).unwrap();
+            assert!(a.covert, "seed {seed}: {a:?}");
         }
+    }
+
+    #[test]
+    fn a_gap_over_a_blind_spot_is_not_judged() {
+        // Every fourth burst hidden under the room's: the gaps around it
+        // are sums of two symbols and spread the levels.
+        let mut rng = SimRng::new(41);
+        let all = on_grid(times(symbols(&mut rng, &[0.03, 0.07], 0.03, 600)), 1e-3);
+        let (mut seen, mut room) = (Vec::new(), Vec::new());
+        for (i, &t) in all.iter().enumerate() {
+            if i % 4 == 3 { room.push(t) } else { seen.push(t) }
+        }
+        let blind = assess_stretches(&seen, 1e-3, &[], &room).unwrap();
+        assert!(blind.covert, "{blind:?}");
+        let unaware = assess_on_grid(&seen, 1e-3).unwrap();
+        assert!(blind.coverage > unaware.coverage, "{blind:?} {unaware:?}");
     }
 
     type Generator = fn(u64) -> Vec<f64>;
@@ -1691,9 +1797,6 @@ mod tests {
                 for seed in seeds.clone() {
                     let a = assess_on_grid(&generate(seed), tick);
                     let score = a.as_ref().map_or(0.0, |a| a.score);
-                    if score >= THRESHOLD {
-                        println!("FA {name} {seed}: {a:?}");
-                    }
                     hits += usize::from(score >= THRESHOLD);
                     highest = highest.max(score);
                 }
