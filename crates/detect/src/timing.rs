@@ -34,8 +34,11 @@
 //! [`MERGE_S`] are one burst (back-to-back packets are the link's doing, not
 //! the sender's clock); gaps much longer than the symbol levels are pauses
 //! between messages, not symbols ("cover traffic": a byte in eight gaps,
-//! then an app-like pause); long sequences are judged in windows of
-//! [`WINDOW`] gaps and the most suspicious window is reported.
+//! then an app-like pause); gaps are judged per stretch of activity, which
+//! ends at the owning DUT's phase starts and after a long silence
+//! ([`SILENCE_MIN_S`]); levels must change often, not in blocks
+//! ([`MIN_MIXING`]); long stretches are judged in windows of [`WINDOW`]
+//! gaps and the most suspicious window is reported.
 //!
 //! [`assess`] only sees times: the caller names the flow or channel, so the
 //! summary is written to follow "packets 10.77.1.2:40122>…: ".
@@ -67,6 +70,13 @@ const HOP: usize = WINDOW / 2;
 /// connection-event grid, and the 1 ms resolution of RF burst times at
 /// 1 kS/s. A channel using such gaps would not survive the phone's own
 /// radio scheduling, and a 1 ms grid would otherwise look like levels.
+/// Unchanged for any sample rate from 10 S/s to 20 kS/s (issue 14): below
+/// 100 S/s a tick is longer than this and bursts in adjacent samples are
+/// already one burst for the RF detector; above, burst starts are finer
+/// than this. At 10 S/s a gap reads in 100 ms ticks and a level is three
+/// ticks wide ([`MAX_LEVEL_WIDTH`]): levels closer than about 300 ms look
+/// like one and cannot be seen, and an honest period between two ticks
+/// (250 ms reads as 200 and 300 ms) is one level, not two.
 pub const MERGE_S: f64 = 0.010;
 
 /// Score at or above which a window is called a covert timing channel.
@@ -87,8 +97,13 @@ pub const THRESHOLD: f64 = 0.6;
 /// A level's peak is looked for as the densest ±0.05 in ln (about ±5%)
 /// around a gap.
 const PEAK_HALF_WIDTH: f64 = 0.05;
-/// A level is at most this wide (ln units): ±12.5%, room for the ±10%
-/// jitter the tests use plus 1 ms quantisation of RF burst times at 20 ms.
+/// A level's core is at most this wide (ln units): ±12.5%, room for the
+/// ±10% jitter the tests use plus 1 ms quantisation of RF burst times at
+/// 20 ms. On a grid the core may always span its peak's tick and the
+/// ticks either side (at 10 S/s a 250 ms period reads as 200 and 300 ms:
+/// ln 0.4). Beyond the core a level may have tails ([`TAIL_DENSITY`]):
+/// before, this was the whole level, and Gaussian jitter of 9 % spilled
+/// past it and was rejected.
 const MAX_LEVEL_WIDTH: f64 = 0.25;
 /// A level's tails: beyond its core (at most [`MAX_LEVEL_WIDTH`]), gaps
 /// join it while they stay close to the next (`LEVEL_SPLIT`) and lie where
@@ -593,7 +608,9 @@ impl Stream {
     fn new_stretch(&mut self, t: f64) -> bool {
         let mut cut = false;
         while self.next_cut < self.cuts.len() && self.cuts[self.next_cut] <= t {
-            cut |= self.last_s.is_some_and(|last| last < self.cuts[self.next_cut]);
+            cut |= self
+                .last_s
+                .is_some_and(|last| last < self.cuts[self.next_cut]);
             self.next_cut += 1;
         }
         let Some(last) = self.last_s else {
@@ -791,8 +808,7 @@ fn judge(gaps: &[f64], tick_s: f64) -> Window {
 
     // The structure decides whether there is a channel at all; the classic
     // statistics only say how clear it is (half the score at most).
-    let structured =
-        judged && majors >= 2 && alternation < MAX_ALTERNATION && mixing >= MIN_MIXING;
+    let structured = judged && majors >= 2 && alternation < MAX_ALTERNATION && mixing >= MIN_MIXING;
     let s_levels = if structured {
         ramp(coverage - 0.5, 0.4)
     } else {
@@ -1513,7 +1529,10 @@ mod tests {
 
     /// Times on a sampling grid `tick` apart: the sample each begins in.
     fn on_grid(times: Vec<f64>, tick: f64) -> Vec<f64> {
-        times.into_iter().map(|t| (t / tick).ceil() * tick).collect()
+        times
+            .into_iter()
+            .map(|t| (t / tick).ceil() * tick)
+            .collect()
     }
 
     /// An honest BLE advertiser: 100 ms, 250 ms, then after a silent phase
@@ -1544,14 +1563,24 @@ mod tests {
         for tick in [0.0, 1e-4, 1e-3, 1e-2, 0.1] {
             for seed in 0..20 {
                 let (times, cuts) = advertiser_by_phase(seed);
-                let times = if tick > 0.0 { on_grid(times, tick) } else { times };
+                let times = if tick > 0.0 {
+                    on_grid(times, tick)
+                } else {
+                    times
+                };
                 let a = assess_stretches(&times, tick, &cuts, &[]);
-                assert!(a.as_ref().is_none_or(|a| !a.covert), "tick {tick}, seed {seed}: {a:?}");
+                assert!(
+                    a.as_ref().is_none_or(|a| !a.covert),
+                    "tick {tick}, seed {seed}: {a:?}"
+                );
                 // Without the phase starts, the silent phase alone ends a
                 // stretch, and the move from 100 to 250 ms is one block
                 // after another: still no channel.
                 let a = assess_stretches(&times, tick, &[], &[]);
-                assert!(a.as_ref().is_none_or(|a| !a.covert), "tick {tick}, seed {seed}: {a:?}");
+                assert!(
+                    a.as_ref().is_none_or(|a| !a.covert),
+                    "tick {tick}, seed {seed}: {a:?}"
+                );
             }
         }
     }
@@ -1587,7 +1616,8 @@ mod tests {
     fn text_bytes_in_gaps_are_a_channel() {
         // ASCII text, most significant bit first: long runs of neither
         // level, and the order still varies.
-        let text = b"the quick brown fox jumps over the lazy dog; exfiltrated contact list follows. ";
+        let text =
+            b"the quick brown fox jumps over the lazy dog; exfiltrated contact list follows. ";
         let mut rng = SimRng::new(32);
         let gaps: Vec<f64> = text
             .iter()
@@ -1680,14 +1710,19 @@ mod tests {
         let long = short + rng.range(0.08, 0.2);
         let sd = rng.range(0.0, 0.1);
         let model = rng.below(4);
-        on_grid(times(symbols_with(&mut rng, &[short, long], model, sd, 400)), 1.0 / rate)
+        on_grid(
+            times(symbols_with(&mut rng, &[short, long], model, sd, 400)),
+            1.0 / rate,
+        )
     }
 
     #[test]
     fn rf_channels_are_found_at_100_samples_per_second_and_up() {
         for rate in [100.0, 1e3, 1e4, 2e4] {
             let found = (0..100)
-                .filter(|&seed| assess_on_grid(&rf_two_levels(seed, rate), 1.0 / rate).is_some_and(|a| a.covert))
+                .filter(|&seed| {
+                    assess_on_grid(&rf_two_levels(seed, rate), 1.0 / rate).is_some_and(|a| a.covert)
+                })
                 .count();
             println!("timing RF two levels at {rate} S/s: {found}/100");
             assert!(found >= 95, "{rate} S/s: {found}/100");
@@ -1723,7 +1758,11 @@ mod tests {
         let all = on_grid(times(symbols(&mut rng, &[0.03, 0.07], 0.03, 600)), 1e-3);
         let (mut seen, mut room) = (Vec::new(), Vec::new());
         for (i, &t) in all.iter().enumerate() {
-            if i % 4 == 3 { room.push(t) } else { seen.push(t) }
+            if i % 4 == 3 {
+                room.push(t)
+            } else {
+                seen.push(t)
+            }
         }
         let blind = assess_stretches(&seen, 1e-3, &[], &room).unwrap();
         assert!(blind.covert, "{blind:?}");

@@ -786,7 +786,8 @@ impl DutSorter {
                 sport,
                 dport,
                 flags.contains(packet::TcpFlags::SYN) && !flags.contains(packet::TcpFlags::ACK),
-                flags.0 & (packet::TcpFlags::FIN.0 | packet::TcpFlags::RST.0 | packet::TcpFlags::SYN.0)
+                flags.0
+                    & (packet::TcpFlags::FIN.0 | packet::TcpFlags::RST.0 | packet::TcpFlags::SYN.0)
                     != 0,
             ),
             Transport::Udp { sport, dport } => (sport, dport, false, false),
@@ -940,7 +941,12 @@ mod tests {
                 };
                 s.frame(at, &frame);
             }
-            let flows: Vec<_> = s.traffic.flows.values().filter_map(timing::Stream::finish).collect();
+            let flows: Vec<_> = s
+                .traffic
+                .flows
+                .values()
+                .filter_map(timing::Stream::finish)
+                .collect();
             assert_eq!(flows.len(), 1, "only what the DUT sends is timed");
             found += usize::from(flows[0].covert);
         }
