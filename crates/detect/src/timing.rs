@@ -966,28 +966,32 @@ fn find_levels(gaps: &[f64], tick_s: f64) -> Vec<Level> {
         if (hi - lo + 1) as f64 > (core.1 - core.0 + 1) as f64 * (1.0 + MAX_TAIL_SHARE) {
             (lo, hi) = core;
         }
+        // Gaps just beyond the edges that no level has claimed. A level
+        // with tails must stand alone by as much as half its width: tails
+        // are where a peak ends, and a spread that goes on past them (the
+        // halves of gaps another source split) is no level. When the tails
+        // do not stand alone, the core is judged as it would be without
+        // them (close levels of a ladder, whose tails run into each other).
+        let stands_alone = |lo: usize, hi: usize, margin: f64| {
+            let (a, b) = (ys[lo], ys[hi]);
+            let below = ys.partition_point(|&y| y < a - margin);
+            let above = ys.partition_point(|&y| y <= b + margin);
+            let beyond = claim[below..lo]
+                .iter()
+                .chain(&claim[hi + 1..above])
+                .filter(|&&c| c != Claim::Level)
+                .count();
+            beyond as f64 <= MAX_MARGIN_SHARE * (hi - lo + 1) as f64
+        };
+        let tailed = (lo, hi) != core;
+        if tailed && !stands_alone(lo, hi, LEVEL_MARGIN.max(TAIL_MARGIN * (ys[hi] - ys[lo]))) {
+            (lo, hi) = core;
+        }
         let count = hi - lo + 1;
         if count < min_count {
             break;
         }
-        let (a, b) = (ys[lo], ys[hi]);
-        // Gaps just beyond the edges that no level has claimed. A level
-        // with tails must stand alone by as much as half its width: tails
-        // are where a peak ends, and a spread that goes on past them (the
-        // halves of gaps another source split) is no level.
-        let margin = if (lo, hi) == core {
-            LEVEL_MARGIN
-        } else {
-            LEVEL_MARGIN.max(TAIL_MARGIN * (b - a))
-        };
-        let below = ys.partition_point(|&y| y < a - margin);
-        let above = ys.partition_point(|&y| y <= b + margin);
-        let beyond = claim[below..lo]
-            .iter()
-            .chain(&claim[hi + 1..above])
-            .filter(|&&c| c != Claim::Level)
-            .count();
-        let isolated = beyond as f64 <= MAX_MARGIN_SHARE * count as f64;
+        let isolated = (tailed && (lo, hi) != core) || stands_alone(lo, hi, LEVEL_MARGIN);
         let mark = if isolated {
             Claim::Level
         } else {
