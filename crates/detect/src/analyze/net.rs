@@ -911,6 +911,7 @@ mod tests {
                 end: 1e6,
                 none: false,
                 allow: None,
+                settle_s: 0.0,
             }]
         };
         let mut found = 0;
