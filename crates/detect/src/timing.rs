@@ -1429,6 +1429,65 @@ mod tests {
             .collect()
     }
 
+    /// A phone's 2.4 GHz activity as one RF channel hears it: BLE
+    /// advertising sets at their intervals (each event delayed by the
+    /// spec's random 0-10 ms advDelay) and Wi-Fi beacons every 102.4 ms,
+    /// merged, with burst starts on a `tick_s` grid. Each source is
+    /// periodic; together their gaps fall on a few values set by how far
+    /// apart the sources are (a short gap and its complement each time one
+    /// source's event falls between two of the other's), in an order the
+    /// sources' drift sets: levels, and no data.
+    fn periodic_sources(seed: u64, periods: &[f64], tick_s: f64) -> Vec<f64> {
+        let mut rng = SimRng::new(seed);
+        let mut all = Vec::new();
+        for &p in periods {
+            let mut t = 100.0 + rng.range(0.0, p);
+            while t < 160.0 {
+                all.push(t);
+                // Wi-Fi beacons keep their TBTT; BLE adds advDelay.
+                t += if (p - 0.1024).abs() < 1e-9 {
+                    p
+                } else {
+                    p + rng.range(0.0, 0.010)
+                };
+            }
+        }
+        all.sort_by(f64::total_cmp);
+        all.iter().map(|t| (t / tick_s).floor() * tick_s).collect()
+    }
+
+    /// Several honest periodic sources on one channel should be no channel,
+    /// at 100 S/s and 1 kS/s. They are called one today: the known false
+    /// positive that keeps issue 14 open (README, "Measured from outside").
+    /// A first fix (the conditional entropy of a level given the levels
+    /// before it) did not separate them from data at 100 S/s; a second
+    /// (explaining the events by a few periodic trains) also explained
+    /// random two-level data whose levels are multiples of each other.
+    #[test]
+    #[ignore = "known false positive, issue 14 open: periodic sources heard together read as levels"]
+    fn periodic_sources_heard_together_are_no_channel() {
+        let sets: [&[f64]; 4] = [
+            &[0.1, 0.1024],
+            &[0.1, 0.25],
+            &[0.1, 0.1024, 0.25],
+            &[0.15, 0.3],
+        ];
+        for tick in [0.01, 0.001] {
+            for (k, periods) in sets.iter().enumerate() {
+                for seed in 0..20 {
+                    let t = periodic_sources(seed, periods, tick);
+                    if let Some(a) = assess_on_grid(&t, tick) {
+                        assert!(
+                            !a.covert,
+                            "set {k} {periods:?} at {tick} s, seed {seed}: {}",
+                            a.summary
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     // --- Covert generators: random levels, jitter 0-10% ------------------
 
     fn two_level(seed: u64) -> Vec<f64> {
