@@ -63,6 +63,7 @@ use serde_json::json;
 
 use super::{Finding, Severity, round};
 use crate::analyze::net::{Dest, DutSorter, NetPhase};
+use benchctl_net::allowlist::stays_on_link;
 
 /// Score at or above which the connections are a beacon. Fixed on the
 /// generated sequences with seeds 0..100: periodic check-ins (5-600 s,
@@ -196,6 +197,11 @@ pub fn severity(denied: bool, allowed: bool) -> Severity {
 pub fn findings(sorter: &DutSorter, phase_of: &dyn Fn(f64) -> Option<String>) -> Vec<Finding> {
     let traffic = &sorter.traffic;
     let address_severity = |addresses: &BTreeSet<IpAddr>| {
+        // Link housekeeping is never a covert pattern above low
+        // (findings.md): mDNS every 20 s is discovery, not a check-in.
+        if addresses.iter().all(|a| stays_on_link(*a)) {
+            return Severity::Low;
+        }
         severity(
             addresses.iter().any(|a| traffic.denied_dests.contains(a)),
             addresses.iter().any(|a| traffic.allowed_dests.contains(a)),
@@ -859,6 +865,26 @@ mod tests {
                 t + 0.05,
                 &v4_tcp(true, DUT, to, sport, port, PSH_ACK, &[9; 200]),
             );
+        }
+
+        /// Link housekeeping is never a covert pattern above low
+        /// (findings.md): an mDNS announcement every 20 s ± 15 % is as
+        /// regular as a beacon, and low; the same timer to the C2 is not.
+        #[test]
+        fn mdns_on_a_timer_is_low_and_the_same_timer_to_a_server_is_not() {
+            const MDNS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 251);
+            for (to, port, want) in [(MDNS, 5353, Severity::Low), (C2, 5353, Severity::Medium)] {
+                let mut rng = SimRng::new(3);
+                let mut s = sorter(Vec::new());
+                let mut t = 1.0;
+                while t < 300.0 {
+                    s.frame(t, &v4_udp(true, DUT, to, 5353, port, b"announce"));
+                    t += 20.0 * rng.range(0.85, 1.15);
+                }
+                let found = beacons(&s);
+                assert!(!found.is_empty(), "{to}: as regular as a beacon");
+                assert!(found.iter().all(|f| f.severity == want), "{to}: {found:?}");
+            }
         }
 
         /// Issue 21, class 9: every 30 s ± 10 % for 40 minutes, each time
