@@ -453,9 +453,13 @@ mod tests {
         );
     }
 
-    /// A 1 kS/s supply channel, `secs` long, drawing `amps(t)`; judged as
-    /// one "off" phase over all of it with a 5 mA limit.
-    fn judge_off(secs: f64, amps: impl Fn(f64) -> f64) -> Option<Finding> {
+    /// A 1 kS/s supply channel, `secs` long, drawing `amps(t)`, read with
+    /// `limit` (channel, t) as [`above`] takes it.
+    fn draw(
+        secs: f64,
+        amps: impl Fn(f64) -> f64,
+        limit: impl FnMut(usize, f64) -> Option<Limit>,
+    ) -> Above {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = SigmfWriter::create(
             dir.path(),
@@ -472,13 +476,18 @@ mod tests {
         writer.push_frames(&samples).unwrap();
         writer.finish().unwrap();
         let mut reader = SigmfReader::open(dir.path(), Stream::Power).unwrap();
-        let above = above(&mut reader, 0.0..=secs, |_, _| {
+        above(&mut reader, 0.0..=secs, limit).unwrap()
+    }
+
+    /// [`draw`] judged as one "off" phase over all of it with a 5 mA limit.
+    fn judge_off(secs: f64, amps: impl Fn(f64) -> f64) -> Option<Finding> {
+        let limit = |_: usize, _: f64| {
             Some(Limit {
                 amps: 0.005,
                 from_s: 0.0,
             })
-        })
-        .unwrap();
+        };
+        let above = draw(secs, amps, limit);
         finding(above.channel(0), ("soft-off", 0.0, secs), 0.005, "supply")
     }
 
@@ -487,36 +496,15 @@ mod tests {
     /// not hidden in a stretch that started while the DUT was settling.
     #[test]
     fn a_draw_running_on_past_the_settle_window_is_judged_after_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut writer = SigmfWriter::create(
-            dir.path(),
-            "power",
-            1000.0,
-            vec![current_channel(Some("phone-b"))],
-            Unit::Ampere,
-            "2026-11-26T15:30:00.000Z",
-        )
-        .unwrap();
         // 30 mA from 1 s to 4 s of a 6 s "off" phase settling for 2 s.
-        let samples: Vec<f32> = (0..6000)
-            .map(|i| {
-                if (1000..4000).contains(&i) {
-                    0.03
-                } else {
-                    0.001
-                }
-            })
-            .collect();
-        writer.push_frames(&samples).unwrap();
-        writer.finish().unwrap();
-        let mut reader = SigmfReader::open(dir.path(), Stream::Power).unwrap();
+        let amps = |t: f64| if (1.0..4.0).contains(&t) { 0.03 } else { 0.001 };
         let limit = |_: usize, t: f64| {
             Some(Limit {
                 amps: 0.005,
                 from_s: if t < 2.0 { 0.0 } else { 2.0 },
             })
         };
-        let above = above(&mut reader, 0.0..=6.0, limit).unwrap();
+        let above = draw(6.0, amps, limit);
         let settling = finding(above.channel(0), ("soft-off", 0.0, 2.0), 0.005, "supply")
             .expect("the draw while settling");
         assert!((settling.end_s - 2.0).abs() < 1e-9, "{settling:?}");

@@ -1056,9 +1056,14 @@ fn find_levels(gaps: &[f64], tick_s: f64) -> Vec<Level> {
 
 /// Per point of `ys` (sorted), the points within ±[`PEAK_HALF_WIDTH`].
 fn around(ys: &[f64]) -> Vec<usize> {
+    neighbourhoods(ys).map(|(j, k)| k + 1 - j).collect()
+}
+
+/// Per point `i` of `ys` (sorted), the first and last index `(j, k)`
+/// within ±[`PEAK_HALF_WIDTH`] of it, in one sweep.
+fn neighbourhoods(ys: &[f64]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let (mut j, mut k) = (0, 0);
-    let mut out = Vec::with_capacity(ys.len());
-    for i in 0..ys.len() {
+    (0..ys.len()).map(move |i| {
         while ys[i] - ys[j] > PEAK_HALF_WIDTH {
             j += 1;
         }
@@ -1066,9 +1071,8 @@ fn around(ys: &[f64]) -> Vec<usize> {
         while k + 1 < ys.len() && ys[k + 1] - ys[i] <= PEAK_HALF_WIDTH {
             k += 1;
         }
-        out.push(k + 1 - j);
-    }
-    out
+        (j, k)
+    })
 }
 
 /// Index of the free point with the most free points within
@@ -1081,16 +1085,8 @@ fn densest_free(ys: &[f64], claim: &[Claim]) -> Option<usize> {
         let last = free_before.last().copied().unwrap_or(0);
         free_before.push(last + usize::from(*c == Claim::Free));
     }
-    let (mut j, mut k) = (0, 0);
     let mut best: Option<(usize, usize)> = None;
-    for i in 0..ys.len() {
-        while ys[i] - ys[j] > PEAK_HALF_WIDTH {
-            j += 1;
-        }
-        k = k.max(i);
-        while k + 1 < ys.len() && ys[k + 1] - ys[i] <= PEAK_HALF_WIDTH {
-            k += 1;
-        }
+    for (i, (j, k)) in neighbourhoods(ys).enumerate() {
         if claim[i] != Claim::Free {
             continue;
         }
