@@ -836,7 +836,13 @@ fn judge(gaps: &[f64], tick_s: f64) -> Window {
     let majors = levels.iter().filter(|l| l.share >= MAJOR_SHARE).count();
     let alternation = alternation(&labels);
     let mixing = mixing(&labels);
-    let periodic = levels.len() >= 2 && periodic_sources(&event_times(gaps), &levels, tick_s, 1);
+    // Asked only where the levels would otherwise make a channel: the
+    // search for carriers is the costly part of a window.
+    let periodic = judged
+        && majors >= 2
+        && alternation < MAX_ALTERNATION
+        && mixing >= MIN_MIXING
+        && periodic_sources(&event_times(gaps), &levels, tick_s, 1);
 
     let regularity = regularity(&symbols, REGULARITY_BLOCK);
     let eps_similarity = eps_similarity(&symbols, EPSILON);
@@ -1172,9 +1178,6 @@ fn periodic_sources(times: &[f64], levels: &[Level], tick_s: f64, depth: usize) 
             periods.push(a.center_s + b.center_s);
         }
     }
-    // ...and what pairs of gaps in a row most often add up to.
-    let pairs: Vec<f64> = times.windows(3).map(|w| w[2] - w[0]).collect();
-    periods.extend(find_levels(&pairs, tick_s).iter().map(|l| l.center_s));
     periods.sort_by(|a, b| b.total_cmp(a));
     for period in periods {
         let min_steps = if depth == 1 {
@@ -1202,21 +1205,26 @@ fn periodic_sources(times: &[f64], levels: &[Level], tick_s: f64, depth: usize) 
     false
 }
 
-/// The events of `times` that are not on a carrier of `period` through
-/// them (started at the first event), or None when there is no such
-/// carrier: each step finds the event nearest one period on (the events
-/// between are another source's), or failing that two periods on (its own
-/// swallowed), or misses and goes on a period later; `min_steps`
-/// of the steps must find one, at most [`MAX_CARRIER_SKIPS`] by skipping.
-/// [`carrier_from`] the first, second or third event (the first may be
-/// another source's), the one that finds most of its steps.
+/// [`carrier_from`] the first of the window's first five events that has
+/// another a period on (the first event may be another source's, whose
+/// period is not this one).
 fn carrier(times: &[f64], period: f64, tick_s: f64, min_steps: f64) -> Option<Vec<f64>> {
-    (0..times.len().min(3))
-        .filter_map(|start| carrier_from(times, start, period, tick_s, min_steps))
-        .max_by_key(|(found, _)| *found)
-        .map(|(_, others)| others)
+    let tol = (CARRIER_TOLERANCE * period).max(2.0 * tick_s);
+    let start = (0..times.len().min(5)).find(|&i| {
+        let want = times[i] + period;
+        let from = times.partition_point(|&x| x < want - tol);
+        times.get(from).is_some_and(|&t| t <= want + tol)
+    })?;
+    carrier_from(times, start, period, tick_s, min_steps).map(|(_, others)| others)
 }
 
+/// The events of `times` that are not on a carrier of `period` through
+/// them from `start` (with how many steps found an event), or None when
+/// there is no such carrier: each step finds the event nearest one period
+/// on (the events between are another source's), or failing that two
+/// periods on (its own swallowed), or misses and goes on a period later;
+/// `min_steps` of the steps must find one, at most [`MAX_CARRIER_SKIPS`]
+/// by skipping.
 fn carrier_from(
     times: &[f64],
     start: usize,
@@ -1241,7 +1249,16 @@ fn carrier_from(
     // is the grid's, a timer's period is its own (BLE adds 5 ms on average).
     let mut own = period;
     on[start] = true;
+    // Steps the carrier would take over the window: once its misses or
+    // skips pass what that many steps allow, it is no carrier (a channel's
+    // events give up within a few dozen steps).
+    let expected = ((end - at) / period).max(1.0);
     while at + own - tol <= end {
+        if (steps - found) as f64 > (1.0 - min_steps) * expected
+            || skips as f64 > MAX_CARRIER_SKIPS * expected
+        {
+            return None;
+        }
         steps += 1;
         if let Some(i) = nearest(last, at + own) {
             found += 1;
