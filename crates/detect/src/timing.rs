@@ -192,41 +192,6 @@ const MAX_ALTERNATION: f64 = 0.9;
 /// runs (a file of zeros in a stretch of text).
 const MIN_MIXING: f64 = 0.5;
 
-/// Several honest periodic sources heard on one channel (BLE advertising
-/// sets with their random 0-10 ms advDelay, Wi-Fi beacons every 102.4 ms)
-/// put their merged gaps on a few values in an order that varies as the
-/// sources drift against each other: each time one source's event falls
-/// between two of another's, a short gap and its complement. That order is
-/// the sources' phase, not data ([`periodic_sources`]). A source is a
-/// carrier: an event a period after the last (learned as it goes) at least
-/// this share of its steps; the rest find one two periods on (its own
-/// swallowed by another source's burst) or miss...
-const MIN_CARRIER_STEPS: f64 = 0.9;
-/// The same for the sources found after the first: where two sources of
-/// about the same period (BLE at 100 ms plus advDelay, Wi-Fi at 102.4 ms)
-/// coincide, the first takes whichever event is nearer, and the second
-/// loses those. A channel hiding data in where its events fall between a
-/// carrier's finds its next event a period on only as often as two symbols
-/// repeat: half the time.
-const MIN_LATER_CARRIER_STEPS: f64 = 0.75;
-/// ...and at most this share of its steps skip an event. A channel keying
-/// a carrier on and off (gaps of one and two periods) skips half; random
-/// data on levels that are multiples of each other breaks a carrier on a
-/// quarter of its steps or more.
-const MAX_CARRIER_SKIPS: f64 = 0.15;
-/// How far from a carrier's next expected event one may be and still be
-/// it: a share of the period (BLE's advDelay is 0-10 ms on 100 ms) or two
-/// ticks of the grid (a gap read on a grid is off by up to a tick either
-/// way), whichever is more.
-const CARRIER_TOLERANCE: f64 = 0.12;
-/// Sources looked for in one window: a phone's BLE sets and its Wi-Fi.
-/// Measured on `periodic_sources_heard_together_are_no_channel` (two
-/// sources at 100 S/s and 1 kS/s, three at 1 kS/s: at most 1 seed of 20
-/// called a channel, where every one was before) and on the covert
-/// sequences of the other tests (none excused). Three sources at 100 S/s
-/// are still called one (the ignored test says so).
-const MAX_SOURCES: usize = 3;
-
 // --- Classic statistics -------------------------------------------------
 
 /// Cabuk et al. compute one standard deviation per block of w packets; 20
@@ -787,9 +752,6 @@ struct Window {
     alternation: f64,
     /// Level changes against a random order's ([`mixing`]).
     mixing: f64,
-    /// The events are a few periodic sources heard together
-    /// ([`periodic_sources`]).
-    periodic: bool,
     regularity: f64,
     eps_similarity: f64,
     kappa: f64,
@@ -836,13 +798,6 @@ fn judge(gaps: &[f64], tick_s: f64) -> Window {
     let majors = levels.iter().filter(|l| l.share >= MAJOR_SHARE).count();
     let alternation = alternation(&labels);
     let mixing = mixing(&labels);
-    // Asked only where the levels would otherwise make a channel: the
-    // search for carriers is the costly part of a window.
-    let periodic = judged
-        && majors >= 2
-        && alternation < MAX_ALTERNATION
-        && mixing >= MIN_MIXING
-        && periodic_sources(&event_times(gaps), &levels, tick_s, 1);
 
     let regularity = regularity(&symbols, REGULARITY_BLOCK);
     let eps_similarity = eps_similarity(&symbols, EPSILON);
@@ -860,8 +815,7 @@ fn judge(gaps: &[f64], tick_s: f64) -> Window {
 
     // The structure decides whether there is a channel at all; the classic
     // statistics only say how clear it is (half the score at most).
-    let structured =
-        judged && majors >= 2 && alternation < MAX_ALTERNATION && mixing >= MIN_MIXING && !periodic;
+    let structured = judged && majors >= 2 && alternation < MAX_ALTERNATION && mixing >= MIN_MIXING;
     let s_levels = if structured {
         ramp(coverage - 0.5, 0.4)
     } else {
@@ -877,7 +831,6 @@ fn judge(gaps: &[f64], tick_s: f64) -> Window {
         coverage,
         alternation,
         mixing,
-        periodic,
         regularity,
         eps_similarity,
         kappa,
@@ -1146,180 +1099,6 @@ fn mixing(labels: &[Option<usize>]) -> f64 {
     } else {
         changes as f64 / expected
     }
-}
-
-/// A window's event times rebuilt from its gaps (a blind spot's infinite
-/// gap as a long silence no carrier spans).
-fn event_times(gaps: &[f64]) -> Vec<f64> {
-    let mut t = 0.0;
-    let mut out = Vec::with_capacity(gaps.len() + 1);
-    out.push(t);
-    for &g in gaps {
-        t += if g.is_finite() { g } else { 1e6 };
-        out.push(t);
-    }
-    out
-}
-
-/// Whether `times` are one periodic carrier, with a period among `levels`,
-/// whose periods other events split (a short gap and its complement), and
-/// those other events are themselves periodic sources, up to
-/// [`MAX_SOURCES`] (`depth` counts them). The events of the last source
-/// need only keep one period, or whole multiples of it.
-fn periodic_sources(times: &[f64], levels: &[Level], tick_s: f64, depth: usize) -> bool {
-    if times.len() < 2 {
-        return true;
-    }
-    // A carrier's period is a level, or a short gap and its complement
-    // (every period split, by a source of about the same period).
-    let mut periods: Vec<f64> = levels.iter().map(|l| l.center_s).collect();
-    for (i, a) in levels.iter().enumerate() {
-        for b in &levels[i..] {
-            periods.push(a.center_s + b.center_s);
-        }
-    }
-    periods.sort_by(|a, b| b.total_cmp(a));
-    for period in periods {
-        let min_steps = if depth == 1 {
-            MIN_CARRIER_STEPS
-        } else {
-            MIN_LATER_CARRIER_STEPS
-        };
-        let Some(others) = carrier(times, period, tick_s, min_steps) else {
-            continue;
-        };
-        // A carrier alone, or with a few stray events, is one period: the
-        // level test already says it carries nothing.
-        if others.len() < 3 {
-            return true;
-        }
-        let gaps: Vec<f64> = others.windows(2).map(|w| w[1] - w[0]).collect();
-        if depth + 1 >= MAX_SOURCES {
-            return on_multiples(&gaps, tick_s);
-        }
-        let own = find_levels(&gaps, tick_s);
-        if on_multiples(&gaps, tick_s) || periodic_sources(&others, &own, tick_s, depth + 1) {
-            return true;
-        }
-    }
-    false
-}
-
-/// [`carrier_from`] the first of the window's first five events that has
-/// another a period on (the first event may be another source's, whose
-/// period is not this one).
-fn carrier(times: &[f64], period: f64, tick_s: f64, min_steps: f64) -> Option<Vec<f64>> {
-    let tol = (CARRIER_TOLERANCE * period).max(2.0 * tick_s);
-    let start = (0..times.len().min(5)).find(|&i| {
-        let want = times[i] + period;
-        let from = times.partition_point(|&x| x < want - tol);
-        times.get(from).is_some_and(|&t| t <= want + tol)
-    })?;
-    carrier_from(times, start, period, tick_s, min_steps).map(|(_, others)| others)
-}
-
-/// The events of `times` that are not on a carrier of `period` through
-/// them from `start` (with how many steps found an event), or None when
-/// there is no such carrier: each step finds the event nearest one period
-/// on (the events between are another source's), or failing that two
-/// periods on (its own swallowed), or misses and goes on a period later;
-/// `min_steps` of the steps must find one, at most [`MAX_CARRIER_SKIPS`]
-/// by skipping.
-fn carrier_from(
-    times: &[f64],
-    start: usize,
-    period: f64,
-    tick_s: f64,
-    min_steps: f64,
-) -> Option<(usize, Vec<f64>)> {
-    let tol = (CARRIER_TOLERANCE * period).max(2.0 * tick_s);
-    let nearest = |after: usize, want: f64| -> Option<usize> {
-        let from = times.partition_point(|&x| x < want - tol).max(after + 1);
-        (from..times.len())
-            .take_while(|&i| times[i] <= want + tol)
-            .min_by(|&a, &b| (times[a] - want).abs().total_cmp(&(times[b] - want).abs()))
-    };
-    let end = *times.last()?;
-    let mut on = vec![false; times.len()];
-    let (mut steps, mut found, mut skips) = (0usize, 0usize, 0usize);
-    // The carrier keeps its own clock through a break, so the events of
-    // other sources never stand in for its own.
-    let (mut last, mut at) = (start, *times.get(start)?);
-    // The carrier's own period, learned from its steps: a level's centre
-    // is the grid's, a timer's period is its own (BLE adds 5 ms on average).
-    let mut own = period;
-    on[start] = true;
-    // Steps the carrier would take over the window: once its misses or
-    // skips pass what that many steps allow, it is no carrier (a channel's
-    // events give up within a few dozen steps).
-    let expected = ((end - at) / period).max(1.0);
-    while at + own - tol <= end {
-        if (steps - found) as f64 > (1.0 - min_steps) * expected
-            || skips as f64 > MAX_CARRIER_SKIPS * expected
-        {
-            return None;
-        }
-        steps += 1;
-        if let Some(i) = nearest(last, at + own) {
-            found += 1;
-            own += 0.2 * (times[i] - at - own);
-            (last, at) = (i, times[i]);
-            on[i] = true;
-        } else if let Some(i) = nearest(last, at + 2.0 * own) {
-            found += 1;
-            skips += 1;
-            (last, at) = (i, times[i]);
-            on[i] = true;
-        } else {
-            // Missed: on by whole periods to just before the next event
-            // (a long silence counts every period it holds).
-            let next = times.partition_point(|&x| x <= at + own + tol);
-            let ahead = times
-                .get(next)
-                .map_or(1.0, |&t| ((t - tol - at) / own).floor());
-            let k = ahead.clamp(1.0, 1e6) as usize;
-            steps += k - 1;
-            at += k as f64 * own;
-        }
-    }
-    let ok = steps > 0
-        && found as f64 >= min_steps * steps as f64
-        && skips as f64 <= MAX_CARRIER_SKIPS * steps as f64;
-    ok.then(|| {
-        let others = times
-            .iter()
-            .zip(&on)
-            .filter(|(_, on)| !**on)
-            .map(|(t, _)| *t)
-            .collect();
-        (found, others)
-    })
-}
-
-/// Whether `gaps` keep one period or whole multiples of it (a source some
-/// of whose events other sources' bursts swallowed): [`MIN_CARRIER_STEPS`]
-/// of them within the carrier tolerance of one, two or three periods. The
-/// period is the lower quartile (most gaps are one period) and must span
-/// five ticks of the grid: on a coarser one, any gaps fit some multiple.
-fn on_multiples(gaps: &[f64], tick_s: f64) -> bool {
-    let mut sorted: Vec<f64> = gaps.iter().copied().filter(|g| g.is_finite()).collect();
-    if sorted.len() < 2 {
-        return true;
-    }
-    sorted.sort_by(f64::total_cmp);
-    let period = sorted[sorted.len() / 4];
-    if period < 5.0 * tick_s {
-        return false;
-    }
-    let tol = (CARRIER_TOLERANCE * period).max(1.5 * tick_s);
-    let fit = sorted
-        .iter()
-        .filter(|&&g| {
-            let k = (g / period).round();
-            (1.0..=3.0).contains(&k) && (g - k * period).abs() <= tol
-        })
-        .count();
-    fit as f64 >= MIN_CARRIER_STEPS * sorted.len() as f64
 }
 
 /// Cabuk, Brodley & Shields, "IP covert timing channels: design and
@@ -1591,13 +1370,6 @@ fn summarize(w: &Window, covert: bool, events: usize) -> String {
             names(&majors)
         );
     }
-    if w.majors >= 2 && w.periodic {
-        return format!(
-            "gaps fall on {} levels ({}) over {events} events where periodic sources heard together split each other's periods: their phase, which carries no data, not a timing channel",
-            majors.len(),
-            names(&majors)
-        );
-    }
     if w.majors >= 2 {
         return format!(
             "{:.0}% of the gaps over {events} events fall on {} levels ({}), the rest spread between them: too loose to call a timing channel",
@@ -1680,51 +1452,60 @@ mod tests {
         all.iter().map(|t| (t / tick_s).floor() * tick_s).collect()
     }
 
-    /// How many of 20 seeds call `periods` heard together on a `tick`
-    /// grid a timing channel.
-    fn periodic_false_positives(periods: &[f64], tick: f64) -> usize {
-        (0..20)
-            .filter(|&seed| {
-                let t = periodic_sources(seed, periods, tick);
-                assess_on_grid(&t, tick).is_some_and(|a| a.covert)
-            })
-            .count()
-    }
-
-    /// Two honest periodic sources on one channel (BLE sets, Wi-Fi
-    /// beacons) are no channel at 100 S/s and 1 kS/s: at most 1 of 20
-    /// seeds (the first window of set 0 at 100 S/s, measured 1/20), none
-    /// at 1 kS/s. Three sources at 1 kS/s too.
+    /// Several honest periodic sources on one channel should be no channel,
+    /// at 100 S/s and 1 kS/s. They are called one today: the known false
+    /// positive that keeps issue 14 open (README, "Measured from outside").
+    /// Three fixes were tried and measured: the conditional entropy of a
+    /// level given the levels before it (did not separate them from data at
+    /// 100 S/s); explaining the events by a few periodic trains (also
+    /// explained random two-level data whose levels are multiples of each
+    /// other); and a carrier that learns its period with the other sources
+    /// between its events (passed this test but excused a carrier keyed on
+    /// and off in one gap of eight, `a_sparsely_keyed_carrier_is_a_channel`:
+    /// a false pass, worse than the false fail it removed).
     #[test]
+    #[ignore = "known false positive, issue 14 open: periodic sources heard together read as levels"]
     fn periodic_sources_heard_together_are_no_channel() {
         let sets: [&[f64]; 4] = [
             &[0.1, 0.1024],
             &[0.1, 0.25],
-            &[0.15, 0.3],
             &[0.1, 0.1024, 0.25],
+            &[0.15, 0.3],
         ];
-        for (k, periods) in sets.iter().enumerate() {
-            for tick in [0.01, 0.001] {
-                if k == 3 && tick == 0.01 {
-                    continue; // below
+        for tick in [0.01, 0.001] {
+            for (k, periods) in sets.iter().enumerate() {
+                for seed in 0..20 {
+                    let t = periodic_sources(seed, periods, tick);
+                    if let Some(a) = assess_on_grid(&t, tick) {
+                        assert!(
+                            !a.covert,
+                            "set {k} {periods:?} at {tick} s, seed {seed}: {}",
+                            a.summary
+                        );
+                    }
                 }
-                let fp = periodic_false_positives(periods, tick);
-                let allowed = usize::from(tick == 0.01);
-                assert!(fp <= allowed, "{periods:?} at {tick} s: {fp}/20");
             }
         }
     }
 
-    /// Three sources at 100 S/s (BLE at 100 ms, Wi-Fi at 102.4 ms, a second
-    /// BLE set at 250 ms): still called a channel (20/20 seeds); the known
-    /// false positive that keeps issue 14 open. Where BLE and Wi-Fi
-    /// coincide within two ticks, either may carry the first source's
-    /// train, and what is left is no longer two clean trains.
+    /// A carrier keyed on and off, one gap in eight two periods long (a
+    /// biased channel), is data: whatever excuses periodic sources heard
+    /// together must not excuse this.
     #[test]
-    #[ignore = "known false positive, issue 14 open: three periodic sources at 100 S/s read as levels"]
-    fn three_periodic_sources_at_100_samples_per_second_are_no_channel() {
-        let fp = periodic_false_positives(&[0.1, 0.1024, 0.25], 0.01);
-        assert_eq!(fp, 0, "{fp}/20");
+    fn a_sparsely_keyed_carrier_is_a_channel() {
+        let mut found = 0;
+        for seed in 0..20 {
+            let mut rng = SimRng::new(seed);
+            let gaps: Vec<f64> = (0..300)
+                .map(|_| {
+                    let level = if rng.below(8) == 0 { 0.2 } else { 0.1 };
+                    jittered(&mut rng, level, 0.03)
+                })
+                .collect();
+            let t = on_grid(times(gaps), 1e-3);
+            found += usize::from(assess_on_grid(&t, 1e-3).is_some_and(|a| a.covert));
+        }
+        assert!(found >= 18, "{found}/20");
     }
 
     // --- Covert generators: random levels, jitter 0-10% ------------------
