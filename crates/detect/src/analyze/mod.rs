@@ -222,10 +222,23 @@ impl PhaseSpan {
         (self.start + self.settle_s).min(self.end)
     }
 
-    /// Its settle window, `[start, judged_from)`, when it has one.
-    fn settle_window(&self) -> Option<(f64, f64)> {
-        let to = self.judged_from();
-        (to > self.start).then_some((self.start, to))
+    /// What `judge` finds in the phase, each of its two parts judged
+    /// apart: its settle window `[start, judged_from)` (when it has one),
+    /// whose findings are settle findings at `low`, then the rest of it.
+    fn judged_apart<I>(&self, judge: impl Fn(f64, f64) -> I) -> Vec<Finding>
+    where
+        I: IntoIterator<Item = Finding>,
+    {
+        let from = self.judged_from();
+        let settling: Vec<Finding> = if from > self.start {
+            judge(self.start, from)
+                .into_iter()
+                .map(|f| f.in_settle_window(self.settle_s))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        settling.into_iter().chain(judge(from, self.end)).collect()
     }
 }
 
@@ -552,8 +565,8 @@ fn coverage(
 
 /// Per channel of `reader` (those `measures` takes, of a DUT of the run),
 /// the judged windows of its DUT's phases that `expects` judge on it: from
-/// each phase's start plus the settle time (not judged, so not needed) to
-/// its end. The run's last [`COVERAGE_SLACK_S`] need not be recorded (see
+/// the end of each phase's settle window (what falls inside one is only
+/// ever `low`, so a gap there does not count) to its end. The run's last [`COVERAGE_SLACK_S`] need not be recorded (see
 /// there): a window ends where the recording does when that is that close
 /// to the run's end (`run_end`).
 fn judged_windows(
@@ -1165,16 +1178,10 @@ fn rf_findings(
         let mine: Vec<&rf_silence::Burst> = result.bursts[ch].iter().filter(|b| !b.room).collect();
         let sent = rf_silence::transmissions(&mine, period);
         for p in d.phases.iter().filter(|p| p.rf == RfExpect::Silent) {
-            let judged = |(from, to): (f64, f64)| {
+            list.extend(p.judged_apart(|from, to| {
                 let phase = (p.name.as_str(), from, to);
                 rf_silence::finding(&sent, &result.floors[ch], period, phase, label)
-            };
-            list.extend(
-                p.settle_window()
-                    .and_then(judged)
-                    .map(|f| f.in_settle_window(p.settle_s)),
-            );
-            list.extend(judged((p.judged_from(), p.end)));
+            }));
         }
         // Bits in the gaps between bursts, per stretch of activity (cut at
         // the DUT's phase starts); burst starts are on the sample grid. A
@@ -1232,7 +1239,7 @@ fn power_findings(
         let Some(d) = owner[ch] else { continue };
         let list = out.entry(d.name.clone()).or_default();
         for p in d.phases.iter().filter(|p| p.power == PowerExpect::Off) {
-            let judged = |(from, to): (f64, f64)| {
+            list.extend(p.judged_apart(|from, to| {
                 let phase = (p.name.as_str(), from, to);
                 power_off::finding(
                     above.channel(ch),
@@ -1240,13 +1247,7 @@ fn power_findings(
                     p.off_current_a,
                     channels[ch].label(),
                 )
-            };
-            list.extend(
-                p.settle_window()
-                    .and_then(judged)
-                    .map(|f| f.in_settle_window(p.settle_s)),
-            );
-            list.extend(judged((p.judged_from(), p.end)));
+            }));
         }
     }
     Ok(above.measured)
@@ -1255,9 +1256,11 @@ fn power_findings(
 fn net_findings(d: &DutPhases, sorter: &DutSorter, out: &mut Vec<Finding>) {
     let traffic = &sorter.traffic;
     for (i, p) in d.phases.iter().enumerate() {
-        // What came inside the settle window first, as it happened.
-        for settling in [true, false] {
-            let mut found: Vec<Finding> = crate::net_policy::isolation_finding(
+        // The sorter already put each offence inside or after the settle
+        // window (`NetPhase::settling`); the part asked for says which.
+        out.extend(p.judged_apart(|from, _| {
+            let settling = from == p.start && from < p.judged_from();
+            crate::net_policy::isolation_finding(
                 &p.name,
                 &traffic.in_isolation.in_phase(i, settling),
             )
@@ -1267,15 +1270,8 @@ fn net_findings(d: &DutPhases, sorter: &DutSorter, out: &mut Vec<Finding>) {
                 &p.allow,
                 &traffic.denied.in_phase(i, settling),
             ))
-            .collect();
-            if settling {
-                found = found
-                    .into_iter()
-                    .map(|f| f.in_settle_window(p.settle_s))
-                    .collect();
-            }
-            out.extend(found);
-        }
+            .collect::<Vec<Finding>>()
+        }));
     }
     for a in crate::dns_exfil::assess(&traffic.dns_queries) {
         out.push(a.finding(d.at(a.start_s).map(|p| p.name.clone())));
