@@ -63,7 +63,6 @@ use serde_json::json;
 
 use super::{Finding, Severity, round};
 use crate::analyze::net::{Dest, DutSorter, NetPhase};
-use benchctl_net::allowlist::stays_on_link;
 
 /// Score at or above which the connections are a beacon. Fixed on the
 /// generated sequences with seeds 0..100: periodic check-ins (5-600 s,
@@ -196,10 +195,10 @@ pub fn severity(denied: bool, allowed: bool) -> Severity {
 /// `phase_of` names the phase at a run time.
 pub fn findings(sorter: &DutSorter, phase_of: &dyn Fn(f64) -> Option<String>) -> Vec<Finding> {
     let traffic = &sorter.traffic;
-    let address_severity = |addresses: &BTreeSet<IpAddr>| {
+    let address_severity = |dests: &[&Dest], addresses: &BTreeSet<IpAddr>| {
         // Link housekeeping is never a covert pattern above low
         // (findings.md): mDNS every 20 s is discovery, not a check-in.
-        if addresses.iter().all(|a| stays_on_link(*a)) {
+        if dests.iter().all(|d| sorter.link_housekeeping(d)) {
             return Severity::Low;
         }
         severity(
@@ -221,7 +220,7 @@ pub fn findings(sorter: &DutSorter, phase_of: &dyn Fn(f64) -> Option<String>) ->
         };
         let b = best.entry(key(dest)).or_default();
         *b = b.max(a.score);
-        let severity = address_severity(&BTreeSet::from([dest.dst]));
+        let severity = address_severity(&[dest], &BTreeSet::from([dest.dst]));
         out.push(a.finding(dest.label(), severity, phase_of(a.start_s)));
     }
     let merged = |dests: &[&Dest], finer: f64| {
@@ -242,7 +241,7 @@ pub fn findings(sorter: &DutSorter, phase_of: &dyn Fn(f64) -> Option<String>) ->
         best.insert(*k, a.score);
         let mut f = a.finding(
             group_label(dests, None),
-            address_severity(&BTreeSet::from([k.1])),
+            address_severity(dests, &BTreeSet::from([k.1])),
             phase_of(a.start_s),
         );
         let ports = ports(dests);
@@ -290,7 +289,7 @@ pub fn findings(sorter: &DutSorter, phase_of: &dyn Fn(f64) -> Option<String>) ->
         };
         let mut f = a.finding(
             group_label(&dests, Some(name)),
-            address_severity(addresses),
+            address_severity(&dests, addresses),
             phase_of(a.start_s),
         );
         let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
@@ -869,11 +868,22 @@ mod tests {
 
         /// Link housekeeping is never a covert pattern above low
         /// (findings.md): an mDNS announcement every 20 s ± 15 % is as
-        /// regular as a beacon, and low; the same timer to the C2 is not.
+        /// regular as a beacon, and low; so are SSDP and WS-Discovery to
+        /// their group and NBNS to the DUT's subnet broadcast. The same
+        /// timer to the C2 is not, nor to the SSDP group on another port.
         #[test]
         fn mdns_on_a_timer_is_low_and_the_same_timer_to_a_server_is_not() {
             const MDNS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 251);
-            for (to, port, want) in [(MDNS, 5353, Severity::Low), (C2, 5353, Severity::Medium)] {
+            const SSDP: Ipv4Addr = Ipv4Addr::new(239, 255, 255, 250);
+            const SUBNET: Ipv4Addr = Ipv4Addr::new(10, 77, 1, 255);
+            for (to, port, want) in [
+                (MDNS, 5353, Severity::Low),
+                (SSDP, 1900, Severity::Low),
+                (SSDP, 3702, Severity::Low),
+                (SUBNET, 137, Severity::Low),
+                (SSDP, 4444, Severity::Medium),
+                (C2, 5353, Severity::Medium),
+            ] {
                 let mut rng = SimRng::new(3);
                 let mut s = sorter(Vec::new());
                 let mut t = 1.0;

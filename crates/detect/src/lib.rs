@@ -12,7 +12,7 @@
 //! | `net_policy.rs` | `net-in-isolation`, `net-unexpected-destination` | each packet against the phase's `net` expectation and allowlist |
 //! | `dns_exfil.rs` | `dns-exfiltration` | label length, entropy and novelty per parent domain |
 //! | `beacon.rs` | `net-beacon` | RITA's interval and size scoring per destination |
-//! | `timing.rs` | `timing-channel` | gap levels, Cabuk's regularity and ε-similarity, κ, CCE; packets per flow and RF bursts per channel |
+//! | `timing/` | `timing-channel` | gap levels, Cabuk's regularity and ε-similarity, κ, CCE; packets per flow and RF bursts per channel; periodic sources heard together (`timing/sources.rs`) |
 
 pub mod analyze;
 pub mod beacon;

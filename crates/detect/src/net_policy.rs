@@ -84,6 +84,10 @@ pub struct Offence {
     pub unlisted_source: Option<IpAddr>,
     /// It came inside the phase's settle window.
     pub settling: bool,
+    /// The far address, when that address alone broke the list (no name
+    /// allowed it yet): a DNS answer captured elsewhere may still name it
+    /// ([`Offences::allow_named`]).
+    pub address: Option<IpAddr>,
 }
 
 /// Forbidden packets, counted per (phase, destination) as they come:
@@ -109,6 +113,8 @@ pub struct OffenceGroup {
     pub malformed: u64,
     /// Why they did not (a few).
     pub malformed_reasons: BTreeSet<String>,
+    /// [`Offence::address`] of the first one.
+    pub address: Option<IpAddr>,
 }
 
 /// What a forbidden frame was when it was not an IP packet that parsed.
@@ -140,6 +146,7 @@ impl Offences {
                 not_ip: BTreeMap::new(),
                 malformed: 0,
                 malformed_reasons: BTreeSet::new(),
+                address: o.address,
             });
         match unusual {
             Some(Unusual::NotIp(kind)) => *group.not_ip.entry(kind.clone()).or_default() += 1,
@@ -168,6 +175,31 @@ impl Offences {
             .range((phase, settling, String::new())..=(phase, settling, char::MAX.to_string()))
             .map(|((_, _, dest), g)| (dest.as_str(), g))
             .collect()
+    }
+
+    /// Take back the groups sent to an address that `named_allowed(phase,
+    /// address)` says a captured DNS answer named for a name the phase
+    /// allows (recording-format.md: "an address that a captured DNS answer
+    /// gave for an allowed name is allowed", whoever asked and whenever).
+    /// Returns the addresses so allowed.
+    pub fn allow_named(&mut self, named_allowed: impl Fn(usize, IpAddr) -> bool) -> Vec<IpAddr> {
+        let mut allowed = Vec::new();
+        self.0.retain(|(phase, _, _), g| match g.address {
+            Some(ip) if named_allowed(*phase, ip) => {
+                allowed.push(ip);
+                false
+            }
+            _ => true,
+        });
+        allowed
+    }
+
+    /// Whether a group is about `ip` still.
+    pub fn concerns(&self, ip: IpAddr) -> bool {
+        let text = ip.to_string();
+        self.0
+            .iter()
+            .any(|((_, _, dest), g)| g.address == Some(ip) || *dest == text)
     }
 
     /// Every forbidden packet counted.
@@ -320,6 +352,10 @@ impl NetPhase {
             if dir == Direction::FromDut {
                 match decision {
                     Decision::Denied(d) => {
+                        let address = match d {
+                            Denied::Destination(ip) => Some(ip),
+                            _ => None,
+                        };
                         out.denied = Some((
                             Some(ip.dst),
                             Offence {
@@ -328,6 +364,7 @@ impl NetPhase {
                                 dest: d.destination(),
                                 why: d.to_string(),
                                 unlisted_source: None,
+                                address,
                                 settling: self.settling(t),
                             },
                         ));
@@ -352,6 +389,7 @@ impl NetPhase {
                 dest: ip.dst.to_string(),
                 why: format!("{} to {}", proto_name(ip.protocol), ip.dst),
                 unlisted_source: None,
+                address: None,
                 settling: self.settling(t),
             });
         }
@@ -408,6 +446,7 @@ impl NetPhase {
             dest,
             why,
             unlisted_source: None,
+            address: None,
             settling: self.settling(t),
         };
         if let Some(allow) = &self.allow
@@ -467,6 +506,7 @@ impl NetPhase {
             dest,
             why,
             unlisted_source: None,
+            address: None,
             settling: self.settling(t),
         };
         if let (Some(allow), Some((src, dst))) = (&self.allow, salvaged.ips) {
@@ -779,6 +819,7 @@ mod tests {
             dest: dest.to_string(),
             why: format!("udp to {dest}"),
             unlisted_source: None,
+            address: None,
             settling: false,
         };
         let mut sent = Offences::default();

@@ -1369,12 +1369,6 @@ pub fn stays_on_link(ip: IpAddr) -> bool {
 /// 2365 local scope) and ff05::c (site-local), for those protocols' UDP
 /// ports (1900, 3702) and the group memberships that join them (IGMP, MLD).
 fn local_discovery(p: &Packet<'_>) -> bool {
-    const SSDP_V4: Ipv4Addr = Ipv4Addr::new(239, 255, 255, 250);
-    const SSDP_V6: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xff05, 0, 0, 0, 0, 0, 0, 0xc);
-    let group = match p.dst.to_canonical() {
-        IpAddr::V4(a) => a == SSDP_V4,
-        IpAddr::V6(a) => a == SSDP_V6,
-    };
     let discovery = match p.transport {
         Transport::Udp { dport, .. } => matches!(dport, 1900 | 3702),
         // MLD query, report, done (RFC 2710 §3.6), MLDv2 report (RFC 3810).
@@ -1382,7 +1376,24 @@ fn local_discovery(p: &Packet<'_>) -> bool {
         Transport::Other(packet::ip_proto::IGMP) => true,
         _ => false,
     };
-    group && discovery
+    is_discovery_group(p.dst) && discovery
+}
+
+/// SSDP's and WS-Discovery's group, 239.255.255.250 or ff05::c.
+pub fn is_discovery_group(ip: IpAddr) -> bool {
+    const SSDP_V4: Ipv4Addr = Ipv4Addr::new(239, 255, 255, 250);
+    const SSDP_V6: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xff05, 0, 0, 0, 0, 0, 0, 0xc);
+    match ip.to_canonical() {
+        IpAddr::V4(a) => a == SSDP_V4,
+        IpAddr::V6(a) => a == SSDP_V6,
+    }
+}
+
+/// Whether a datagram to `dst`, UDP port `dport`, is local discovery that
+/// findings.md keeps on the link though its group's scope is wider: SSDP
+/// (1900) and WS-Discovery (3702) to their group.
+pub fn is_local_discovery_udp(dst: IpAddr, dport: u16) -> bool {
+    is_discovery_group(dst) && matches!(dport, 1900 | 3702)
 }
 
 /// Link-local unicast (fe80::/10, RFC 4291 §2.5.6), link-scoped multicast

@@ -424,6 +424,7 @@ fn analyze_run(dir: &Path) -> Result<Findings, AnalyzeError> {
             sorters[i].captured(t, c);
         })?;
         ends.push(("net.pcapng", "holds packets up to", last_packet));
+        net::allow_named_anywhere(&mut sorters);
         for note in routed.orphan_notes() {
             tracing::warn!("{}: {note}", dir.display());
         }
@@ -1187,14 +1188,14 @@ fn rf_findings(
         // the DUT's phase starts); burst starts are on the sample grid. A
         // gap with one of the room's bursts in it is not judged: the room
         // may have hidden a burst of the DUT's there.
-        let starts: Vec<f64> = mine.iter().map(|b| b.start_s).collect();
+        let heard: Vec<(f64, f64)> = mine.iter().map(|b| (b.start_s, b.peak_dbm)).collect();
         let room: Vec<f64> = result.bursts[ch]
             .iter()
             .filter(|b| b.room)
             .map(|b| b.start_s)
             .collect();
         let cuts: Vec<f64> = d.phases.iter().map(|p| p.start).collect();
-        if let Some(a) = crate::timing::assess_stretches(&starts, period, &cuts, &room)
+        if let Some(a) = crate::timing::assess_bursts(&heard, period, &cuts, &room)
             && a.covert
         {
             let phase = d.at(a.start_s).map(|p| p.name.clone());
@@ -1276,6 +1277,13 @@ fn net_findings(d: &DutPhases, sorter: &DutSorter, out: &mut Vec<Finding>) {
     for a in crate::dns_exfil::assess(&traffic.dns_queries) {
         out.push(a.finding(d.at(a.start_s).map(|p| p.name.clone())));
     }
+    // Names asked of the link (mDNS, LLMNR) are housekeeping: reported,
+    // never above low (findings.md).
+    for a in crate::dns_exfil::assess(&traffic.link_dns_queries) {
+        let mut f = a.finding(d.at(a.start_s).map(|p| p.name.clone()));
+        f.severity = Severity::Low;
+        out.push(f);
+    }
     out.extend(crate::beacon::findings(sorter, &|t| {
         d.at(t).map(|p| p.name.clone())
     }));
@@ -1288,7 +1296,7 @@ fn net_findings(d: &DutPhases, sorter: &DutSorter, out: &mut Vec<Finding>) {
             let mut f = a.finding(dest.label(), &format!("packets {}:", dest.label()), phase);
             // Link housekeeping is never a covert pattern above low
             // (findings.md).
-            if benchctl_net::allowlist::stays_on_link(dest.dst) {
+            if sorter.link_housekeeping(dest) {
                 f.severity = Severity::Low;
             }
             out.push(f);

@@ -390,8 +390,12 @@ pub struct DutTraffic {
     pub allowed_dests: BTreeSet<IpAddr>,
     /// Whether any of the DUT's phases had an allowlist.
     pub had_allowlist: bool,
-    /// (t, name) of every DNS query sent.
+    /// (t, name) of every DNS query sent, but those that stay on the link.
     pub dns_queries: Vec<(f64, String)>,
+    /// (t, name) of the queries that stay on the link (mDNS, LLMNR, NBNS
+    /// to the subnet): link housekeeping, never a covert pattern above
+    /// `low` (findings.md).
+    pub link_dns_queries: Vec<(f64, String)>,
     /// Per destination, its send times judged as they come (timing
     /// channels).
     pub flows: BTreeMap<Dest, timing::Stream>,
@@ -454,6 +458,59 @@ pub struct DutSorter {
     /// from the bench side (a few). A renewal unicast to one stays on the
     /// link.
     dhcp_servers: BTreeSet<IpAddr>,
+}
+
+/// Allow what a captured DNS answer named for an allowed name, whoever
+/// asked and whenever (recording-format.md, `allow`): each sorter judged
+/// its DUT's packets by the answers to its own queries so far, and a phone
+/// that talks to an address its cache held from before the capture, or
+/// that another phone on the bench looked up, was denied. Once every
+/// packet is in, the answers of all DUTs take those denials back. Forged
+/// answers taught nothing (`ResolverCache::observe_frame`), so they allow
+/// nothing here either.
+pub fn allow_named_anywhere(sorters: &mut [DutSorter]) {
+    let mut named: BTreeMap<IpAddr, BTreeSet<String>> = BTreeMap::new();
+    for s in sorters.iter() {
+        for (ip, name) in s.dns.learned() {
+            named.entry(ip).or_default().insert(name.to_string());
+        }
+    }
+    for s in sorters.iter_mut() {
+        let phases = &s.phases;
+        let allowed = s.traffic.denied.allow_named(|phase, ip| {
+            let Some(allow) = phases.get(phase).and_then(|p| p.allow.as_ref()) else {
+                return false;
+            };
+            named
+                .get(&ip.to_canonical())
+                .is_some_and(|names| names.iter().any(|n| allow.allows_name(n)))
+        });
+        for ip in allowed {
+            s.traffic.allowed_dests.insert(ip);
+            if !s.traffic.denied.concerns(ip) {
+                s.traffic.denied_dests.remove(&ip);
+            }
+        }
+    }
+}
+
+impl DutSorter {
+    /// Whether what the DUT sent to `dest` is link housekeeping, which is
+    /// never a covert pattern above `low` (findings.md): to a group or
+    /// broadcast that stays on the link (mDNS, LLMNR), local discovery
+    /// (SSDP, WS-Discovery to their group), or the DUT's subnet broadcast
+    /// (NBNS name queries, which only the analyzer can tell: it knows the
+    /// DUT's addresses).
+    pub fn link_housekeeping(&self, dest: &Dest) -> bool {
+        let link = OnLink {
+            dut_ips: &self.sides.dut_ips,
+            dhcp_servers: &self.dhcp_servers,
+        };
+        benchctl_net::allowlist::stays_on_link(dest.dst)
+            || (dest.proto == "udp"
+                && benchctl_net::allowlist::is_local_discovery_udp(dest.dst, dest.dport))
+            || link.is_subnet_broadcast(dest.dst, dest.src)
+    }
 }
 
 /// MACs and DHCP servers a sorter learns, at most: a phone has one MAC per
@@ -749,6 +806,7 @@ impl DutSorter {
                 dest: ip.flow().to_string(),
                 why: forged.to_string(),
                 unlisted_source: None,
+                address: None,
                 settling: self.phases[i].settling(t),
             });
         }
@@ -767,8 +825,19 @@ impl DutSorter {
         self.traffic.packets_sent += 1;
         match dns::parse_packet(ip) {
             Some(Ok(m)) if !m.is_response() => {
+                let on_link = benchctl_net::allowlist::stays_on_link(ip.dst)
+                    || OnLink {
+                        dut_ips: &self.sides.dut_ips,
+                        dhcp_servers: &self.dhcp_servers,
+                    }
+                    .is_subnet_broadcast(ip.dst, ip.src);
+                let queries = if on_link {
+                    &mut self.traffic.link_dns_queries
+                } else {
+                    &mut self.traffic.dns_queries
+                };
                 for q in &m.questions {
-                    self.traffic.dns_queries.push((t, q.name.clone()));
+                    queries.push((t, q.name.clone()));
                 }
             }
             // A lookup whose name the snap length cut off: not read.
@@ -1111,6 +1180,103 @@ mod tests {
             ..d("203.0.113.9", "tcp", 443)
         };
         assert_eq!(v4.label(), "10.77.1.2>203.0.113.9:443/tcp");
+    }
+
+    /// Lookups asked of the link (to a link-scope group or the subnet's
+    /// broadcast) are kept apart from lookups that leave it: the former
+    /// are housekeeping, judged at `low` at most (findings.md). mDNS (5353)
+    /// and LLMNR (5355) are not read as lookups at all.
+    #[test]
+    fn names_asked_of_the_link_are_kept_apart() {
+        let mut s = sorter(Vec::new());
+        let group = Ipv4Addr::new(224, 0, 0, 251);
+        let subnet = Ipv4Addr::new(10, 77, 1, 255);
+        let resolver = Ipv4Addr::new(10, 77, 1, 1);
+        let q = build_query(0, "a3f9c2d1e8b7.local", rtype::A);
+        s.frame(1.0, &v4_udp(true, DUT, group, 40_001, 53, &q));
+        let q = build_query(1, "workgroup", rtype::A);
+        s.frame(2.0, &v4_udp(true, DUT, subnet, 40_002, 53, &q));
+        let q = build_query(2, "x7k2.example.org", rtype::A);
+        s.frame(3.0, &v4_udp(true, DUT, resolver, 40_000, 53, &q));
+        let q = build_query(3, "printer.local", rtype::A);
+        s.frame(4.0, &v4_udp(true, DUT, group, 5353, 5353, &q));
+        let names = |v: &Vec<(f64, String)>| v.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&s.traffic.link_dns_queries),
+            ["a3f9c2d1e8b7.local", "workgroup"]
+        );
+        assert_eq!(names(&s.traffic.dns_queries), ["x7k2.example.org"]);
+    }
+
+    /// An address a captured answer named for an allowed name is allowed
+    /// to every DUT, whoever asked and whenever: another phone's lookup,
+    /// or the DUT's own lookup after it first talked there (its cache held
+    /// the name from before the capture). Only for phases that allow the
+    /// name, and never by a forged answer.
+    #[test]
+    fn an_answer_captured_anywhere_allows_its_address() {
+        let resolver = Ipv4Addr::new(10, 77, 1, 1);
+        let cdn = Ipv4Addr::new(157, 240, 1, 10);
+        let late = Ipv4Addr::new(142, 250, 1, 20);
+        let forged = Ipv4Addr::new(198, 51, 100, 4);
+        let allow = |e: &[&str]| {
+            let e: Vec<String> = e.iter().map(|s| s.to_string()).collect();
+            Some(benchctl_net::Allowlist::parse(&e).expect("list"))
+        };
+        let phases = || {
+            vec![
+                NetPhase {
+                    start: 0.0,
+                    end: 10.0,
+                    none: false,
+                    allow: allow(&["whatsapp.net", "google.com"]),
+                    settle_s: 0.0,
+                },
+                NetPhase {
+                    start: 10.0,
+                    end: 20.0,
+                    none: false,
+                    allow: allow(&["example.org"]),
+                    settle_s: 0.0,
+                },
+            ]
+        };
+        let mut asker = sorter(phases());
+        let mut other = sorter(phases());
+        // The first phone looks up g.whatsapp.net.
+        let q = build_query(3, "g.whatsapp.net", rtype::A);
+        asker.frame(1.0, &v4_udp(true, DUT, resolver, 40_003, 53, &q));
+        let r = build_response(3, "g.whatsapp.net", &[cdn], 300);
+        asker.frame(1.02, &v4_udp(false, resolver, DUT, 53, 40_003, &r));
+        // The other talks to it from its cache, to an address it looks up
+        // only later, and to one an unasked answer named.
+        other.frame(2.0, &v4_udp(true, DUT, cdn, 40_100, 3478, b"stun"));
+        other.frame(3.0, &v4_tcp(true, DUT, late, 40_101, 443, SYN, &[]));
+        let bogus = build_response(9, "google.com", &[forged], 300);
+        other.frame(3.5, &v4_udp(false, resolver, DUT, 53, 40_010, &bogus));
+        other.frame(4.0, &v4_tcp(true, DUT, forged, 40_102, 443, SYN, &[]));
+        let q = build_query(4, "www.google.com", rtype::A);
+        other.frame(6.0, &v4_udp(true, DUT, resolver, 40_004, 53, &q));
+        let r = build_response(4, "www.google.com", &[late], 300);
+        other.frame(6.02, &v4_udp(false, resolver, DUT, 53, 40_004, &r));
+        // A phase that allows neither name.
+        other.frame(12.0, &v4_udp(true, DUT, cdn, 40_100, 3478, b"stun"));
+        let mut sorters = [asker, other];
+        allow_named_anywhere(&mut sorters);
+        let denied = |phase| -> Vec<String> {
+            sorters[1]
+                .traffic
+                .denied
+                .in_phase(phase, false)
+                .into_iter()
+                .map(|(d, _)| d.to_string())
+                .collect()
+        };
+        assert_eq!(denied(0), ["198.51.100.4"]);
+        assert_eq!(denied(1), ["157.240.1.10"]);
+        assert!(sorters[1].traffic.allowed_dests.contains(&IpAddr::V4(late)));
+        assert!(sorters[1].traffic.denied_dests.contains(&IpAddr::V4(cdn)));
+        assert!(!sorters[1].traffic.denied_dests.contains(&IpAddr::V4(late)));
     }
 
     #[test]

@@ -50,10 +50,17 @@ use serde_json::json;
 
 use super::{Finding, Severity, round};
 
+mod sources;
+
 /// Fewest gaps (between bursts, see [`MERGE_S`]) worth judging. Cabuk et al.
-/// and Gianvecchio & Wang both judge windows of at least 100 packets; fewer
-/// gaps cannot show a level structure with any confidence.
-pub const MIN_EVENTS: usize = 100;
+/// and Gianvecchio & Wang judge windows of at least 100 packets, with
+/// statistics alone. Here the level structure decides (two fair-share
+/// levels, each of [`MIN_LEVEL_COUNT`] gaps or more, mixed as random data
+/// mixes them, [`MIN_MIXING`]), and 60 gaps show it: a 64-bit key leaked in
+/// 64 gaps was missed at 100 (issue 14, `a_short_two_level_message_is_a_channel`),
+/// while none of the benign generators of the tests is called a channel
+/// at 60 either.
+pub const MIN_EVENTS: usize = 60;
 
 /// Gaps per judged window. 200 gives each of up to four levels about 50
 /// symbols (enough to see that a level is tight) while a short burst of
@@ -171,6 +178,16 @@ const PAUSE_OVER_MEDIAN: f64 = 8.0;
 /// Once levels are known, gaps above 3× the top level's upper edge are
 /// pauses between messages (a phone sending a byte, then idling).
 const PAUSE_OVER_TOP_LEVEL: f64 = 3.0;
+/// On a sampling grid, a level must be at least this many ticks long: read
+/// to a tick either way, a gap of 4 ticks is known to ±25 % (twice the
+/// width asked of a level off the grid, [`MAX_LEVEL_WIDTH`]), and shorter
+/// ones are not the tight values a sender's levels are. At 1 kS/s this is
+/// below [`MERGE_S`] anyway; at 100 S/s it is 40 ms, at 10 S/s 400 ms: a
+/// channel on shorter gaps cannot be read from such a recording, and is
+/// not looked for. Several honest sources on one channel at 100 S/s put
+/// most of their gaps on 2 and 3 ticks, where merging and splitting on the
+/// grid makes "levels" of them (issue 14).
+const MIN_LEVEL_TICKS: f64 = 4.0;
 /// A window needs at least this many symbol gaps (and half its gaps) to be
 /// judged; otherwise it is mostly pauses.
 const MIN_SYMBOLS: usize = 50;
@@ -303,20 +320,27 @@ pub fn assess_stretches(
     cuts: &[f64],
     blind: &[f64],
 ) -> Option<TimingAssessment> {
-    let mut events: Vec<(f64, bool)> = times_s
+    let heard: Vec<(f64, f64)> = times_s.iter().map(|&t| (t, f64::NAN)).collect();
+    assess_bursts(&heard, tick_s, cuts, blind)
+}
+
+/// [`assess_stretches`] for RF bursts: (start, peak level in dBm) each.
+pub fn assess_bursts(
+    bursts: &[(f64, f64)],
+    tick_s: f64,
+    cuts: &[f64],
+    blind: &[f64],
+) -> Option<TimingAssessment> {
+    let mut events: Vec<Instant> = bursts
         .iter()
-        .map(|&t| (t, false))
-        .chain(blind.iter().map(|&t| (t, true)))
-        .filter(|(t, _)| t.is_finite())
+        .map(|&(t, level)| Instant(t, false, level))
+        .chain(blind.iter().map(|&t| Instant(t, true, f64::NAN)))
+        .filter(|i| i.0.is_finite())
         .collect();
-    events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    events.sort();
     let mut s = Stream::on_grid(tick_s).with_cuts(cuts.iter().copied());
-    for (t, is_blind) in events {
-        if is_blind {
-            s.push_blind(t);
-        } else {
-            s.push(t);
-        }
+    for i in events {
+        s.push_instant(i);
     }
     s.finish()
 }
@@ -386,9 +410,11 @@ pub const REORDER_MAX: usize = 1024;
 
 /// A time ordered by `f64::total_cmp`, for the reorder heap (`assess`
 /// sorts the same way), and whether it marks a blind spot (see
-/// [`Stream::push_blind`]); at one instant an event comes first.
+/// [`Stream::push_blind`]); at one instant an event comes first. The third
+/// field is the event's level (an RF burst's peak, dBm; NaN for a packet),
+/// which does not order it.
 #[derive(Debug, Clone, Copy)]
-struct Instant(f64, bool);
+struct Instant(f64, bool, f64);
 
 impl PartialEq for Instant {
     fn eq(&self, other: &Self) -> bool {
@@ -421,6 +447,8 @@ struct Burst {
     at_start: u64,
     /// The gap before it was watched whole (no blind spot in it).
     seen: bool,
+    /// Its loudest event's level (dBm; NaN for packets).
+    level: f64,
 }
 
 /// The most suspicious window judged so far.
@@ -508,13 +536,20 @@ impl Stream {
     /// One event at `t` seconds; NaN and infinities are ignored, as by
     /// [`assess`].
     pub fn push(&mut self, t: f64) {
-        self.push_instant(Instant(t, false));
+        self.push_instant(Instant(t, false, f64::NAN));
+    }
+
+    /// One RF burst at `t` seconds, `level_dbm` loud: several sources on
+    /// one channel come at levels of their own, which tells their trains
+    /// apart ([`sources`]).
+    pub fn push_heard(&mut self, t: f64, level_dbm: f64) {
+        self.push_instant(Instant(t, false, level_dbm));
     }
 
     /// A moment at `t` when an event could not have been seen (see
     /// [`assess_stretches`]): the gap around it is not judged.
     pub fn push_blind(&mut self, t: f64) {
-        self.push_instant(Instant(t, true));
+        self.push_instant(Instant(t, true, f64::NAN));
     }
 
     fn push_instant(&mut self, i: Instant) {
@@ -643,7 +678,7 @@ impl Stream {
 
     /// The next event (or blind spot) in time order.
     fn release(&mut self, i: Instant) {
-        let Instant(t, blind) = i;
+        let Instant(t, blind, level) = i;
         if blind {
             self.blind = true;
             return;
@@ -655,6 +690,7 @@ impl Stream {
         if joins {
             if let Some(b) = self.recent.back_mut() {
                 b.at_start += u64::from(t == b.start_s);
+                b.level = b.level.max(level);
             }
             return;
         }
@@ -679,6 +715,7 @@ impl Stream {
             events_before: self.released - 1,
             at_start: 1,
             seen: !std::mem::take(&mut self.blind),
+            level,
         });
         self.bursts += 1;
         self.stretch += 1;
@@ -708,12 +745,32 @@ impl Stream {
                 }
             })
             .collect();
-        let w = judge(&gap_s, self.tick_s);
-        let better = self
-            .best
-            .as_ref()
-            .is_none_or(|b| (w.score, w.classic) > (b.window.score, b.window.classic));
-        if better {
+        let mut w = judge(&gap_s, self.tick_s);
+        let beats = |w: &Window, best: &Option<Candidate>| {
+            best.as_ref()
+                .is_none_or(|b| (w.score, w.classic) > (b.window.score, b.window.classic))
+        };
+        // Asked only where the levels would make a channel, and only of a
+        // window that would be the most suspicious yet (an explanation can
+        // only lower its score): laying trains is the costly part, and a
+        // flow that is a channel throughout pays for it once, not in every
+        // window (2 M packets: 5.0 s when every window asked, 1.8 s so).
+        if w.score >= THRESHOLD && beats(&w, &self.best) {
+            let times: Vec<f64> = self.recent.range(first..).map(|b| b.start_s).collect();
+            let levels: Vec<f64> = self.recent.range(first..).map(|b| b.level).collect();
+            // The first burst's flag is about the gap before the window.
+            let blind: Vec<bool> = std::iter::once(false)
+                .chain(self.recent.range(first + 1..).map(|b| !b.seen))
+                .collect();
+            let tick = self.tick_s;
+            let covert =
+                |gaps: &[f64], least: usize| judge_at_least(gaps, tick, least).score >= THRESHOLD;
+            if let Some(e) = sources::explain(&times, &levels, &blind, tick, covert) {
+                w.periodic_sources = Some(e);
+                w.score = 0.0;
+            }
+        }
+        if beats(&w, &self.best) {
             let (from, to) = (self.recent[first], self.recent[self.recent.len() - 1]);
             self.best = Some(Candidate {
                 window: w,
@@ -756,9 +813,19 @@ struct Window {
     eps_similarity: f64,
     kappa: f64,
     cce: f64,
+    /// The levels are periodic sources heard together, or transmitters at
+    /// levels of their own ([`sources::explain`]): no data, whatever the
+    /// levels say.
+    periodic_sources: Option<sources::Explained>,
 }
 
 fn judge(gaps: &[f64], tick_s: f64) -> Window {
+    judge_at_least(gaps, tick_s, MIN_SYMBOLS)
+}
+
+/// [`judge`] asking for at least `min_symbols` symbol gaps (fewer for one
+/// transmitter's bursts among others', [`sources::explain`]).
+fn judge_at_least(gaps: &[f64], tick_s: f64, min_symbols: usize) -> Window {
     // Pauses between messages are not symbols. First guess from the median;
     // once levels are known, relative to the top level.
     // Gaps with a blind spot in them are infinite and never symbols.
@@ -783,11 +850,16 @@ fn judge(gaps: &[f64], tick_s: f64) -> Window {
             levels = find_levels(&symbols, tick_s);
         }
     }
-    let judged = symbols.len() >= MIN_SYMBOLS.max(gaps.len() / 2);
+    let judged = symbols.len() >= min_symbols.max(gaps.len() / 2);
     if !judged {
         levels.clear();
         symbols = seen;
     }
+    // A gap of a few ticks is read a tick long or short: a level there is
+    // no tighter than its neighbours, and no sender's level can be told
+    // from sources merging and splitting on the grid. Its gaps stay
+    // symbols, on no level.
+    levels.retain(|l| l.center_s >= MIN_LEVEL_TICKS * tick_s);
 
     let labels: Vec<Option<usize>> = symbols
         .iter()
@@ -835,6 +907,7 @@ fn judge(gaps: &[f64], tick_s: f64) -> Window {
         eps_similarity,
         kappa,
         cce,
+        periodic_sources: None,
     }
 }
 
@@ -896,9 +969,15 @@ fn find_levels(gaps: &[f64], tick_s: f64) -> Vec<Level> {
     // Gap `j` joins the level grown from `peak` next to its edge gap `edge`:
     // its neighbour on the log scale, or (on a grid) the next tick when
     // that tick is not a stray.
+    // The grid's rule holds where a tick is a coarse step for the level
+    // (at 10 S/s a 300 ms level reads in steps of a third); where a tick
+    // is finer than the level's jitter (a 460 ms level at 100 S/s), a
+    // thinly filled tick at its edge is jitter, joined as off the grid
+    // (issue 14: such a level was rejected, and the channel missed).
     let joins = |j: usize, edge: usize, peak: usize| {
         let step = (sorted[j] - sorted[edge]).abs();
-        if tick_s > 0.0 && step <= 1.5 * tick_s {
+        let coarse = tick_s > 0.5 * LEVEL_SPLIT * sorted[edge];
+        if tick_s > 0.0 && step <= 1.5 * tick_s && coarse {
             step < tick_s / 2.0
                 || (sorted[j] - sorted[peak]).abs() <= 1.5 * tick_s
                 || tick_count(j) as f64 >= GRID_BIN_SHARE * tick_count(peak) as f64
@@ -1356,6 +1435,24 @@ fn summarize(w: &Window, covert: bool, events: usize) -> String {
             w.coverage * 100.0
         );
     }
+    if let Some(e) = w.periodic_sources {
+        let how = if e.classes > 1 {
+            format!(
+                "its bursts come at {} levels of power far apart, each a transmitter of its own whose gaps carry no levels ({} steady trains among them)",
+                e.classes, e.sources
+            )
+        } else {
+            format!(
+                "every event is on one of {} steady trains with no gap skipped",
+                e.sources
+            )
+        };
+        return format!(
+            "gaps fall on {} levels ({}) over {events} events, but {how}: periodic sources heard together (advertising sets, beacons), whose phase carries no data, not a timing channel",
+            majors.len(),
+            names(&majors)
+        );
+    }
     if w.majors >= 2 && w.mixing < MIN_MIXING && w.coverage >= 0.5 {
         return format!(
             "gaps move between {} levels ({}) in blocks over {events} events, one steady period after another: a source changing its period carries no data, not a timing channel",
@@ -1452,40 +1549,83 @@ mod tests {
         all.iter().map(|t| (t / tick_s).floor() * tick_s).collect()
     }
 
-    /// Several honest periodic sources on one channel should be no channel,
-    /// at 100 S/s and 1 kS/s. They are called one today: the known false
-    /// positive that keeps issue 14 open (README, "Measured from outside").
-    /// Three fixes were tried and measured: the conditional entropy of a
-    /// level given the levels before it (did not separate them from data at
-    /// 100 S/s); explaining the events by a few periodic trains (also
-    /// explained random two-level data whose levels are multiples of each
-    /// other); and a carrier that learns its period with the other sources
-    /// between its events (passed this test but excused a carrier keyed on
-    /// and off in one gap of eight, `a_sparsely_keyed_carrier_is_a_channel`:
-    /// a false pass, worse than the false fail it removed).
+    /// How many of 20 seeds call `periods` heard together on a `tick`
+    /// grid a timing channel.
+    fn periodic_false_positives(periods: &[f64], tick: f64) -> usize {
+        (0..20)
+            .filter(|&seed| {
+                let t = periodic_sources(seed, periods, tick);
+                assess_on_grid(&t, tick).is_some_and(|a| a.covert)
+            })
+            .count()
+    }
+
+    /// Several honest periodic sources on one channel (BLE sets, Wi-Fi
+    /// beacons, a multiple of another's period) are no channel at 1 kS/s
+    /// and 10 kS/s, nor two of them at 100 S/s (at most 1 seed of 20:
+    /// where three sources sit within two ticks, a train may follow the
+    /// wrong one and leave a hole). Measured 0/40 for every set at 1 and
+    /// 10 kS/s, at most 2/40 for two sources at 100 S/s.
     #[test]
-    #[ignore = "known false positive, issue 14 open: periodic sources heard together read as levels"]
     fn periodic_sources_heard_together_are_no_channel() {
-        let sets: [&[f64]; 4] = [
+        let sets: [&[f64]; 5] = [
             &[0.1, 0.1024],
             &[0.1, 0.25],
-            &[0.1, 0.1024, 0.25],
             &[0.15, 0.3],
+            &[0.12, 0.2, 0.32],
+            &[0.1, 0.1024, 0.25],
         ];
-        for tick in [0.01, 0.001] {
-            for (k, periods) in sets.iter().enumerate() {
-                for seed in 0..20 {
-                    let t = periodic_sources(seed, periods, tick);
-                    if let Some(a) = assess_on_grid(&t, tick) {
-                        assert!(
-                            !a.covert,
-                            "set {k} {periods:?} at {tick} s, seed {seed}: {}",
-                            a.summary
-                        );
-                    }
+        for tick in [0.01, 0.001, 0.0001] {
+            for periods in sets {
+                if tick == 0.01 && periods.len() > 2 {
+                    continue; // below
                 }
+                let fp = periodic_false_positives(periods, tick);
+                let allowed = usize::from(tick == 0.01);
+                assert!(fp <= allowed, "{periods:?} at {tick} s: {fp}/20");
             }
         }
+    }
+
+    /// Three sources at 100 S/s, two of them within a tick or two of each
+    /// other for long stretches (BLE at 100 ms, Wi-Fi at 102.4 ms, a second
+    /// BLE set at 250 ms), are still called a channel (19 seeds of 20):
+    /// with an event every 40 ms and a train's tolerance of 17 ms, a train
+    /// steps onto another source's event, loses its own phase and leaves a
+    /// hole. The known false positive that keeps issue 14 open.
+    #[test]
+    #[ignore = "known false positive, issue 14 open: three periodic sources at 100 S/s read as levels"]
+    fn three_periodic_sources_at_100_samples_per_second_are_no_channel() {
+        for periods in [&[0.1, 0.1024, 0.25][..], &[0.12, 0.2, 0.32]] {
+            let fp = periodic_false_positives(periods, 0.01);
+            assert!(fp <= 1, "{periods:?}: {fp}/20");
+        }
+    }
+
+    /// A message of 64 symbols on two levels (a key), at 100 S/s, 1 kS/s
+    /// and 10 kS/s, with 3-10 % jitter: found in at least 18 of 20 seeds.
+    #[test]
+    fn a_short_two_level_message_is_a_channel() {
+        for tick in [0.01, 0.001, 0.0001] {
+            let found = channels_in_20(tick, |rng| {
+                let low = rng.range(0.08, 0.3);
+                let high = low * rng.range(2.0, 3.0);
+                let jitter = rng.range(0.03, 0.1);
+                symbols(rng, &[low, high], jitter, 64)
+            });
+            assert!(found >= 18, "at {tick} s: {found}/20");
+        }
+    }
+
+    /// Of 20 seeds, how many gap sequences `gaps` makes are called a
+    /// channel, read on a `tick` grid.
+    fn channels_in_20(tick: f64, gaps: impl Fn(&mut SimRng) -> Vec<f64>) -> usize {
+        (0..20)
+            .filter(|&seed| {
+                let t = on_grid(times(gaps(&mut SimRng::new(seed))), tick);
+                assess_on_grid(&t, tick).is_some_and(|a| a.covert)
+            })
+            .count()
     }
 
     /// A carrier keyed on and off, one gap in eight two periods long (a
@@ -1493,18 +1633,14 @@ mod tests {
     /// together must not excuse this.
     #[test]
     fn a_sparsely_keyed_carrier_is_a_channel() {
-        let mut found = 0;
-        for seed in 0..20 {
-            let mut rng = SimRng::new(seed);
-            let gaps: Vec<f64> = (0..300)
+        let found = channels_in_20(1e-3, |rng| {
+            (0..300)
                 .map(|_| {
                     let level = if rng.below(8) == 0 { 0.2 } else { 0.1 };
-                    jittered(&mut rng, level, 0.03)
+                    jittered(rng, level, 0.03)
                 })
-                .collect();
-            let t = on_grid(times(gaps), 1e-3);
-            found += usize::from(assess_on_grid(&t, 1e-3).is_some_and(|a| a.covert));
-        }
+                .collect()
+        });
         assert!(found >= 18, "{found}/20");
     }
 
@@ -1804,7 +1940,7 @@ mod tests {
     /// 10 % of any shape, burst starts on the grid of `rate` samples/s.
     fn rf_two_levels(seed: u64, rate: f64) -> Vec<f64> {
         let mut rng = SimRng::new(seed);
-        let short = rng.range(0.03, 0.15);
+        let short = rng.range(0.04, 0.15);
         let long = short + rng.range(0.08, 0.2);
         let sd = rng.range(0.0, 0.1);
         let model = rng.below(4);
@@ -1827,6 +1963,20 @@ mod tests {
         }
     }
 
+    /// Levels many ticks long with jitter spread over several ticks, at 100
+    /// S/s: 180 and 460 ms with 5 % heavy-tailed jitter over 124 bursts (a
+    /// 460 ms level reads 420-500 ms, its edge ticks thinly filled). The
+    /// grid's rule for a level's edge made 15-17 of 20 of these before.
+    #[test]
+    fn a_long_level_spread_over_ticks_is_found() {
+        for model in [2, 3] {
+            let found = channels_in_20(0.01, |rng| {
+                symbols_with(rng, &[0.18, 0.46], model, 0.05, 124)
+            });
+            assert!(found >= 19, "jitter model {model}: {found}/20");
+        }
+    }
+
     #[test]
     fn at_10_samples_per_second_a_level_is_three_ticks_wide() {
         // At 10 S/s a gap reads in whole 100 ms ticks: an honest 250 ms
@@ -1839,10 +1989,11 @@ mod tests {
                 assert!(!a.covert, "{interval}, seed {seed}: {a:?}");
             }
         }
-        // Levels at least three ticks apart are still seen.
+        // Levels of four ticks and more, at least three ticks apart, are
+        // still seen.
         for seed in 0..20 {
             let mut rng = SimRng::new(seed);
-            let t = times(symbols(&mut rng, &[0.3, 0.8], 0.05, 300));
+            let t = times(symbols(&mut rng, &[0.4, 0.9], 0.05, 300));
             let a = assess_on_grid(&on_grid(t, 0.1), 0.1).unwrap();
             assert!(a.covert, "seed {seed}: {a:?}");
         }
@@ -2055,12 +2206,12 @@ mod tests {
         assert!(assess(&[]).is_none());
         assert!(assess(&[1.0]).is_none());
         assert!(assess(&[f64::NAN; 500]).is_none());
-        let few = times((0..99).map(|_| 0.05));
+        let few = times((0..MIN_EVENTS - 1).map(|_| 0.05));
         assert!(assess(&few).is_none());
-        let enough = times((0..100).map(|_| 0.05));
+        let enough = times((0..MIN_EVENTS).map(|_| 0.05));
         assert!(assess(&enough).is_some());
-        // Back-to-back packets count once: 100 bursts of three.
-        let bursts: Vec<f64> = (0..100)
+        // Back-to-back packets count once: MIN_EVENTS bursts of three.
+        let bursts: Vec<f64> = (0..MIN_EVENTS)
             .flat_map(|i| [i as f64, i as f64 + 0.0001, i as f64 + 0.0002])
             .collect();
         assert!(assess(&bursts).is_none());
