@@ -195,11 +195,17 @@ pub fn severity(denied: bool, allowed: bool) -> Severity {
 /// `phase_of` names the phase at a run time.
 pub fn findings(sorter: &DutSorter, phase_of: &dyn Fn(f64) -> Option<String>) -> Vec<Finding> {
     let traffic = &sorter.traffic;
+    let bare = sorter.sides.dut_ips.is_empty();
     let address_severity = |dests: &[&Dest], addresses: &BTreeSet<IpAddr>| {
         // Link housekeeping is never a covert pattern above low
         // (findings.md): mDNS every 20 s is discovery, not a check-in.
         if dests.iter().all(|d| sorter.link_housekeeping(d)) {
             return Severity::Low;
+        }
+        if bare {
+            let names: BTreeSet<String> =
+                addresses.iter().flat_map(|a| sorter.names_of(*a)).collect();
+            return bare_severity(&names);
         }
         severity(
             addresses.iter().any(|a| traffic.denied_dests.contains(a)),
@@ -207,7 +213,6 @@ pub fn findings(sorter: &DutSorter, phase_of: &dyn Fn(f64) -> Option<String>) ->
         )
     };
     // A destination address, with its source only in a bare capture.
-    let bare = sorter.sides.dut_ips.is_empty();
     let key = |d: &Dest| (bare.then_some(d.src), d.dst);
     let mut out = Vec::new();
     // Per destination: the best score of a beacon reported for it so far.
@@ -303,12 +308,29 @@ pub fn findings(sorter: &DutSorter, phase_of: &dyn Fn(f64) -> Option<String>) ->
         f.evidence.insert("addresses".into(), json!(list));
         out.push(f);
     }
-    out.extend(lookup_findings(
-        &traffic.dns_queries,
-        &sorter.phases,
-        phase_of,
-    ));
+    let mut lookups = lookup_findings(&traffic.dns_queries, &sorter.phases, phase_of);
+    if bare {
+        // The name looked up is the destination, named by the lookup.
+        for f in &mut lookups {
+            let name = f.channel.clone().unwrap_or_default();
+            f.severity = bare_severity(&BTreeSet::from([name]));
+        }
+    }
+    out.extend(lookups);
     out
+}
+
+/// A beacon's severity in a bare capture, which carries no expectations
+/// (findings.md): `medium` when nothing in the capture named its
+/// destination (`names`: DNS answers to the DUT's queries, the SNI and
+/// Host it sent) or a name it has looks generated
+/// ([`crate::dns_exfil::looks_generated`]); else `low`.
+fn bare_severity(names: &BTreeSet<String>) -> Severity {
+    if names.is_empty() || names.iter().any(|n| crate::dns_exfil::looks_generated(n)) {
+        Severity::Medium
+    } else {
+        Severity::Low
+    }
 }
 
 /// Ports or addresses to show in a channel or summary: all of up to
@@ -864,6 +886,51 @@ mod tests {
                 t + 0.05,
                 &v4_tcp(true, DUT, to, sport, port, PSH_ACK, &[9; 200]),
             );
+        }
+
+        /// A bare capture (no run directory, no expectations): a beacon is
+        /// `medium` only to a destination nothing in the capture named, or
+        /// one whose name looks generated; named by the SNI the phone sent
+        /// or by an answer to its own lookup, `low` (findings.md).
+        #[test]
+        fn in_a_bare_capture_a_named_destination_is_low() {
+            let named_by = |how: &str| {
+                let mut s = DutSorter::new(LinkSides::unknown(), Vec::new());
+                let mut rng = SimRng::new(5);
+                let mut t = 1.0;
+                let mut sport = 40_000;
+                while t < 600.0 {
+                    let hello = match how {
+                        "sni" => benchctl_net::sent_names::client_hello("mtalk.google.com"),
+                        _ => vec![0x17; 200],
+                    };
+                    if how.starts_with("dns") && t < 2.0 {
+                        let name = if how == "dns" {
+                            "mtalk.google.com"
+                        } else {
+                            "x7k2q9z3.top"
+                        };
+                        let q = build_query(3, name, rtype::A);
+                        s.frame(t - 0.5, &v4_udp(true, DUT, RESOLVER, 40_003, 53, &q));
+                        let r = build_response(3, name, &[C2], 300);
+                        s.frame(t - 0.48, &v4_udp(false, RESOLVER, DUT, 53, 40_003, &r));
+                    }
+                    s.frame(t, &v4_tcp(true, DUT, C2, sport, 443, SYN, &[]));
+                    s.frame(
+                        t + 0.05,
+                        &v4_tcp(true, DUT, C2, sport, 443, PSH_ACK, &hello),
+                    );
+                    sport += 1;
+                    t += 30.0 * rng.range(0.95, 1.05);
+                }
+                let found = beacons(&s);
+                assert!(!found.is_empty(), "{how}: a beacon");
+                found.iter().map(|f| f.severity).max().expect("found")
+            };
+            assert_eq!(named_by("nothing"), Severity::Medium);
+            assert_eq!(named_by("sni"), Severity::Low);
+            assert_eq!(named_by("dns"), Severity::Low);
+            assert_eq!(named_by("dns-generated"), Severity::Medium);
         }
 
         /// Link housekeeping is never a covert pattern above low

@@ -188,6 +188,43 @@ pub fn assess(queries: &[(f64, String)]) -> Vec<ExfilAssessment> {
     out
 }
 
+/// Whether a host name looks generated rather than chosen (findings.md,
+/// bare captures: a beacon to such a name is `medium` though it was
+/// named). The label that names the owner (left of the public suffix, or
+/// the first label when there is none) is read: eight characters or more
+/// of high entropy ([`entropy_bits`] 3 or more) that no one would say
+/// aloud: a fifth of digits or more, fewer than a fifth vowels, or five
+/// consonants in a row. `x7k2q9z3.top` and `qhzvtrwnxbkp.net` are;
+/// `googleapis.com`, `cloudfront.net`, `1e100.net` are not.
+pub fn looks_generated(name: &str) -> bool {
+    let Some(n) = normalize(name) else {
+        return false;
+    };
+    let labels: Vec<&str> = n.split('.').collect();
+    let owner = match registrable_len(&labels) {
+        Some(k) => labels[labels.len() - k],
+        None => labels[0],
+    };
+    if owner.len() < 8 || entropy_bits(owner) < 3.0 {
+        return false;
+    }
+    let letters = owner.bytes().filter(u8::is_ascii_alphabetic).count();
+    let digits = owner.bytes().filter(u8::is_ascii_digit).count();
+    let vowels = owner.bytes().filter(|b| b"aeiouy".contains(b)).count();
+    let mut run = 0;
+    let mut longest = 0;
+    for b in owner.bytes() {
+        run = if b.is_ascii_alphabetic() && !b"aeiouy".contains(&b) {
+            run + 1
+        } else {
+            0
+        };
+        longest = longest.max(run);
+    }
+    let share = |k: usize| k as f64 / owner.len() as f64;
+    share(digits) >= 0.2 || (letters > 0 && share(vowels) < 0.2) || longest >= 5
+}
+
 /// Lowercase, trimmed, without the root dot; None for what cannot be a
 /// query name (empty labels, over-long, whitespace inside).
 fn normalize(name: &str) -> Option<String> {
@@ -397,6 +434,32 @@ fn shorten(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_names_are_told_from_chosen_ones() {
+        // A CloudFront distribution is its own registrable domain (the
+        // Public Suffix List's private section), and its id is generated.
+        for name in [
+            "x7k2q9z3.top",
+            "qhzvtrwnxbkp.net",
+            "kq3x9v7b2n.xyz.",
+            "d1a2b3c4e5f6.cloudfront.net",
+        ] {
+            assert!(looks_generated(name), "{name}");
+        }
+        for name in [
+            "googleapis.com",
+            "mtalk.google.com",
+            "cloudfront.net",
+            "1e100.net",
+            "rr3---sn-4g5e6nzz.googlevideo.com",
+            "connectivitycheck.gstatic.com",
+            "whatsapp.net",
+            "microsoftonline.com",
+        ] {
+            assert!(!looks_generated(name), "{name}");
+        }
+    }
     use benchctl_rng::SimRng;
 
     const BASE32: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";

@@ -45,6 +45,7 @@ pub mod dns;
 pub mod frame;
 pub mod link;
 pub mod packet;
+pub mod sent_names;
 
 pub use allowlist::{
     Allowed, Allowlist, AllowlistError, Cidr, Decision, Denied, Direction, Entry, EntryError,

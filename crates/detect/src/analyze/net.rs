@@ -390,6 +390,10 @@ pub struct DutTraffic {
     pub allowed_dests: BTreeSet<IpAddr>,
     /// Whether any of the DUT's phases had an allowlist.
     pub had_allowlist: bool,
+    /// Per destination address, the host names the DUT itself put in what
+    /// it sent there (TLS SNI, HTTP Host: `benchctl_net::sent_names`), a
+    /// few.
+    pub sent_names: BTreeMap<IpAddr, BTreeSet<String>>,
     /// (t, name) of every DNS query sent, but those that stay on the link.
     pub dns_queries: Vec<(f64, String)>,
     /// (t, name) of the queries that stay on the link (mDNS, LLMNR, NBNS
@@ -501,6 +505,16 @@ impl DutSorter {
     /// (SSDP, WS-Discovery to their group), or the DUT's subnet broadcast
     /// (NBNS name queries, which only the analyzer can tell: it knows the
     /// DUT's addresses).
+    /// Every name the capture gives `ip`: DNS answers to the DUT's own
+    /// queries, and the SNI and Host the DUT itself sent to it.
+    pub fn names_of(&self, ip: IpAddr) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = self.dns.names(ip).map(str::to_string).collect();
+        if let Some(sent) = self.traffic.sent_names.get(&ip.to_canonical()) {
+            names.extend(sent.iter().cloned());
+        }
+        names
+    }
+
     pub fn link_housekeeping(&self, dest: &Dest) -> bool {
         let link = OnLink {
             dut_ips: &self.sides.dut_ips,
@@ -512,6 +526,10 @@ impl DutSorter {
             || link.is_subnet_broadcast(dest.dst, dest.src)
     }
 }
+
+/// Host names kept per destination from what the DUT sent there: enough
+/// to name it (a CDN address serves a few).
+const MAX_SENT_NAMES: usize = 4;
 
 /// MACs and DHCP servers a sorter learns, at most: a phone has one MAC per
 /// link (two with MAC randomisation), a link one or two DHCP servers.
@@ -823,6 +841,23 @@ impl DutSorter {
             return;
         }
         self.traffic.packets_sent += 1;
+        if matches!(ip.transport, Transport::Tcp { .. }) {
+            let named = match ip.payload.first() {
+                Some(22) => benchctl_net::sent_names::tls_server_name(ip.payload),
+                Some(b'A'..=b'Z') => benchctl_net::sent_names::http_host(ip.payload),
+                _ => None,
+            };
+            if let Some(name) = named {
+                let names = self
+                    .traffic
+                    .sent_names
+                    .entry(ip.dst.to_canonical())
+                    .or_default();
+                if names.len() < MAX_SENT_NAMES {
+                    names.insert(name);
+                }
+            }
+        }
         match dns::parse_packet(ip) {
             Some(Ok(m)) if !m.is_response() => {
                 let on_link = benchctl_net::allowlist::stays_on_link(ip.dst)
