@@ -285,6 +285,14 @@ impl OnLink<'_> {
         decision
     }
 
+    /// Whether `dst` (sent to from `src`) is an address that stays on the
+    /// DUT's link: one no router forwards to
+    /// (`benchctl_net::allowlist::stays_on_link`) or the broadcast address
+    /// of the DUT's subnet.
+    pub fn keeps(&self, dst: IpAddr, src: IpAddr) -> bool {
+        benchctl_net::allowlist::stays_on_link(dst) || self.is_subnet_broadcast(dst, src)
+    }
+
     /// Whether `dst` is the broadcast address of a subnet (a /16 to a /30)
     /// holding one of the DUT's addresses (`src` when none is listed).
     pub fn is_subnet_broadcast(&self, dst: IpAddr, src: IpAddr) -> bool {
@@ -509,18 +517,17 @@ impl NetPhase {
             address: None,
             settling: self.settling(t),
         };
-        if let (Some(allow), Some((src, dst))) = (&self.allow, salvaged.ips) {
-            let on_link =
-                benchctl_net::allowlist::stays_on_link(dst) || link.is_subnet_broadcast(dst, src);
-            if !on_link && allow.why_ip_learned(dst, learned).is_none() {
-                out.denied = Some((
-                    Some(dst),
-                    Offence {
-                        why: format!("{}: {dst} is not on the allowlist", offence.why),
-                        ..offence.clone()
-                    },
-                ));
-            }
+        if let (Some(allow), Some((src, dst))) = (&self.allow, salvaged.ips)
+            && !link.keeps(dst, src)
+            && allow.why_ip_learned(dst, learned).is_none()
+        {
+            out.denied = Some((
+                Some(dst),
+                Offence {
+                    why: format!("{}: {dst} is not on the allowlist", offence.why),
+                    ..offence.clone()
+                },
+            ));
         }
         if self.none {
             out.in_isolation = Some(offence);

@@ -162,13 +162,15 @@ impl Burst {
         self.end_s - self.start_s
     }
 
-    /// Long enough to count as a transmission on its own (see
-    /// `MIN_BURST_SAMPLES`). Shorter ones are kept for the timing of
+    /// Long enough (see `MIN_BURST_SAMPLES`), or loud enough over the
+    /// channel's `floor` ([`LOUD_SAMPLE_DB`]), to count as a transmission
+    /// on its own. Shorter, quieter ones are kept for the timing of
     /// bursts: a BLE advertisement (under 1 ms) is one sample at 1 kS/s,
     /// and dropping those would turn a steady 300 ms rhythm into gaps at
     /// multiples of 300 ms, which is what a slotted covert channel looks like.
-    pub fn counts(&self, period_s: f64) -> bool {
+    pub fn counts(&self, period_s: f64, floor: &Floor) -> bool {
         self.duration_s() >= MIN_BURST_SAMPLES as f64 * period_s - 1e-9
+            || self.peak_dbm >= floor.threshold_dbm + LOUD_SAMPLE_DB
     }
 }
 
@@ -242,9 +244,9 @@ pub fn transmissions(bursts: &[&Burst], period_s: f64) -> Vec<Burst> {
 /// order) that overlap `[from, to)`, clipped to it, and that still count
 /// there: a phone that keeps sending through the switch into airplane mode
 /// is judged on what it sent after the switch, however early it started.
-pub fn within(sent: &[Burst], period_s: f64, from: f64, to: f64) -> Vec<Burst> {
+pub fn within(sent: &[Burst], floor: &Floor, period_s: f64, from: f64, to: f64) -> Vec<Burst> {
     clipped(sent, from, to)
-        .filter(|b| b.counts(period_s))
+        .filter(|b| b.counts(period_s, floor))
         .collect()
 }
 
@@ -276,17 +278,16 @@ pub fn finding(
     channel: &str,
 ) -> Option<Finding> {
     let all: Vec<Burst> = clipped(sent, from, to).collect();
-    // One sample far above the threshold is no noise either.
-    let counts =
-        |b: &Burst| b.counts(period_s) || b.peak_dbm >= floor.threshold_dbm + LOUD_SAMPLE_DB;
-    let counted = all.iter().filter(|b| counts(b)).count();
+    let counted = all.iter().filter(|b| b.counts(period_s, floor)).count();
     let short = all.len() - counted;
     // Short events alone count when there are enough of them; with a
     // counted burst they are evidence too.
     let inside: Vec<Burst> = if counted == 0 && short < MIN_SHORT_EVENTS {
         return None;
     } else if counted > 0 && short < MIN_SHORT_EVENTS {
-        all.into_iter().filter(|b| counts(b)).collect()
+        all.into_iter()
+            .filter(|b| b.counts(period_s, floor))
+            .collect()
     } else {
         all
     };

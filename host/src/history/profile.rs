@@ -280,7 +280,10 @@ fn rf_profile(reader: &mut SigmfReader, duts: &mut [DutProfile]) -> Result<(), R
         for p in &mut d.phases {
             let (from, to) = judged(p);
             let inside = clipped(&sent, from, to);
-            let counted = inside.iter().filter(|b| b.counts(period)).count() as u64;
+            let counted = inside
+                .iter()
+                .filter(|b| b.counts(period, &analysis.floors[ch]))
+                .count() as u64;
             let mut above: Vec<f64> = inside
                 .iter()
                 .map(|b| b.peak_dbm - floor)

@@ -516,14 +516,17 @@ impl DutSorter {
     }
 
     pub fn link_housekeeping(&self, dest: &Dest) -> bool {
-        let link = OnLink {
-            dut_ips: &self.sides.dut_ips,
-            dhcp_servers: &self.dhcp_servers,
-        };
-        benchctl_net::allowlist::stays_on_link(dest.dst)
+        self.on_link().keeps(dest.dst, dest.src)
             || (dest.proto == "udp"
                 && benchctl_net::allowlist::is_local_discovery_udp(dest.dst, dest.dport))
-            || link.is_subnet_broadcast(dest.dst, dest.src)
+    }
+
+    /// What the sorter knows of the DUT's link, for the phase rules.
+    fn on_link(&self) -> OnLink<'_> {
+        OnLink {
+            dut_ips: &self.sides.dut_ips,
+            dhcp_servers: &self.dhcp_servers,
+        }
     }
 }
 
@@ -604,10 +607,7 @@ impl DutSorter {
         };
         let mut sent = false;
         if let Some(i) = phase {
-            let link = OnLink {
-                dut_ips: &self.sides.dut_ips,
-                dhcp_servers: &self.dhcp_servers,
-            };
+            let link = self.on_link();
             let judged = self.phases[i].judge_unread(i, t, &salvaged, &why, dir, &self.dns, &link);
             let unlisted = salvaged
                 .ips
@@ -829,10 +829,7 @@ impl DutSorter {
             });
         }
         if let Some(i) = phase {
-            let link = OnLink {
-                dut_ips: &self.sides.dut_ips,
-                dhcp_servers: &self.dhcp_servers,
-            };
+            let link = self.on_link();
             let judged = self.phases[i].judge(i, t, (&frame, ip), dir, &self.dns, &link);
             self.record(judged, unlisted_source);
         }
@@ -860,13 +857,7 @@ impl DutSorter {
         }
         match dns::parse_packet(ip) {
             Some(Ok(m)) if !m.is_response() => {
-                let on_link = benchctl_net::allowlist::stays_on_link(ip.dst)
-                    || OnLink {
-                        dut_ips: &self.sides.dut_ips,
-                        dhcp_servers: &self.dhcp_servers,
-                    }
-                    .is_subnet_broadcast(ip.dst, ip.src);
-                let queries = if on_link {
+                let queries = if self.on_link().keeps(ip.dst, ip.src) {
                     &mut self.traffic.link_dns_queries
                 } else {
                     &mut self.traffic.dns_queries

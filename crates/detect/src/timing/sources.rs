@@ -10,24 +10,25 @@
 //! failed at 100 S/s this way). The order is the sources' phase, not data.
 //!
 //! What sets them apart from a channel is that each source is *complete*:
-//! every event of it has another one period before and after it, and two
-//! periods before and after, whatever the other sources do in between.
-//! Data in gaps needs gaps of different lengths between one sender's
-//! events, and each symbol that is not the shortest level breaks that run
-//! around the events next to it: random data on 100 and 200 ms leaves
-//! most events without their four neighbours at any one period, a carrier
-//! keyed off in one gap of eight four events in ten
+//! a train laid through its events finds one every period, from the
+//! window's start to its end, and never skips one. Data in gaps needs gaps
+//! of different lengths between one sender's events, and each symbol that
+//! is not the shortest level leaves a hole in any train laid through them:
+//! random data on 100 and 200 ms about every other step, a carrier keyed
+//! off in one gap of eight one step in eight
 //! (`a_sparsely_keyed_carrier_is_a_channel`). An earlier attempt laid
-//! trains that tolerated holes (15 % of their steps, to survive
-//! collisions) and excused that keyed carrier, a false pass. Here nothing
-//! is tolerated but collisions, which need no tolerance: two sources within
-//! a tick are one burst, and that burst is each one's neighbour.
+//! trains that tolerated holes (15 % of their steps, to survive collisions)
+//! and excused that keyed carrier, a false pass. Here a train skips almost
+//! nothing ([`MAX_HOLES`]); a collision needs no tolerance: two sources
+//! within a tick are one burst, and a train may share it with another.
 //!
-//! The test is local, so it needs no idea of which source an event "is"
-//! (two sources of about the same period cross each other every few dozen
-//! events, and a train followed step by step swaps sources there). A
-//! window is excused when at most [`MAX_SOURCES`] periods account for all
-//! its events but a stray few ([`MAX_STRAY_SHARE`]).
+//! Two sources of about the same period cross each other every few dozen
+//! events, and a train followed step by step could swap sources there:
+//! a train keeps to its source's power level ([`LEVEL_MATCH_DB`]) and
+//! prefers events no train has taken. A window is excused when at most
+//! [`MAX_SOURCES`] trains account for all its events but a stray few
+//! ([`MAX_STRAY_SHARE`]), or when its bursts come at power levels far apart
+//! and each level is explained on its own ([`explain`]).
 
 /// Trains looked for in one window: a phone's BLE advertising sets (Android
 /// runs a few at once) and a Wi-Fi beacon or a neighbour's advertiser.
@@ -61,7 +62,7 @@ const CLASS_MIN_SYMBOLS: usize = 20;
 const MAX_SMALL_CLASS_SHARE: f64 = 0.15;
 
 /// Events no train accounts for, as a share of the window's: a stray
-/// burst of another kind (a Wi-Fi probe, a connection event) now and then,
+/// burst of another kind (a Wi-Fi probe, a connection event) now and then.
 /// Data needs events of its own and shows as many more.
 const MAX_STRAY_SHARE: f64 = 0.02;
 
@@ -110,29 +111,18 @@ pub fn tolerance(period_s: f64, steps: f64, tick_s: f64) -> f64 {
     steps * (ADV_DELAY_S / 2.0 + CLOCK_SHARE * period_s) + tick_s
 }
 
-/// The number of periodic sources that account for the window's events
-/// `times` (sorted burst starts, `levels` their peaks in dBm or NaN), or
-/// None when no [`MAX_SOURCES`] trains do. `blind[k]`: the gap before
-/// `times[k]` held one of the room's bursts, which may have hidden an
-/// event there (a train's step that falls in it is no hole).
-pub fn periodic_sources(
-    times: &[f64],
-    levels: &[f64],
-    blind: &[bool],
-    tick_s: f64,
-) -> Option<usize> {
-    let events = Events {
-        times,
-        levels,
-        blind,
-        tick_s,
-    };
-    trains_for(&events, &vec![true; times.len()])
+/// How far a burst may start before the train's own event in it: a merged
+/// burst begins with the earlier of two events, which may be a tick and
+/// half an advDelay before this train's.
+fn merge_slack(tick_s: f64) -> f64 {
+    ADV_DELAY_S / 2.0 + tick_s
 }
 
-/// [`periodic_sources`] for the events `required` marks: the trains may
-/// take the others where they collided with them (a louder one), but need
-/// not account for them.
+/// The number of periodic sources (trains) that account for the events
+/// `required` marks, or None when no [`MAX_SOURCES`] trains do. The trains
+/// may take the other events where they collided with them (a louder
+/// one), but need not account for them. A train's step that falls in a
+/// blind gap (`Events::blind`) is no hole.
 fn trains_for(events: &Events<'_>, required: &[bool]) -> Option<usize> {
     let (times, tick_s) = (events.times, events.tick_s);
     let (&first, &last) = (times.first()?, times.last()?);
@@ -206,17 +196,13 @@ fn train(e: &Events<'_>, covered: &[bool], start: usize, period_s: f64) -> Optio
                     // its own came later in it, up to a tick and half an
                     // advDelay from when it was due.
                     let early = (want - times[i]) * dir;
-                    let most = ADV_DELAY_S / 2.0 + tick_s;
+                    let most = merge_slack(tick_s);
                     at = if early > most {
                         want - dir * most
                     } else {
                         times[i]
                     };
-                    slack = if covered[i] {
-                        tick_s + ADV_DELAY_S / 2.0
-                    } else {
-                        0.0
-                    };
+                    slack = if covered[i] { most } else { 0.0 };
                     events.push(i);
                 }
                 // Beyond the window's end (or start) the train goes on
@@ -250,15 +236,15 @@ pub struct Explained {
 }
 
 /// Whether the window's events are honest sources heard together: all of
-/// them a few periodic trains ([`periodic_sources`]), or, when the bursts
+/// them a few periodic trains ([`trains_for`]), or, when the bursts
 /// come at levels far apart ([`CLASS_GAP_DB`]: transmitters of their own,
 /// a phone's BLE sets at their own power and its Wi-Fi far louder),
 /// every level class on its own such trains, but the loudest, which may
 /// also be gaps that `covert(gaps, least)` calls no channel, or a small
-/// share of the events ([`MAX_SMALL_CLASS_SHARE`]) too few to judge. A sender has one level:
-/// its channel is in one class, judged there on its own gaps (data that
-/// hops between levels to pose as several sources leaves each class's
-/// gaps carrying the data, or no class periodic).
+/// share of the events ([`MAX_SMALL_CLASS_SHARE`]) too few to judge. A
+/// sender has one level: its channel is in one class, judged there on its
+/// own gaps (data that hops between levels to pose as several sources
+/// leaves each class's gaps carrying the data, or no class periodic).
 pub fn explain(
     times: &[f64],
     levels: &[f64],
@@ -266,7 +252,13 @@ pub fn explain(
     tick_s: f64,
     covert: impl Fn(&[f64], usize) -> bool,
 ) -> Option<Explained> {
-    if let Some(sources) = periodic_sources(times, levels, blind, tick_s) {
+    let events = Events {
+        times,
+        levels,
+        blind,
+        tick_s,
+    };
+    if let Some(sources) = trains_for(&events, &vec![true; times.len()]) {
         return Some(Explained {
             sources,
             classes: 1,
@@ -277,12 +269,6 @@ pub fn explain(
         return None;
     }
     let mut sources = 0;
-    let events = Events {
-        times,
-        levels,
-        blind,
-        tick_s,
-    };
     for (k, class) in classes.iter().enumerate() {
         let mut required = vec![false; times.len()];
         for &i in class {
@@ -307,7 +293,7 @@ pub fn explain(
         let b: Vec<bool> = class
             .iter()
             .enumerate()
-            .map(|(k, &i)| k > 0 && (class[k - 1] + 1..=i).any(|j| blind[j]))
+            .map(|(n, &i)| n > 0 && (class[n - 1] + 1..=i).any(|j| blind[j]))
             .collect();
         let gaps: Vec<f64> = t
             .windows(2)
@@ -364,9 +350,12 @@ const LOUDER: u8 = 2;
 
 /// A window's events as the trains see them.
 struct Events<'a> {
+    /// Burst starts, sorted.
     times: &'a [f64],
     /// Peak level of each (dBm), NaN when not known (packets).
     levels: &'a [f64],
+    /// `blind[k]`: the gap before `times[k]` held one of the room's bursts,
+    /// which may have hidden an event there.
     blind: &'a [bool],
     tick_s: f64,
 }
@@ -415,9 +404,9 @@ fn nearest(e: &Events<'_>, covered: &[bool], want: f64, tol: f64, level: f64) ->
 /// that [`MIN_PAIR_SHARE`] of a complete train's pairs sit around (within
 /// a [`tolerance`]) and that are no multiple of one taken already, at most
 /// [`MAX_CANDIDATES`], each refined to the mean of the distances around it
-/// (a BLE set's period is its interval plus 5 ms on average). A period must fit [`MIN_STEPS`] times into the window, and be
-/// no shorter than [`MIN_PERIOD_S`] and [`MIN_PERIOD_OVER_TOLERANCE`]
-/// tolerances.
+/// (a BLE set's period is its interval plus 5 ms on average). A period
+/// must fit [`MIN_STEPS`] times into the window, and be no shorter than
+/// [`MIN_PERIOD_S`] and [`MIN_PERIOD_OVER_TOLERANCE`] tolerances.
 fn candidate_periods(times: &[f64], tick_s: f64, span_s: f64) -> Vec<f64> {
     let mut d: Vec<f64> = Vec::new();
     for (i, &a) in times.iter().enumerate() {
@@ -492,7 +481,9 @@ mod tests {
         let mut out: Vec<(f64, f64)> = Vec::new();
         for (x, level) in t.into_iter().map(|(x, l)| ((x / tick).floor() * tick, l)) {
             match out.last_mut() {
-                Some(last) if x - last.0 < 0.010 - 1e-9 => last.1 = last.1.max(level),
+                Some(last) if x - last.0 < super::super::MERGE_S - 1e-9 => {
+                    last.1 = last.1.max(level)
+                }
                 _ => out.push((x, level)),
             }
         }
@@ -526,7 +517,13 @@ mod tests {
 
     fn excused(t: Vec<(f64, f64)>, tick: f64) -> bool {
         let (times, levels) = window(t, tick);
-        periodic_sources(&times, &levels, &vec![false; times.len()], tick).is_some()
+        let events = Events {
+            times: &times,
+            levels: &levels,
+            blind: &vec![false; times.len()],
+            tick_s: tick,
+        };
+        trains_for(&events, &vec![true; times.len()]).is_some()
     }
 
     /// Two advertisers are accounted for; each data-bearing sequence is
